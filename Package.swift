@@ -1,0 +1,66 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target of ours shares: Swift 6 mode, no warnings, explicit existentials.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "compliance-sync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "compliance-sync", targets: ["compliance-sync"]),
+        .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "SQLiteSnapshotStore", targets: ["SQLiteSnapshotStore"]),
+        .library(name: "FileConnector", targets: ["FileConnector"]),
+        .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // The sync core: records, mapping, validation, diff, guards, plan. No networking, no C of ours.
+        .target(
+            name: "SyncCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The embedded snapshot store: one SQLite file per job.
+        .target(
+            name: "SQLiteSnapshotStore",
+            dependencies: ["SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // CSV, JSON Lines and JSON array sources.
+        .target(name: "FileConnector", dependencies: ["SyncCore"], swiftSettings: strict),
+        // The command line, reusable by an integrator's own executable.
+        .target(
+            name: "ComplianceSyncCLI",
+            dependencies: [
+                "SyncCore", "SQLiteSnapshotStore", "FileConnector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "compliance-sync", dependencies: ["ComplianceSyncCLI"], swiftSettings: strict),
+
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
+        .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore"],
+            swiftSettings: strict),
+    ]
+)

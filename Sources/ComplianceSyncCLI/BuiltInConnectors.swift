@@ -1,0 +1,9 @@
+import FileConnector
+import SyncCore
+
+extension ConnectorRegistry {
+    /// The connectors that ship with compliance-sync.
+    public static var builtIn: ConnectorRegistry {
+        ConnectorRegistry([CSVSource.self, JSONLinesSource.self, JSONArraySource.self])
+    }
+}

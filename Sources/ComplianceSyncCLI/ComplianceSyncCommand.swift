@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SyncCore
+
+/// The `compliance-sync` command line.
+///
+/// An integrator's own executable can be this command line with more
+/// connectors: `await ComplianceSyncCommand.main(connectors: .builtIn + [MySource.self])`.
+public struct ComplianceSyncCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "compliance-sync",
+        abstract: "Keep the people in a Compliance account in step with a directory, database or file.",
+        discussion: """
+            Exit status: 0 done (or nothing to do), 1 failed, 2 bad usage or config, \
+            3 a guard stopped the run, 4 done but the API rejected some rows.
+            """,
+        version: "0.1.0",
+        subcommands: [PlanCommand.self, ValidateCommand.self, ConnectorsCommand.self])
+
+    public init() {}
+
+    /// Runs the command line with the given connectors.
+    /// - Parameter connectors: the source types the config may name; `.builtIn` plus an integrator's own.
+    public static func main(connectors: ConnectorRegistry) async {
+        await CommandContext.$registry.withValue(connectors) {
+            await main(nil)
+        }
+    }
+
+    /// Parses `arguments` and runs, exiting with the contract's status.
+    public static func main(_ arguments: [String]?) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SyncError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// What every command shares: the registry it was started with and logging.
+enum CommandContext {
+    @TaskLocal static var registry = ConnectorRegistry.builtIn
+
+    /// A logger to standard error at the chosen level.
+    static func logger(level: Logger.Level) -> Logger {
+        var logger = Logger(label: "compliance-sync") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Options every job command takes.
+struct JobOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The job's YAML config file.")
+    var config: String
+
+    @Option(help: "Log level on standard error: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .notice
+
+    func load() throws -> (JobConfiguration, Logger) {
+        (try YAMLConfigLoader.load(path: config), CommandContext.logger(level: logLevel))
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import SQLiteSnapshotStore
+import SyncCore
+
+/// `compliance-sync plan`: what a sync would change, without sending or writing anything.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Read, map, validate and diff; print what a sync would change. Sends nothing, writes nothing.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @OptionGroup var job: JobOptions
+
+    @Option(help: "Output format: text for people, json for programs (see docs/plan-format.md).")
+    var format: Format = .text
+
+    @Flag(help: "Plan as if the removal limits were lifted.")
+    var allowMassRemoval = false
+
+    func run() async throws {
+        let (configuration, logger) = try job.load()
+        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let snapshot = try SnapshotOpening.forReading(configuration.snapshot)
+        let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
+        let stopped = RemovalGuard.check(changes, policy: configuration.removals, allowMassRemoval: allowMassRemoval)
+        let header = PlanHeader(
+            job: configuration.snapshot.job, source: source.description, snapshot: snapshot.description,
+            removalAction: configuration.removals.action, stoppedBy: stopped)
+        let out = ByteOutput(descriptor: 1)
+        switch format {
+        case .text: PlanRendering.text(changes, header: header, to: out)
+        case .json: PlanRendering.json(changes, header: header, to: out)
+        }
+        for warning in changes.warnings { logger.warning("\(warning)") }
+        if let stopped { throw ExitCode(stopped.exitCode) }
+    }
+}
+
+/// Opens the snapshot a job names.
+enum SnapshotOpening {
+    static func forReading(_ settings: SnapshotSettings) throws -> any SnapshotReader {
+        switch settings.kind {
+        case .sqlite: return try SQLiteSnapshotStore.openForReading(settings)
+        case .postgres:
+            throw SyncError(.configuration, "snapshot.type postgres is not available in this build",
+                            hint: "use the default SQLite snapshot (snapshot.path)")
+        }
+    }
+}

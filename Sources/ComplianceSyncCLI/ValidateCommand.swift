@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// `compliance-sync validate`: checks the config and reaches the source and snapshot.
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check the config, read the source and open the snapshot; print what was found.")
+
+    @OptionGroup var job: JobOptions
+
+    func run() async throws {
+        let (configuration, logger) = try job.load()
+        print("config:   \(configuration.file): ok (job \(configuration.snapshot.job))")
+        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let snapshot = try SnapshotOpening.forReading(configuration.snapshot)
+        print("snapshot: \(snapshot.description): ok")
+        let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
+        print("source:   \(source.description): \(changes.recordsRead) records, \(changes.invalid.count) invalid")
+        for warning in changes.warnings { print("  warning: \(warning)") }
+        for record in changes.invalid.prefix(10) {
+            print("  invalid: \(record.sourceID.isEmpty ? "(no id)" : record.sourceID)"
+                + "\(record.location.map { " (\($0))" } ?? ""): \(record.reason)")
+        }
+        if changes.invalid.count > 10 { print("  … and \(changes.invalid.count - 10) more (see `plan`)") }
+        let api = configuration.api
+        print("api:      \(api.baseURL.absoluteString), client id \(api.clientID ?? "(not set)")")
+        if let secret = api.clientSecret {
+            do {
+                _ = try secret.resolve()
+                print("          client secret: found in the \(secret)")
+            } catch let error as SyncError {
+                print("          client secret: \(error.message)")
+            }
+        } else {
+            print("          client secret: not configured (set api.client_secret_env or api.client_secret_file)")
+        }
+    }
+}

@@ -1,0 +1,236 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SyncCore
+
+/// A streaming RFC 4180 reader over bytes: quoted fields, doubled quotes,
+/// embedded newlines, CRLF or LF, a UTF-8 byte-order mark, any one-byte
+/// delimiter. It reads the input in blocks, so a file of any size takes
+/// a few megabytes, and numbers lines for every error.
+///
+/// Fields are decoded as UTF-8 (invalid bytes are an error); an empty field
+/// is `nil`. A quote inside an unquoted field is kept as text, as most
+/// spreadsheet programs do; a quoted field that never closes is an error.
+public final class CSVReader {
+    /// The file name used in messages.
+    public let name: String
+    private let delimiter: UInt8
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    private var eof: Bool
+    private var line = 1
+    private var scratch: [UInt8] = []
+
+    /// The fields of the last record read.
+    public private(set) var fields: [String?] = []
+    /// The line the last record started on (1-based).
+    public private(set) var recordLine = 0
+
+    private static let quote = UInt8(ascii: "\"")
+    private static let cr = UInt8(ascii: "\r")
+    private static let lf = UInt8(ascii: "\n")
+
+    /// Opens a file.
+    /// - Parameters:
+    ///   - path: the file's path.
+    ///   - name: how messages name the file; the path by default.
+    ///   - delimiter: the field separator.
+    /// - Throws: ``SyncError`` when the file cannot be opened.
+    public init(path: String, name: String? = nil, delimiter: UInt8 = UInt8(ascii: ",")) throws {
+        self.name = name ?? path
+        self.delimiter = delimiter
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SyncError(.source, "cannot open \(path): \(String(cString: strerror(errno)))",
+                            hint: "check source.path and that this user may read the file")
+        }
+        ownsDescriptor = true
+        buffer = [UInt8](repeating: 0, count: 1 << 20)
+        eof = false
+        try skipByteOrderMark()
+    }
+
+    /// Reads from bytes in memory (for tests and small inputs).
+    public init(bytes: [UInt8], name: String = "input", delimiter: UInt8 = UInt8(ascii: ",")) throws {
+        self.name = name
+        self.delimiter = delimiter
+        fd = -1
+        ownsDescriptor = false
+        buffer = bytes
+        end = bytes.count
+        eof = true
+        try skipByteOrderMark()
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Reads the next record into ``fields``.
+    /// - Returns: `false` at the end of the input.
+    /// - Throws: ``SyncError`` naming the file and line of an unbalanced quote, a stray character
+    ///   after a closing quote, invalid UTF-8 or a read error.
+    public func next() throws -> Bool {
+        while true {
+            // Skip blank lines between records.
+            while true {
+                if start == end {
+                    if eof { return false }
+                    try refill()
+                    continue
+                }
+                if buffer[start] == Self.lf {
+                    start += 1
+                    line += 1
+                } else if buffer[start] == Self.cr {
+                    if start + 1 == end && !eof { try refill(); continue }
+                    start += 1
+                    if start < end && buffer[start] == Self.lf { start += 1 }
+                    line += 1
+                } else {
+                    break
+                }
+            }
+            if let consumed = try parseRecord() {
+                start = consumed
+                return true
+            }
+            // The record runs past the buffer: read more and parse it again.
+            try refill()
+        }
+    }
+
+    /// Parses one record at `start`; `nil` when the buffer ends before the record does.
+    private func parseRecord() throws -> Int? {
+        fields.removeAll(keepingCapacity: true)
+        recordLine = line
+        var newlines = 0
+        return try buffer.withUnsafeBufferPointer { b -> Int? in
+            var i = start
+            while true {
+                if i < end && b[i] == Self.quote {
+                    // A quoted field.
+                    let quoteLine = line + newlines
+                    var j = i + 1
+                    var escaped = false
+                    while true {
+                        while j < end && b[j] != Self.quote {
+                            if b[j] == Self.lf { newlines += 1 }
+                            j += 1
+                        }
+                        if j >= end {
+                            if eof {
+                                throw error(line: quoteLine, "a quoted field opens here and never closes",
+                                            hint: "close the quote, or double any quote inside the field (\"\")")
+                            }
+                            return nil
+                        }
+                        if j + 1 < end && b[j + 1] == Self.quote {
+                            escaped = true
+                            j += 2
+                            continue
+                        }
+                        if j + 1 >= end && !eof { return nil }
+                        break
+                    }
+                    try appendField(b, i + 1, j, escaped: escaped, line: quoteLine)
+                    i = j + 1
+                    if i < end && b[i] != delimiter && b[i] != Self.lf && b[i] != Self.cr {
+                        throw error(line: line + newlines, "text follows a closing quote in field \(fields.count)",
+                                    hint: "quote the whole field, and double quotes inside it (\"\")")
+                    }
+                } else {
+                    var j = i
+                    while j < end && b[j] != delimiter && b[j] != Self.lf && b[j] != Self.cr { j += 1 }
+                    if j >= end && !eof { return nil }
+                    try appendField(b, i, j, escaped: false, line: line + newlines)
+                    i = j
+                }
+                // After a field: a delimiter, the end of the record, or the end of the input.
+                if i >= end {
+                    if !eof { return nil }
+                    line += newlines
+                    return i
+                }
+                if b[i] == delimiter {
+                    i += 1
+                    continue
+                }
+                if b[i] == Self.cr {
+                    if i + 1 >= end && !eof { return nil }
+                    i += 1
+                    if i < end && b[i] == Self.lf { i += 1 }
+                } else {
+                    i += 1
+                }
+                line += newlines + 1
+                return i
+            }
+        }
+    }
+
+    private func appendField(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, escaped: Bool, line: Int) throws {
+        if from == to {
+            fields.append(nil)
+            return
+        }
+        let text: String?
+        if escaped {
+            scratch.removeAll(keepingCapacity: true)
+            var k = from
+            while k < to {
+                scratch.append(b[k])
+                k += b[k] == Self.quote ? 2 : 1
+            }
+            text = String(validating: scratch, as: UTF8.self)
+        } else {
+            text = String(validating: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)
+        }
+        guard let text else {
+            throw error(line: line, "field \(fields.count + 1) is not valid UTF-8",
+                        hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
+        }
+        fields.append(text)
+    }
+
+    /// Moves the unread bytes to the front and reads more after them.
+    private func refill() throws {
+        guard !eof else { return }
+        if start > 0 {
+            let remaining = end - start
+            if remaining > 0 {
+                buffer.withUnsafeMutableBufferPointer { b in
+                    _ = memmove(b.baseAddress!, b.baseAddress! + start, remaining)
+                }
+            }
+            end = remaining
+            start = 0
+        }
+        if end == buffer.count {
+            buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+        }
+        let count = buffer.withUnsafeMutableBufferPointer { b in
+            read(fd, b.baseAddress! + end, b.count - end)
+        }
+        if count < 0 {
+            throw SyncError(.source, "\(name): read failed: \(String(cString: strerror(errno)))")
+        }
+        if count == 0 { eof = true }
+        end += count
+    }
+
+    private func skipByteOrderMark() throws {
+        while end - start < 3 && !eof { try refill() }
+        if end - start >= 3 && buffer[start] == 0xEF && buffer[start + 1] == 0xBB && buffer[start + 2] == 0xBF {
+            start += 3
+        }
+    }
+
+    /// An error at a line of this file.
+    func error(line: Int, _ message: String, hint: String? = nil) -> SyncError {
+        SyncError(.source, "\(name):\(line): \(message)", hint: hint)
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import GRDB
+import SyncCore
+
+/// The embedded snapshot: one SQLite file per job (WAL, `synchronous = FULL`,
+/// mode 0600), its HMAC key beside it (`.key`, 0600) and a lock file (`.lock`).
+///
+/// Operators can inspect it with `sqlite3`: table `people` holds a row per
+/// person (`source_id`, `fingerprint`, `fields` as JSON with sensitive fields
+/// as `hmac:` digests, `terminated_at`, `missing_since`), `meta` the schema version.
+public final class SQLiteSnapshotStore: SnapshotStore {
+    /// The schema this build reads and writes.
+    public static let schemaVersion = 1
+
+    public let description: String
+    public let key: SnapshotKey
+    private let queue: DatabaseQueue
+    private let lock: SnapshotLock?
+
+    private init(path: String, queue: DatabaseQueue, key: SnapshotKey, lock: SnapshotLock?) {
+        description = "sqlite \(path)"
+        self.queue = queue
+        self.key = key
+        self.lock = lock
+    }
+
+    /// Opens a snapshot to read only, for `plan`: creates nothing, takes no lock.
+    /// - Returns: the store, or an ``EmptySnapshot`` when the file does not exist yet.
+    /// - Throws: ``SyncError`` for a damaged file, a newer schema or a missing key.
+    public static func openForReading(_ settings: SnapshotSettings) throws -> any SnapshotReader {
+        guard FileManager.default.fileExists(atPath: settings.path) else {
+            return EmptySnapshot(description: "sqlite \(settings.path) (not created yet: first run)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try open(settings.path, configuration)
+        let people = try checkSchema(queue, path: settings.path)
+        guard let key = try SnapshotFiles.key(at: settings.keyPath, create: false) else {
+            if people == 0 { return EmptySnapshot(description: "sqlite \(settings.path) (empty)") }
+            throw missingKey(settings)
+        }
+        return SQLiteSnapshotStore(path: settings.path, queue: queue, key: key, lock: nil)
+    }
+
+    /// Opens (or creates) a snapshot to write, for `sync`: takes the job's lock first.
+    /// - Throws: ``SyncError`` when another run holds the lock, or the file is damaged or newer.
+    public static func openForWriting(_ settings: SnapshotSettings) throws -> SQLiteSnapshotStore {
+        try SnapshotFiles.makeFolder(for: settings.path)
+        let lock = try SnapshotLock(path: settings.path + ".lock")
+        let isNew = !FileManager.default.fileExists(atPath: settings.path)
+        if isNew { try SnapshotFiles.touchPrivate(settings.path) }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let queue = try open(settings.path, configuration)
+        let people: Int
+        do {
+            people = try checkSchema(queue, path: settings.path)
+        } catch let error as SyncError where isNew || error.message.contains("has no schema") {
+            try create(queue, job: settings.job, path: settings.path)
+            people = 0
+        }
+        guard let key = try SnapshotFiles.key(at: settings.keyPath, create: people == 0) else {
+            throw missingKey(settings)
+        }
+        return SQLiteSnapshotStore(path: settings.path, queue: queue, key: key, lock: lock)
+    }
+
+    public func index() async throws -> [String: SnapshotEntry] {
+        try await read { db in
+            var index: [String: SnapshotEntry] = [:]
+            index.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people")
+            while let row = try rows.next() {
+                let id: String = row[0]
+                guard let fingerprint = Fingerprint(bytes: row[1] as Data) else {
+                    throw SyncError(.snapshot, "\(self.description): the fingerprint of \(id) is damaged",
+                                    hint: "restore the snapshot from backup, or run `sync --full`")
+                }
+                let missing: Double? = row[3]
+                index[id] = SnapshotEntry(
+                    fingerprint: fingerprint, terminated: row[2], missingSince: missing.map(Date.init(timeIntervalSince1970:)))
+            }
+            return index
+        }
+    }
+
+    public func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] {
+        guard !sourceIDs.isEmpty else { return [:] }
+        return try await read { db in
+            var people: [String: StoredPerson] = [:]
+            let statement = try db.makeStatement(
+                sql: "SELECT fields, terminated_at, missing_since FROM people WHERE source_id = ?")
+            for id in sourceIDs {
+                guard let row = try Row.fetchOne(statement, arguments: [id]) else { continue }
+                let json: String = row[0]
+                guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else {
+                    throw SyncError(.snapshot, "\(self.description): the stored fields of \(id) are damaged",
+                                    hint: "restore the snapshot from backup, or run `sync --full`")
+                }
+                let missing: Double? = row[2]
+                people[id] = StoredPerson(
+                    sourceID: id, fields: object, terminatedAt: row[1],
+                    missingSince: missing.map(Date.init(timeIntervalSince1970:)))
+            }
+            return people
+        }
+    }
+
+    public func commit(_ updates: [SnapshotUpdate]) async throws {
+        guard !updates.isEmpty else { return }
+        try await write { db in
+            let statement = try db.makeStatement(sql: """
+                INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
+                VALUES (?, ?, ?, ?, NULL, ?)
+                ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
+                    terminated_at = excluded.terminated_at, missing_since = NULL, updated_at = excluded.updated_at
+                """)
+            let now = Date().timeIntervalSince1970
+            for update in updates {
+                let json = try JSONSerialization.data(withJSONObject: update.fields, options: [.sortedKeys])
+                try statement.execute(arguments: [
+                    update.sourceID, Data(update.fingerprint.bytes), String(decoding: json, as: UTF8.self),
+                    update.terminatedAt, now,
+                ])
+            }
+        }
+    }
+
+    public func setMissing(_ sourceIDs: [String], since: Date?) async throws {
+        guard !sourceIDs.isEmpty else { return }
+        try await write { db in
+            let statement = try db.makeStatement(sql: "UPDATE people SET missing_since = ? WHERE source_id = ?")
+            for id in sourceIDs {
+                try statement.execute(arguments: [since?.timeIntervalSince1970, id])
+            }
+        }
+    }
+
+    /// How many people the snapshot holds, and how many of them are terminated.
+    public func counts() async throws -> (people: Int, terminated: Int) {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), count(terminated_at) FROM people")!
+            return (row[0], row[1])
+        }
+    }
+
+    // MARK: - Plumbing
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await queue.read(body)
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError(.snapshot, "reading the snapshot \(description) failed: \(error)",
+                            hint: "if the file is damaged, restore it from backup or move it away and run `sync --full`")
+        }
+    }
+
+    private func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
+        do {
+            try await queue.write(body)
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError(.snapshot, "writing the snapshot \(description) failed: \(error)",
+                            hint: "check free disk space and the file's permissions; nothing of this batch was recorded")
+        }
+    }
+
+    private static func open(_ path: String, _ configuration: Configuration) throws -> DatabaseQueue {
+        do {
+            return try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw damaged(path, error)
+        }
+    }
+
+    /// Checks the file is a snapshot of a schema this build knows; returns how many people it holds.
+    private static func checkSchema(_ queue: DatabaseQueue, path: String) throws -> Int {
+        let found: (version: Int?, people: Int)
+        do {
+            found = try queue.read { db in
+                guard try db.tableExists("meta"), try db.tableExists("people") else { return (nil, 0) }
+                let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
+                return (version.flatMap(Int.init) ?? -1, try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
+            }
+        } catch {
+            throw damaged(path, error)
+        }
+        guard let version = found.version else {
+            throw SyncError(.snapshot, "\(path) has no schema: it is not a compliance-sync snapshot",
+                            hint: "point snapshot.path at the job's snapshot file, or at a new path")
+        }
+        if version > schemaVersion {
+            throw SyncError(.snapshot,
+                            "the snapshot \(path) has schema version \(version), newer than this build's \(schemaVersion)",
+                            hint: "run the compliance-sync release that wrote it, or a newer one")
+        }
+        if version < 1 {
+            throw SyncError(.snapshot, "the snapshot \(path) has no valid schema version",
+                            hint: "restore it from backup, or move it away and run `sync --full`")
+        }
+        return found.people
+    }
+
+    private static func create(_ queue: DatabaseQueue, job: String, path: String) throws {
+        do {
+            try queue.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE people (
+                        source_id TEXT PRIMARY KEY,
+                        fingerprint BLOB NOT NULL,
+                        fields TEXT NOT NULL,
+                        terminated_at TEXT,
+                        missing_since REAL,
+                        updated_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE journal (
+                        idempotency_key TEXT PRIMARY KEY,
+                        import_id TEXT,
+                        created_at REAL NOT NULL,
+                        entries TEXT NOT NULL
+                    );
+                    """)
+                try db.execute(
+                    sql: "INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('job', ?), ('created_at', ?)",
+                    arguments: [String(schemaVersion), job, Timestamps.iso(Date())])
+            }
+        } catch {
+            throw damaged(path, error)
+        }
+    }
+
+    private static func damaged(_ path: String, _ error: any Error) -> SyncError {
+        SyncError(.snapshot, "the snapshot \(path) cannot be read as a SQLite database (\(error))",
+                  hint: "restore it from backup, or move it away and run `sync --full` to rebuild it")
+    }
+
+    private static func missingKey(_ settings: SnapshotSettings) -> SyncError {
+        SyncError(.snapshot, "the snapshot \(settings.path) holds people but its key \(settings.keyPath) is missing",
+                  hint: "restore the key file from backup; or move both away and run `sync --full` to start afresh")
+    }
+}

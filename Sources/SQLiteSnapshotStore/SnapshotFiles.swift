@@ -1,0 +1,98 @@
+import Foundation
+import SyncCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files beside a snapshot: its key and its lock.
+enum SnapshotFiles {
+    /// Reads the key, or creates it (mode 0600) when `create` is set and it does not exist.
+    static func key(at path: String, create: Bool) throws -> SnapshotKey? {
+        if let data = FileManager.default.contents(atPath: path) {
+            try checkPrivate(path)
+            do {
+                return try SnapshotKey(bytes: data)
+            } catch {
+                throw SyncError(.snapshot, "the snapshot key \(path) is damaged (\(data.count) bytes, expected 32)",
+                                hint: "restore it from backup; without it the snapshot cannot be compared")
+            }
+        }
+        guard create else { return nil }
+        let key = SnapshotKey.random()
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SyncError(.snapshot, "cannot create the snapshot key \(path): \(String(cString: strerror(errno)))",
+                            hint: "check that this user may write to \((path as NSString).deletingLastPathComponent)")
+        }
+        defer { close(fd) }
+        let bytes = [UInt8](key.bytes)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            unlink(path)
+            throw SyncError(.snapshot, "cannot write the snapshot key \(path): \(String(cString: strerror(errno)))")
+        }
+        return key
+    }
+
+    /// Refuses a key file that others may read.
+    static func checkPrivate(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        if info.st_mode & 0o077 != 0 {
+            throw SyncError(.snapshot, "the snapshot key \(path) may be read by other users",
+                            hint: "run `chmod 600 \(path)`")
+        }
+    }
+
+    /// Creates `folder` (mode 0700) and its parents when missing.
+    static func makeFolder(for path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        guard !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) else { return }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw SyncError(.snapshot, "cannot create the snapshot folder \(folder): \(error.localizedDescription)",
+                            hint: "create it, or set snapshot.path to a folder this user may write")
+        }
+    }
+
+    /// Creates an empty file with mode 0600 unless it exists, so SQLite's files inherit that mode.
+    static func touchPrivate(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SyncError(.snapshot, "cannot create the snapshot \(path): \(String(cString: strerror(errno)))",
+                            hint: "check that this user may write to its folder")
+        }
+        close(fd)
+    }
+}
+
+/// An exclusive lock on a snapshot, held while a run may write it: two runs
+/// never share one snapshot. The kernel releases it if the process dies.
+final class SnapshotLock: Sendable {
+    private let fd: Int32
+
+    /// Takes the lock or fails at once, naming the process that holds it.
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SyncError(.snapshot, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = pread(fd, &buffer, 32, 0)
+            let holder = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            close(fd)
+            throw SyncError(.snapshot,
+                            "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))",
+                            hint: "wait for it to finish; runs of one job never overlap")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, pid, pid.count, 0)
+    }
+
+    deinit { close(fd) }
+}

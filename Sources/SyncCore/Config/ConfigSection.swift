@@ -1,0 +1,172 @@
+import Foundation
+
+/// Reads one mapping of the config, remembering which keys were used, so that
+/// ``finish()`` can report any key nobody asked for (a typo) by name and line.
+public final class ConfigSection {
+    /// The mapping node this section reads.
+    public let node: ConfigNode
+    private let pairs: [(key: String, node: ConfigNode)]
+    private var used: Set<String> = []
+
+    init(node: ConfigNode, pairs: [(key: String, node: ConfigNode)]) {
+        self.node = node
+        self.pairs = pairs
+    }
+
+    /// The keys present, in file order.
+    public var keys: [String] { pairs.map(\.key) }
+
+    /// The node under `key`, or `nil` when absent or written as null.
+    public func node(_ key: String) -> ConfigNode? {
+        used.insert(key)
+        guard let node = pairs.first(where: { $0.key == key })?.node else { return nil }
+        if case .null = node.value { return nil }
+        return node
+    }
+
+    /// Whether `key` is present.
+    public func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
+
+    /// A nested section, or `nil` when absent.
+    public func section(_ key: String) throws -> ConfigSection? {
+        try node(key)?.section()
+    }
+
+    /// Text under `key`, or `nil`.
+    public func string(_ key: String) throws -> String? {
+        try node(key)?.text()
+    }
+
+    /// Text under `key`, which must be present and not empty.
+    public func requiredString(_ key: String, hint: String? = nil) throws -> String {
+        guard let text = try string(key), !text.isEmpty else {
+            throw SyncError.config("`\(path(key))` is required", at: node.location, hint: hint)
+        }
+        return text
+    }
+
+    /// One value or a list of values under `key`, or `nil`.
+    public func strings(_ key: String) throws -> [String]? {
+        try node(key)?.texts()
+    }
+
+    /// A whole number under `key` within `range`, or `nil`.
+    public func int(_ key: String, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int? {
+        guard let item = node(key) else { return nil }
+        guard let value = Int(try item.text()), range.contains(value) else {
+            throw item.error("must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A number under `key` within `range`, or `nil`.
+    public func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let item = node(key) else { return nil }
+        guard let value = Double(try item.text()), range.contains(value) else {
+            throw item.error("must be a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// `true`/`false` (also `yes`/`no`, `on`/`off`) under `key`, or `nil`.
+    public func bool(_ key: String) throws -> Bool? {
+        guard let item = node(key) else { return nil }
+        switch try item.text().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw item.error("must be true or false")
+        }
+    }
+
+    /// One of `choices` under `key`, or `nil`.
+    public func choice(_ key: String, _ choices: [String]) throws -> String? {
+        guard let item = node(key) else { return nil }
+        let text = try item.text()
+        guard choices.contains(text) else {
+            throw item.error("must be one of \(choices.joined(separator: ", ")), not \"\(text)\"")
+        }
+        return text
+    }
+
+    /// A duration such as `90s`, `15m`, `72h` or `7d` under `key`, or `nil`.
+    public func duration(_ key: String) throws -> Duration? {
+        guard let item = node(key) else { return nil }
+        guard let value = Duration(configText: try item.text()) else {
+            throw item.error("must be a duration such as 90s, 15m, 72h or 7d")
+        }
+        return value
+    }
+
+    /// A file path under `key`, resolved against the config file's folder; or `nil`.
+    public func path(_ key: String, relativeTo folder: String) throws -> String? {
+        guard let text = try string(key) else { return nil }
+        return ConfigPaths.resolve(text, relativeTo: folder)
+    }
+
+    /// A secret written as `NAME_env` (an environment variable) or `NAME_file` (a file).
+    ///
+    /// Writing the secret itself under `NAME` is refused: secrets never sit in config files.
+    /// - Returns: where to read the secret from, or `nil` when neither key is present.
+    public func secret(_ name: String, relativeTo folder: String) throws -> SecretReference? {
+        if let literal = pairs.first(where: { $0.key == name }) {
+            used.insert(name)
+            throw literal.node.error(
+                "holds a secret in the config file",
+                hint: "remove it and write `\(name)_env: VARIABLE` or `\(name)_file: /path/to/file` instead")
+        }
+        let env = try string("\(name)_env")
+        let file = try path("\(name)_file", relativeTo: folder)
+        switch (env, file) {
+        case (let env?, nil): return .environment(env)
+        case (nil, let file?): return .file(file)
+        case (nil, nil): return nil
+        default:
+            throw SyncError.config(
+                "`\(path(name))_env` and `\(path(name))_file` are both set", at: node.location, hint: "keep one of them")
+        }
+    }
+
+    /// Fails on any key no reader asked for, naming it and its line.
+    /// - Throws: ``SyncError`` for the first unknown key.
+    public func finish() throws {
+        for (key, item) in pairs where !used.contains(key) {
+            let known = used.sorted().joined(separator: ", ")
+            throw SyncError.config(
+                "unknown key `\(path(key))`", at: item.location,
+                hint: known.isEmpty ? "remove it" : "check its spelling; keys here are: \(known)")
+        }
+    }
+
+    /// The dotted path of a key of this section.
+    public func path(_ key: String) -> String {
+        node.path.isEmpty ? key : "\(node.path).\(key)"
+    }
+}
+
+/// Path resolution for config values.
+public enum ConfigPaths {
+    /// `path` itself when absolute (after `~/` expansion), else `path` under `folder`.
+    public static func resolve(_ path: String, relativeTo folder: String) -> String {
+        if path.hasPrefix("/") { return path }
+        if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
+            return home + path.dropFirst()
+        }
+        return URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+extension Duration {
+    /// Parses `90s`, `15m`, `72h`, `7d` (also `0`).
+    init?(configText text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed == "0" { self = .zero; return }
+        guard let unit = trimmed.last, let amount = Int(trimmed.dropLast()), amount >= 0 else { return nil }
+        switch unit {
+        case "s": self = .seconds(amount)
+        case "m": self = .seconds(amount * 60)
+        case "h": self = .seconds(amount * 3600)
+        case "d": self = .seconds(amount * 86400)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// One sync job, as its YAML file describes it.
+public struct JobConfiguration: Sendable {
+    /// The config file's path.
+    public var file: String
+    /// The folder relative paths are resolved against (the config file's).
+    public var folder: String
+    /// How to reach the API.
+    public var api: APISettings
+    /// The `source:` section, read by the connector its `type:` names.
+    public var source: ConfigNode
+    /// The source's `type:`.
+    public var sourceType: String
+    /// The field mappings, in file order.
+    public var mapping: [FieldMapping]
+    /// What happens to people who left.
+    public var removals: RemovalPolicy
+    /// Where the snapshot lives.
+    public var snapshot: SnapshotSettings
+
+    /// Reads a job from a parsed config document.
+    /// - Parameters:
+    ///   - root: the document.
+    ///   - file: the config file's path.
+    /// - Throws: ``SyncError`` (kind `.configuration`) naming the key and line of the first problem.
+    public init(root: ConfigNode, file: String) throws {
+        self.file = file
+        folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        let top = try root.section()
+        api = try APISettings(section: top.section("api"), folder: folder)
+        guard let source = top.node("source") else {
+            throw SyncError.config("the config has no `source:` section", at: root.location,
+                                   hint: "add `source:` with a `type:` (see `compliance-sync connectors`)")
+        }
+        let sourceSection = try source.section()
+        sourceType = try sourceSection.requiredString("type", hint: "see `compliance-sync connectors` for the types")
+        self.source = source
+        guard let mappingNode = top.node("mapping") else {
+            throw SyncError.config("the config has no `mapping:` section", at: root.location,
+                                   hint: "map at least first_name, last_name and email")
+        }
+        let mappingSection = try mappingNode.section()
+        let catalog = api.fields
+        mapping = try mappingSection.keys.map { field in
+            let node = mappingSection.node(field)!
+            guard catalog.known.contains(field) else {
+                throw node.error("is not an import field the API knows",
+                                 hint: "fields are: \(catalog.known.joined(separator: ", ")); "
+                                    + "add it to api.fields.known if the API has gained it")
+            }
+            return try FieldMapping(field: field, node: node)
+        }
+        for field in api.fields.required where !mapping.contains(where: { $0.field == field }) {
+            throw mappingNode.error("does not map the required field `\(field)`",
+                                    hint: "every row must carry \(api.fields.required.joined(separator: ", "))")
+        }
+        removals = try RemovalPolicy(section: top.section("removals"))
+        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        snapshot = try SnapshotSettings(section: top.section("snapshot"), defaultJob: base, folder: folder)
+        try top.finish()
+    }
+
+    /// The attribute names the mapping reads (a connector may fetch only these).
+    public var mappedAttributes: [String] {
+        var names: [String] = []
+        for mapping in mapping { for name in mapping.attributes where !names.contains(name) { names.append(name) } }
+        return names
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Where a secret lives: an environment variable or a file. Never the secret itself.
+public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
+    /// An environment variable's name.
+    case environment(String)
+    /// A file's path; its content, less a trailing newline, is the secret.
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .environment(let name): "environment variable \(name)"
+        case .file(let path): "file \(path)"
+        }
+    }
+
+    /// Reads the secret.
+    /// - Parameter environment: the process environment.
+    /// - Returns: the secret.
+    /// - Throws: ``SyncError`` naming where it looked, never what it found.
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Secret {
+        switch self {
+        case .environment(let name):
+            guard let value = environment[name], !value.isEmpty else {
+                throw SyncError(.configuration, "the environment variable \(name) is not set or empty",
+                                hint: "export \(name) before running, or use a *_file setting")
+            }
+            return Secret(value)
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SyncError(.configuration, "cannot read the secret file \(path)",
+                                hint: "check that it exists and that this user may read it")
+            }
+            var value = String(decoding: data, as: UTF8.self)
+            while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+            guard !value.isEmpty else {
+                throw SyncError(.configuration, "the secret file \(path) is empty")
+            }
+            return Secret(value)
+        }
+    }
+}
+
+/// A secret value that never prints itself.
+public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The secret, for the one place that must send it.
+    public let value: String
+
+    /// Wraps a secret.
+    public init(_ value: String) { self.value = value }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,38 @@
+/// Where the snapshot of the last successful sync lives (`snapshot:` in the config).
+public struct SnapshotSettings: Sendable {
+    /// Which store holds it.
+    public enum Kind: String, Sendable { case sqlite, postgres }
+
+    /// The store; SQLite by default.
+    public var kind = Kind.sqlite
+    /// The job's name; the config file's base name by default.
+    public var job: String
+    /// The SQLite file (for `sqlite`).
+    public var path: String
+    /// The file holding the key that hashes sensitive fields (mode 0600, made on first use).
+    public var keyPath: String
+    /// Store-specific settings (the PostgreSQL store's `conninfo`, say), read by that store.
+    public var options: ConfigNode?
+
+    /// A SQLite snapshot at `path`, keyed by `path.key`.
+    public init(job: String, path: String) {
+        self.job = job
+        self.path = path
+        self.keyPath = path + ".key"
+    }
+
+    init(section: ConfigSection?, defaultJob: String, folder: String) throws {
+        let job = try section?.string("job") ?? defaultJob
+        let path = try section?.path("path", relativeTo: folder)
+            ?? ConfigPaths.resolve(".state/\(job).snapshot", relativeTo: folder)
+        self.init(job: job, path: path)
+        guard let section else { return }
+        kind = try section.choice("type", ["sqlite", "postgres"]).flatMap(Kind.init) ?? kind
+        keyPath = try section.path("key_file", relativeTo: folder) ?? keyPath
+        if kind != .sqlite {
+            options = section.node
+            for key in section.keys { _ = section.node(key) }
+        }
+        try section.finish()
+    }
+}

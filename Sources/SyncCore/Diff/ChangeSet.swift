@@ -1,0 +1,82 @@
+import Foundation
+
+/// A person to create or update: their row as it will be sent.
+public struct PlannedRow: Sendable {
+    /// The source id.
+    public var sourceID: String
+    /// One value per layout field; `nil` is absent.
+    public var values: [String?]
+    /// The row's fingerprint.
+    public var fingerprint: Fingerprint
+    /// Where the record came from.
+    public var location: SourceLocation?
+}
+
+/// A person whose row changed since the last sync.
+public struct PlannedUpdate: Sendable {
+    /// The row as it will be sent.
+    public var row: PlannedRow
+    /// The fields that changed, in layout order (`terminated_at` when a terminated person is back).
+    public var changed: [String]
+    /// What the snapshot held; sensitive fields as digests, never values.
+    public var previous: StoredPerson
+}
+
+/// A person who is gone from the source.
+public struct PlannedRemoval: Sendable {
+    /// What the snapshot holds of them (identity fields; sensitive ones as digests).
+    public var person: StoredPerson
+    /// Since when they have been missing.
+    public var missingSince: Date
+    /// When the grace period lets them be removed.
+    public var dueAt: Date
+}
+
+/// A record that cannot be sent as it is.
+public struct InvalidRecord: Sendable {
+    /// The source id (empty when the record had none).
+    public var sourceID: String
+    /// Where the record came from.
+    public var location: SourceLocation?
+    /// Everything wrong with it.
+    public var problems: [RecordProblem]
+
+    /// The problems as one sentence.
+    public var reason: String { problems.map(\.description).joined(separator: "; ") }
+}
+
+/// What a sync would change, computed without sending or writing anything.
+public struct ChangeSet: Sendable {
+    /// The fields of every row.
+    public var layout: RowLayout
+    /// New people.
+    public var creates: [PlannedRow] = []
+    /// Changed people.
+    public var updates: [PlannedUpdate] = []
+    /// People gone from the source, past any grace period.
+    public var removals: [PlannedRemoval] = []
+    /// People gone from the source, still within the grace period.
+    public var waiting: [PlannedRemoval] = []
+    /// People with nothing to send.
+    public var unchanged = 0
+    /// Records that cannot be sent.
+    public var invalid: [InvalidRecord] = []
+    /// Things the operator should know once (a mapped attribute no record has).
+    public var warnings: [String] = []
+    /// Records read from the source.
+    public var recordsRead = 0
+    /// People in the snapshot who are not terminated.
+    public var snapshotActive = 0
+    /// Source ids that were missing before and are back.
+    public var returned: [String] = []
+    /// When the plan was made.
+    public var plannedAt: Date
+
+    init(layout: RowLayout, plannedAt: Date) {
+        self.layout = layout
+        self.plannedAt = plannedAt
+    }
+
+    /// Whether there is anything to send.
+    public var isEmpty: Bool { creates.isEmpty && updates.isEmpty && removals.isEmpty }
+}

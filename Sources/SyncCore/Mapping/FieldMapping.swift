@@ -1,0 +1,126 @@
+import Foundation
+
+/// How one import field is made from a source record (one line under `mapping:`).
+///
+/// Written as an attribute name (`first_name: givenName`), or as a mapping with
+/// one of `attribute:`, `template:` (`"{givenName} {sn}"`) or `value:` and an
+/// optional `transform:` list.
+public struct FieldMapping: Sendable {
+    /// Where the value comes from.
+    public enum Input: Sendable, Hashable {
+        /// An attribute's values.
+        case attribute(String)
+        /// Text with `{attribute}` placeholders; `{{` and `}}` stand for braces.
+        case template(Template)
+        /// A fixed value.
+        case value(String)
+    }
+
+    /// The import field this makes.
+    public var field: String
+    /// Where its value comes from.
+    public var input: Input
+    /// What is done to the value, in order.
+    public var transforms: [Transform]
+    /// Where the mapping was written.
+    public var location: ConfigLocation?
+
+    /// Creates a field mapping.
+    public init(field: String, input: Input, transforms: [Transform] = [], location: ConfigLocation? = nil) {
+        self.field = field
+        self.input = input
+        self.transforms = transforms
+        self.location = location
+    }
+
+    /// The attribute names the mapping reads.
+    public var attributes: [String] {
+        switch input {
+        case .attribute(let name): [name]
+        case .template(let template): template.attributes
+        case .value: []
+        }
+    }
+
+    /// Reads one `mapping:` entry.
+    init(field: String, node: ConfigNode) throws {
+        self.field = field
+        location = node.location
+        if let attribute = node.scalar {
+            guard !attribute.isEmpty else { throw node.error("names no attribute") }
+            input = .attribute(attribute)
+            transforms = []
+            return
+        }
+        let section = try node.section()
+        let inputs = ["attribute", "template", "value"].filter { section.has($0) }
+        guard inputs.count == 1 else {
+            throw node.error(
+                "must have exactly one of attribute, template or value",
+                hint: #"for example `{ attribute: mail, transform: [trim, lowercase] }`"#)
+        }
+        switch inputs[0] {
+        case "attribute": input = .attribute(try section.requiredString("attribute"))
+        case "template":
+            let templateNode = section.node("template")!
+            guard let template = Template(try templateNode.text()) else {
+                throw templateNode.error("has an unbalanced `{` or `}`", hint: "write {{ and }} for literal braces")
+            }
+            input = .template(template)
+        default: input = .value(try section.string("value") ?? "")
+        }
+        transforms = try section.node("transform").map(Transform.list) ?? []
+        try section.finish()
+    }
+}
+
+/// Text with `{attribute}` placeholders.
+public struct Template: Sendable, Hashable {
+    /// A piece of a template.
+    public enum Part: Sendable, Hashable {
+        case literal(String)
+        case attribute(String)
+    }
+
+    /// The pieces in order.
+    public let parts: [Part]
+
+    /// Parses a template; `nil` when braces are unbalanced or a placeholder is empty.
+    public init?(_ text: String) {
+        var parts: [Part] = []
+        var literal = ""
+        var iterator = Array(text).makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? iterator.next() {
+            pending = nil
+            if c == "{" {
+                let next = iterator.next()
+                if next == "{" { literal.append("{"); continue }
+                var name = next.map(String.init) ?? ""
+                var closed = false
+                while let n = iterator.next() {
+                    if n == "}" { closed = true; break }
+                    name.append(n)
+                }
+                name = name.trimmingCharacters(in: .whitespaces)
+                guard closed, !name.isEmpty, name != "}" else { return nil }
+                if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
+                parts.append(.attribute(name))
+            } else if c == "}" {
+                guard iterator.next() == "}" else { return nil }
+                literal.append("}")
+            } else {
+                literal.append(c)
+            }
+        }
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        self.parts = parts
+    }
+
+    /// The attribute names the template reads, once each.
+    public var attributes: [String] {
+        var seen: [String] = []
+        for case .attribute(let name) in parts where !seen.contains(name) { seen.append(name) }
+        return seen
+    }
+}

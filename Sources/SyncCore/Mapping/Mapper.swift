@@ -1,0 +1,213 @@
+import Foundation
+
+/// Turns source records into import rows, as the `mapping:` section says.
+///
+/// Attribute names are resolved once per ``AttributeSchema``, not per record.
+/// One mapper serves one run on one task; it remembers which mapped attributes
+/// no record had, to report each once.
+public final class Mapper {
+    /// The fields every row has, in mapping order.
+    public let layout: RowLayout
+    private let attributeNames: [String]
+    private let fields: [CompiledField]
+    private var schema: AttributeSchema?
+    private var positions: [Int?] = []
+    private var seen: [Bool]
+
+    /// Compiles a mapping.
+    /// - Parameters:
+    ///   - mappings: the field mappings, in order.
+    ///   - catalog: the API's fields and rules.
+    public init(_ mappings: [FieldMapping], catalog: FieldCatalog) {
+        layout = RowLayout(fields: mappings.map(\.field), catalog: catalog)
+        var names: [String] = []
+        func index(_ name: String) -> Int {
+            if let i = names.firstIndex(of: name) { return i }
+            names.append(name)
+            return names.count - 1
+        }
+        fields = mappings.map { mapping in
+            let input: CompiledField.Input
+            switch mapping.input {
+            case .attribute(let name): input = .attribute(index(name))
+            case .value(let value): input = .value(value)
+            case .template(let template):
+                input = .template(template.parts.map {
+                    switch $0 {
+                    case .literal(let text): .literal(text)
+                    case .attribute(let name): .attribute(index(name))
+                    }
+                })
+            }
+            let isDate = catalog.date.contains(mapping.field)
+            return CompiledField(
+                name: mapping.field, input: input,
+                steps: mapping.transforms.map { CompiledField.Step($0, dateOnly: isDate) })
+        }
+        attributeNames = names
+        seen = Array(repeating: false, count: names.count)
+    }
+
+    /// The attributes the mapping reads that no record so far has had.
+    public var unseenAttributes: [String] {
+        zip(attributeNames, seen).filter { !$0.1 }.map(\.0)
+    }
+
+    /// The attribute names the mapping reads.
+    public var attributes: [String] { attributeNames }
+
+    /// Maps one record.
+    /// - Parameters:
+    ///   - record: the source record.
+    ///   - problems: where to add what went wrong (a date that does not parse, too many values).
+    /// - Returns: one value per ``layout`` field; `nil` for absent.
+    public func map(_ record: SourceRecord, problems: inout [RecordProblem]) -> [String?] {
+        if record.schema !== schema { resolve(record.schema) }
+        var row = [String?]()
+        row.reserveCapacity(fields.count)
+        for field in fields {
+            var value: Working
+            switch field.input {
+            case .value(let text): value = .one(text)
+            case .attribute(let i): value = Working(positions[i].flatMap { record.values[$0] })
+            case .template(let parts):
+                var text = ""
+                for part in parts {
+                    switch part {
+                    case .literal(let literal): text += literal
+                    case .attribute(let i):
+                        if let attribute = positions[i].flatMap({ record.values[$0] }) {
+                            text += attribute.texts.first ?? ""
+                        }
+                    }
+                }
+                value = .one(text)
+            }
+            for step in field.steps {
+                value = step.apply(value, field: field.name, problems: &problems)
+            }
+            switch value.compacted {
+            case .none: row.append(nil)
+            case .one(let text): row.append(text)
+            case .many(let values):
+                problems.append(RecordProblem(
+                    field: field.name, "has \(values.count) values; add `first` or `join` to its transform"))
+                row.append(nil)
+            }
+        }
+        return row
+    }
+
+    private func resolve(_ schema: AttributeSchema) {
+        self.schema = schema
+        positions = attributeNames.map(schema.position(of:))
+        for (i, position) in positions.enumerated() where position != nil { seen[i] = true }
+    }
+}
+
+/// A value on its way through the transforms.
+enum Working {
+    case none
+    case one(String)
+    case many([String])
+
+    init(_ attribute: AttributeValue?) {
+        switch attribute {
+        case nil: self = .none
+        case .text(let text)?: self = .one(text)
+        case .multiple(let values)?: self = values.isEmpty ? .none : values.count == 1 ? .one(values[0]) : .many(values)
+        case .binary?: self = .one(attribute!.texts[0])
+        }
+    }
+
+    /// Empty strings dropped; what is left.
+    var compacted: Working {
+        switch self {
+        case .none: .none
+        case .one(let text): text.isEmpty ? .none : self
+        case .many(let values):
+            { let kept = values.filter { !$0.isEmpty }; return kept.isEmpty ? .none : kept.count == 1 ? .one(kept[0]) : .many(kept) }()
+        }
+    }
+
+    func each(_ body: (String) -> String?) -> Working {
+        switch self {
+        case .none: .none
+        case .one(let text): body(text).map(Working.one) ?? .none
+        case .many(let values): .many(values.compactMap(body))
+        }
+    }
+}
+
+/// One mapped field, ready to run.
+struct CompiledField {
+    enum Input {
+        case attribute(Int)
+        case template([TemplatePart])
+        case value(String)
+    }
+
+    enum TemplatePart {
+        case literal(String)
+        case attribute(Int)
+    }
+
+    enum Step {
+        case trim, lowercase, uppercase, first
+        case join(String)
+        case defaultValue(String)
+        case date(DateFormat, zone: String?, dateOnly: Bool)
+        case replace(NSRegularExpression, String)
+
+        init(_ transform: Transform, dateOnly: Bool) {
+            switch transform {
+            case .trim: self = .trim
+            case .lowercase: self = .lowercase
+            case .uppercase: self = .uppercase
+            case .first: self = .first
+            case .join(let separator): self = .join(separator)
+            case .defaultValue(let value): self = .defaultValue(value)
+            case .date(let format, let zone): self = .date(format, zone: zone, dateOnly: dateOnly)
+            // The pattern was compiled once already when the config was read.
+            case .replace(let pattern, let with): self = .replace(try! NSRegularExpression(pattern: pattern), with)
+            }
+        }
+
+        func apply(_ value: Working, field: String, problems: inout [RecordProblem]) -> Working {
+            switch self {
+            case .trim: return value.each(FastText.trimmed)
+            case .lowercase: return value.each(FastText.lowercased)
+            case .uppercase: return value.each { $0.uppercased() }
+            case .first:
+                if case .many(let values) = value { return .one(values[0]) }
+                return value
+            case .join(let separator):
+                if case .many(let values) = value { return .one(values.joined(separator: separator)) }
+                return value
+            case .defaultValue(let fallback):
+                if case .none = value.compacted { return .one(fallback) }
+                return value
+            case .date(let format, let zone, let dateOnly):
+                return value.each { text in
+                    guard !text.isEmpty else { return text }
+                    guard let parsed = format.parse(text) else {
+                        problems.append(RecordProblem(field: field, "does not match the date format \(format)"))
+                        return nil
+                    }
+                    if dateOnly { return parsed.dateText }
+                    if parsed.offset != nil { return parsed.inUTC.dateTimeText }
+                    return zone.map { "\(parsed.dateTimeText) \($0)" } ?? parsed.dateTimeText
+                }
+            case .replace(let regex, let template):
+                return value.each { text in
+                    regex.stringByReplacingMatches(
+                        in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+                }
+            }
+        }
+    }
+
+    let name: String
+    let input: Input
+    let steps: [Step]
+}

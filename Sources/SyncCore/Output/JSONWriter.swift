@@ -1,0 +1,92 @@
+/// Writes JSON a value at a time, straight to a ``ByteOutput``: large
+/// documents (a plan of a million people) stream without being built in memory.
+///
+/// The caller keeps the structure right; the writer adds commas and escapes.
+public struct JSONWriter {
+    private let out: ByteOutput
+    private var needsComma = false
+
+    /// Writes to `output`.
+    public init(_ output: ByteOutput) { out = output }
+
+    /// `{`
+    public mutating func beginObject() { separator(); out.write(byte: 0x7B); needsComma = false }
+    /// `}`
+    public mutating func endObject() { out.write(byte: 0x7D); needsComma = true }
+    /// `[`
+    public mutating func beginArray() { separator(); out.write(byte: 0x5B); needsComma = false }
+    /// `]`
+    public mutating func endArray() { out.write(byte: 0x5D); needsComma = true }
+
+    /// An object key; the value follows.
+    public mutating func key(_ name: String) {
+        separator()
+        string(name)
+        out.write(byte: 0x3A)
+        needsComma = false
+    }
+
+    /// A string value (or `null`).
+    public mutating func value(_ text: String?) {
+        separator()
+        if let text { string(text) } else { out.write("null") }
+        needsComma = true
+    }
+
+    /// An integer value.
+    public mutating func value(_ number: Int) {
+        separator()
+        out.write(String(number))
+        needsComma = true
+    }
+
+    /// A number value.
+    public mutating func value(_ number: Double) {
+        separator()
+        out.write(number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number))
+        needsComma = true
+    }
+
+    /// A boolean value.
+    public mutating func value(_ flag: Bool) {
+        separator()
+        out.write(flag ? "true" : "false")
+        needsComma = true
+    }
+
+    /// `"key": value` for a string.
+    public mutating func field(_ name: String, _ text: String?) { key(name); value(text) }
+    /// `"key": value` for an integer.
+    public mutating func field(_ name: String, _ number: Int) { key(name); value(number) }
+    /// `"key": value` for a boolean.
+    public mutating func field(_ name: String, _ flag: Bool) { key(name); value(flag) }
+    /// `"key": [strings]`.
+    public mutating func field(_ name: String, strings: [String]) {
+        key(name)
+        beginArray()
+        for text in strings { value(text) }
+        endArray()
+    }
+
+    private mutating func separator() {
+        if needsComma { out.write(byte: 0x2C) }
+    }
+
+    private func string(_ text: String) {
+        out.write(byte: 0x22)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: out.write(byte: 0x5C); out.write(byte: 0x22)
+            case 0x5C: out.write(byte: 0x5C); out.write(byte: 0x5C)
+            case 0x0A: out.write(byte: 0x5C); out.write(byte: 0x6E)
+            case 0x0D: out.write(byte: 0x5C); out.write(byte: 0x72)
+            case 0x09: out.write(byte: 0x5C); out.write(byte: 0x74)
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.write(bytes: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: out.write(byte: byte)
+            }
+        }
+        out.write(byte: 0x22)
+    }
+}

@@ -1,0 +1,100 @@
+import Crypto
+import Foundation
+
+/// The secret key that hashes sensitive fields and row fingerprints (HMAC-SHA256).
+///
+/// It lives beside the snapshot (mode 0600): without it, an SSN's hash in the
+/// snapshot cannot be tested against guesses.
+public struct SnapshotKey: Sendable {
+    let key: SymmetricKey
+
+    /// A key from 32 stored bytes.
+    /// - Throws: ``SyncError`` when there are not exactly 32 bytes.
+    public init(bytes: Data) throws {
+        guard bytes.count == 32 else {
+            throw SyncError(.snapshot, "the snapshot key must be 32 bytes, this one has \(bytes.count)")
+        }
+        key = SymmetricKey(data: bytes)
+    }
+
+    /// A fresh random key.
+    public static func random() -> SnapshotKey {
+        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        return try! SnapshotKey(bytes: bytes)
+    }
+
+    /// The key's bytes, to store.
+    public var bytes: Data { key.withUnsafeBytes { Data($0) } }
+
+    /// The keyed hash of a sensitive value, as stored: `hmac:` and base64.
+    public func digest(field: String, value: String) -> String {
+        var mac = HMAC<SHA256>(key: key)
+        mac.update(data: Array(field.utf8))
+        mac.update(data: [0x1F])
+        mac.update(data: Array(value.utf8))
+        return "hmac:" + Data(mac.finalize()).base64EncodedString()
+    }
+}
+
+/// 128 bits that change whenever anything a row sends changes.
+public struct Fingerprint: Hashable, Sendable {
+    /// The two halves.
+    public let high: UInt64, low: UInt64
+
+    /// From 16 stored bytes; `nil` for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        var h: UInt64 = 0, l: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+        }
+        (high, low) = (h, l)
+    }
+
+    /// The 16 bytes to store.
+    public var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
+}
+
+/// Computes row fingerprints: HMAC-SHA256 over the fields a row sends, in
+/// field-name order, truncated to 128 bits. Keyed, because a plain hash of a
+/// row whose other fields are known would let anyone test SSN guesses.
+public struct Fingerprinter {
+    private let base: HMAC<SHA256>
+    private let order: [Int]
+    private let names: [[UInt8]]
+    private var buffer: [UInt8] = []
+
+    /// Creates a fingerprinter for rows of `layout`.
+    public init(key: SnapshotKey, layout: RowLayout) {
+        base = HMAC<SHA256>(key: key.key)
+        order = layout.fields.indices.sorted { layout.fields[$0] < layout.fields[$1] }
+        names = layout.fields.map { Array($0.utf8) }
+        buffer.reserveCapacity(512)
+    }
+
+    /// The fingerprint of a row; absent fields do not count, so mapping a new
+    /// field that nobody has yet changes nothing.
+    /// - Parameters:
+    ///   - row: one value per layout field.
+    ///   - terminatedAt: the termination the snapshot will record with the row, if any.
+    public mutating func fingerprint(_ row: [String?], terminatedAt: String? = nil) -> Fingerprint {
+        buffer.removeAll(keepingCapacity: true)
+        for i in order {
+            guard let value = row[i] else { continue }
+            buffer.append(contentsOf: names[i])
+            buffer.append(0x1F)
+            buffer.append(contentsOf: value.utf8)
+            buffer.append(0x1E)
+        }
+        if let terminatedAt {
+            buffer.append(0x1D)
+            buffer.append(contentsOf: terminatedAt.utf8)
+        }
+        var mac = base
+        mac.update(data: buffer)
+        return Fingerprint(bytes: Array(mac.finalize()).prefix(16))!
+    }
+}

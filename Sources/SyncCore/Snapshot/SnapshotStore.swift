@@ -1,0 +1,104 @@
+import Foundation
+
+/// What the snapshot knows about one person, enough to diff: loaded for everyone.
+public struct SnapshotEntry: Sendable, Hashable {
+    /// The fingerprint of what was last sent and accepted.
+    public var fingerprint: Fingerprint
+    /// Whether the person was terminated by this job.
+    public var terminated: Bool
+    /// When the person was first found missing from the source, if they are.
+    public var missingSince: Date?
+
+    /// Creates an entry.
+    public init(fingerprint: Fingerprint, terminated: Bool = false, missingSince: Date? = nil) {
+        self.fingerprint = fingerprint
+        self.terminated = terminated
+        self.missingSince = missingSince
+    }
+}
+
+/// What the snapshot holds of one person in full: loaded only for those who changed or left.
+public struct StoredPerson: Sendable, Hashable {
+    /// The source id.
+    public var sourceID: String
+    /// The fields last sent and accepted; sensitive ones as `hmac:` digests.
+    public var fields: [String: String]
+    /// The `terminated_at` sent, when this job terminated the person.
+    public var terminatedAt: String?
+    /// When the person was first found missing, if they are.
+    public var missingSince: Date?
+
+    /// Creates a stored person.
+    public init(sourceID: String, fields: [String: String], terminatedAt: String? = nil, missingSince: Date? = nil) {
+        self.sourceID = sourceID
+        self.fields = fields
+        self.terminatedAt = terminatedAt
+        self.missingSince = missingSince
+    }
+}
+
+/// The new state of one person after the API accepted their row.
+public struct SnapshotUpdate: Sendable, Hashable {
+    /// The source id.
+    public var sourceID: String
+    /// The fingerprint of the accepted row.
+    public var fingerprint: Fingerprint
+    /// The accepted fields; sensitive ones as `hmac:` digests.
+    public var fields: [String: String]
+    /// The termination sent, or `nil` for an active person.
+    public var terminatedAt: String?
+
+    /// Creates an update.
+    public init(sourceID: String, fingerprint: Fingerprint, fields: [String: String], terminatedAt: String? = nil) {
+        self.sourceID = sourceID
+        self.fingerprint = fingerprint
+        self.fields = fields
+        self.terminatedAt = terminatedAt
+    }
+}
+
+/// Reads the snapshot of what the last successful sync sent.
+public protocol SnapshotReader: Sendable {
+    /// Where the snapshot is, for messages. No secrets.
+    var description: String { get }
+    /// The key that hashes sensitive fields.
+    var key: SnapshotKey { get }
+    /// Every person's diff entry, by source id.
+    func index() async throws -> [String: SnapshotEntry]
+    /// The full stored state of the given people (those absent are left out).
+    func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson]
+}
+
+/// A snapshot that a sync may write. Each call is one transaction.
+public protocol SnapshotStore: SnapshotReader {
+    /// Records accepted rows, all or nothing.
+    func commit(_ updates: [SnapshotUpdate]) async throws
+    /// Notes when people were first found missing (`nil` clears it, for people back in the source).
+    func setMissing(_ sourceIDs: [String], since: Date?) async throws
+}
+
+/// The snapshot before the first sync: nobody, and a key nobody keeps.
+public struct EmptySnapshot: SnapshotReader {
+    public let description: String
+    public let key = SnapshotKey.random()
+
+    /// An empty snapshot described as `description`.
+    public init(description: String = "no snapshot yet") { self.description = description }
+
+    public func index() async throws -> [String: SnapshotEntry] { [:] }
+    public func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] { [:] }
+}
+
+extension SnapshotKey {
+    /// A row's fields as the snapshot keeps them: absent ones left out,
+    /// sensitive ones replaced by their keyed hash.
+    public func storedFields(_ row: [String?], layout: RowLayout) -> [String: String] {
+        var fields: [String: String] = [:]
+        for (i, value) in row.enumerated() {
+            guard let value else { continue }
+            let name = layout.fields[i]
+            fields[name] = layout.sensitive[i] ? digest(field: name, value: value) : value
+        }
+        return fields
+    }
+}

@@ -1,0 +1,83 @@
+import Logging
+
+/// What a connector gets to build its source from.
+public struct SourceContext: Sendable {
+    /// The folder relative paths resolve against (the config file's).
+    public var folder: String
+    /// The attributes the mapping reads, for sources that fetch only what is needed.
+    public var mappedAttributes: [String]
+    /// Where the connector should log.
+    public var logger: Logger
+
+    /// Creates a context.
+    public init(folder: String, mappedAttributes: [String], logger: Logger) {
+        self.folder = folder
+        self.mappedAttributes = mappedAttributes
+        self.logger = logger
+    }
+}
+
+/// A kind of source, found by the `type:` of a config's `source:` section.
+///
+/// Conform a type (usually the source itself) and list it in the
+/// ``ConnectorRegistry`` the command line is started with.
+public protocol SourceConnector: Sendable {
+    /// The `type:` that selects this connector, such as `csv`.
+    static var type: String { get }
+    /// One line for `compliance-sync connectors`.
+    static var summary: String { get }
+    /// Builds a source from its config section.
+    /// - Parameters:
+    ///   - section: the `source:` section; read every key you support, then call `finish()`.
+    ///   - context: the config's folder, the mapped attributes and a logger.
+    /// - Throws: ``SyncError`` (kind `.configuration`) for a bad setting, naming it.
+    static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource
+}
+
+/// The connectors a command line knows, by type.
+public struct ConnectorRegistry: Sendable {
+    private var connectors: [(type: String, summary: String, make: @Sendable (ConfigSection, SourceContext) throws -> any UserSource)] = []
+
+    /// An empty registry.
+    public init() {}
+
+    /// A registry holding `connectors`; a later one with the same type replaces an earlier.
+    public init(_ connectors: [any SourceConnector.Type]) {
+        for connector in connectors { register(connector) }
+    }
+
+    /// Adds a connector, replacing any with the same type.
+    public mutating func register(_ connector: any SourceConnector.Type) {
+        connectors.removeAll { $0.type == connector.type }
+        connectors.append((connector.type, connector.summary, { try connector.makeSource(section: $0, context: $1) }))
+    }
+
+    /// Adds every connector of another registry.
+    public mutating func merge(_ other: ConnectorRegistry) {
+        for entry in other.connectors {
+            connectors.removeAll { $0.type == entry.type }
+            connectors.append(entry)
+        }
+    }
+
+    /// The known types and their summaries, sorted by type.
+    public var types: [(type: String, summary: String)] {
+        connectors.map { ($0.type, $0.summary) }.sorted { $0.type < $1.type }
+    }
+
+    /// Builds the source a job's `source:` section describes.
+    /// - Throws: ``SyncError`` when the type is unknown or a setting is wrong.
+    public func makeSource(for job: JobConfiguration, logger: Logger) throws -> any UserSource {
+        guard let entry = connectors.first(where: { $0.type == job.sourceType }) else {
+            let known = types.map(\.type).joined(separator: ", ")
+            throw job.source.error(
+                "has the unknown type `\(job.sourceType)`", hint: "known types: \(known)")
+        }
+        let section = try job.source.section()
+        _ = section.node("type")
+        let context = SourceContext(folder: job.folder, mappedAttributes: job.mappedAttributes, logger: logger)
+        let source = try entry.make(section, context)
+        try section.finish()
+        return source
+    }
+}

@@ -1,0 +1,90 @@
+/// The attribute names that a run of records share, in column order.
+///
+/// Connectors whose records all have the same columns (a CSV header, an SQL
+/// result) build one schema and share it, which lets the mapper resolve names
+/// once instead of once per record.
+public final class AttributeSchema: Sendable {
+    /// The attribute names, in column order.
+    public let names: [String]
+    private let positions: [String: Int]
+
+    /// Creates a schema; a repeated name keeps its first position.
+    public init(_ names: [String]) {
+        self.names = names
+        var positions: [String: Int] = [:]
+        for (index, name) in names.enumerated() where positions[name] == nil {
+            positions[name] = index
+        }
+        self.positions = positions
+    }
+
+    /// The position of an attribute, or `nil` when the schema does not have it.
+    public func position(of name: String) -> Int? { positions[name] }
+}
+
+/// Where a record came from, for error messages: a line of a file, a DN, a row.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    /// A readable place, such as `people.csv:12` or `uid=ada,ou=people,dc=example,dc=com`.
+    public let description: String
+
+    /// Creates a location from any readable description.
+    public init(_ description: String) { self.description = description }
+
+    /// A line of a file.
+    public static func line(_ line: Int, of file: String) -> SourceLocation {
+        SourceLocation("\(file):\(line)")
+    }
+}
+
+/// One person as a source sees them: a stable id plus attributes.
+///
+/// The id must identify the person for as long as they exist in the source
+/// (an LDAP `entryUUID`, an HR primary key): it is how runs recognise them.
+public struct SourceRecord: Sendable {
+    /// The stable source id.
+    public var id: String
+    /// The attribute names, shared by many records.
+    public let schema: AttributeSchema
+    /// The values, by schema position; `nil` is absent.
+    public var values: [AttributeValue?]
+    /// Where the record came from, for messages.
+    public var location: SourceLocation?
+
+    /// Creates a record from values laid out by a shared schema.
+    /// - Parameters:
+    ///   - id: the stable source id.
+    ///   - schema: the attribute names; `values` has one entry per name.
+    ///   - values: the values by position; `nil` for an absent attribute.
+    ///   - location: where the record came from.
+    public init(id: String, schema: AttributeSchema, values: [AttributeValue?], location: SourceLocation? = nil) {
+        precondition(values.count == schema.names.count, "one value per schema name")
+        self.id = id
+        self.schema = schema
+        self.values = values
+        self.location = location
+    }
+
+    /// Creates a record from a dictionary of attributes (convenient, a little slower).
+    /// - Parameters:
+    ///   - id: the stable source id.
+    ///   - attributes: the attributes; absent ones are simply left out.
+    ///   - location: where the record came from.
+    public init(id: String, attributes: [String: AttributeValue], location: SourceLocation? = nil) {
+        let names = attributes.keys.sorted()
+        self.init(id: id, schema: AttributeSchema(names), values: names.map { attributes[$0] }, location: location)
+    }
+
+    /// The value of an attribute, or `nil` when it is absent.
+    public subscript(name: String) -> AttributeValue? {
+        schema.position(of: name).flatMap { values[$0] }
+    }
+
+    /// The attributes present, by name.
+    public var attributes: [String: AttributeValue] {
+        var result: [String: AttributeValue] = [:]
+        for (name, value) in zip(schema.names, values) {
+            if let value, result[name] == nil { result[name] = value }
+        }
+        return result
+    }
+}

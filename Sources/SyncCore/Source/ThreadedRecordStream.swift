@@ -1,0 +1,225 @@
+import Foundation
+
+/// Records produced by blocking code on a thread of its own, delivered to an
+/// async consumer in chunks, with backpressure.
+///
+/// Use it to wrap a blocking reader (a C library, `read(2)`) without tying up
+/// Swift's cooperative thread pool. The producer runs when the first record is
+/// asked for; it blocks in ``RecordEmitter/emit(_:)`` while the consumer is a
+/// few chunks behind, so memory stays bounded. An error the producer throws
+/// reaches the consumer after the records emitted before it. When the consumer
+/// stops iterating (or its task is cancelled) the next `emit` throws
+/// `CancellationError`, so the producer can close its resources.
+public struct ThreadedRecordStream: AsyncSequence, Sendable {
+    public typealias Element = SourceRecord
+    public typealias Failure = any Error
+
+    private let name: String
+    private let chunkSize: Int
+    private let produce: @Sendable (RecordEmitter) throws -> Void
+
+    /// Creates the stream; nothing runs until the first record is asked for.
+    /// - Parameters:
+    ///   - name: the producer thread's name, for debugging.
+    ///   - chunkSize: records handed over at a time.
+    ///   - produce: reads every record and passes each to the emitter; throws to fail the read.
+    public init(name: String, chunkSize: Int = 512, produce: @escaping @Sendable (RecordEmitter) throws -> Void) {
+        self.name = name
+        self.chunkSize = Swift.max(1, chunkSize)
+        self.produce = produce
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(channel: Channel(), start: { [name, chunkSize, produce] channel in
+            let thread = Thread {
+                let emitter = RecordEmitter(channel: channel, chunkSize: chunkSize)
+                do {
+                    try produce(emitter)
+                    emitter.flush()
+                    channel.finish(nil)
+                } catch {
+                    emitter.flush()
+                    channel.finish(error)
+                }
+            }
+            thread.name = name
+            thread.stackSize = 1 << 22
+            thread.start()
+        })
+    }
+
+    /// Hands records to the consumer of a ``ThreadedRecordStream``.
+    public final class RecordEmitter: @unchecked Sendable {
+        private let channel: Channel
+        private let chunkSize: Int
+        private var chunk: [SourceRecord] = []
+
+        fileprivate init(channel: Channel, chunkSize: Int) {
+            self.channel = channel
+            self.chunkSize = chunkSize
+            chunk.reserveCapacity(chunkSize)
+        }
+
+        /// Passes one record on; blocks while the consumer is behind.
+        /// - Throws: `CancellationError` once the consumer has stopped.
+        public func emit(_ record: SourceRecord) throws {
+            chunk.append(record)
+            if chunk.count >= chunkSize { try send() }
+        }
+
+        /// Whether the consumer has stopped; a producer may poll it between slow calls.
+        public var isCancelled: Bool { channel.isCancelled }
+
+        fileprivate func flush() {
+            if !chunk.isEmpty { try? send() }
+        }
+
+        private func send() throws {
+            let full = chunk
+            chunk = []
+            chunk.reserveCapacity(chunkSize)
+            try channel.push(full)
+        }
+    }
+
+    /// The consumer's side.
+    public struct Iterator: AsyncIteratorProtocol {
+        public typealias Element = SourceRecord
+        public typealias Failure = any Error
+
+        private let handle: Handle
+        private var chunk: [SourceRecord] = []
+        private var index = 0
+
+        fileprivate init(channel: Channel, start: @escaping @Sendable (Channel) -> Void) {
+            handle = Handle(channel: channel, start: start)
+        }
+
+        public mutating func next() async throws -> SourceRecord? {
+            if index < chunk.count {
+                defer { index += 1 }
+                return chunk[index]
+            }
+            handle.startIfNeeded()
+            guard let next = try await handle.channel.pop() else { return nil }
+            chunk = next
+            index = 1
+            return next[0]
+        }
+    }
+
+    /// Starts the producer once and stops it when the iterator is dropped.
+    private final class Handle: Sendable {
+        let channel: Channel
+        private let start: @Sendable (Channel) -> Void
+        private let started = Once()
+
+        init(channel: Channel, start: @escaping @Sendable (Channel) -> Void) {
+            self.channel = channel
+            self.start = start
+        }
+
+        func startIfNeeded() {
+            if started.claim() { start(channel) }
+        }
+
+        deinit { channel.cancel() }
+    }
+
+    /// A bounded queue of chunks between one producer thread and one async consumer.
+    fileprivate final class Channel: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var queue: [[SourceRecord]] = []
+        private var head = 0
+        private var finished = false
+        private var failure: (any Error)?
+        private var cancelled = false
+        private var waiter: CheckedContinuation<[SourceRecord]?, any Error>?
+        private let capacity = 4
+
+        var isCancelled: Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            return cancelled
+        }
+
+        func push(_ chunk: [SourceRecord]) throws {
+            condition.lock()
+            while !cancelled && queue.count - head >= capacity && waiter == nil {
+                condition.wait()
+            }
+            if cancelled {
+                condition.unlock()
+                throw CancellationError()
+            }
+            if let waiter {
+                self.waiter = nil
+                condition.unlock()
+                waiter.resume(returning: chunk)
+                return
+            }
+            queue.append(chunk)
+            condition.unlock()
+        }
+
+        func finish(_ error: (any Error)?) {
+            condition.lock()
+            finished = true
+            failure = error
+            let waiter = self.waiter
+            self.waiter = nil
+            condition.unlock()
+            if let error { waiter?.resume(throwing: error) } else { waiter?.resume(returning: nil) }
+        }
+
+        func cancel() {
+            condition.lock()
+            cancelled = true
+            let waiter = self.waiter
+            self.waiter = nil
+            condition.broadcast()
+            condition.unlock()
+            waiter?.resume(throwing: CancellationError())
+        }
+
+        func pop() async throws -> [SourceRecord]? {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    condition.lock()
+                    if head < queue.count {
+                        let chunk = queue[head]
+                        head += 1
+                        if head > 64 { queue.removeFirst(head); head = 0 }
+                        condition.signal()
+                        condition.unlock()
+                        continuation.resume(returning: chunk)
+                    } else if finished || cancelled {
+                        let error = cancelled ? CancellationError() : failure
+                        condition.unlock()
+                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: nil) }
+                    } else {
+                        waiter = continuation
+                        condition.signal()
+                        condition.unlock()
+                    }
+                }
+            } onCancel: {
+                cancel()
+            }
+        }
+    }
+}
+
+/// A flag that lets exactly one caller through.
+final class Once: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if done { return false }
+        done = true
+        return true
+    }
+}

@@ -1,0 +1,74 @@
+/// An error a run can end with, written for the person who runs the tool.
+///
+/// Every message says what was wrong and where (file and line, record, field);
+/// ``hint`` says what to do. Neither ever holds a secret or a sensitive value.
+public struct SyncError: Error, Sendable, CustomStringConvertible {
+    /// What part of the run failed; it decides the exit status.
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case configuration, source, snapshot, guardStopped, api, rejected, io
+        }
+        private let base: Base
+
+        /// The config file or the command line is wrong (exit 2).
+        public static let configuration = Kind(base: .configuration)
+        /// The source could not be read whole (exit 1).
+        public static let source = Kind(base: .source)
+        /// The snapshot could not be opened, read or written (exit 1).
+        public static let snapshot = Kind(base: .snapshot)
+        /// A guard stopped the run before anything was sent (exit 3).
+        public static let guardStopped = Kind(base: .guardStopped)
+        /// The Compliance API refused or failed (exit 1).
+        public static let api = Kind(base: .api)
+        /// The run finished but the API rejected some rows (exit 4).
+        public static let rejected = Kind(base: .rejected)
+        /// A local file could not be read or written (exit 1).
+        public static let io = Kind(base: .io)
+
+        public var description: String { base.rawValue }
+    }
+
+    /// What part of the run failed.
+    public var kind: Kind
+    /// What was wrong and where.
+    public var message: String
+    /// What to do about it, when there is something to say.
+    public var hint: String?
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - kind: what part of the run failed.
+    ///   - message: what was wrong and where; never a secret or a sensitive value.
+    ///   - hint: what to do about it.
+    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String {
+        guard let hint else { return message }
+        return "\(message)\n  hint: \(hint)"
+    }
+
+    /// The process exit status this error maps to (see the command-line contract).
+    public var exitCode: Int32 {
+        switch kind {
+        case .configuration: 2
+        case .guardStopped: 3
+        case .rejected: 4
+        default: 1
+        }
+    }
+}
+
+extension SyncError {
+    /// A configuration error at a place in the config file.
+    /// - Parameters:
+    ///   - message: what is wrong.
+    ///   - location: where; the message is prefixed with it.
+    ///   - hint: what to do.
+    public static func config(_ message: String, at location: ConfigLocation?, hint: String? = nil) -> SyncError {
+        SyncError(.configuration, location.map { "\($0): \(message)" } ?? message, hint: hint)
+    }
+}

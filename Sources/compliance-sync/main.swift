@@ -1,0 +1,3 @@
+import ComplianceSyncCLI
+
+await ComplianceSyncCommand.main(connectors: .builtIn)
