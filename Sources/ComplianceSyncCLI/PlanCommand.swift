@@ -44,8 +44,18 @@ enum SnapshotOpening {
         switch settings.kind {
         case .sqlite: return try SQLiteSnapshotStore.openForReading(settings)
         case .postgres:
-            throw SyncError(.configuration, "snapshot.type postgres is not available in this build",
-                            hint: "use the default SQLite snapshot (snapshot.path)")
+            throw unavailable
         }
     }
+
+    static func forWriting(_ settings: SnapshotSettings) throws -> SQLiteSnapshotStore {
+        switch settings.kind {
+        case .sqlite: return try SQLiteSnapshotStore.openForWriting(settings)
+        case .postgres: throw unavailable
+        }
+    }
+
+    private static let unavailable = SyncError(
+        .configuration, "snapshot.type postgres is not available in this build",
+        hint: "use the default SQLite snapshot (snapshot.path)")
 }

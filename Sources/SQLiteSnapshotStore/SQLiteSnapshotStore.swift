@@ -24,6 +24,14 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         self.lock = lock
     }
 
+    /// A writer leaves the file in rollback-journal mode, so that a read-only
+    /// `plan` later needs (and creates) no `-wal` or `-shm` files. WAL is for the run itself.
+    deinit {
+        if lock != nil {
+            try? queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = DELETE") }
+        }
+    }
+
     /// Opens a snapshot to read only, for `plan`: creates nothing, takes no lock.
     /// - Returns: the store, or an ``EmptySnapshot`` when the file does not exist yet.
     /// - Throws: ``SyncError`` for a damaged file, a newer schema or a missing key.
@@ -121,9 +129,8 @@ public final class SQLiteSnapshotStore: SnapshotStore {
                 """)
             let now = Date().timeIntervalSince1970
             for update in updates {
-                let json = try JSONSerialization.data(withJSONObject: update.fields, options: [.sortedKeys])
                 try statement.execute(arguments: [
-                    update.sourceID, Data(update.fingerprint.bytes), String(decoding: json, as: UTF8.self),
+                    update.sourceID, Data(update.fingerprint.bytes), JSONWriter.object(update.fields),
                     update.terminatedAt, now,
                 ])
             }

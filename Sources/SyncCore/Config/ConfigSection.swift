@@ -131,8 +131,8 @@ public final class ConfigSection {
     public func finish() throws {
         for (key, item) in pairs where !used.contains(key) {
             let known = used.sorted().joined(separator: ", ")
-            throw SyncError.config(
-                "unknown key `\(path(key))`", at: item.location,
+            throw SyncError(
+                .configuration, "\(item.location.file):\(item.location.line): unknown key `\(path(key))`",
                 hint: known.isEmpty ? "remove it" : "check its spelling; keys here are: \(known)")
         }
     }

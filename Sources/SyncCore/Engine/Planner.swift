@@ -50,8 +50,8 @@ public struct Planner: Sendable {
                 var values = mapper.map(record, problems: &problems)
                 validator.validate(&values, problems: &problems)
                 if record.id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
-                duplicates.check(candidateAt: candidates.count, id: record.id, values: values,
-                                 location: record.location, problems: &problems, candidates: &candidates)
+                duplicates.check(id: record.id, values: values, location: record.location, problems: &problems,
+                                 candidates: &candidates)
                 let fingerprint = problems.isEmpty ? fingerprinter.fingerprint(values) : nil
                 candidates.append(Differ.Candidate(
                     id: record.id, location: record.location, values: values, fingerprint: fingerprint,
@@ -81,8 +81,8 @@ public struct Planner: Sendable {
 /// Finds source ids and emails that more than one record has. Every record
 /// involved is invalid: there is no telling which one is right.
 struct DuplicateFinder {
-    private var byID: [String: Int] = [:]
-    private var byEmail: [String: Int] = [:]
+    private var ids = FirstOccurrences()
+    private var emails = FirstOccurrences()
     private let emailPosition: Int?
     private let emailField: String
 
@@ -91,27 +91,26 @@ struct DuplicateFinder {
         emailPosition = layout.position(of: emailField)
     }
 
+    /// Checks the record about to be appended to `candidates`.
     mutating func check(
-        candidateAt index: Int, id: String, values: [String?], location: SourceLocation?,
-        problems: inout [RecordProblem], candidates: inout [Differ.Candidate]
+        id: String, values: [String?], location: SourceLocation?, problems: inout [RecordProblem],
+        candidates: inout [Differ.Candidate]
     ) {
-        if !id.isEmpty {
-            if let first = byID[id] {
-                let there = candidates[first].location?.description ?? "an earlier record"
-                problems.append(RecordProblem(field: nil, "has the same source id as the record at \(there)"))
-                Self.flag(&candidates[first], RecordProblem(
-                    field: nil, "has the same source id as the record at \(location?.description ?? "a later record")"))
-            } else {
-                byID[id] = index
-            }
+        let index = candidates.count
+        if !id.isEmpty, let first = ids.insert(id, at: index, keyAt: { [candidates] in candidates[$0].id }) {
+            let there = candidates[first].location?.description ?? "an earlier record"
+            problems.append(RecordProblem(field: nil, "has the same source id as the record at \(there)"))
+            Self.flag(&candidates[first], RecordProblem(
+                field: nil, "has the same source id as the record at \(location?.description ?? "a later record")"))
         }
         if let position = emailPosition, let email = values[position] {
             let key = FastText.lowercased(email)
-            if let first = byEmail[key] {
+            let first = emails.insert(key, at: index) { [candidates] in
+                FastText.lowercased(candidates[$0].values[position] ?? "")
+            }
+            if let first {
                 problems.append(RecordProblem(field: emailField, "is also the email of source id \(candidates[first].id)"))
                 Self.flag(&candidates[first], RecordProblem(field: emailField, "is also the email of source id \(id)"))
-            } else {
-                byEmail[key] = index
             }
         }
     }

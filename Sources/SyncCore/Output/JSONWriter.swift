@@ -73,20 +73,40 @@ public struct JSONWriter {
     }
 
     private func string(_ text: String) {
-        out.write(byte: 0x22)
+        var bytes: [UInt8] = []
+        Self.appendQuoted(text, to: &bytes)
+        out.write(bytes: bytes)
+    }
+
+    /// Appends `text` as a JSON string literal, quotes included.
+    public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+        bytes.append(0x22)
         for byte in text.utf8 {
             switch byte {
-            case 0x22: out.write(byte: 0x5C); out.write(byte: 0x22)
-            case 0x5C: out.write(byte: 0x5C); out.write(byte: 0x5C)
-            case 0x0A: out.write(byte: 0x5C); out.write(byte: 0x6E)
-            case 0x0D: out.write(byte: 0x5C); out.write(byte: 0x72)
-            case 0x09: out.write(byte: 0x5C); out.write(byte: 0x74)
+            case 0x22: bytes.append(0x5C); bytes.append(0x22)
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+            case 0x09: bytes.append(0x5C); bytes.append(0x74)
             case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.write(bytes: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: out.write(byte: byte)
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: bytes.append(byte)
             }
         }
-        out.write(byte: 0x22)
+        bytes.append(0x22)
+    }
+
+    /// A flat object of strings as compact JSON with sorted keys (how the snapshot stores fields).
+    public static func object(_ fields: [String: String]) -> String {
+        var bytes: [UInt8] = [0x7B]
+        for (i, key) in fields.keys.sorted().enumerated() {
+            if i > 0 { bytes.append(0x2C) }
+            appendQuoted(key, to: &bytes)
+            bytes.append(0x3A)
+            appendQuoted(fields[key]!, to: &bytes)
+        }
+        bytes.append(0x7D)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

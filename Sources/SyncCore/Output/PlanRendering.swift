@@ -37,20 +37,21 @@ public enum PlanRendering {
         out.write("  \(changes.recordsRead) records read: \(changes.creates.count) to create, "
             + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "
             + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid\n")
+        let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
             out.write("\nCreate (\(changes.creates.count))\n")
             for row in changes.creates {
-                out.write("  + \(row.sourceID)  \(identity(row.values, layout))")
-                for (field, value) in Masking.shown(row.values, layout: layout) where !isIdentity(field, layout) {
-                    out.write("  \(field)=\(value)")
-                }
-                out.write("\n")
+                out.write("  + ")
+                printer.write(row, details: true)
+                out.write(byte: 10)
             }
         }
         if !changes.updates.isEmpty {
             out.write("\nUpdate (\(changes.updates.count))\n")
             for update in changes.updates {
-                out.write("  ~ \(update.row.sourceID)  \(identity(update.row.values, layout))  ")
+                out.write("  ~ ")
+                printer.write(update.row, details: false)
+                out.write("  ")
                 out.write(update.changed.map { describeChange($0, update, layout) }.joined(separator: "; "))
                 out.write("\n")
             }
@@ -195,15 +196,6 @@ public enum PlanRendering {
         json.endObject()
     }
 
-    private static func isIdentity(_ field: String, _ layout: RowLayout) -> Bool {
-        field == "first_name" || field == "last_name" || layout.catalog.email.first == field
-    }
-
-    private static func identity(_ values: [String?], _ layout: RowLayout) -> String {
-        let get = { (field: String) in layout.position(of: field).flatMap { values[$0] } ?? "" }
-        return describe(get("first_name"), get("last_name"), get(layout.catalog.email.first ?? "email"))
-    }
-
     private static func identity(_ fields: [String: String], _ catalog: FieldCatalog) -> String {
         describe(fields["first_name"] ?? "", fields["last_name"] ?? "", fields[catalog.email.first ?? "email"] ?? "")
     }
@@ -222,6 +214,52 @@ public enum PlanRendering {
         case (_?, nil): return "\(field): cleared"
         case (let old?, let new?): return "\(field): \"\(old)\" -> \"\(new)\""
         default: return field == layout.catalog.terminatedAt ? "back in the source: \(field) cleared" : field
+        }
+    }
+}
+
+/// Writes a row's id, name, email and (optionally) other fields on one line,
+/// straight to the output: a plan may hold a million of them.
+private struct RowPrinter {
+    let layout: RowLayout
+    let out: ByteOutput
+    let first: Int?, last: Int?, email: Int?
+    let masks: [String?]
+
+    init(layout: RowLayout, out: ByteOutput) {
+        self.layout = layout
+        self.out = out
+        first = layout.position(of: "first_name")
+        last = layout.position(of: "last_name")
+        email = layout.catalog.email.first.flatMap(layout.position(of:))
+        masks = layout.fields.indices.map {
+            layout.sensitive[$0] ? Masking.mask(field: layout.fields[$0], catalog: layout.catalog) : nil
+        }
+    }
+
+    func write(_ row: PlannedRow, details: Bool) {
+        out.write(row.sourceID)
+        out.write("  ")
+        var named = false
+        for position in [first, last] {
+            if let position, let value = row.values[position] {
+                if named { out.write(byte: 32) }
+                out.write(value)
+                named = true
+            }
+        }
+        if let email, let value = row.values[email] {
+            out.write(named ? " <" : "<")
+            out.write(value)
+            out.write(byte: 62)
+        }
+        guard details else { return }
+        for (i, value) in row.values.enumerated() where i != first && i != last && i != email {
+            guard let value else { continue }
+            out.write("  ")
+            out.write(layout.fields[i])
+            out.write(byte: 61)
+            out.write(masks[i] ?? value)
         }
     }
 }

@@ -41,6 +41,12 @@ public struct Fingerprint: Hashable, Sendable {
     /// The two halves.
     public let high: UInt64, low: UInt64
 
+    /// From its two halves.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
     /// From 16 stored bytes; `nil` for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
@@ -58,18 +64,25 @@ public struct Fingerprint: Hashable, Sendable {
     }
 }
 
-/// Computes row fingerprints: HMAC-SHA256 over the fields a row sends, in
-/// field-name order, truncated to 128 bits. Keyed, because a plain hash of a
-/// row whose other fields are known would let anyone test SSN guesses.
+/// Computes row fingerprints: keyed SipHash-2-4 over the fields a row sends,
+/// in field-name order, twice with two halves of the snapshot key (128 bits).
+/// Keyed, because a plain hash of a row whose other fields are known would let
+/// anyone test SSN guesses. (Sensitive values themselves are stored only as
+/// HMAC-SHA256 digests; see ``SnapshotKey/digest(field:value:)``.)
 public struct Fingerprinter {
-    private let base: HMAC<SHA256>
+    private let high: SipHash24
+    private let low: SipHash24
     private let order: [Int]
     private let names: [[UInt8]]
     private var buffer: [UInt8] = []
 
     /// Creates a fingerprinter for rows of `layout`.
     public init(key: SnapshotKey, layout: RowLayout) {
-        base = HMAC<SHA256>(key: key.key)
+        let words = key.bytes.withUnsafeBytes { raw in
+            (0..<4).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        }
+        high = SipHash24(k0: words[0], k1: words[1])
+        low = SipHash24(k0: words[2], k1: words[3])
         order = layout.fields.indices.sorted { layout.fields[$0] < layout.fields[$1] }
         names = layout.fields.map { Array($0.utf8) }
         buffer.reserveCapacity(512)
@@ -83,18 +96,16 @@ public struct Fingerprinter {
     public mutating func fingerprint(_ row: [String?], terminatedAt: String? = nil) -> Fingerprint {
         buffer.removeAll(keepingCapacity: true)
         for i in order {
-            guard let value = row[i] else { continue }
+            guard var value = row[i] else { continue }
             buffer.append(contentsOf: names[i])
             buffer.append(0x1F)
-            buffer.append(contentsOf: value.utf8)
+            value.withUTF8 { buffer.append(contentsOf: $0) }
             buffer.append(0x1E)
         }
-        if let terminatedAt {
+        if var terminatedAt {
             buffer.append(0x1D)
-            buffer.append(contentsOf: terminatedAt.utf8)
+            terminatedAt.withUTF8 { buffer.append(contentsOf: $0) }
         }
-        var mac = base
-        mac.update(data: buffer)
-        return Fingerprint(bytes: Array(mac.finalize()).prefix(16))!
+        return buffer.withUnsafeBytes { Fingerprint(high: high.hash($0), low: low.hash($0)) }
     }
 }

@@ -24,16 +24,27 @@ public final class AttributeSchema: Sendable {
 
 /// Where a record came from, for error messages: a line of a file, a DN, a row.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    /// A readable place, such as `people.csv:12` or `uid=ada,ou=people,dc=example,dc=com`.
-    public let description: String
+    private let place: String
+    private let line: Int?
 
-    /// Creates a location from any readable description.
-    public init(_ description: String) { self.description = description }
-
-    /// A line of a file.
-    public static func line(_ line: Int, of file: String) -> SourceLocation {
-        SourceLocation("\(file):\(line)")
+    /// Creates a location from any readable description, such as a DN.
+    public init(_ description: String) {
+        place = description
+        line = nil
     }
+
+    private init(file: String, line: Int) {
+        place = file
+        self.line = line
+    }
+
+    /// A line of a file (cheap: the text is made only when shown).
+    public static func line(_ line: Int, of file: String) -> SourceLocation {
+        SourceLocation(file: file, line: line)
+    }
+
+    /// `people.csv:12`, or the description given.
+    public var description: String { line.map { "\(place):\($0)" } ?? place }
 }
 
 /// One person as a source sees them: a stable id plus attributes.

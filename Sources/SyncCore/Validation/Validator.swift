@@ -68,29 +68,40 @@ public struct Validator: Sendable {
     /// without spaces, a domain of dot-separated labels of letters, digits and
     /// hyphens with at least one dot.
     public static func isEmail(_ text: String) -> Bool {
-        let bytes = text.utf8
-        guard bytes.count <= 254, let at = bytes.firstIndex(of: UInt8(ascii: "@")) else { return false }
-        let local = bytes[..<at]
-        let domain = bytes[bytes.index(after: at)...]
-        guard !local.isEmpty, local.count <= 64, !domain.isEmpty else { return false }
-        for byte in local where byte <= 32 || byte == 127 || byte == UInt8(ascii: "@") || byte == UInt8(ascii: ",")
-            || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "\"")
-        {
-            return false
-        }
-        if local.first == UInt8(ascii: ".") || local.last == UInt8(ascii: ".") { return false }
-        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard labels.count >= 2 else { return false }
-        for label in labels {
-            guard !label.isEmpty, label.count <= 63, label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-")
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count <= 254, let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0, at <= 64,
+                at + 1 < bytes.count
             else { return false }
-            for byte in label {
-                let ok = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-                    || byte == UInt8(ascii: "-") || byte >= 0x80
+            for i in 0..<at {
+                switch bytes[i] {
+                case 0...32, 127, UInt8(ascii: "@"), UInt8(ascii: ","), UInt8(ascii: "<"), UInt8(ascii: ">"),
+                    UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: ";"), UInt8(ascii: "["),
+                    UInt8(ascii: "]"), UInt8(ascii: "\\"):
+                    return false
+                default: continue
+                }
+            }
+            if bytes[0] == UInt8(ascii: ".") || bytes[at - 1] == UInt8(ascii: ".") { return false }
+            var labelStart = at + 1
+            var labels = 0
+            for i in (at + 1)...bytes.count {
+                if i == bytes.count || bytes[i] == UInt8(ascii: ".") {
+                    let length = i - labelStart
+                    guard length > 0, length <= 63, bytes[labelStart] != UInt8(ascii: "-"),
+                        bytes[i - 1] != UInt8(ascii: "-")
+                    else { return false }
+                    labels += 1
+                    labelStart = i + 1
+                    continue
+                }
+                let b = bytes[i]
+                let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+                    || b == UInt8(ascii: "-") || b >= 0x80
                 if !ok { return false }
             }
+            return labels >= 2
         }
-        return true
     }
 
     /// `555-55-5555` for `555-55-5555` or `555555555`; `nil` for anything else.

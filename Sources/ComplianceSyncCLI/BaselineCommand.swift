@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import SQLiteSnapshotStore
+import SyncCore
+
+/// `compliance-sync baseline`: records the source as already in the account, sending nothing.
+struct BaselineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline",
+        abstract: "Record every valid source record in the snapshot as if it had been sent. Sends nothing.",
+        discussion: """
+            For adopting an account whose people were already loaded by other means: the next sync \
+            then sends only what changes from here on. Refuses to touch a snapshot that already holds \
+            people unless --force is given.
+            """)
+
+    @OptionGroup var job: JobOptions
+
+    @Flag(help: "Overwrite what a non-empty snapshot holds for these people.")
+    var force = false
+
+    func run() async throws {
+        let (configuration, logger) = try job.load()
+        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let store = try SnapshotOpening.forWriting(configuration.snapshot)
+        let existing = try await store.counts().people
+        if existing > 0 && !force {
+            throw SyncError(.configuration, "the snapshot \(store.description) already holds \(existing) people",
+                            hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")
+        }
+        let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: store)
+        let rows = changes.creates + changes.updates.map(\.row)
+        let layout = changes.layout
+        for batch in stride(from: 0, to: rows.count, by: configuration.api.batchSize) {
+            let slice = rows[batch..<min(batch + configuration.api.batchSize, rows.count)]
+            try await store.commit(slice.map {
+                SnapshotUpdate(sourceID: $0.sourceID, fingerprint: $0.fingerprint,
+                               fields: store.key.storedFields($0.values, layout: layout))
+            })
+        }
+        print("baseline: recorded \(rows.count) people in \(store.description); "
+            + "\(changes.unchanged) already there, \(changes.invalid.count) invalid (not recorded)")
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import ComplianceSyncCLI
+import SyncCore
+
+@Suite struct ConfigLoadingTests {
+    let base = """
+        source:
+          type: csv
+          path: people.csv
+          id: employee_number
+        mapping:
+          first_name: first_name
+          last_name: last_name
+          email: email
+
+        """
+
+    func load(_ yaml: String, environment: [String: String] = [:]) throws -> JobConfiguration {
+        let root = try YAMLConfigLoader.parse(yaml, file: "/etc/jobs/job.yml", environment: environment)
+        return try JobConfiguration(root: root, file: "/etc/jobs/job.yml")
+    }
+
+    func error(_ yaml: String, environment: [String: String] = [:]) -> SyncError? {
+        do {
+            _ = try load(yaml, environment: environment)
+            return nil
+        } catch {
+            return error as? SyncError
+        }
+    }
+
+    @Test func quickstartLoadsWithDefaults() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../examples/quickstart/quickstart.yml").standardized.path
+        let job = try YAMLConfigLoader.load(path: path)
+        #expect(job.sourceType == "csv")
+        #expect(job.mapping.map(\.field) == ["first_name", "last_name", "email", "employee_id", "job_title", "ssn"])
+        #expect(job.mapping[2].transforms == [.trim, .lowercase])
+        #expect(job.removals.action == .terminate && job.removals.maxPercent == 20)
+        #expect(job.snapshot.job == "quickstart")
+        #expect(job.snapshot.path.hasSuffix("examples/quickstart/.state/quickstart.snapshot"))
+        #expect(job.api.clientSecret == .environment("COMPLIANCE_CLIENT_SECRET"))
+        #expect(job.api.batchSize == 500 && job.api.importsPath == "/v1/imports" && job.api.tokenPath == "/v1/auth/token")
+    }
+
+    @Test func unknownKeysNameTheKeyAndLine() {
+        let typo = error(base + "removals:\n  max_precent: 5\n")
+        #expect(typo?.message == "/etc/jobs/job.yml:10: unknown key `removals.max_precent`")
+        #expect(typo?.exitCode == 2)
+        let top = error(base + "snapshots:\n  path: x\n")
+        #expect(top?.message.contains("unknown key `snapshots`") == true)
+        let field = error(base.replacingOccurrences(of: "  email: email", with: "  email: email\n  favourite_color: c"))
+        #expect(field?.message.contains("`mapping.favourite_color` is not an import field") == true)
+    }
+
+    @Test func variablesExpandFromTheEnvironment() throws {
+        let job = try load(base.replacingOccurrences(of: "people.csv", with: "${HR_DIR}/people.csv"),
+                           environment: ["HR_DIR": "/srv/hr"])
+        #expect(try job.source.section().path("path", relativeTo: job.folder) == "/srv/hr/people.csv")
+        let missing = error(base.replacingOccurrences(of: "people.csv", with: "${HR_DIR}/people.csv"))
+        #expect(missing?.message.contains("uses ${HR_DIR}, which is not set") == true)
+    }
+
+    @Test func secretsAreNeverWrittenInTheFile() {
+        let literal = error(base + "api:\n  client_id: x\n  client_secret: hunter2\n")
+        #expect(literal?.message.contains("holds a secret") == true)
+        #expect(literal?.description.contains("hunter2") == false)
+        let both = error(base + "api:\n  client_secret_env: A\n  client_secret_file: /x\n")
+        #expect(both?.hint == "keep one of them")
+    }
+
+    @Test func plainHTTPOnlyToLoopback() throws {
+        #expect(error(base + "api:\n  base_url: http://api.example.com\n")?.message.contains("plain http://") == true)
+        #expect(try load(base + "api:\n  base_url: http://[::1]:8080\n").api.baseURL.port == 8080)
+        #expect(try load(base + "api:\n  base_url: https://api.example.com\n").api.baseURL.host == "api.example.com")
+    }
+
+    @Test func mappingForms() throws {
+        let job = try load(base + """
+            api:
+              fields:
+                known: [first_name, last_name, email, job_title, hired_at]
+            """.replacingOccurrences(of: "api:", with: "api:") + "\n" + "")
+        #expect(job.api.fields.known.count == 5)
+        let forms = try load(base.replacingOccurrences(of: "  email: email", with: """
+              email: { attribute: mail, transform: [trim, { replace: { pattern: "@old\\\\.com$", with: "@new.com" } }] }
+              job_title: { template: "{title} ({dept})" }
+              cage_code: { value: 1ABC2 }
+              hired_at: { attribute: start, transform: [{ date: { from: "MM/dd/yyyy", zone: EST } }] }
+            """))
+        #expect(forms.mapping.count == 6)
+        #expect(forms.mappedAttributes == ["first_name", "last_name", "mail", "title", "dept", "start"])
+        let badTransform = error(base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: mail, transform: [shout] }"))
+        #expect(badTransform?.message.contains("unknown transform \"shout\"") == true)
+        let badDate = error(base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: m, transform: [{ date: \"QQ\" }] }"))
+        #expect(badDate?.message.contains("not a date format") == true)
+        let badRegex = error(base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: m, transform: [{ replace: { pattern: \"(\" } }] }"))
+        #expect(badRegex?.message.contains("not a valid regular expression") == true)
+        let noRequired = error(base.replacingOccurrences(of: "  email: email\n", with: ""))
+        #expect(noRequired?.message.contains("does not map the required field `email`") == true)
+    }
+
+    @Test func yamlSyntaxAndDuplicates() {
+        #expect(error("source: [unclosed\n")?.message.contains("not valid YAML") == true)
+        let twice = error(base + "removals:\n  action: terminate\n  action: report\n")?.message ?? ""
+        #expect(twice.contains("'action'") || twice.contains("`action` appears twice"))
+        #expect(error(base + "removals:\n  action: delete\n")?.message.contains("must be one of terminate, report") == true)
+        #expect(error(base + "removals:\n  grace: 3 days\n")?.message.contains("duration") == true)
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+import Testing
+@testable import SQLiteSnapshotStore
+import SyncCore
+
+@Suite struct SQLiteSnapshotStoreTests {
+    let folder: URL
+    let settings: SnapshotSettings
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("snap-\(UUID())")
+        settings = SnapshotSettings(job: "test", path: folder.appendingPathComponent("state/test.snapshot").path)
+    }
+
+    func update(_ id: String, key: SnapshotKey, ssn: String = "123-45-6789", terminated: String? = nil) -> SnapshotUpdate {
+        let layout = RowLayout(fields: ["email", "ssn"], catalog: FieldCatalog())
+        var fingerprinter = Fingerprinter(key: key, layout: layout)
+        let row: [String?] = ["\(id)@example.com", ssn]
+        return SnapshotUpdate(sourceID: id, fingerprint: fingerprinter.fingerprint(row),
+                              fields: key.storedFields(row, layout: layout), terminatedAt: terminated)
+    }
+
+    func mode(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
+    }
+
+    @Test func planOnAMissingSnapshotCreatesNothing() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reader = try SQLiteSnapshotStore.openForReading(settings)
+        #expect(reader is EmptySnapshot)
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
+    }
+
+    @Test func commitsReadBackAndStayPrivate() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteSnapshotStore.openForWriting(settings)
+        let updates = (0..<1200).map { update("E\($0)", key: store.key) }
+        try await store.commit(updates)
+        try await store.commit([update("E5", key: store.key, terminated: "2026-01-01 00:00:00 UTC")])
+        let index = try await store.index()
+        #expect(index.count == 1200)
+        #expect(index["E7"]?.fingerprint == updates[7].fingerprint)
+        #expect(index["E5"]?.terminated == true && index["E6"]?.terminated == false)
+        let people = try await store.people(["E1", "E5", "nobody"])
+        #expect(people.count == 2)
+        #expect(people["E1"]?.fields["email"] == "E1@example.com")
+        #expect(people["E1"]?.fields["ssn"]?.hasPrefix("hmac:") == true)
+        #expect(people["E5"]?.terminatedAt == "2026-01-01 00:00:00 UTC")
+        try await store.setMissing(["E2"], since: Date(timeIntervalSince1970: 1000))
+        #expect(try await store.index()["E2"]?.missingSince == Date(timeIntervalSince1970: 1000))
+        try await store.commit([update("E2", key: store.key)])
+        #expect(try await store.index()["E2"]?.missingSince == nil)
+
+        #expect(try mode(settings.path) == 0o600)
+        #expect(try mode(settings.keyPath) == 0o600)
+        #expect(try mode(folder.appendingPathComponent("state").path) == 0o700)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: settings.path))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: settings.path + "-wal"))) ?? Data())
+        #expect(bytes.range(of: Data("123-45-6789".utf8)) == nil)
+        #expect(bytes.range(of: Data("123456789".utf8)) == nil)
+
+        let pragmas = try await DatabaseQueue(path: settings.path).read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'"))
+        }
+        #expect(pragmas.0 == "wal" && pragmas.1 == SQLiteSnapshotStore.schemaVersion)
+    }
+
+    @Test func readerSeesWhatAWriterCommitted() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            let store = try SQLiteSnapshotStore.openForWriting(settings)
+            try await store.commit([update("E1", key: store.key)])
+        }
+        let state = folder.appendingPathComponent("state").path
+        let before = try FileManager.default.contentsOfDirectory(atPath: state).sorted()
+        let reader = try SQLiteSnapshotStore.openForReading(settings)
+        #expect(try await reader.index().keys.sorted() == ["E1"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state).sorted() == before)
+    }
+
+    @Test func aSecondWriterIsLockedOut() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try SQLiteSnapshotStore.openForWriting(settings)
+        #expect {
+            _ = try SQLiteSnapshotStore.openForWriting(settings)
+        } throws: { error in
+            (error as? SyncError)?.message.contains("another run is using this snapshot") == true
+        }
+        _ = first
+    }
+
+    @Test func corruptFileIsAnErrorNotAnEmptySnapshot() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
+        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: settings.path))
+        for open in [{ _ = try SQLiteSnapshotStore.openForReading(settings) }, { _ = try SQLiteSnapshotStore.openForWriting(settings) }] {
+            #expect {
+                try open()
+            } throws: { error in
+                let error = error as? SyncError
+                return error?.kind == .snapshot && error?.message.contains("cannot be read as a SQLite database") == true
+            }
+        }
+    }
+
+    @Test func newerSchemaIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            let store = try SQLiteSnapshotStore.openForWriting(settings)
+            try await store.commit([update("E1", key: store.key)])
+        }
+        try await DatabaseQueue(path: settings.path).write { db in
+            try db.execute(sql: "UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        }
+        #expect {
+            _ = try SQLiteSnapshotStore.openForReading(settings)
+        } throws: { error in
+            (error as? SyncError)?.message.contains("schema version 99, newer than this build's 1") == true
+        }
+    }
+
+    @Test func missingKeyIsAnError() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            let store = try SQLiteSnapshotStore.openForWriting(settings)
+            try await store.commit([update("E1", key: store.key)])
+        }
+        try FileManager.default.removeItem(atPath: settings.keyPath)
+        #expect(throws: SyncError.self) { _ = try SQLiteSnapshotStore.openForReading(settings) }
+        #expect(throws: SyncError.self) { _ = try SQLiteSnapshotStore.openForWriting(settings) }
+    }
+
+    @Test func aKeyOthersCanReadIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try SQLiteSnapshotStore.openForWriting(settings)
+        chmod(settings.keyPath, 0o644)
+        #expect {
+            _ = try SQLiteSnapshotStore.openForReading(settings)
+        } throws: { error in
+            (error as? SyncError)?.hint?.contains("chmod 600") == true
+        }
+    }
+
+    /// A million people in batches of 500, as a large sync would commit them: the cost is the batch, not the population.
+    @Test func largeCommitsStayFast() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteSnapshotStore.openForWriting(settings)
+        let updates = (0..<20_000).map { update("E\($0)", key: store.key) }
+        for start in stride(from: 0, to: updates.count, by: 500) {
+            try await store.commit(Array(updates[start..<start + 500]))
+        }
+        let clock = ContinuousClock()
+        let oneBatch = try await clock.measure { try await store.commit([update("E1", key: store.key)]) }
+        #expect(oneBatch < .seconds(1))
+        #expect(try await store.index().count == 20_000)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import SyncCore
+
+@Suite struct PlannerTests {
+    @Test func firstRunCreatesEveryValidPerson() async throws {
+        let source = ArraySource(items: [person("E2"), person("E1", ssn: "123456789")])
+        let changes = try await planner().plan(source: source, snapshot: MemorySnapshot())
+        #expect(changes.creates.map(\.sourceID) == ["E1", "E2"])
+        #expect(changes.value("ssn", of: changes.creates[0]) == "123-45-6789")
+        #expect(changes.updates.isEmpty && changes.removals.isEmpty && changes.unchanged == 0)
+    }
+
+    @Test func unchangedSourceHasNothingToDo() async throws {
+        let snapshot = MemorySnapshot()
+        let source = ArraySource(items: (1...50).map { person("E\($0)", ssn: "123-45-67\($0 % 10)0") })
+        try await snapshot.accept(try await planner().plan(source: source, snapshot: snapshot))
+        let again = try await planner().plan(source: source, snapshot: snapshot)
+        #expect(again.isEmpty)
+        #expect(again.unchanged == 50)
+    }
+
+    @Test func updatesNameTheChangedFieldsAndRemovalsAreFound() async throws {
+        let snapshot = MemorySnapshot()
+        let before = ArraySource(items: [person("E1", ssn: "123-45-6789"), person("E2"), person("E3"), person("E4")])
+        try await snapshot.accept(try await planner().plan(source: before, snapshot: snapshot))
+        let after = ArraySource(items: [
+            person("E1", ssn: "987-65-4321"), person("E2", title: "Director"), person("E3", email: "new@example.com"),
+            person("E5"),
+        ])
+        let changes = try await planner(removals: {
+            var policy = RemovalPolicy()
+            policy.maxPercent = nil
+            return policy
+        }()).plan(source: after, snapshot: snapshot)
+        #expect(changes.creates.map(\.sourceID) == ["E5"])
+        #expect(changes.updates.map(\.row.sourceID) == ["E1", "E2", "E3"])
+        #expect(changes.updates.map(\.changed) == [["ssn"], ["job_title"], ["email"]])
+        #expect(changes.updates[1].previous.fields["job_title"] == "Engineer")
+        #expect(changes.removals.map(\.person.sourceID) == ["E4"])
+        #expect(changes.removals[0].person.fields["email"] == "e4@example.com")
+        // The snapshot never holds the SSN itself.
+        #expect(!(changes.updates[0].previous.fields["ssn"] ?? "").contains("123"))
+    }
+
+    @Test func clearedFieldIsAChange() async throws {
+        let snapshot = MemorySnapshot()
+        try await snapshot.accept(try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
+        let changes = try await planner().plan(source: ArraySource(items: [person("E1", title: nil)]), snapshot: snapshot)
+        #expect(changes.updates.first?.changed == ["job_title"])
+    }
+
+    @Test func newlyMappedFieldWithoutValuesChangesNothing() async throws {
+        let snapshot = MemorySnapshot()
+        try await snapshot.accept(try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
+        let more = standardMapping + [FieldMapping(field: "middle_name", input: .attribute("initials"))]
+        let changes = try await planner(more).plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
+        #expect(changes.isEmpty)
+        #expect(changes.warnings.filter { $0.contains("`initials`") }.count == 1)
+    }
+
+    @Test func invalidRecordsAreReportedAndNeverRemoved() async throws {
+        let snapshot = MemorySnapshot()
+        try await snapshot.accept(try await planner().plan(
+            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot))
+        let changes = try await planner().plan(
+            source: ArraySource(items: [person("E1", email: "not-an-email", line: 2), person("E2", ssn: "12-3")]),
+            snapshot: snapshot)
+        #expect(changes.removals.isEmpty)
+        #expect(changes.invalid.map(\.sourceID) == ["E1", "E2"])
+        #expect(changes.invalid[0].problems == [RecordProblem(field: "email", "is not a valid email address")])
+        #expect(changes.invalid[0].location?.description == "people.csv:2")
+        #expect(changes.invalid[1].problems.first?.field == "ssn")
+        #expect(!changes.invalid[1].reason.contains("12-3"))
+    }
+
+    @Test func duplicateIdsAndEmailsInvalidateEveryRecordInvolved() async throws {
+        let source = ArraySource(items: [
+            person("E1", line: 2), person("E1", line: 3), person("E2", email: "Same@Example.com", line: 4),
+            person("E3", email: "same@example.com", line: 5), person("E4", line: 6),
+        ])
+        let changes = try await planner().plan(source: source, snapshot: MemorySnapshot())
+        #expect(changes.creates.map(\.sourceID) == ["E4"])
+        #expect(changes.invalid.map(\.sourceID) == ["E1", "E1", "E2", "E3"])
+        #expect(changes.invalid[0].reason.contains("people.csv:3"))
+        #expect(changes.invalid[2].reason.contains("E3"))
+    }
+
+    @Test func missingRequiredFieldsAndIdAreInvalid() async throws {
+        let record = SourceRecord(id: "", attributes: ["givenName": "Ada"], location: .line(9, of: "x.csv"))
+        let changes = try await planner().plan(source: ArraySource(items: [record]), snapshot: MemorySnapshot())
+        let fields = changes.invalid.first?.problems.map(\.field) ?? []
+        #expect(fields == ["last_name", "email", nil])
+    }
+
+    @Test func aSourceThatFailsPartWayFailsThePlan() async throws {
+        let source = ArraySource(items: (1...10).map { person("E\($0)") }, failAfter: 5)
+        await #expect(throws: SyncError.self) {
+            _ = try await planner().plan(source: source, snapshot: MemorySnapshot())
+        }
+        do {
+            _ = try await planner().plan(source: source, snapshot: MemorySnapshot())
+        } catch let error as SyncError {
+            #expect(error.kind == .source)
+            #expect(error.message.contains("after 5 records"))
+            #expect(error.exitCode == 1)
+        }
+    }
+
+    @Test func gracePeriodDelaysRemoval() async throws {
+        let snapshot = MemorySnapshot()
+        try await snapshot.accept(try await planner().plan(
+            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot))
+        var policy = RemovalPolicy()
+        policy.grace = .seconds(3600)
+        policy.maxPercent = nil
+        let now = Date()
+        let first = try await planner(removals: policy).plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot, now: now)
+        #expect(first.removals.isEmpty && first.waiting.map(\.person.sourceID) == ["E2"])
+        try await snapshot.setMissing(["E2"], since: now)
+        let later = try await planner(removals: policy).plan(
+            source: ArraySource(items: [person("E1")]), snapshot: snapshot, now: now.addingTimeInterval(3601))
+        #expect(later.removals.map(\.person.sourceID) == ["E2"])
+        let back = try await planner(removals: policy).plan(
+            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot, now: now.addingTimeInterval(3602))
+        #expect(back.isEmpty && back.returned == ["E2"])
+    }
+
+    @Test func terminatedPersonWhoReturnsIsAnUpdate() async throws {
+        let snapshot = MemorySnapshot()
+        let changes = try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
+        let row = changes.creates[0]
+        try await snapshot.commit([SnapshotUpdate(
+            sourceID: "E1", fingerprint: row.fingerprint, fields: snapshot.key.storedFields(row.values, layout: changes.layout),
+            terminatedAt: "2026-01-01 00:00:00 UTC")])
+        let back = try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
+        #expect(back.updates.first?.changed == ["terminated_at"])
+        let gone = try await planner().plan(source: ArraySource(items: [person("E9")]), snapshot: snapshot)
+        #expect(gone.removals.isEmpty)
+    }
+}
+
+@Suite struct RemovalGuardTests {
+    func changes(read: Int, active: Int, removals: Int) -> ChangeSet {
+        var set = ChangeSet(layout: RowLayout(fields: [], catalog: FieldCatalog()), plannedAt: Date())
+        set.recordsRead = read
+        set.snapshotActive = active
+        set.removals = (0..<removals).map {
+            PlannedRemoval(person: StoredPerson(sourceID: "E\($0)", fields: [:]), missingSince: Date(), dueAt: Date())
+        }
+        return set
+    }
+
+    @Test func emptySourceAgainstFullSnapshotStops() {
+        let error = RemovalGuard.check(changes(read: 0, active: 10, removals: 10), policy: RemovalPolicy(), allowMassRemoval: false)
+        #expect(error?.kind == .guardStopped)
+        #expect(error?.exitCode == 3)
+        #expect(error?.hint?.contains("--allow-mass-removal") == true)
+        #expect(RemovalGuard.check(changes(read: 0, active: 10, removals: 10), policy: RemovalPolicy(), allowMassRemoval: true) == nil)
+        #expect(RemovalGuard.check(changes(read: 0, active: 0, removals: 0), policy: RemovalPolicy(), allowMassRemoval: false) == nil)
+    }
+
+    @Test func percentAndCountLimits() {
+        var policy = RemovalPolicy()
+        policy.maxPercent = 20
+        #expect(RemovalGuard.check(changes(read: 80, active: 100, removals: 20), policy: policy, allowMassRemoval: false) == nil)
+        let stopped = RemovalGuard.check(changes(read: 79, active: 100, removals: 21), policy: policy, allowMassRemoval: false)
+        #expect(stopped?.message.contains("21 removals are 21.0% of the 100 people") == true)
+        policy.maxCount = 5
+        let byCount = RemovalGuard.check(changes(read: 94, active: 100, removals: 6), policy: policy, allowMassRemoval: false)
+        #expect(byCount?.message.contains("max_count (5)") == true)
+    }
+}

@@ -1,0 +1,76 @@
+import Testing
+@testable import SyncCore
+
+@Suite struct ValidatorTests {
+    @Test(arguments: [
+        "ada@example.com", "a.b+tag@mail.example.co.uk", "o'neil@example.com", "x@xn--bcher-kva.example",
+        "élodie@exemple.fr",
+    ])
+    func validEmails(_ email: String) { #expect(Validator.isEmail(email)) }
+
+    @Test(arguments: [
+        "", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@exa mple.com",
+        "ada@-example.com", "ada@example..com", ".ada@example.com", "ada.@example.com", "<ada@example.com>",
+        "ada@example.com,bob@example.com",
+    ])
+    func invalidEmails(_ email: String) { #expect(!Validator.isEmail(email)) }
+
+    @Test func ssnNormalisation() {
+        #expect(Validator.normalisedSSN("555-55-5555") == "555-55-5555")
+        #expect(Validator.normalisedSSN("555555555") == "555-55-5555")
+        #expect(Validator.normalisedSSN("55555555") == nil)
+        #expect(Validator.normalisedSSN("555-555-555") == nil)
+        #expect(Validator.normalisedSSN("55a-55-5555") == nil)
+        #expect(Validator.normalisedSSN("5555555555") == nil)
+    }
+
+    @Test func dateTimes() {
+        #expect(Validator.normalisedDateTime("2026-01-31 00:00:00 EST") == "2026-01-31 00:00:00 EST")
+        #expect(Validator.normalisedDateTime("2026-01-31 00:00:00") == "2026-01-31 00:00:00")
+        #expect(Validator.normalisedDateTime("2026-01-31") == "2026-01-31 00:00:00")
+        #expect(Validator.normalisedDateTime("2026-02-30") == nil)
+        #expect(Validator.normalisedDateTime("2026-01-31 25:00:00") == nil)
+        #expect(Validator.normalisedDateTime("2026-01-31T00:00:00") == nil)
+        #expect(Validator.normalisedDateTime("2026-01-31 00:00:00 ") == nil)
+    }
+
+    @Test func rowRules() {
+        let layout = RowLayout(
+            fields: ["first_name", "last_name", "email", "ssn", "facility_id", "date_of_birth", "hired_at"],
+            catalog: FieldCatalog())
+        let validator = Validator(layout: layout)
+        var row: [String?] = ["Ada", "Lovelace", "ada@example.com", "123456789", "42", "1815-12-10", "2026-01-02"]
+        var problems: [RecordProblem] = []
+        validator.validate(&row, problems: &problems)
+        #expect(problems.isEmpty)
+        #expect(row[3] == "123-45-6789" && row[6] == "2026-01-02 00:00:00")
+        var bad: [String?] = [nil, "Lovelace", "nope", "12", "4a", "1815-13-10", "soon"]
+        validator.validate(&bad, problems: &problems)
+        #expect(problems.map(\.field) == ["first_name", "email", "ssn", "facility_id", "date_of_birth", "hired_at"])
+    }
+}
+
+@Suite struct SipHashTests {
+    /// The reference vectors of the SipHash paper (key 00..0f, messages 00, 00 01, …).
+    @Test func referenceVectors() {
+        let hasher = SipHash24(k0: 0x0706_0504_0302_0100, k1: 0x0f0e_0d0c_0b0a_0908)
+        let message = (0..<64).map { UInt8($0) }
+        let hash = { (count: Int) in message.prefix(count).withUnsafeBytes { hasher.hash($0) } }
+        #expect(hash(0) == 0x726f_db47_dd0e_0e31)
+        #expect(hash(15) == 0xa129_ca61_49be_45e5)
+    }
+
+    @Test func fingerprintsDependOnKeyAndContent() {
+        let layout = RowLayout(fields: ["email", "ssn"], catalog: FieldCatalog())
+        let key = SnapshotKey.random()
+        var a = Fingerprinter(key: key, layout: layout)
+        var b = Fingerprinter(key: SnapshotKey.random(), layout: layout)
+        let row: [String?] = ["ada@example.com", "123-45-6789"]
+        #expect(a.fingerprint(row) == a.fingerprint(row))
+        #expect(a.fingerprint(row) != b.fingerprint(row))
+        #expect(a.fingerprint(row) != a.fingerprint(["ada@example.com", "123-45-6780"]))
+        #expect(a.fingerprint(row) != a.fingerprint(row, terminatedAt: "2026-01-01 00:00:00"))
+        let digest = key.digest(field: "ssn", value: "123-45-6789")
+        #expect(digest.hasPrefix("hmac:") && !digest.contains("6789"))
+    }
+}
