@@ -37,7 +37,11 @@ let package = Package(
         // The embedded snapshot store: one SQLite file per job.
         .target(
             name: "SQLiteSnapshotStore",
-            dependencies: ["SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         // CSV, JSON Lines and JSON array sources.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import SyncCore
 
 /// The embedded snapshot: one SQLite file per job (WAL, `synchronous = FULL`,
@@ -76,21 +77,35 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         return SQLiteSnapshotStore(path: settings.path, queue: queue, key: key, lock: lock)
     }
 
-    public func index() async throws -> [String: SnapshotEntry] {
+    /// Every person, in id order. Read through SQLite's C API: a million rows in
+    /// a fraction of a second, where decoding GRDB rows took seconds.
+    public func index() async throws -> SnapshotIndex {
         try await read { db in
-            var index: [String: SnapshotEntry] = [:]
+            var index = SnapshotIndex()
             index.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people")
-            while let row = try rows.next() {
-                let id: String = row[0]
-                guard let fingerprint = Fingerprint(bytes: row[1] as Data) else {
+            let statement = try db.makeStatement(sql: """
+                SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id
+                """)
+            let handle = statement.sqliteStatement
+            while true {
+                let step = sqlite3_step(handle)
+                if step == SQLITE_DONE { break }
+                guard step == SQLITE_ROW else {
+                    throw SyncError(.snapshot, "\(self.description): reading people failed: "
+                        + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
+                }
+                let id = String(
+                    decoding: UnsafeBufferPointer(start: sqlite3_column_text(handle, 0), count: Int(sqlite3_column_bytes(handle, 0))),
+                    as: UTF8.self)
+                let blob = UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1)))
+                guard let fingerprint = Fingerprint(bytes: blob) else {
                     throw SyncError(.snapshot, "\(self.description): the fingerprint of \(id) is damaged",
                                     hint: "restore the snapshot from backup, or run `sync --full`")
                 }
-                let missing: Double? = row[3]
-                index[id] = SnapshotEntry(
-                    fingerprint: fingerprint, terminated: row[2], missingSince: missing.map(Date.init(timeIntervalSince1970:)))
+                let missing = sqlite3_column_type(handle, 3) == SQLITE_NULL
+                    ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 3))
+                index.append(id, SnapshotEntry(
+                    fingerprint: fingerprint, terminated: sqlite3_column_int(handle, 2) != 0, missingSince: missing))
             }
             return index
         }

@@ -5,7 +5,7 @@ import Testing
     func map(_ mapping: FieldMapping, _ attributes: [String: AttributeValue], catalog: FieldCatalog = FieldCatalog())
         -> (String?, [RecordProblem])
     {
-        let mapper = Mapper([mapping], catalog: catalog)
+        var mapper = Mapper([mapping], catalog: catalog)
         var problems: [RecordProblem] = []
         let row = mapper.map(SourceRecord(id: "1", attributes: attributes), problems: &problems)
         return (row[0], problems)
@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func unseenAttributesAreReportedOnce() {
-        let mapper = Mapper([FieldMapping(field: "job_title", input: .attribute("titel"))], catalog: FieldCatalog())
+        var mapper = Mapper([FieldMapping(field: "job_title", input: .attribute("titel"))], catalog: FieldCatalog())
         var problems: [RecordProblem] = []
         for i in 0..<100 { _ = mapper.map(SourceRecord(id: "\(i)", attributes: ["title": "x"]), problems: &problems) }
         #expect(mapper.unseenAttributes == ["titel"])

@@ -33,8 +33,12 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
     private let lock = NSLock()
     private var people: [String: (SnapshotEntry, StoredPerson)] = [:]
 
-    func index() async throws -> [String: SnapshotEntry] {
-        lock.withLock { people.mapValues(\.0) }
+    func index() async throws -> SnapshotIndex {
+        lock.withLock {
+            var index = SnapshotIndex()
+            for (id, person) in people { index.append(id, person.0) }
+            return index
+        }
     }
 
     func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] {

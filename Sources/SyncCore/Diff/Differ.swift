@@ -1,13 +1,14 @@
 import Foundation
 
-/// Compares mapped, validated rows with the snapshot.
+/// Compares mapped, validated rows with the snapshot: a merge of both, sorted
+/// by the ids' bytes, so it needs no hash table and its output comes sorted.
 struct Differ {
     let layout: RowLayout
     let key: SnapshotKey
     let grace: Duration
 
     /// One record after mapping and validation.
-    struct Candidate {
+    struct Candidate: Sendable {
         var id: String
         var location: SourceLocation?
         var values: [String?]
@@ -17,34 +18,61 @@ struct Differ {
 
     /// Classifies every candidate against `index`, then loads the people who changed or left.
     func diff(
-        _ candidates: [Candidate], index: [String: SnapshotEntry], snapshot: some SnapshotReader,
+        _ candidates: inout CandidateList, index: inout SnapshotIndex, snapshot: some SnapshotReader,
         into changes: inout ChangeSet
     ) async throws {
-        var remaining = index
-        changes.snapshotActive = index.values.lazy.filter { !$0.terminated }.count
+        index.sortByID()
+        changes.snapshotActive = index.entries.lazy.filter { !$0.terminated }.count
+        let order = Self.sortedPositions(candidates)
         var updates: [PlannedRow] = []
-        for candidate in candidates {
-            let entry = remaining.removeValue(forKey: candidate.id)
-            guard candidate.problems.isEmpty, let fingerprint = candidate.fingerprint else {
-                changes.invalid.append(InvalidRecord(
-                    sourceID: candidate.id, location: candidate.location, problems: candidate.problems))
-                continue
+        var missing: [Int] = []
+        var s = 0
+        var i = 0
+        while i < order.count {
+            // A run of candidates with the same id: more than one is a duplicate.
+            var end = i + 1
+            while end < order.count, ByteOrder.compare(candidates[order[end]].id, candidates[order[i]].id) == 0 {
+                end += 1
             }
-            let row = PlannedRow(
-                sourceID: candidate.id, values: candidate.values, fingerprint: fingerprint, location: candidate.location)
-            guard let entry else {
-                changes.creates.append(row)
-                continue
+            let id = candidates[order[i]].id
+            while s < index.count, ByteOrder.compare(index.ids[s], id) < 0 {
+                if !index.entries[s].terminated { missing.append(s) }
+                s += 1
             }
-            if entry.missingSince != nil { changes.returned.append(candidate.id) }
-            if entry.fingerprint == fingerprint && !entry.terminated {
-                changes.unchanged += 1
-            } else {
-                updates.append(row)
+            var entry: SnapshotEntry? = nil
+            if s < index.count, ByteOrder.compare(index.ids[s], id) == 0 {
+                entry = index.entries[s]
+                s += 1
             }
+            if end - i > 1 && !id.isEmpty { markDuplicates(order[i..<end], in: &candidates) }
+            for position in order[i..<end] {
+                let candidate = candidates[position]
+                guard candidate.problems.isEmpty, let fingerprint = candidate.fingerprint else {
+                    changes.invalid.append(InvalidRecord(
+                        sourceID: candidate.id, location: candidate.location, problems: candidate.problems))
+                    continue
+                }
+                let row = PlannedRow(
+                    sourceID: candidate.id, values: candidate.values, fingerprint: fingerprint,
+                    location: candidate.location)
+                guard let entry else {
+                    changes.creates.append(row)
+                    continue
+                }
+                if entry.missingSince != nil { changes.returned.append(candidate.id) }
+                if entry.fingerprint == fingerprint && !entry.terminated {
+                    changes.unchanged += 1
+                } else {
+                    updates.append(row)
+                }
+            }
+            i = end
         }
-        let missing = remaining.filter { !$0.value.terminated }
-        let stored = try await snapshot.people(updates.map(\.sourceID) + missing.keys)
+        while s < index.count {
+            if !index.entries[s].terminated { missing.append(s) }
+            s += 1
+        }
+        let stored = try await snapshot.people(updates.map(\.sourceID) + missing.map { index.ids[$0] })
         for row in updates {
             guard let previous = stored[row.sourceID] else {
                 throw SyncError(.snapshot, "the snapshot lists \(row.sourceID) but holds no fields for it",
@@ -52,9 +80,10 @@ struct Differ {
             }
             changes.updates.append(PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous))
         }
-        for (id, entry) in missing {
+        for s in missing {
+            let id = index.ids[s]
             let person = stored[id] ?? StoredPerson(sourceID: id, fields: [:])
-            let since = entry.missingSince ?? changes.plannedAt
+            let since = index.entries[s].missingSince ?? changes.plannedAt
             let removal = PlannedRemoval(person: person, missingSince: since, dueAt: since.addingTimeInterval(grace.seconds))
             if removal.dueAt <= changes.plannedAt {
                 changes.removals.append(removal)
@@ -62,11 +91,29 @@ struct Differ {
                 changes.waiting.append(removal)
             }
         }
-        changes.creates.sort { $0.sourceID.utf8.lexicographicallyPrecedes($1.sourceID.utf8) }
-        changes.updates.sort { $0.row.sourceID.utf8.lexicographicallyPrecedes($1.row.sourceID.utf8) }
-        changes.removals.sort { $0.person.sourceID < $1.person.sourceID }
-        changes.waiting.sort { $0.person.sourceID < $1.person.sourceID }
-        changes.invalid.sort { $0.sourceID.utf8.lexicographicallyPrecedes($1.sourceID.utf8) }
+    }
+
+    /// Candidate positions sorted by id bytes, then by position (so duplicates keep source order).
+    static func sortedPositions(_ candidates: CandidateList) -> [Int] {
+        var order = Array(candidates.indices)
+        let sorted = order.dropFirst().allSatisfy { ByteOrder.compare(candidates[$0 - 1].id, candidates[$0].id) <= 0 }
+        if !sorted {
+            order.sort {
+                let c = ByteOrder.compare(candidates[$0].id, candidates[$1].id)
+                return c < 0 || (c == 0 && $0 < $1)
+            }
+        }
+        return order
+    }
+
+    /// Every record of a run with one id is invalid: there is no telling which is right.
+    private func markDuplicates(_ positions: ArraySlice<Int>, in candidates: inout CandidateList) {
+        let places = positions.map { candidates[$0].location?.description ?? "record \($0 + 1)" }
+        for (n, position) in positions.enumerated() {
+            let others = places.enumerated().filter { $0.offset != n }.map(\.element).joined(separator: ", ")
+            candidates[position].problems.append(RecordProblem(field: nil, "has the same source id as the record at \(others)"))
+            candidates[position].fingerprint = nil
+        }
     }
 
     /// The fields whose sent value differs from the stored one, in layout order.

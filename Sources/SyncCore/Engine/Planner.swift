@@ -34,89 +34,100 @@ public struct Planner: Sendable {
     /// - Returns: the change set; guards are not applied here (see ``RemovalGuard``).
     /// - Throws: the source's error if it fails at any point, or the snapshot's.
     public func plan(source: some UserSource, snapshot: some SnapshotReader, now: Date = Date()) async throws -> ChangeSet {
-        let mapper = Mapper(mappings, catalog: catalog)
-        let layout = mapper.layout
-        let validator = Validator(layout: layout)
-        var fingerprinter = Fingerprinter(key: snapshot.key, layout: layout)
+        var preparer = RecordPreparer(mapper: Mapper(mappings, catalog: catalog), key: snapshot.key)
+        let layout = preparer.layout
         var changes = ChangeSet(layout: layout, plannedAt: now)
 
-        async let loadedIndex = snapshot.index()
-        var candidates: [Differ.Candidate] = []
-        var duplicates = DuplicateFinder(layout: layout)
+        let log = logger
+        async let loadedIndex = {
+            let started = ContinuousClock.now
+            let index = try await snapshot.index()
+            log.info("loaded \(index.count) people from \(snapshot.description) in \(ContinuousClock.now - started)")
+            return index
+        }()
+        var candidates = CandidateList()
+        var duplicates = DuplicateEmails(layout: layout)
+        // Records are mapped, validated and fingerprinted a batch at a time on
+        // another task, while this one reads the next batch: two cores at work.
+        var batch: [SourceRecord] = []
+        var pending: Task<(RecordPreparer, [Differ.Candidate]), Never>?
+        func collect() async {
+            guard let task = pending else { return }
+            let (returned, prepared) = await task.value
+            preparer = returned
+            pending = nil
+            for var candidate in prepared {
+                duplicates.check(id: candidate.id, values: candidate.values, problems: &candidate.problems,
+                                 candidates: &candidates)
+                if !candidate.problems.isEmpty { candidate.fingerprint = nil }
+                candidates.append(candidate)
+            }
+        }
+        func dispatch() async {
+            await collect()
+            let work = batch
+            let worker = preparer
+            batch = []
+            batch.reserveCapacity(RecordPreparer.batchSize)
+            pending = Task {
+                var worker = worker
+                let prepared = worker.prepare(work)
+                return (worker, prepared)
+            }
+        }
         let started = ContinuousClock.now
         do {
             for try await record in source.records() {
-                var problems: [RecordProblem] = []
-                var values = mapper.map(record, problems: &problems)
-                validator.validate(&values, problems: &problems)
-                if record.id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
-                duplicates.check(id: record.id, values: values, location: record.location, problems: &problems,
-                                 candidates: &candidates)
-                let fingerprint = problems.isEmpty ? fingerprinter.fingerprint(values) : nil
-                candidates.append(Differ.Candidate(
-                    id: record.id, location: record.location, values: values, fingerprint: fingerprint,
-                    problems: problems))
+                batch.append(record)
+                if batch.count >= RecordPreparer.batchSize { await dispatch() }
             }
-        } catch let error as SyncError {
-            _ = try? await loadedIndex
-            throw error
+            await dispatch()
+            await collect()
         } catch {
+            await collect()
             _ = try? await loadedIndex
-            throw SyncError(.source, "reading \(source.description) failed after \(candidates.count) records: \(error)",
+            if let error = error as? SyncError { throw error }
+            throw SyncError(.source, "reading \(source.description) failed after \(candidates.count + batch.count) records: \(error)",
                             hint: "nothing was sent; fix the source and run again")
         }
         changes.recordsRead = candidates.count
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
         if candidates.count > 0 {
-            changes.warnings = mapper.unseenAttributes.map {
+            changes.warnings = preparer.mapper.unseenAttributes.map {
                 "no record has the attribute `\($0)` that the mapping reads; check its spelling"
             }
         }
         let differ = Differ(layout: layout, key: snapshot.key, grace: removals.grace)
-        try await differ.diff(candidates, index: try await loadedIndex, snapshot: snapshot, into: &changes)
+        var index = try await loadedIndex
+        let diffStarted = ContinuousClock.now
+        try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)
+        logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
         return changes
     }
 }
 
-/// Finds source ids and emails that more than one record has. Every record
-/// involved is invalid: there is no telling which one is right.
-struct DuplicateFinder {
-    private var ids = FirstOccurrences()
+/// Finds emails that more than one record has (ignoring case). Every record
+/// involved is invalid: there is no telling which one is right. (Duplicate ids
+/// are found by the differ, which sees records sorted by id.)
+struct DuplicateEmails {
     private var emails = FirstOccurrences()
-    private let emailPosition: Int?
-    private let emailField: String
+    private let position: Int?
+    private let field: String
 
     init(layout: RowLayout) {
-        emailField = layout.catalog.email.first ?? "email"
-        emailPosition = layout.position(of: emailField)
+        field = layout.catalog.email.first ?? "email"
+        position = layout.position(of: field)
     }
 
     /// Checks the record about to be appended to `candidates`.
-    mutating func check(
-        id: String, values: [String?], location: SourceLocation?, problems: inout [RecordProblem],
-        candidates: inout [Differ.Candidate]
-    ) {
-        let index = candidates.count
-        if !id.isEmpty, let first = ids.insert(id, at: index, keyAt: { [candidates] in candidates[$0].id }) {
-            let there = candidates[first].location?.description ?? "an earlier record"
-            problems.append(RecordProblem(field: nil, "has the same source id as the record at \(there)"))
-            Self.flag(&candidates[first], RecordProblem(
-                field: nil, "has the same source id as the record at \(location?.description ?? "a later record")"))
-        }
-        if let position = emailPosition, let email = values[position] {
-            let key = FastText.lowercased(email)
-            let first = emails.insert(key, at: index) { [candidates] in
-                FastText.lowercased(candidates[$0].values[position] ?? "")
-            }
-            if let first {
-                problems.append(RecordProblem(field: emailField, "is also the email of source id \(candidates[first].id)"))
-                Self.flag(&candidates[first], RecordProblem(field: emailField, "is also the email of source id \(id)"))
-            }
-        }
-    }
-
-    private static func flag(_ candidate: inout Differ.Candidate, _ problem: RecordProblem) {
-        if !candidate.problems.contains(problem) { candidate.problems.append(problem) }
-        candidate.fingerprint = nil
+    mutating func check(id: String, values: [String?], problems: inout [RecordProblem], candidates: inout CandidateList) {
+        guard let position, let email = values[position] else { return }
+        let key = FastText.lowercased(email)
+        let first = emails.insert(key, at: candidates.count) { FastText.lowercased(candidates[$0].values[position] ?? "") }
+        guard let first else { return }
+        problems.append(RecordProblem(field: field, "is also the email of source id \(candidates[first].id)"))
+        let problem = RecordProblem(field: field, "is also the email of source id \(id)")
+        if !candidates[first].problems.contains(problem) { candidates[first].problems.append(problem) }
+        candidates[first].fingerprint = nil
     }
 }

@@ -3,9 +3,8 @@ import Foundation
 /// Turns source records into import rows, as the `mapping:` section says.
 ///
 /// Attribute names are resolved once per ``AttributeSchema``, not per record.
-/// One mapper serves one run on one task; it remembers which mapped attributes
-/// no record had, to report each once.
-public final class Mapper {
+/// A mapper remembers which mapped attributes no record had, to report each once.
+public struct Mapper: Sendable {
     /// The fields every row has, in mapping order.
     public let layout: RowLayout
     private let attributeNames: [String]
@@ -61,7 +60,7 @@ public final class Mapper {
     ///   - record: the source record.
     ///   - problems: where to add what went wrong (a date that does not parse, too many values).
     /// - Returns: one value per ``layout`` field; `nil` for absent.
-    public func map(_ record: SourceRecord, problems: inout [RecordProblem]) -> [String?] {
+    public mutating func map(_ record: SourceRecord, problems: inout [RecordProblem]) -> [String?] {
         if record.schema !== schema { resolve(record.schema) }
         var row = [String?]()
         row.reserveCapacity(fields.count)
@@ -98,7 +97,7 @@ public final class Mapper {
         return row
     }
 
-    private func resolve(_ schema: AttributeSchema) {
+    private mutating func resolve(_ schema: AttributeSchema) {
         self.schema = schema
         positions = attributeNames.map(schema.position(of:))
         for (i, position) in positions.enumerated() where position != nil { seen[i] = true }
@@ -140,19 +139,19 @@ enum Working {
 }
 
 /// One mapped field, ready to run.
-struct CompiledField {
-    enum Input {
+struct CompiledField: Sendable {
+    enum Input: Sendable {
         case attribute(Int)
         case template([TemplatePart])
         case value(String)
     }
 
-    enum TemplatePart {
+    enum TemplatePart: Sendable {
         case literal(String)
         case attribute(Int)
     }
 
-    enum Step {
+    enum Step: Sendable {
         case trim, lowercase, uppercase, first
         case join(String)
         case defaultValue(String)

@@ -57,6 +57,13 @@ public struct Fingerprint: Hashable, Sendable {
         (high, low) = (h, l)
     }
 
+    /// From 16 stored bytes in memory; `nil` for any other length.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 16 else { return nil }
+        high = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    }
+
     /// The 16 bytes to store.
     public var bytes: [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
@@ -69,7 +76,7 @@ public struct Fingerprint: Hashable, Sendable {
 /// Keyed, because a plain hash of a row whose other fields are known would let
 /// anyone test SSN guesses. (Sensitive values themselves are stored only as
 /// HMAC-SHA256 digests; see ``SnapshotKey/digest(field:value:)``.)
-public struct Fingerprinter {
+public struct Fingerprinter: Sendable {
     private let high: SipHash24
     private let low: SipHash24
     private let order: [Int]

@@ -17,6 +17,49 @@ public struct SnapshotEntry: Sendable, Hashable {
     }
 }
 
+/// Every person the snapshot holds, for the diff: ids and entries side by side.
+public struct SnapshotIndex: Sendable {
+    /// Source ids.
+    public private(set) var ids: [String]
+    /// The entry of each id, at the same position.
+    public private(set) var entries: [SnapshotEntry]
+
+    /// An index of people in any order; the differ sorts it by id bytes when needed.
+    public init(ids: [String] = [], entries: [SnapshotEntry] = []) {
+        precondition(ids.count == entries.count, "one entry per id")
+        self.ids = ids
+        self.entries = entries
+    }
+
+    /// How many people there are.
+    public var count: Int { ids.count }
+
+    /// Adds one person.
+    public mutating func append(_ id: String, _ entry: SnapshotEntry) {
+        ids.append(id)
+        entries.append(entry)
+    }
+
+    /// Reserves room for `count` people.
+    public mutating func reserveCapacity(_ count: Int) {
+        ids.reserveCapacity(count)
+        entries.reserveCapacity(count)
+    }
+
+    /// The entry of one id (a linear search: for tests and small snapshots).
+    public subscript(id: String) -> SnapshotEntry? {
+        ids.firstIndex(of: id).map { entries[$0] }
+    }
+
+    /// Sorts by the ids' UTF-8 bytes unless they already are.
+    mutating func sortByID() {
+        guard zip(ids, ids.dropFirst()).contains(where: { ByteOrder.compare($0, $1) > 0 }) else { return }
+        let order = ids.indices.sorted { ByteOrder.compare(ids[$0], ids[$1]) < 0 }
+        ids = order.map { ids[$0] }
+        entries = order.map { entries[$0] }
+    }
+}
+
 /// What the snapshot holds of one person in full: loaded only for those who changed or left.
 public struct StoredPerson: Sendable, Hashable {
     /// The source id.
@@ -63,8 +106,8 @@ public protocol SnapshotReader: Sendable {
     var description: String { get }
     /// The key that hashes sensitive fields.
     var key: SnapshotKey { get }
-    /// Every person's diff entry, by source id.
-    func index() async throws -> [String: SnapshotEntry]
+    /// Every person's diff entry, ideally in the byte order of their ids (the diff is a merge).
+    func index() async throws -> SnapshotIndex
     /// The full stored state of the given people (those absent are left out).
     func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson]
 }
@@ -85,7 +128,7 @@ public struct EmptySnapshot: SnapshotReader {
     /// An empty snapshot described as `description`.
     public init(description: String = "no snapshot yet") { self.description = description }
 
-    public func index() async throws -> [String: SnapshotEntry] { [:] }
+    public func index() async throws -> SnapshotIndex { SnapshotIndex() }
     public func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] { [:] }
 }
 
