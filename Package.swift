@@ -16,6 +16,9 @@ let package = Package(
         .library(name: "SQLiteSnapshotStore", targets: ["SQLiteSnapshotStore"]),
         .library(name: "FileConnector", targets: ["FileConnector"]),
         .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
+        .library(name: "ComplianceAPI", targets: ["ComplianceAPI"]),
+        .library(name: "ComplianceSimulator", targets: ["ComplianceSimulator"]),
+        .executable(name: "compliance-sim", targets: ["compliance-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // The sync core: records, mapping, validation, diff, guards, plan. No networking, no C of ours.
@@ -46,11 +51,36 @@ let package = Package(
         ),
         // CSV, JSON Lines and JSON array sources.
         .target(name: "FileConnector", dependencies: ["SyncCore"], swiftSettings: strict),
+        // The Compliance import API client: OAuth2 tokens, imports, retries.
+        .target(
+            name: "ComplianceAPI",
+            dependencies: [
+                "SyncCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // A local server that plays the Compliance API, with fault injection.
+        .target(
+            name: "ComplianceSimulator",
+            dependencies: [
+                "SyncCore", "FileConnector",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "compliance-sim",
+            dependencies: ["ComplianceSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         // The command line, reusable by an integrator's own executable.
         .target(
             name: "ComplianceSyncCLI",
             dependencies: [
-                "SyncCore", "SQLiteSnapshotStore", "FileConnector",
+                "SyncCore", "SQLiteSnapshotStore", "FileConnector", "ComplianceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -65,6 +95,10 @@ let package = Package(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
         .testTarget(
             name: "CLITests", dependencies: ["ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SyncTests",
+            dependencies: ["ComplianceAPI", "ComplianceSimulator", "SyncCore", "SQLiteSnapshotStore", "FileConnector"],
             swiftSettings: strict),
     ]
 )

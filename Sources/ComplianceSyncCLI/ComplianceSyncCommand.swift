@@ -16,7 +16,9 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
             3 a guard stopped the run, 4 done but the API rejected some rows.
             """,
         version: "0.1.0",
-        subcommands: [PlanCommand.self, ValidateCommand.self, ConnectorsCommand.self, BaselineCommand.self])
+        subcommands: [
+            PlanCommand.self, SyncCommand.self, ValidateCommand.self, ConnectorsCommand.self, BaselineCommand.self,
+        ])
 
     public init() {}
 

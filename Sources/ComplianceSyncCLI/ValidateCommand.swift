@@ -1,4 +1,5 @@
 import ArgumentParser
+import ComplianceAPI
 import Foundation
 import SyncCore
 
@@ -26,15 +27,8 @@ struct ValidateCommand: AsyncParsableCommand {
         if changes.invalid.count > 10 { print("  … and \(changes.invalid.count - 10) more (see `plan`)") }
         let api = configuration.api
         print("api:      \(api.baseURL.absoluteString), client id \(api.clientID ?? "(not set)")")
-        if let secret = api.clientSecret {
-            do {
-                _ = try secret.resolve()
-                print("          client secret: found in the \(secret)")
-            } catch let error as SyncError {
-                print("          client secret: \(error.message)")
-            }
-        } else {
-            print("          client secret: not configured (set api.client_secret_env or api.client_secret_file)")
-        }
+        let client = try ComplianceAPIClient(settings: api, logger: logger)
+        try await client.checkCredentials()
+        print("          token endpoint: credentials accepted")
     }
 }

@@ -133,8 +133,8 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         }
     }
 
-    public func commit(_ updates: [SnapshotUpdate]) async throws {
-        guard !updates.isEmpty else { return }
+    public func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
+        guard !updates.isEmpty || journalKey != nil else { return }
         try await write { db in
             let statement = try db.makeStatement(sql: """
                 INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
@@ -149,6 +149,41 @@ public final class SQLiteSnapshotStore: SnapshotStore {
                     update.terminatedAt, now,
                 ])
             }
+            if let journalKey {
+                try db.execute(sql: "DELETE FROM journal WHERE idempotency_key = ?", arguments: [journalKey])
+            }
+        }
+    }
+
+    public func addJournalEntry(_ entry: JournalEntry) async throws {
+        let entries = try JournalCoding.encode(entry.updates)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO journal (idempotency_key, import_id, created_at, entries) VALUES (?, ?, ?, ?)",
+                arguments: [entry.key, entry.importID, entry.createdAt.timeIntervalSince1970, entries])
+        }
+    }
+
+    public func setImportID(_ importID: String, forJournalKey key: String) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE journal SET import_id = ? WHERE idempotency_key = ?", arguments: [importID, key])
+        }
+    }
+
+    public func removeJournalEntry(_ key: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM journal WHERE idempotency_key = ?", arguments: [key])
+        }
+    }
+
+    public func journalEntries() async throws -> [JournalEntry] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT idempotency_key, import_id, created_at, entries FROM journal ORDER BY created_at")
+                .map { row in
+                    JournalEntry(
+                        key: row[0], importID: row[1], createdAt: Date(timeIntervalSince1970: row[2]),
+                        updates: try JournalCoding.decode(row[3], description: self.description))
+                }
         }
     }
 

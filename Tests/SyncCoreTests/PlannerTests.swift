@@ -146,7 +146,9 @@ import Testing
         set.recordsRead = read
         set.snapshotActive = active
         set.removals = (0..<removals).map {
-            PlannedRemoval(person: StoredPerson(sourceID: "E\($0)", fields: [:]), missingSince: Date(), dueAt: Date())
+            PlannedRemoval(
+                person: StoredPerson(sourceID: "E\($0)", fields: [:]), fingerprint: Fingerprint(high: 0, low: 0),
+                missingSince: Date(), dueAt: Date())
         }
         return set
     }

@@ -26,6 +26,8 @@ public struct PlannedUpdate: Sendable {
 public struct PlannedRemoval: Sendable {
     /// What the snapshot holds of them (identity fields; sensitive ones as digests).
     public var person: StoredPerson
+    /// Their fingerprint in the snapshot.
+    public var fingerprint: Fingerprint
     /// Since when they have been missing.
     public var missingSince: Date
     /// When the grace period lets them be removed.
@@ -71,10 +73,13 @@ public struct ChangeSet: Sendable {
     public var returned: [String] = []
     /// When the plan was made.
     public var plannedAt: Date
+    /// The snapshot's key, which hashes sensitive fields for storage.
+    let key: SnapshotKey
 
-    init(layout: RowLayout, plannedAt: Date) {
+    init(layout: RowLayout, plannedAt: Date, key: SnapshotKey = .random()) {
         self.layout = layout
         self.plannedAt = plannedAt
+        self.key = key
     }
 
     /// Whether there is anything to send.

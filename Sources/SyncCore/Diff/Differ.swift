@@ -6,6 +6,8 @@ struct Differ {
     let layout: RowLayout
     let key: SnapshotKey
     let grace: Duration
+    /// Treat unchanged people as updates (`sync --full`).
+    var resendUnchanged = false
 
     /// One record after mapping and validation.
     struct Candidate: Sendable {
@@ -60,7 +62,7 @@ struct Differ {
                     continue
                 }
                 if entry.missingSince != nil { changes.returned.append(candidate.id) }
-                if entry.fingerprint == fingerprint && !entry.terminated {
+                if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
                     changes.unchanged += 1
                 } else {
                     updates.append(row)
@@ -84,7 +86,9 @@ struct Differ {
             let id = index.ids[s]
             let person = stored[id] ?? StoredPerson(sourceID: id, fields: [:])
             let since = index.entries[s].missingSince ?? changes.plannedAt
-            let removal = PlannedRemoval(person: person, missingSince: since, dueAt: since.addingTimeInterval(grace.seconds))
+            let removal = PlannedRemoval(
+                person: person, fingerprint: index.entries[s].fingerprint, missingSince: since,
+                dueAt: since.addingTimeInterval(grace.seconds))
             if removal.dueAt <= changes.plannedAt {
                 changes.removals.append(removal)
             } else {

@@ -31,12 +31,15 @@ public struct Planner: Sendable {
     ///   - source: where people come from; read once, whole.
     ///   - snapshot: what the last sync sent.
     ///   - now: the run's time, for grace periods.
+    ///   - resendUnchanged: list unchanged people as updates too (`sync --full`).
     /// - Returns: the change set; guards are not applied here (see ``RemovalGuard``).
     /// - Throws: the source's error if it fails at any point, or the snapshot's.
-    public func plan(source: some UserSource, snapshot: some SnapshotReader, now: Date = Date()) async throws -> ChangeSet {
+    public func plan(
+        source: some UserSource, snapshot: some SnapshotReader, now: Date = Date(), resendUnchanged: Bool = false
+    ) async throws -> ChangeSet {
         var preparer = RecordPreparer(mapper: Mapper(mappings, catalog: catalog), key: snapshot.key)
         let layout = preparer.layout
-        var changes = ChangeSet(layout: layout, plannedAt: now)
+        var changes = ChangeSet(layout: layout, plannedAt: now, key: snapshot.key)
 
         let log = logger
         async let loadedIndex = {
@@ -97,7 +100,7 @@ public struct Planner: Sendable {
                 "no record has the attribute `\($0)` that the mapping reads; check its spelling"
             }
         }
-        let differ = Differ(layout: layout, key: snapshot.key, grace: removals.grace)
+        let differ = Differ(layout: layout, key: snapshot.key, grace: removals.grace, resendUnchanged: resendUnchanged)
         var index = try await loadedIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)

@@ -112,12 +112,49 @@ public protocol SnapshotReader: Sendable {
     func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson]
 }
 
+/// An import submitted or about to be: what the snapshot will record for
+/// each of its rows if the API accepts them, in request order. Written before
+/// the submission, so a run that dies at any moment is finished by the next.
+public struct JournalEntry: Sendable, Hashable {
+    /// The submission's idempotency key.
+    public var key: String
+    /// The import's id, once the API has answered.
+    public var importID: String?
+    /// When it was journaled.
+    public var createdAt: Date
+    /// The snapshot state of each row, in the order of the request's rows.
+    public var updates: [SnapshotUpdate]
+
+    /// Creates an entry.
+    public init(key: String, importID: String? = nil, createdAt: Date, updates: [SnapshotUpdate]) {
+        self.key = key
+        self.importID = importID
+        self.createdAt = createdAt
+        self.updates = updates
+    }
+}
+
 /// A snapshot that a sync may write. Each call is one transaction.
 public protocol SnapshotStore: SnapshotReader {
-    /// Records accepted rows, all or nothing.
-    func commit(_ updates: [SnapshotUpdate]) async throws
+    /// Records accepted rows and, in the same transaction, forgets the journal entry they came from.
+    func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws
     /// Notes when people were first found missing (`nil` clears it, for people back in the source).
     func setMissing(_ sourceIDs: [String], since: Date?) async throws
+    /// Journals a submission before it is sent.
+    func addJournalEntry(_ entry: JournalEntry) async throws
+    /// Records the import id the API gave a journaled submission.
+    func setImportID(_ importID: String, forJournalKey key: String) async throws
+    /// Forgets a journal entry whose import applied nothing.
+    func removeJournalEntry(_ key: String) async throws
+    /// The journaled submissions, oldest first.
+    func journalEntries() async throws -> [JournalEntry]
+}
+
+extension SnapshotStore {
+    /// Records accepted rows, all or nothing.
+    public func commit(_ updates: [SnapshotUpdate]) async throws {
+        try await commit(updates, resolving: nil)
+    }
 }
 
 /// The snapshot before the first sync: nobody, and a key nobody keeps.

@@ -1,0 +1,183 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOHTTP1
+import SyncCore
+
+/// The Compliance import API over HTTP: authenticated submissions and status
+/// polling, with the retry policy of compliance-api.md. Paths, formats and
+/// limits come from ``APISettings``.
+public final class ComplianceAPIClient: ImportService {
+    private let settings: APISettings
+    private let transport: HTTPTransport
+    private let tokens: TokenManager
+
+    /// Creates a client.
+    /// - Parameters:
+    ///   - settings: the job's `api:` section.
+    ///   - clientID: the OAuth client id.
+    ///   - secret: the client secret.
+    ///   - httpClient: the HTTP client to use (the shared one by default).
+    ///   - logger: where requests are logged (never tokens or secrets).
+    public init(settings: APISettings, clientID: String, secret: Secret, httpClient: HTTPClient = .shared, logger: Logger) {
+        self.settings = settings
+        transport = HTTPTransport(settings: settings, client: httpClient, logger: logger)
+        tokens = TokenManager(transport: transport, clientID: clientID, secret: secret)
+    }
+
+    /// Creates a client from a job's settings, reading the client secret.
+    /// - Throws: ``SyncError`` when the client id or secret is missing.
+    public convenience init(settings: APISettings, logger: Logger) throws {
+        guard let clientID = settings.clientID, !clientID.isEmpty else {
+            throw SyncError(.configuration, "api.client_id is not set", hint: "set api.client_id (or api.client_id_env)")
+        }
+        guard let reference = settings.clientSecret else {
+            throw SyncError(.configuration, "no client secret is configured",
+                            hint: "set api.client_secret_env or api.client_secret_file")
+        }
+        self.init(settings: settings, clientID: clientID, secret: try reference.resolve(), logger: logger)
+    }
+
+    /// Fetches a token, to prove the credentials work.
+    public func checkCredentials() async throws {
+        _ = try await tokens.accessToken()
+    }
+
+    public func submit(_ rows: [ImportRow], idempotencyKey: String) async throws -> SubmittedImport {
+        guard rows.count <= settings.maxRowsPerRequest else {
+            throw SyncError(.api, "a batch of \(rows.count) rows exceeds api.max_rows_per_request (\(settings.maxRowsPerRequest))")
+        }
+        var path = settings.importsPath
+        var headers = [("Idempotency-Key", idempotencyKey)]
+        let body: [UInt8]
+        switch settings.format {
+        case .json:
+            body = ImportBody.json(rows, importType: settings.importType)
+            headers.append(("Content-Type", "application/json"))
+        case .csv:
+            body = ImportBody.csv(rows)
+            headers.append(("Content-Type", "text/csv; charset=utf-8"))
+            path += "?import_type=" + (settings.importType.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "users")
+        }
+        let reply = try await authorized(.POST, path, headers: headers, body: body)
+        switch reply.status {
+        case 200, 201, 202:
+            guard let id = reply.json?["id"] as? String ?? (reply.json?["id"] as? NSNumber)?.stringValue else {
+                throw SyncError(.api, "the imports endpoint answered without an import id", hint: "check api.imports_path")
+            }
+            return SubmittedImport(id: id, replayed: reply.status == 200)
+        case 403:
+            throw SyncError(.api, "the credentials' user lacks the \"Imports\" permission (403 from POST \(settings.importsPath): \(reply.problem))",
+                            hint: "give the user tied to the credentials a role with the \"Imports\" and \"API Access\" rights")
+        case 413:
+            throw SyncError(.api, "the API refused a batch of \(rows.count) rows as too large (413)",
+                            hint: "lower api.batch_size (and api.max_rows_per_request to the API's limit)")
+        default:
+            throw SyncError(.api, "the API refused an import of \(rows.count) rows: \(reply.status) \(reply.problem)",
+                            hint: reply.status == 400 ? "the request itself is wrong; check api.format, api.import_type and the field names" : nil)
+        }
+    }
+
+    public func outcome(of importID: String) async throws -> ImportOutcome {
+        let path = settings.importsPath + "/" + (importID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? importID)
+        let deadline = ContinuousClock.now + settings.importTimeout
+        var wait = Duration.milliseconds(50)
+        while true {
+            let reply = try await authorized(.GET, path)
+            guard reply.status == 200, let json = reply.json, let status = json["status"] as? String else {
+                throw SyncError(.api, "reading import \(importID) failed: \(reply.status) \(reply.problem)",
+                                hint: "the import is journaled and will be settled by the next run")
+            }
+            switch status {
+            case "completed":
+                let errors = (json["errors"] as? [[String: Any]] ?? []).map { entry in
+                    ImportRowError(
+                        row: (entry["row"] as? NSNumber)?.intValue ?? -1, field: entry["field"] as? String,
+                        message: entry["message"] as? String ?? "rejected")
+                }
+                return .completed(errors: errors)
+            case "failed":
+                return .failed(message: json["message"] as? String ?? "the import failed")
+            default:
+                guard ContinuousClock.now < deadline else {
+                    throw SyncError(.api, "import \(importID) did not finish within api.import_timeout (\(settings.importTimeout))",
+                                    hint: "it is journaled; the next run settles it")
+                }
+                try await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// A call with a bearer token; an `invalid_token` answer gets one new token and one more try.
+    private func authorized(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) async throws -> HTTPTransport.Reply {
+        let tokens = self.tokens
+        let used = TokenBox()
+        let authorize: @Sendable () async throws -> String = {
+            let token = try await tokens.accessToken()
+            used.set(token)
+            return "Bearer " + token
+        }
+        var reply = try await transport.send(method, path, headers: headers, body: body, authorize: authorize)
+        if reply.status == 401 {
+            if let token = used.value { await tokens.invalidate(token) }
+            reply = try await transport.send(method, path, headers: headers, body: body, authorize: authorize)
+            if reply.status == 401 {
+                throw SyncError(.api, "the API refused a fresh access token for \(method.rawValue) \(path) (\(reply.problem))",
+                                hint: "check that the credentials are still active under Administration > Integrations")
+            }
+        }
+        return reply
+    }
+}
+
+/// The last token a request used.
+private final class TokenBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var token: String?
+    var value: String? { lock.withLock { token } }
+    func set(_ value: String) { lock.withLock { token = value } }
+}
+
+/// Import request bodies.
+enum ImportBody {
+    /// `{"import_type": "users", "rows": [{…}, …]}`; a `nil` value is `null`.
+    static func json(_ rows: [ImportRow], importType: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rows.count * 160)
+        bytes += Array(#"{"import_type":"#.utf8)
+        JSONWriter.appendQuoted(importType, to: &bytes)
+        bytes += Array(#","rows":["#.utf8)
+        for (i, row) in rows.enumerated() {
+            if i > 0 { bytes.append(0x2C) }
+            bytes.append(0x7B)
+            for (j, field) in row.fields.enumerated() {
+                if j > 0 { bytes.append(0x2C) }
+                JSONWriter.appendQuoted(field.name, to: &bytes)
+                bytes.append(0x3A)
+                if let value = field.value { JSONWriter.appendQuoted(value, to: &bytes) } else { bytes += Array("null".utf8) }
+            }
+            bytes.append(0x7D)
+        }
+        bytes += Array("]}".utf8)
+        return bytes
+    }
+
+    /// A header row of every field the rows carry, then one line per row (RFC 4180 quoting, CRLF).
+    static func csv(_ rows: [ImportRow]) -> [UInt8] {
+        var columns: [String] = []
+        for row in rows { for field in row.fields where !columns.contains(field.name) { columns.append(field.name) } }
+        var text = columns.map(quote).joined(separator: ",") + "\r\n"
+        for row in rows {
+            text += columns.map { name in (row[name] ?? nil).map(quote) ?? "" }.joined(separator: ",") + "\r\n"
+        }
+        return Array(text.utf8)
+    }
+
+    private static func quote(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

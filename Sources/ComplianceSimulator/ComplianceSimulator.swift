@@ -1,0 +1,132 @@
+import FileConnector
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A local server that plays the Compliance import API of compliance-api.md,
+/// for tests, demos and integrators working offline, with fault injection.
+///
+/// Besides the API it answers `GET /sim/people` (the people it holds) and
+/// `GET /sim/stats` (request and byte counters), and `POST /sim/revoke`
+/// revokes every access token.
+public final class ComplianceSimulator: Sendable {
+    let state: SimulatorState
+    private let configuration: SimulatorConfiguration
+    private let logger: Logger
+    private let boundPort = PortBox()
+
+    /// Creates a simulator; call ``run()`` or ``start()`` to serve.
+    public init(configuration: SimulatorConfiguration = SimulatorConfiguration(), logger: Logger? = nil) {
+        self.configuration = configuration
+        state = SimulatorState(configuration: configuration)
+        var fallback = Logger(label: "compliance-sim")
+        fallback.logLevel = .warning
+        self.logger = logger ?? fallback
+    }
+
+    /// The port it listens on, once running.
+    public var port: Int? { boundPort.value }
+
+    /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM.
+    public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let app = makeApplication(onRunning: onRunning)
+        let group = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Starts serving in the background and returns once the port is known.
+    /// - Returns: a handle whose `stop()` ends the server.
+    public func start() async throws -> RunningSimulator {
+        let app = makeApplication(onRunning: { _ in })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task { try await group.run() }
+        for _ in 0..<500 where port == nil { try await Task.sleep(for: .milliseconds(10)) }
+        guard let port else {
+            task.cancel()
+            throw SimulatorError(message: "the simulator did not start on \(configuration.host):\(configuration.port)")
+        }
+        return RunningSimulator(port: port, group: group, task: task, simulator: self)
+    }
+
+    /// The people the account holds, sorted by email.
+    public func people() async -> [[String: String]] { await state.people() }
+
+    /// Request and byte counters.
+    public func stats() async -> [String: Int] {
+        let s = await state.stats
+        return [
+            "requests": s.requests, "token_requests": s.tokenRequests, "import_requests": s.importRequests,
+            "imports_created": s.importsCreated, "status_requests": s.statusRequests, "rows_received": s.rowsReceived,
+            "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected,
+        ]
+    }
+
+    private func makeApplication(onRunning: @escaping @Sendable (Int) -> Void) -> some Service {
+        let router = Router()
+        let api = APIRoutes(state: state, configuration: configuration)
+        router.post(RouterPath(configuration.tokenPath)) { request, context in
+            try await api.token(request, context)
+        }
+        router.post(RouterPath(configuration.importsPath)) { request, context in
+            try await api.submit(request, context)
+        }
+        router.get(RouterPath(configuration.importsPath + "/:id")) { request, context in
+            try await api.status(request, context)
+        }
+        router.get("/sim/people") { _, _ in
+            try APIRoutes.json(.ok, ["people": await self.people()])
+        }
+        router.get("/sim/stats") { _, _ in
+            try APIRoutes.json(.ok, await self.stats())
+        }
+        router.post("/sim/revoke") { _, _ in
+            await self.state.revokeAccessTokens()
+            return try APIRoutes.json(.ok, ["revoked": true])
+        }
+        let boundPort = self.boundPort
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "compliance-sim"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.set(port)
+                onRunning(port)
+            },
+            logger: logger)
+    }
+}
+
+/// A simulator serving in the background.
+public struct RunningSimulator: Sendable {
+    /// The port it listens on.
+    public let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    /// The simulator, for its people and counters.
+    public let simulator: ComplianceSimulator
+
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Stops serving.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}
+
+/// The simulator could not do what was asked.
+public struct SimulatorError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+final class PortBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+    var value: Int? { lock.withLock { port } }
+    func set(_ value: Int) { lock.withLock { port = value } }
+}

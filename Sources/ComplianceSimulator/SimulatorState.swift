@@ -1,0 +1,144 @@
+import Foundation
+
+/// Everything the simulator remembers: tokens, imports, idempotency keys,
+/// the account's people, and counters for tests and benchmarks.
+actor SimulatorState {
+    let configuration: SimulatorConfiguration
+    private var account: SimulatedAccount
+    private var accessTokens: [String: (client: String, expires: Date)] = [:]
+    private var refreshTokens: [String: (client: String, expires: Date)] = [:]
+    private var imports: [String: ImportJob] = [:]
+    private var importOrder: [String] = []
+    private var idempotency: [String: (importID: String, at: Date)] = [:]
+    private var requestCount = 0
+    private var submissions = 0
+    private(set) var stats = Stats()
+
+    /// Counters, for tests and benchmarks.
+    struct Stats: Sendable {
+        var requests = 0
+        var tokenRequests = 0
+        var importRequests = 0
+        var importsCreated = 0
+        var statusRequests = 0
+        var rowsReceived = 0
+        var importBytesReceived = 0
+        var faultsInjected = 0
+    }
+
+    struct ImportJob {
+        var id: String
+        var created: Date
+        var rowCount: Int
+        var result: (created: Int, updated: Int, unchanged: Int, errors: [SimulatedAccount.RowError])?
+        var failure: String?
+    }
+
+    init(configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+        account = SimulatedAccount(configuration: configuration)
+    }
+
+    // MARK: Faults
+
+    enum Fault { case none, rateLimited, unavailable(Int) }
+
+    /// Counts a request and decides whether it gets a fault instead of an answer.
+    func nextFault() -> Fault {
+        requestCount += 1
+        stats.requests += 1
+        let n = requestCount
+        if configuration.rateLimitEvery > 0 && n % configuration.rateLimitEvery == 0 {
+            stats.faultsInjected += 1
+            return .rateLimited
+        }
+        if configuration.unavailableEvery > 0 && n % configuration.unavailableEvery == 0 {
+            stats.faultsInjected += 1
+            return .unavailable(503)
+        }
+        if configuration.errorRate > 0 && Double.random(in: 0..<1) < configuration.errorRate {
+            stats.faultsInjected += 1
+            return .unavailable([500, 502, 503, 504].randomElement()!)
+        }
+        return .none
+    }
+
+    // MARK: Tokens
+
+    enum TokenResult {
+        case issued(access: String, refresh: String)
+        case invalidClient
+        case invalidGrant
+    }
+
+    func clientCredentials(id: String, secret: String) -> TokenResult {
+        stats.tokenRequests += 1
+        guard configuration.clients[id] == secret else { return .invalidClient }
+        return issue(for: id)
+    }
+
+    func refresh(token: String, id: String?, secret: String?) -> TokenResult {
+        stats.tokenRequests += 1
+        if let id, configuration.clients[id] != secret { return .invalidClient }
+        guard let entry = refreshTokens.removeValue(forKey: token), entry.expires > Date() else { return .invalidGrant }
+        return issue(for: entry.client)
+    }
+
+    private func issue(for client: String) -> TokenResult {
+        let access = "at_" + UUID().uuidString.lowercased()
+        let refresh = "rt_" + UUID().uuidString.lowercased()
+        accessTokens[access] = (client, Date().addingTimeInterval(configuration.tokenLifetime))
+        refreshTokens[refresh] = (client, Date().addingTimeInterval(configuration.refreshLifetime))
+        return .issued(access: access, refresh: refresh)
+    }
+
+    /// The client a bearer token belongs to, or `nil` when it is unknown or expired.
+    func client(forToken token: String) -> String? {
+        guard let entry = accessTokens[token], entry.expires > Date() else { return nil }
+        return entry.client
+    }
+
+    /// Revokes every access token (as an administrator rotating credentials would).
+    func revokeAccessTokens() { accessTokens.removeAll() }
+
+    // MARK: Imports
+
+    enum SubmitResult {
+        case created(ImportJob, dropAnswer: Bool)
+        case replayed(ImportJob)
+    }
+
+    func submit(rows: [[String: String?]], bytes: Int, idempotencyKey: String?) -> SubmitResult {
+        stats.importRequests += 1
+        stats.importBytesReceived += bytes
+        if let key = idempotencyKey, let seen = idempotency[key], Date().timeIntervalSince(seen.at) < 86400,
+            let job = imports[seen.importID]
+        {
+            return .replayed(job)
+        }
+        submissions += 1
+        stats.importsCreated += 1
+        stats.rowsReceived += rows.count
+        var job = ImportJob(id: "imp_\(String(format: "%06d", submissions))", created: Date(), rowCount: rows.count)
+        if configuration.failImportEvery > 0 && submissions % configuration.failImportEvery == 0 {
+            job.failure = "the import could not be processed; nothing was applied"
+        } else {
+            job.result = account.apply(rows)
+        }
+        imports[job.id] = job
+        importOrder.append(job.id)
+        if let key = idempotencyKey { idempotency[key] = (job.id, Date()) }
+        let drop = configuration.dropAnswerEvery > 0 && submissions % configuration.dropAnswerEvery == 0
+        return .created(job, dropAnswer: drop)
+    }
+
+    func job(_ id: String) -> ImportJob? {
+        stats.statusRequests += 1
+        return imports[id]
+    }
+
+    /// The account's people, sorted by email.
+    func people() -> [[String: String]] {
+        account.people.sorted { ($0["email"] ?? "") < ($1["email"] ?? "") }
+    }
+}

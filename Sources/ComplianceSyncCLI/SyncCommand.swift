@@ -1,0 +1,45 @@
+import ArgumentParser
+import ComplianceAPI
+import Foundation
+import SyncCore
+
+/// `compliance-sync sync`: the whole run.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Send the changes to the Compliance import API and advance the snapshot by what it accepted.",
+        discussion: """
+            Prints a summary and writes a JSON run report (docs/run-report.md) beside the snapshot, \
+            or where --report says. Exit status 4 when the API rejected some rows; they are sent \
+            again next run.
+            """)
+
+    @OptionGroup var job: JobOptions
+
+    @Flag(help: "Run even when removals exceed removals.max_count or removals.max_percent, or the source is empty.")
+    var allowMassRemoval = false
+
+    @Flag(help: "Send every current person as an upsert, whatever the snapshot says (heals drift).")
+    var full = false
+
+    @Option(help: "Where to write the JSON run report (default: beside the snapshot, JOB.report.json).")
+    var report: String?
+
+    func run() async throws {
+        let (configuration, logger) = try job.load()
+        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
+        let store = try SnapshotOpening.forWriting(configuration.snapshot)
+        let syncer = Syncer(
+            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
+        let result = try await syncer.run(
+            source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
+            allowMassRemoval: allowMassRemoval)
+        print(result.summary)
+        let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
+            ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
+        result.writeJSON(to: try ByteOutput(creating: reportPath))
+        print("  report: \(reportPath)")
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// What a sync did, for the summary it prints and the JSON run report
+/// (documented in docs/run-report.md). Holds no sensitive value.
+public struct SyncReport: Sendable {
+    /// A row the API did not apply.
+    public struct Rejection: Sendable, Hashable {
+        /// The person's source id.
+        public var sourceID: String
+        /// `create`, `update` or `terminate`.
+        public var action: String
+        /// The field the API named, if any.
+        public var field: String?
+        /// The API's message.
+        public var message: String
+    }
+
+    /// The job's name.
+    public var job: String
+    /// The source, as it describes itself.
+    public var source: String
+    /// When the run started and ended.
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// Whether every current person was sent (`sync --full`).
+    public var full = false
+    /// Records read.
+    public var records = 0
+    /// Rows the API applied, by kind.
+    public var created = 0, updated = 0, terminated = 0
+    /// People with nothing to send.
+    public var unchanged = 0
+    /// Records not sent because they are invalid at the source.
+    public var invalid: [InvalidRecord] = []
+    /// People gone from the source but only reported (`removals.action: report`) or within the grace period.
+    public var reportedGone: [String] = []
+    public var waiting: [String] = []
+    /// Rows the API rejected; they are sent again next run.
+    public var rejected: [Rejection] = []
+    /// Import requests that created an import.
+    public var importsSent = 0
+    /// Submissions of an earlier, interrupted run that this run confirmed.
+    public var settled = 0
+    /// Warnings to read once.
+    public var warnings: [String] = []
+
+    /// The exit status: 4 when the API rejected rows, else 0.
+    public var exitCode: Int32 { rejected.isEmpty ? 0 : 4 }
+
+    /// The one-paragraph summary `sync` prints.
+    public var summary: String {
+        let seconds = (finishedAt.timeIntervalSince(startedAt) * 10).rounded() / 10
+        var lines = [
+            "sync \(job): \(records) records read from \(source)",
+            "  created \(created), updated \(updated), terminated \(terminated), unchanged \(unchanged), "
+                + "invalid \(invalid.count), rejected \(rejected.count)",
+            "  \(importsSent) imports sent in \(seconds)s" + (settled > 0 ? "; \(settled) interrupted imports settled" : ""),
+        ]
+        if importsSent == 0 && rejected.isEmpty && settled == 0 { lines.append("  nothing to do, 0 imports sent") }
+        if !reportedGone.isEmpty { lines.append("  \(reportedGone.count) gone from the source (reported only)") }
+        if !waiting.isEmpty { lines.append("  \(waiting.count) missing, within the grace period") }
+        for rejection in rejected.prefix(20) {
+            lines.append("  rejected \(rejection.action) \(rejection.sourceID): "
+                + (rejection.field.map { "\($0): " } ?? "") + rejection.message)
+        }
+        if rejected.count > 20 { lines.append("  … and \(rejected.count - 20) more rejected (see the run report)") }
+        for record in invalid.prefix(20) {
+            lines.append("  invalid \(record.sourceID.isEmpty ? "(no id)" : record.sourceID)"
+                + (record.location.map { " (\($0))" } ?? "") + ": \(record.reason)")
+        }
+        if invalid.count > 20 { lines.append("  … and \(invalid.count - 20) more invalid (see the run report)") }
+        for warning in warnings { lines.append("  warning: \(warning)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Writes the JSON run report.
+    public func writeJSON(to out: ByteOutput) {
+        var json = JSONWriter(out)
+        json.beginObject()
+        json.field("format", "compliance-sync.run-report")
+        json.field("version", 1)
+        json.field("job", job)
+        json.field("source", source)
+        json.field("started_at", Timestamps.iso(startedAt))
+        json.field("finished_at", Timestamps.iso(finishedAt))
+        json.field("full", full)
+        json.field("exit_status", Int(exitCode))
+        json.key("summary")
+        json.beginObject()
+        json.field("records", records)
+        json.field("created", created)
+        json.field("updated", updated)
+        json.field("terminated", terminated)
+        json.field("unchanged", unchanged)
+        json.field("invalid", invalid.count)
+        json.field("rejected", rejected.count)
+        json.field("reported_gone", reportedGone.count)
+        json.field("waiting", waiting.count)
+        json.field("imports_sent", importsSent)
+        json.field("settled", settled)
+        json.endObject()
+        json.key("rejected")
+        json.beginArray()
+        for rejection in rejected {
+            json.beginObject()
+            json.field("source_id", rejection.sourceID)
+            json.field("action", rejection.action)
+            json.field("field", rejection.field)
+            json.field("message", rejection.message)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("invalid")
+        json.beginArray()
+        for record in invalid {
+            json.beginObject()
+            json.field("source_id", record.sourceID)
+            json.field("location", record.location?.description)
+            json.field("reason", record.reason)
+            json.endObject()
+        }
+        json.endArray()
+        json.field("reported_gone", strings: reportedGone)
+        json.field("waiting", strings: waiting)
+        json.field("warnings", strings: warnings)
+        json.endObject()
+        out.write("\n")
+        out.flush()
+    }
+}
