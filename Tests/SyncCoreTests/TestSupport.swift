@@ -49,8 +49,11 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
         }
     }
 
-    func commit(_ updates: [SnapshotUpdate]) async throws {
+    private var journal: [JournalEntry] = []
+
+    func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
         lock.withLock {
+            journal.removeAll { $0.key == journalKey }
             for update in updates {
                 people[update.sourceID] = (
                     SnapshotEntry(fingerprint: update.fingerprint, terminated: update.terminatedAt != nil),
@@ -67,6 +70,18 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
             }
         }
     }
+
+    func addJournalEntry(_ entry: JournalEntry) async throws { lock.withLock { journal.append(entry) } }
+
+    func setImportID(_ importID: String, forJournalKey key: String) async throws {
+        lock.withLock {
+            if let i = journal.firstIndex(where: { $0.key == key }) { journal[i].importID = importID }
+        }
+    }
+
+    func removeJournalEntry(_ key: String) async throws { lock.withLock { journal.removeAll { $0.key == key } } }
+
+    func journalEntries() async throws -> [JournalEntry] { lock.withLock { journal } }
 
     /// Records a plan's creates and updates as if the API accepted them all.
     func accept(_ changes: ChangeSet) async throws {
