@@ -89,16 +89,21 @@ let package = Package(
         ),
         .executableTarget(name: "compliance-sync", dependencies: ["ComplianceSyncCLI"], swiftSettings: strict),
 
+        // Helpers the test suites share: running the CLI as a process, example copies.
+        .target(name: "TestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore"],
+            name: "CLITests", dependencies: ["ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "SyncTests",
-            dependencies: ["ComplianceAPI", "ComplianceSimulator", "SyncCore", "SQLiteSnapshotStore", "FileConnector"],
+            dependencies: [
+                "ComplianceAPI", "ComplianceSimulator", "SyncCore", "SQLiteSnapshotStore", "FileConnector", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
     ]
 )

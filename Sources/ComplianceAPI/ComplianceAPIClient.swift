@@ -11,18 +11,28 @@ public final class ComplianceAPIClient: ImportService {
     private let settings: APISettings
     private let transport: HTTPTransport
     private let tokens: TokenManager
+    private let ownedClient: HTTPClient?
 
     /// Creates a client.
     /// - Parameters:
     ///   - settings: the job's `api:` section.
     ///   - clientID: the OAuth client id.
     ///   - secret: the client secret.
-    ///   - httpClient: the HTTP client to use (the shared one by default).
+    ///   - httpClient: the HTTP client to use; by default the client makes its own
+    ///     (a 5-second connect timeout, so an unreachable API fails in seconds), which ``shutdown()`` closes.
     ///   - logger: where requests are logged (never tokens or secrets).
-    public init(settings: APISettings, clientID: String, secret: Secret, httpClient: HTTPClient = .shared, logger: Logger) {
+    public init(settings: APISettings, clientID: String, secret: Secret, httpClient: HTTPClient? = nil, logger: Logger) {
         self.settings = settings
-        transport = HTTPTransport(settings: settings, client: httpClient, logger: logger)
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(5)
+        ownedClient = httpClient == nil ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration) : nil
+        transport = HTTPTransport(settings: settings, client: httpClient ?? ownedClient!, logger: logger)
         tokens = TokenManager(transport: transport, clientID: clientID, secret: secret)
+    }
+
+    /// Closes the HTTP client this client made, if it made one.
+    public func shutdown() async {
+        try? await ownedClient?.shutdown()
     }
 
     /// Creates a client from a job's settings, reading the client secret.

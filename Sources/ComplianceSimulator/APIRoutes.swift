@@ -74,7 +74,7 @@ struct APIRoutes: Sendable {
         case .created(let job, let dropAnswer):
             if dropAnswer {
                 // Applied, but the answer is lost: hang until the client gives up.
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(configuration.dropAnswerHang))
             }
             return try Self.json(.accepted, ["id": job.id, "status": "queued", "row_count": job.rowCount])
         }

@@ -58,7 +58,8 @@ public final class ComplianceSimulator: Sendable {
     public func stats() async -> [String: Int] {
         let s = await state.stats
         return [
-            "requests": s.requests, "token_requests": s.tokenRequests, "import_requests": s.importRequests,
+            "requests": s.requests, "token_requests": s.tokenRequests, "refresh_grants": s.refreshGrants,
+            "invalid_grants": s.invalidGrants, "import_requests": s.importRequests,
             "imports_created": s.importsCreated, "status_requests": s.statusRequests, "rows_received": s.rowsReceived,
             "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected,
         ]

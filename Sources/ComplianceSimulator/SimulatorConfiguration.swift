@@ -43,6 +43,8 @@ public struct SimulatorConfiguration: Sendable {
     /// Every Nth import submission is applied but its answer never comes
     /// (the connection hangs until the client gives up); 0 for never.
     public var dropAnswerEvery = 0
+    /// How long such a dropped answer hangs before the server gives up on it.
+    public var dropAnswerHang: TimeInterval = 30
     /// Every Nth import fails as a whole (applies nothing); 0 for never.
     public var failImportEvery = 0
 

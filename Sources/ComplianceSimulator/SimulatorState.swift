@@ -18,6 +18,8 @@ actor SimulatorState {
     struct Stats: Sendable {
         var requests = 0
         var tokenRequests = 0
+        var refreshGrants = 0
+        var invalidGrants = 0
         var importRequests = 0
         var importsCreated = 0
         var statusRequests = 0
@@ -80,7 +82,11 @@ actor SimulatorState {
     func refresh(token: String, id: String?, secret: String?) -> TokenResult {
         stats.tokenRequests += 1
         if let id, configuration.clients[id] != secret { return .invalidClient }
-        guard let entry = refreshTokens.removeValue(forKey: token), entry.expires > Date() else { return .invalidGrant }
+        guard let entry = refreshTokens.removeValue(forKey: token), entry.expires > Date() else {
+            stats.invalidGrants += 1
+            return .invalidGrant
+        }
+        stats.refreshGrants += 1
         return issue(for: entry.client)
     }
 

@@ -32,9 +32,16 @@ struct SyncCommand: AsyncParsableCommand {
         let store = try SnapshotOpening.forWriting(configuration.snapshot)
         let syncer = Syncer(
             planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
-        let result = try await syncer.run(
-            source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
-            allowMassRemoval: allowMassRemoval)
+        let result: SyncReport
+        do {
+            result = try await syncer.run(
+                source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
+                allowMassRemoval: allowMassRemoval)
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
         print(result.summary)
         let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"

@@ -28,7 +28,13 @@ struct ValidateCommand: AsyncParsableCommand {
         let api = configuration.api
         print("api:      \(api.baseURL.absoluteString), client id \(api.clientID ?? "(not set)")")
         let client = try ComplianceAPIClient(settings: api, logger: logger)
-        try await client.checkCredentials()
+        do {
+            try await client.checkCredentials()
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
         print("          token endpoint: credentials accepted")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The command line as a user runs it, over the quick start.
@@ -12,21 +13,21 @@ import Testing
         }
     }
 
-    @Test func connectorsAndHelp() throws {
-        let connectors = try runCLI(["connectors"])
+    @Test func connectorsAndHelp() async throws {
+        let connectors = try await runCLI(["connectors"])
         #expect(connectors.status == 0)
         for type in ["csv", "jsonl", "json"] { #expect(connectors.stdout.contains("\(type) ")) }
         for command in [["--help"], ["plan", "--help"], ["validate", "--help"], ["baseline", "--help"]] {
-            let help = try runCLI(command)
+            let help = try await runCLI(command)
             #expect(help.status == 0)
             #expect(help.stdout.contains("USAGE"))
         }
-        #expect(try runCLI(["plan"]).status == 64)
+        #expect(try await runCLI(["plan"]).status == 64)
     }
 
-    @Test func planShowsTheQuickstartWithoutSSNsAndWritesNothing() throws {
+    @Test func planShowsTheQuickstartWithoutSSNsAndWritesNothing() async throws {
         let example = try ExampleCopy("quickstart")
-        let text = try runCLI(["plan", "--config", example.path("quickstart.yml")])
+        let text = try await runCLI(["plan", "--config", example.path("quickstart.yml")])
         #expect(text.status == 0)
         #expect(text.stdout.contains("28 records read: 28 to create"))
         #expect(text.stdout.contains("+ E1004  José Martínez <jose.martinez@example.com>"))
@@ -34,7 +35,7 @@ import Testing
         for ssn in try ssns(example) { #expect(!text.all.contains(ssn)) }
         #expect(!FileManager.default.fileExists(atPath: example.path(".state")))
 
-        let json = try runCLI(["plan", "--config", example.path("quickstart.yml"), "--format", "json"])
+        let json = try await runCLI(["plan", "--config", example.path("quickstart.yml"), "--format", "json"])
         #expect(json.status == 0)
         let plan = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         let summary = plan?["summary"] as? [String: Int]
@@ -45,10 +46,10 @@ import Testing
         for ssn in try ssns(example) { #expect(!json.all.contains(ssn)) }
     }
 
-    @Test func invalidRowsAreReportedWithoutFailingTheRun() throws {
+    @Test func invalidRowsAreReportedWithoutFailingTheRun() async throws {
         let example = try ExampleCopy("quickstart")
         try example.write("people.csv", try example.read("people.csv") + "E9999,Bad,,Row,not-an-email,Nobody,None,12,2020-01-01\n")
-        let result = try runCLI(["plan", "--config", example.path("quickstart.yml"), "--format", "json"])
+        let result = try await runCLI(["plan", "--config", example.path("quickstart.yml"), "--format", "json"])
         #expect(result.status == 0)
         let plan = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let invalid = (plan?["invalid"] as? [[String: Any]])?.first
@@ -57,50 +58,40 @@ import Testing
         #expect((invalid?["reason"] as? String)?.contains("email: is not a valid email address") == true)
     }
 
-    @Test func guardStopsMassRemovalWithExitThree() throws {
+    @Test func guardStopsMassRemovalWithExitThree() async throws {
         let example = try ExampleCopy("quickstart")
-        let baseline = try runCLI(["baseline", "--config", example.path("quickstart.yml")])
+        let baseline = try await runCLI(["baseline", "--config", example.path("quickstart.yml")])
         #expect(baseline.status == 0)
         let lines = try example.read("people.csv").split(separator: "\n")
         try example.write("people.csv", lines.prefix(20).joined(separator: "\n") + "\n")
-        let stopped = try runCLI(["plan", "--config", example.path("quickstart.yml")])
+        let stopped = try await runCLI(["plan", "--config", example.path("quickstart.yml")])
         #expect(stopped.status == 3)
         #expect(stopped.stdout.contains("STOPPED: 9 removals are 32.1% of the 28 people in the snapshot"))
         #expect(stopped.stdout.contains("--allow-mass-removal"))
-        let allowed = try runCLI(["plan", "--config", example.path("quickstart.yml"), "--allow-mass-removal"])
+        let allowed = try await runCLI(["plan", "--config", example.path("quickstart.yml"), "--allow-mass-removal"])
         #expect(allowed.status == 0)
         #expect(allowed.stdout.contains("9 to terminate"))
         try example.write("people.csv", String(lines[0]) + "\n")
-        let empty = try runCLI(["plan", "--config", example.path("quickstart.yml")])
+        let empty = try await runCLI(["plan", "--config", example.path("quickstart.yml")])
         #expect(empty.status == 3)
         #expect(empty.stdout.contains("the source returned no records, but the snapshot holds 28 people"))
     }
 
-    @Test func configAndSourceErrorsHaveTheirExitCodes() throws {
+    @Test func configAndSourceErrorsHaveTheirExitCodes() async throws {
         let example = try ExampleCopy("quickstart")
         let config = try example.read("quickstart.yml")
         try example.write("typo.yml", config.replacingOccurrences(of: "  max_percent: 20", with: "  max_percnt: 20"))
-        let typo = try runCLI(["plan", "--config", example.path("typo.yml")])
+        let typo = try await runCLI(["plan", "--config", example.path("typo.yml")])
         #expect(typo.status == 2)
         #expect(typo.stderr.contains("typo.yml:18: unknown key `removals.max_percnt`"))
         try example.write("missing.yml", config.replacingOccurrences(of: "path: people.csv", with: "path: gone.csv"))
-        let missing = try runCLI(["plan", "--config", example.path("missing.yml")])
+        let missing = try await runCLI(["plan", "--config", example.path("missing.yml")])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot open") && missing.stderr.contains("gone.csv"))
         try example.write("people.csv", "employee_number,first_name\nE1,\"unclosed\n")
-        let broken = try runCLI(["plan", "--config", example.path("quickstart.yml")])
+        let broken = try await runCLI(["plan", "--config", example.path("quickstart.yml")])
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("people.csv:2: a quoted field opens here and never closes"))
-        #expect(try runCLI(["plan", "--config", example.path("nope.yml")]).status == 2)
-    }
-
-    @Test func validateReportsWhatItFound() throws {
-        let example = try ExampleCopy("quickstart")
-        let result = try runCLI(["validate", "--config", example.path("quickstart.yml")],
-                                environment: ["COMPLIANCE_CLIENT_SECRET": "s3cr3t-value"])
-        #expect(result.status == 0)
-        #expect(result.stdout.contains("28 records, 0 invalid"))
-        #expect(result.stdout.contains("client secret: found in the environment variable COMPLIANCE_CLIENT_SECRET"))
-        #expect(!result.all.contains("s3cr3t-value"))
+        #expect(try await runCLI(["plan", "--config", example.path("nope.yml")]).status == 2)
     }
 }

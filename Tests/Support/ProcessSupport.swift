@@ -1,0 +1,69 @@
+import Foundation
+
+/// The built `compliance-sync`, beside this test bundle in the build folder.
+public let cliPath: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("compliance-sync").path
+}()
+
+/// The repository's root folder.
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+/// What a finished process printed and returned.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var all: String { stdout + stderr }
+}
+
+/// Runs the CLI to completion. Output goes through files, so a chatty process never blocks on a full pipe,
+/// and the wait suspends instead of blocking a thread (a simulator in this process must keep answering).
+public func runCLI(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) async throws
+    -> ProcessResult
+{
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: cliPath)
+    process.arguments = arguments
+    if let folder { process.currentDirectoryURL = folder }
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let exited = AsyncStream<Void>.makeStream()
+    process.terminationHandler = { _ in exited.continuation.finish() }
+    try process.run()
+    for await _ in exited.stream {}
+    try out.close()
+    try err.close()
+    return ProcessResult(
+        status: process.terminationStatus, stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
+
+/// A copy of an example folder in a temporary place, removed at the end.
+public final class ExampleCopy: @unchecked Sendable {
+    public let folder: URL
+
+    public init(_ example: String) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("example-\(UUID())")
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("examples/\(example)"), to: folder)
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(".state"))
+    }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    public func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    public func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
+
+    public func write(_ name: String, _ text: String) throws { try text.write(toFile: path(name), atomically: true, encoding: .utf8) }
+}
