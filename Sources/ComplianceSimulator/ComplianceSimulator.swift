@@ -54,6 +54,9 @@ public final class ComplianceSimulator: Sendable {
     /// The people the account holds, sorted by email.
     public func people() async -> [[String: String]] { await state.people() }
 
+    /// Revokes every access token, as an administrator rotating credentials would.
+    public func revokeAccessTokens() async { await state.revokeAccessTokens() }
+
     /// Request and byte counters.
     public func stats() async -> [String: Int] {
         let s = await state.stats
@@ -84,7 +87,7 @@ public final class ComplianceSimulator: Sendable {
             try APIRoutes.json(.ok, await self.stats())
         }
         router.post("/sim/revoke") { _, _ in
-            await self.state.revokeAccessTokens()
+            await self.revokeAccessTokens()
             return try APIRoutes.json(.ok, ["revoked": true])
         }
         let boundPort = self.boundPort

@@ -8,6 +8,8 @@ struct SimulatedAccount {
     typealias Person = [String: String]
 
     private(set) var people: [Person] = []
+    private var byEmployeeID: [String: Int] = [:]
+    private var byEmail: [String: Int] = [:]
     let configuration: SimulatorConfiguration
 
     init(configuration: SimulatorConfiguration) {
@@ -42,29 +44,34 @@ struct SimulatedAccount {
             for (field, value) in row {
                 if let value, !value.isEmpty { person[field] = value } else { person.removeValue(forKey: field) }
             }
+            let index: Int
             if let match {
                 if people[match] == person { unchanged += 1 } else { updated += 1 }
+                let old = people[match]
+                if let id = old["employee_id"] { byEmployeeID.removeValue(forKey: id) }
+                if let email = old["email"] { byEmail.removeValue(forKey: email.lowercased()) }
                 people[match] = person
+                index = match
             } else {
                 people.append(person)
+                index = people.count - 1
                 created += 1
             }
+            if let id = person["employee_id"] { byEmployeeID[id] = index }
+            if let email = person["email"] { byEmail[email.lowercased()] = index }
         }
         return (created, updated, unchanged, errors)
     }
 
     private func match(_ row: [String: String?]) -> Int? {
-        if let id = row["employee_id"] ?? nil, !id.isEmpty,
-            let index = people.firstIndex(where: { $0["employee_id"] == id })
-        {
+        if let id = row["employee_id"] ?? nil, !id.isEmpty, let index = byEmployeeID[id] {
             return index
         }
         return (row["email"] ?? nil).flatMap(indexOfEmail)
     }
 
     private func indexOfEmail(_ email: String) -> Int? {
-        let key = email.lowercased()
-        return people.firstIndex { $0["email"]?.lowercased() == key }
+        byEmail[email.lowercased()]
     }
 
     private func validate(_ row: [String: String?]) -> [(String?, String)] {

@@ -54,7 +54,7 @@ public struct SyncReport: Sendable {
             "sync \(job): \(records) records read from \(source)",
             "  created \(created), updated \(updated), terminated \(terminated), unchanged \(unchanged), "
                 + "invalid \(invalid.count), rejected \(rejected.count)",
-            "  \(importsSent) imports sent in \(seconds)s" + (settled > 0 ? "; \(settled) interrupted imports settled" : ""),
+            "  \(importsSent) import\(importsSent == 1 ? "" : "s") sent in \(seconds)s" + (settled > 0 ? "; \(settled) interrupted imports settled" : ""),
         ]
         if importsSent == 0 && rejected.isEmpty && settled == 0 { lines.append("  nothing to do, 0 imports sent") }
         if !reportedGone.isEmpty { lines.append("  \(reportedGone.count) gone from the source (reported only)") }

@@ -1,0 +1,107 @@
+import ComplianceAPI
+import ComplianceSimulator
+import Foundation
+import Logging
+import SyncCore
+import Testing
+import TestSupport
+
+/// Faults of the network and the API, and a run killed at any moment: every
+/// test ends with the simulator holding exactly the source's people.
+@Suite struct ResilienceTests {
+    func converged(_ harness: SyncHarness) async throws {
+        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+        #expect(await harness.people().count == 28)
+    }
+
+    @Test func stormOf429And503() async throws {
+        let harness = try await SyncHarness({
+            $0.rateLimitEvery = 3
+            $0.retryAfter = 0
+            $0.unavailableEvery = 4
+        }, api: "  batch_size: 5\n  max_attempts: 8\n")
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 0, "\(result.all)")
+        #expect(await harness.stats()["faults_injected"] ?? 0 >= 5)
+        #expect(await harness.stats()["rows_received"] == 28)
+        try await converged(harness)
+    }
+
+    @Test func randomServerErrors() async throws {
+        let harness = try await SyncHarness({ $0.errorRate = 0.3 }, api: "  batch_size: 4\n  max_attempts: 12\n  max_backoff: 1s\n")
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 0, "\(result.all)")
+        try await converged(harness)
+    }
+
+    @Test func tokensExpireAndRotateMidRun() async throws {
+        let harness = try await SyncHarness({
+            $0.tokenLifetime = 1
+            $0.latency = 0.05
+        }, api: "  batch_size: 3\n")
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 0, "\(result.all)")
+        let stats = await harness.stats()
+        #expect(stats["refresh_grants"] ?? 0 >= 3, "short-lived tokens are refreshed with the rotating refresh token")
+        #expect(stats["invalid_grants"] == 0, "a used refresh token is never sent again")
+        try await converged(harness)
+    }
+
+    @Test func aRevokedTokenIsReplacedOnce() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.clients = ["c": "s"]
+        let running = try await ComplianceSimulator(configuration: configuration).start()
+        defer { Task { await running.stop() } }
+        var settings = APISettings(baseURL: URL(string: running.baseURL)!)
+        settings.tokenFormat = .form
+        settings.format = .csv
+        let client = ComplianceAPIClient(settings: settings, clientID: "c", secret: Secret("s"), logger: Logger(label: "t"))
+        defer { Task { await client.shutdown() } }
+        let rows = [ImportRow([.init("first_name", "Ada"), .init("last_name", "Lovelace"), .init("email", "ada@example.com"),
+                               .init("job_title", "Engineer, \"Analytical\"")])]
+        let first = try await client.submit(rows, idempotencyKey: "k1")
+        #expect(try await client.outcome(of: first.id) == .completed(errors: []))
+        await running.simulator.revokeAccessTokens()
+        let second = try await client.submit(rows, idempotencyKey: "k2")
+        #expect(!second.replayed)
+        let replay = try await client.submit([], idempotencyKey: "k1")
+        #expect(replay == SubmittedImport(id: first.id, replayed: true))
+        #expect(await running.simulator.people().first?["job_title"] == "Engineer, \"Analytical\"")
+        let stats = await running.simulator.stats()
+        #expect(stats["token_requests"] == 2)
+    }
+
+    @Test func aLostAnswerIsRetriedWithTheSameKey() async throws {
+        let harness = try await SyncHarness({
+            $0.dropAnswerEvery = 2
+            $0.dropAnswerHang = 3
+        }, api: "  batch_size: 10\n  request_timeout: 1s\n")
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 0, "\(result.all)")
+        let stats = await harness.stats()
+        #expect(stats["imports_created"] == 3)
+        #expect(stats["import_requests"] ?? 0 > 3)
+        #expect(stats["rows_received"] == 28, "no row was applied twice")
+        try await converged(harness)
+    }
+
+    @Test(arguments: ["after-journal:2", "after-submit:2", "after-complete:2", "after-commit:1", "after-submit:3"])
+    func killedMidUploadThenRerunConverges(_ failpoint: String) async throws {
+        let harness = try await SyncHarness(api: "  batch_size: 10\n")
+        defer { Task { await harness.stop() } }
+        let killed = try await harness.run("sync", environment: ["COMPLIANCE_SYNC_FAILPOINT": failpoint])
+        #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
+        let rerun = try await harness.run("sync")
+        #expect(rerun.status == 0, "\(rerun.all)")
+        try await converged(harness)
+        #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
+        let third = try await harness.run("sync")
+        #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+    }
+}
+
