@@ -94,6 +94,10 @@ public final class ComplianceAPIClient: ImportService {
         var wait = Duration.milliseconds(50)
         while true {
             let reply = try await authorized(.GET, path)
+            if reply.status == 404 {
+                // Forgotten (or never created): nothing of it is recorded, so its rows are simply sent again.
+                return .failed(message: "the API has no import \(importID)")
+            }
             guard reply.status == 200, let json = reply.json, let status = json["status"] as? String else {
                 throw SyncError(.api, "reading import \(importID) failed: \(reply.status) \(reply.problem)",
                                 hint: "the import is journaled and will be settled by the next run")

@@ -4,6 +4,6 @@ import SyncCore
 extension ConnectorRegistry {
     /// The connectors that ship with compliance-sync.
     public static var builtIn: ConnectorRegistry {
-        ConnectorRegistry([CSVSource.self, JSONLinesSource.self, JSONArraySource.self])
+        ConnectorRegistry([CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self])
     }
 }

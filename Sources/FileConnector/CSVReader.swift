@@ -26,6 +26,8 @@ public final class CSVReader {
 
     /// The fields of the last record read.
     public private(set) var fields: [String?] = []
+    /// Columns to leave undecoded (always `nil` in ``fields``): those nobody reads.
+    public var skippedColumns: [Bool] = []
     /// The line the last record started on (1-based).
     public private(set) var recordLine = 0
 
@@ -173,7 +175,7 @@ public final class CSVReader {
     }
 
     private func appendField(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, escaped: Bool, line: Int) throws {
-        if from == to {
+        if from == to || (fields.count < skippedColumns.count && skippedColumns[fields.count]) {
             fields.append(nil)
             return
         }

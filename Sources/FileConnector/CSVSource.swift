@@ -18,13 +18,19 @@ public struct CSVSource: UserSource, SourceConnector {
     public var delimiter: UInt8
     /// The column names when the file has no header row.
     public var columns: [String]?
+    /// The columns to read; `nil` for all. Others are checked for structure but not decoded.
+    public var columnsNeeded: Set<String>?
 
     /// Creates a CSV source.
-    public init(path: String, idColumn: String, delimiter: UInt8 = UInt8(ascii: ","), columns: [String]? = nil) {
+    public init(
+        path: String, idColumn: String, delimiter: UInt8 = UInt8(ascii: ","), columns: [String]? = nil,
+        columnsNeeded: Set<String>? = nil
+    ) {
         self.path = path
         self.idColumn = idColumn
         self.delimiter = delimiter
         self.columns = columns
+        self.columnsNeeded = columnsNeeded
     }
 
     public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
@@ -41,7 +47,8 @@ public struct CSVSource: UserSource, SourceConnector {
             delimiter = bytes[0]
         }
         let columns = try section.strings("columns")
-        return CSVSource(path: path, idColumn: id, delimiter: delimiter, columns: columns)
+        return CSVSource(path: path, idColumn: id, delimiter: delimiter, columns: columns,
+                         columnsNeeded: Set(context.mappedAttributes + [id]))
     }
 
     public var description: String { "csv \(path)" }
@@ -64,6 +71,7 @@ public struct CSVSource: UserSource, SourceConnector {
                 throw reader.error(line: 1, "there is no column \"\(idColumn)\" for the source id",
                                    hint: "set source.id to one of: \(names.joined(separator: ", "))")
             }
+            if let columnsNeeded { reader.skippedColumns = names.map { !columnsNeeded.contains($0) } }
             let file = (path as NSString).lastPathComponent
             while try reader.next() {
                 let fields = reader.fields

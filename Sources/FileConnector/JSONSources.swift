@@ -5,78 +5,75 @@ import SyncCore
 import Glibc
 #endif
 
-/// People from a JSON Lines file (`source.type: jsonl`): one JSON object per line.
+/// People from a JSON file: JSON Lines (one object per line, `source.type: jsonl`)
+/// or one array of objects (`source.type: json`), read object by object, never whole.
 ///
 /// Settings: `path` and `id` (the key that identifies a person). Blank lines are skipped.
-public struct JSONLinesSource: UserSource, SourceConnector {
-    public static let type = "jsonl"
-    public static let summary = "a JSON Lines file, one object per line: path, id"
+public struct JSONFileSource: UserSource {
+    /// How the objects are laid out in the file.
+    public enum Layout: Sendable {
+        /// One object per line.
+        case lines
+        /// One array of objects.
+        case array
+    }
 
     /// The file.
     public var path: String
     /// The key that identifies a person.
     public var idKey: String
+    /// How the objects are laid out.
+    public var layout: Layout
 
-    /// Creates a JSON Lines source.
-    public init(path: String, idKey: String) {
+    /// Creates a JSON source.
+    public init(path: String, idKey: String, layout: Layout) {
         self.path = path
         self.idKey = idKey
+        self.layout = layout
     }
 
-    public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
-        let (path, id) = try fileSettings(section, context)
-        return JSONLinesSource(path: path, idKey: id)
-    }
-
-    public var description: String { "jsonl \(path)" }
+    public var description: String { "\(layout == .lines ? "jsonl" : "json") \(path)" }
 
     public func records() -> ThreadedRecordStream {
-        ThreadedRecordStream(name: "jsonl-reader") { emitter in
+        ThreadedRecordStream(name: "json-reader") { [path, idKey, layout] emitter in
             let input = try ChunkedFile(path: path)
             let file = (path as NSString).lastPathComponent
-            var lineNumber = 0
-            try input.forEachLine { line in
-                lineNumber += 1
-                guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
-                try emitter.emit(JSONRecords.record(from: line, idKey: idKey, location: .line(lineNumber, of: file)))
+            switch layout {
+            case .lines:
+                var lineNumber = 0
+                try input.forEachLine { line in
+                    lineNumber += 1
+                    guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
+                    try emitter.emit(JSONRecords.record(from: line, idKey: idKey, location: .line(lineNumber, of: file)))
+                }
+            case .array:
+                try JSONArraySplitter(input: input, file: file).forEachElement { bytes, line in
+                    try emitter.emit(JSONRecords.record(from: bytes, idKey: idKey, location: .line(line, of: file)))
+                }
             }
         }
     }
 }
 
-/// People from a file holding one JSON array of objects (`source.type: json`).
-///
-/// Settings: `path` and `id`. The array is read object by object, never whole.
-public struct JSONArraySource: UserSource, SourceConnector {
-    public static let type = "json"
-    public static let summary = "a JSON file holding an array of objects: path, id"
-
-    /// The file.
-    public var path: String
-    /// The key that identifies a person.
-    public var idKey: String
-
-    /// Creates a JSON array source.
-    public init(path: String, idKey: String) {
-        self.path = path
-        self.idKey = idKey
-    }
+/// `source.type: jsonl`: a JSON Lines file.
+public enum JSONLinesConnector: SourceConnector {
+    public static let type = "jsonl"
+    public static let summary = "a JSON Lines file, one object per line: path, id"
 
     public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
         let (path, id) = try fileSettings(section, context)
-        return JSONArraySource(path: path, idKey: id)
+        return JSONFileSource(path: path, idKey: id, layout: .lines)
     }
+}
 
-    public var description: String { "json \(path)" }
+/// `source.type: json`: a JSON file holding an array of objects.
+public enum JSONArrayConnector: SourceConnector {
+    public static let type = "json"
+    public static let summary = "a JSON file holding an array of objects: path, id"
 
-    public func records() -> ThreadedRecordStream {
-        ThreadedRecordStream(name: "json-reader") { emitter in
-            let input = try ChunkedFile(path: path)
-            let file = (path as NSString).lastPathComponent
-            try JSONArraySplitter(input: input, file: file).forEachElement { bytes, line in
-                try emitter.emit(JSONRecords.record(from: bytes, idKey: idKey, location: .line(line, of: file)))
-            }
-        }
+    public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
+        let (path, id) = try fileSettings(section, context)
+        return JSONFileSource(path: path, idKey: id, layout: .array)
     }
 }
 

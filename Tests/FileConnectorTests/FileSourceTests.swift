@@ -77,7 +77,7 @@ func errorMessage(_ source: some UserSource) async -> String {
 
             {"id": "E2", "active": true, "score": 1.5}
             """)
-        let records = try await readAll(JSONLinesSource(path: path, idKey: "id"))
+        let records = try await readAll(JSONFileSource(path: path, idKey: "id", layout: .lines))
         #expect(records.map(\.id) == ["7", "E2"])
         #expect(records[0]["mail"] == .multiple(["a@example.com", "b@example.com"]))
         #expect(records[0]["manager.name"] == .text("Ada"))
@@ -90,9 +90,9 @@ func errorMessage(_ source: some UserSource) async -> String {
     @Test func malformedLineIsNamed() async throws {
         let scratch = try Scratch()
         let path = try scratch.write("p.jsonl", "{\"id\": 1}\n{\"id\": 2,,}\n")
-        #expect(await errorMessage(JSONLinesSource(path: path, idKey: "id")).hasPrefix("p.jsonl:2: not valid JSON"))
+        #expect(await errorMessage(JSONFileSource(path: path, idKey: "id", layout: .lines)).hasPrefix("p.jsonl:2: not valid JSON"))
         let notObject = try scratch.write("q.jsonl", "[1, 2]\n")
-        #expect(await errorMessage(JSONLinesSource(path: notObject, idKey: "id")) == "q.jsonl:1: a record must be a JSON object, not list")
+        #expect(await errorMessage(JSONFileSource(path: notObject, idKey: "id", layout: .lines)) == "q.jsonl:1: a record must be a JSON object, not list")
     }
 
     @Test func jsonArrayIsReadElementByElement() async throws {
@@ -103,14 +103,25 @@ func errorMessage(_ source: some UserSource) async -> String {
               {"id": "E2", "nested": {"deep": [1, 2]}}
             ]
             """)
-        let records = try await readAll(JSONArraySource(path: path, idKey: "id"))
+        let records = try await readAll(JSONFileSource(path: path, idKey: "id", layout: .array))
         #expect(records.map(\.id) == ["E1", "E2"])
         #expect(records[0]["note"] == .text("brace } and [bracket] in \"text\""))
         #expect(records[1]["nested.deep"] == .multiple(["1", "2"]))
         #expect(records[1].location?.description == "p.json:3")
         let truncated = try scratch.write("t.json", "[{\"id\": 1}, {\"id\": 2")
-        #expect(await errorMessage(JSONArraySource(path: truncated, idKey: "id")).contains("ends before the array closes"))
+        #expect(await errorMessage(JSONFileSource(path: truncated, idKey: "id", layout: .array)).contains("ends before the array closes"))
         let object = try scratch.write("o.json", "{\"id\": 1}")
-        #expect(await errorMessage(JSONArraySource(path: object, idKey: "id")).contains("expected `[`"))
+        #expect(await errorMessage(JSONFileSource(path: object, idKey: "id", layout: .array)).contains("expected `[`"))
+    }
+}
+
+@Suite struct CSVColumnSelectionTests {
+    @Test func onlyTheNeededColumnsAreDecoded() async throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("p.csv", "id,name,notes\nE1,Ada,\"long, unused\"\n")
+        let records = try await readAll(CSVSource(path: path, idColumn: "id", columnsNeeded: ["name"]))
+        #expect(records.first?.id == "E1")
+        #expect(records.first?["name"] == .text("Ada"))
+        #expect(records.first?["notes"] == nil)
     }
 }
