@@ -18,7 +18,7 @@ public struct CSVSource: UserSource, SourceConnector {
     public var delimiter: UInt8
     /// The column names when the file has no header row.
     public var columns: [String]?
-    /// The columns to read; `nil` for all. Others are checked for structure but not decoded.
+    /// The columns to read besides the id column; `nil` for all. Others are checked for structure but not decoded.
     public var columnsNeeded: Set<String>?
 
     /// Creates a CSV source.
@@ -48,7 +48,7 @@ public struct CSVSource: UserSource, SourceConnector {
         }
         let columns = try section.strings("columns")
         return CSVSource(path: path, idColumn: id, delimiter: delimiter, columns: columns,
-                         columnsNeeded: Set(context.mappedAttributes + [id]))
+                         columnsNeeded: Set(context.mappedAttributes))
     }
 
     public var description: String { "csv \(path)" }
@@ -71,7 +71,7 @@ public struct CSVSource: UserSource, SourceConnector {
                 throw reader.error(line: 1, "there is no column \"\(idColumn)\" for the source id",
                                    hint: "set source.id to one of: \(names.joined(separator: ", "))")
             }
-            if let columnsNeeded { reader.skippedColumns = names.map { !columnsNeeded.contains($0) } }
+            if let columnsNeeded { reader.skippedColumns = names.map { !columnsNeeded.contains($0) && $0 != idColumn } }
             let file = (path as NSString).lastPathComponent
             while try reader.next() {
                 let fields = reader.fields
