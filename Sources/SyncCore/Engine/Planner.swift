@@ -80,11 +80,21 @@ public struct Planner: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            for try await record in source.records() {
-                batch.append(record)
-                if batch.count >= RecordPreparer.batchSize { await dispatch() }
+            let records = source.records()
+            if let threaded = records as? ThreadedRecordStream {
+                // Hand the producer's chunks on whole rather than record by record.
+                var iterator = threaded.makeAsyncIterator()
+                while let chunk = try await iterator.nextChunk() {
+                    batch = chunk
+                    await dispatch()
+                }
+            } else {
+                for try await record in records {
+                    batch.append(record)
+                    if batch.count >= RecordPreparer.batchSize { await dispatch() }
+                }
+                await dispatch()
             }
-            await dispatch()
             await collect()
         } catch {
             await collect()

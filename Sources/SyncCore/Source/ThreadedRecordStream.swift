@@ -23,7 +23,7 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     ///   - name: the producer thread's name, for debugging.
     ///   - chunkSize: records handed over at a time.
     ///   - produce: reads every record and passes each to the emitter; throws to fail the read.
-    public init(name: String, chunkSize: Int = 512, produce: @escaping @Sendable (RecordEmitter) throws -> Void) {
+    public init(name: String, chunkSize: Int = 2048, produce: @escaping @Sendable (RecordEmitter) throws -> Void) {
         self.name = name
         self.chunkSize = Swift.max(1, chunkSize)
         self.produce = produce
@@ -93,6 +93,17 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
 
         fileprivate init(channel: Channel, start: @escaping @Sendable (Channel) -> Void) {
             handle = Handle(channel: channel, start: start)
+        }
+
+        /// The records not yet returned, a chunk at a time (the chunks the producer emitted):
+        /// for consumers that work in batches anyway. `nil` at the end.
+        public mutating func nextChunk() async throws -> [SourceRecord]? {
+            if index < chunk.count {
+                defer { chunk = []; index = 0 }
+                return index == 0 ? chunk : Array(chunk[index...])
+            }
+            handle.startIfNeeded()
+            return try await handle.channel.pop()
         }
 
         public mutating func next() async throws -> SourceRecord? {
