@@ -43,7 +43,9 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         var configuration = Configuration()
         configuration.readonly = true
         let queue = try open(settings.path, configuration)
-        let people = try checkSchema(queue, path: settings.path)
+        guard let people = try checkSchema(queue, path: settings.path) else {
+            return EmptySnapshot(description: "sqlite \(settings.path) (empty)")
+        }
         guard let key = try SnapshotFiles.key(at: settings.keyPath, create: false) else {
             if people == 0 { return EmptySnapshot(description: "sqlite \(settings.path) (empty)") }
             throw missingKey(settings)
@@ -65,9 +67,9 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         }
         let queue = try open(settings.path, configuration)
         let people: Int
-        do {
-            people = try checkSchema(queue, path: settings.path)
-        } catch let error as SyncError where isNew || error.message.contains("has no schema") {
+        if let count = try checkSchema(queue, path: settings.path) {
+            people = count
+        } else {
             try create(queue, job: settings.job, path: settings.path)
             people = 0
         }
@@ -237,20 +239,25 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         }
     }
 
-    /// Checks the file is a snapshot of a schema this build knows; returns how many people it holds.
-    private static func checkSchema(_ queue: DatabaseQueue, path: String) throws -> Int {
-        let found: (version: Int?, people: Int)
+    /// Checks the file is a snapshot of a schema this build knows.
+    /// - Returns: how many people it holds, or `nil` for a database with no tables at all (a new file).
+    /// - Throws: for a damaged file, another program's database, or a newer schema.
+    private static func checkSchema(_ queue: DatabaseQueue, path: String) throws -> Int? {
+        let found: (empty: Bool, version: Int?, people: Int)
         do {
             found = try queue.read { db in
-                guard try db.tableExists("meta"), try db.tableExists("people") else { return (nil, 0) }
+                let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+                if tables == 0 { return (true, nil, 0) }
+                guard try db.tableExists("meta"), try db.tableExists("people") else { return (false, nil, 0) }
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
-                return (version.flatMap(Int.init) ?? -1, try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
+                return (false, version.flatMap(Int.init) ?? -1, try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
             }
         } catch {
             throw damaged(path, error)
         }
+        if found.empty { return nil }
         guard let version = found.version else {
-            throw SyncError(.snapshot, "\(path) has no schema: it is not a compliance-sync snapshot",
+            throw SyncError(.snapshot, "\(path) is a database of another program, not a compliance-sync snapshot",
                             hint: "point snapshot.path at the job's snapshot file, or at a new path")
         }
         if version > schemaVersion {

@@ -156,3 +156,24 @@ import SyncCore
         #expect(try await store.index().count == 20_000)
     }
 }
+
+@Suite struct ForeignDatabaseTests {
+    @Test func anotherProgramsDatabaseIsNeverWrittenInto() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("foreign-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let settings = SnapshotSettings(job: "x", path: folder.appendingPathComponent("hr.sqlite").path)
+        try await DatabaseQueue(path: settings.path).write { db in
+            try db.execute(sql: "CREATE TABLE payroll (id INTEGER PRIMARY KEY)")
+        }
+        #expect {
+            _ = try SQLiteSnapshotStore.openForWriting(settings)
+        } throws: { error in
+            (error as? SyncError)?.message.contains("a database of another program") == true
+        }
+        let tables = try await DatabaseQueue(path: settings.path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        #expect(tables == ["payroll"])
+    }
+}
