@@ -54,8 +54,11 @@ public final class ComplianceSimulator: Sendable {
     /// The people the account holds, sorted by email.
     public func people() async -> [[String: String]] { await state.people() }
 
-    /// Revokes every access token, as an administrator rotating credentials would.
-    public func revokeAccessTokens() async { await state.revokeAccessTokens() }
+    /// Revokes every access token (the next call gets `401 invalid_token`), and
+    /// every refresh token too if asked (the next refresh gets `invalid_grant`).
+    public func revokeTokens(includingRefreshTokens: Bool = false) async {
+        await state.revokeTokens(includingRefreshTokens: includingRefreshTokens)
+    }
 
     /// Request and byte counters.
     public func stats() async -> [String: Int] {
@@ -87,7 +90,7 @@ public final class ComplianceSimulator: Sendable {
             try APIRoutes.json(.ok, await self.stats())
         }
         router.post("/sim/revoke") { _, _ in
-            await self.revokeAccessTokens()
+            await self.revokeTokens()
             return try APIRoutes.json(.ok, ["revoked": true])
         }
         let boundPort = self.boundPort

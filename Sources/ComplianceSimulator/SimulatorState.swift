@@ -104,8 +104,11 @@ actor SimulatorState {
         return entry.client
     }
 
-    /// Revokes every access token (as an administrator rotating credentials would).
-    func revokeAccessTokens() { accessTokens.removeAll() }
+    /// Revokes every access token, and the refresh tokens too if asked.
+    func revokeTokens(includingRefreshTokens: Bool) {
+        accessTokens.removeAll()
+        if includingRefreshTokens { refreshTokens.removeAll() }
+    }
 
     // MARK: Imports
 

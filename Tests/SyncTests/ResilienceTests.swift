@@ -50,6 +50,32 @@ import TestSupport
         try await converged(harness)
     }
 
+    @Test func aFailedImportIsSentAgainNextRun() async throws {
+        let harness = try await SyncHarness({ $0.failImportEvery = 3 }, api: "  batch_size: 10\n")
+        defer { Task { await harness.stop() } }
+        let first = try await harness.run("sync")
+        #expect(first.status == 4, "\(first.all)")
+        #expect(first.stdout.contains("rejected 8"))
+        #expect(first.stdout.contains("the import failed"))
+        let second = try await harness.run("sync")
+        #expect(second.status == 0, "\(second.all)")
+        try await converged(harness)
+    }
+
+    @Test func csvBodiesAndFormTokens() async throws {
+        let harness = try await SyncHarness(api: "  format: csv\n  token_format: form\n  batch_size: 7\n")
+        defer { Task { await harness.stop() } }
+        let first = try await harness.run("sync")
+        #expect(first.status == 0, "\(first.all)")
+        try await converged(harness)
+        let lines = try harness.example.read("people.csv").split(separator: "\n")
+        try harness.example.write("people.csv", lines.filter { !$0.hasPrefix("E1012,") }.joined(separator: "\n") + "\n")
+        #expect(try await harness.run("sync").stdout.contains("terminated 1"))
+        let terminated = await harness.actualPeople().terminated
+        #expect(terminated.keys.sorted() == ["E1012"])
+        #expect(terminated["E1012"]?["job_title"] == "Help Desk Technician", "a CSV termination row clears nothing else")
+    }
+
     @Test func aRevokedTokenIsReplacedOnce() async throws {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
@@ -65,14 +91,18 @@ import TestSupport
                                .init("job_title", "Engineer, \"Analytical\"")])]
         let first = try await client.submit(rows, idempotencyKey: "k1")
         #expect(try await client.outcome(of: first.id) == .completed(errors: []))
-        await running.simulator.revokeAccessTokens()
+        await running.simulator.revokeTokens()
         let second = try await client.submit(rows, idempotencyKey: "k2")
         #expect(!second.replayed)
+        await running.simulator.revokeTokens(includingRefreshTokens: true)
+        let third = try await client.submit(rows, idempotencyKey: "k3")
+        #expect(!third.replayed, "a dead refresh token falls back to the client credentials")
         let replay = try await client.submit([], idempotencyKey: "k1")
         #expect(replay == SubmittedImport(id: first.id, replayed: true))
         #expect(await running.simulator.people().first?["job_title"] == "Engineer, \"Analytical\"")
         let stats = await running.simulator.stats()
-        #expect(stats["token_requests"] == 2)
+        #expect(stats["token_requests"] == 4)
+        #expect(stats["refresh_grants"] == 1 && stats["invalid_grants"] == 1)
     }
 
     @Test func aLostAnswerIsRetriedWithTheSameKey() async throws {
