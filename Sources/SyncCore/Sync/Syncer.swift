@@ -196,7 +196,10 @@ public struct Syncer: Sendable {
     /// A journaled submission whose answer never came: send it again with the
     /// same idempotency key. If the API had it, it returns that first import;
     /// if not, this applies it now. Only rows whose content is still what was
-    /// journaled are sent; the rest go out with this run's batches.
+    /// journaled are sent; the rest go out with this run's batches. (A
+    /// termination carries this run's time, so it never matches its journaled
+    /// row and is sent again with a later `terminated_at`: the same person,
+    /// terminated once more, which the API treats as an update of the date.)
     private func resubmit(
         _ entry: JournalEntry, changes: inout ChangeSet, store: some SnapshotStore, service: some ImportService
     ) async throws {
