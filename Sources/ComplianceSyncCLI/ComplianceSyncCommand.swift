@@ -30,12 +30,20 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
         }
     }
 
-    /// Parses `arguments` and runs, exiting with the contract's status.
+    /// Parses `arguments` and runs, exiting with the contract's status (bad usage is 2, as a bad config is).
     public static func main(_ arguments: [String]?) async {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
+            command = try parseAsRoot(arguments)
+        } catch {
+            let status = exitCode(for: error)
+            if status.isSuccess { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
             } else {
                 try command.run()
             }

@@ -22,7 +22,10 @@ import Testing
             #expect(help.status == 0)
             #expect(help.stdout.contains("USAGE"))
         }
-        #expect(try await runCLI(["plan"]).status == 64)
+        let usage = try await runCLI(["plan"])
+        #expect(usage.status == 2)
+        #expect(usage.stderr.contains("--config"))
+        #expect(try await runCLI(["plan", "--config", "x.yml", "--format", "xml"]).status == 2)
     }
 
     @Test func planShowsTheQuickstartWithoutSSNsAndWritesNothing() async throws {
