@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SyncCore", targets: ["SyncCore"]),
         .library(name: "SQLiteSnapshotStore", targets: ["SQLiteSnapshotStore"]),
         .library(name: "FileConnector", targets: ["FileConnector"]),
+        .library(name: "LDAPConnector", targets: ["LDAPConnector"]),
         .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
         .library(name: "ComplianceAPI", targets: ["ComplianceAPI"]),
         .library(name: "ComplianceSimulator", targets: ["ComplianceSimulator"]),
@@ -49,6 +50,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // OpenLDAP's client library, through pkg-config.
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev"])]),
+        // LDAP and Active Directory sources over libldap.
+        .target(
+            name: "LDAPConnector",
+            dependencies: ["SyncCore", "CLDAP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // CSV, JSON Lines and JSON array sources.
         .target(name: "FileConnector", dependencies: ["SyncCore"], swiftSettings: strict),
         // The Compliance import API client: OAuth2 tokens, imports, retries.
@@ -80,7 +89,7 @@ let package = Package(
         .target(
             name: "ComplianceSyncCLI",
             dependencies: [
-                "SyncCore", "SQLiteSnapshotStore", "FileConnector", "ComplianceAPI",
+                "SyncCore", "SQLiteSnapshotStore", "FileConnector", "LDAPConnector", "ComplianceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -92,6 +101,7 @@ let package = Package(
         // Helpers the test suites share: running the CLI as a process, example copies.
         .target(name: "TestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
+        .testTarget(name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),

@@ -1,9 +1,10 @@
 import FileConnector
+import LDAPConnector
 import SyncCore
 
 extension ConnectorRegistry {
     /// The connectors that ship with compliance-sync.
     public static var builtIn: ConnectorRegistry {
-        ConnectorRegistry([CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self])
+        ConnectorRegistry([CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self, LDAPSource.self])
     }
 }

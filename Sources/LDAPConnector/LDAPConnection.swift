@@ -1,0 +1,181 @@
+import CLDAP
+import Foundation
+import SyncCore
+
+/// One connection to a directory server through libldap.
+///
+/// Not thread-safe: a connection is made, used and closed on the one thread
+/// that reads a source (see ``LDAPSource``); the C handle never leaves this type.
+final class LDAPConnection {
+    private var handle: OpaquePointer?
+    /// The server, for messages.
+    let url: String
+
+    /// TLS and timeout settings for a connection.
+    struct Options {
+        var startTLS = false
+        var caFile: String?
+        var verifyCertificates = true
+        var timeoutSeconds = 30
+    }
+
+    /// Connects (lazily: libldap connects on the first operation) and, if asked, starts TLS.
+    init(url: String, options: Options) throws {
+        self.url = url
+        var ld: OpaquePointer?
+        try check(ldap_initialize(&ld, url), "connect to")
+        handle = ld
+        var version = LDAP_VERSION3
+        try check(ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version), "set LDAPv3 on")
+        var timeout = timeval(tv_sec: options.timeoutSeconds, tv_usec: 0)
+        try check(ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &timeout), "set the network timeout on")
+        try check(ldap_set_option(ld, LDAP_OPT_TIMEOUT, &timeout), "set the timeout on")
+        _ = ldap_set_option(ld, LDAP_OPT_REFERRALS, nil)
+        if let caFile = options.caFile {
+            try check(ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, caFile), "set the CA file on")
+        }
+        var require = options.verifyCertificates ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER
+        try check(ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require), "set certificate checking on")
+        var newContext: Int32 = 0
+        try check(ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newContext), "apply the TLS settings to")
+        if options.startTLS {
+            try check(ldap_start_tls_s(ld, nil, nil), "start TLS with")
+        }
+    }
+
+    deinit {
+        if let handle { ldap_unbind_ext_s(handle, nil, nil) }
+    }
+
+    /// A simple bind; anonymous when `dn` is `nil`.
+    func bind(dn: String?, password: Secret?) throws {
+        guard let dn else { return }
+        var bytes = Array((password?.value ?? "").utf8)
+        let rc = bytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buffer.count, 1)) { pointer in
+                var credential = berval(bv_len: ber_len_t(buffer.count), bv_val: buffer.count > 0 ? pointer : nil)
+                return ldap_sasl_bind_s(handle, dn, nil, &credential, nil, nil, nil)
+            }
+        }
+        try check(rc, "bind as \(dn) to")
+    }
+
+    /// One entry of a search result.
+    struct Entry {
+        var dn: String
+        /// Values by attribute name, raw bytes in server order.
+        var attributes: [(name: String, values: [Data])]
+    }
+
+    /// Searches with the RFC 2696 paged-results control, page after page, calling `each` per entry.
+    func pagedSearch(
+        base: String, scope: Int32, filter: String, attributes: [String]?, pageSize: Int32,
+        each: (Entry) throws -> Void
+    ) throws {
+        var cookie: UnsafeMutablePointer<berval>? = nil
+        defer { if let cookie { ber_bvfree(cookie) } }
+        repeat {
+            var pageControl: UnsafeMutablePointer<LDAPControl>?
+            try check(ldap_create_page_control(handle, pageSize, cookie, 1, &pageControl), "build a paged search for")
+            defer { ldap_control_free(pageControl) }
+            var controls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
+            var result: OpaquePointer?
+            defer { if let result { ldap_msgfree(result) } }
+            let rc = withCStrings(attributes) { attrs in
+                controls.withUnsafeMutableBufferPointer { serverControls in
+                    ldap_search_ext_s(handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil,
+                                      LDAP_NO_LIMIT, &result)
+                }
+            }
+            try check(rc, "search \(base) with filter \(filter) on")
+            var entry = ldap_first_entry(handle, result)
+            while let current = entry {
+                try each(read(current))
+                entry = ldap_next_entry(handle, current)
+            }
+            var code: Int32 = 0
+            var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
+            try check(ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "read the search result of")
+            try check(code, "search \(base) with filter \(filter) on")
+            if let cookie { ber_bvfree(cookie) }
+            cookie = nil
+            if let returned {
+                defer { ldap_controls_free(returned) }
+                if let control = ldap_control_find(cldap_control_paged_results(), returned, nil) {
+                    var count: Int32 = 0
+                    var next = berval(bv_len: 0, bv_val: nil)
+                    try check(ldap_parse_pageresponse_control(handle, control, &count, &next), "read the page cookie of")
+                    if next.bv_len > 0 { cookie = ber_bvdup(&next) }
+                    ber_memfree(next.bv_val)
+                }
+            }
+        } while cookie != nil
+    }
+
+    private func read(_ entry: OpaquePointer) throws -> Entry {
+        var dn = ""
+        if let pointer = ldap_get_dn(handle, entry) {
+            dn = String(cString: pointer)
+            ldap_memfree(pointer)
+        }
+        var attributes: [(String, [Data])] = []
+        var ber: OpaquePointer?
+        var name = ldap_first_attribute(handle, entry, &ber)
+        while let current = name {
+            let attribute = String(cString: current)
+            var values: [Data] = []
+            if let list = ldap_get_values_len(handle, entry, current) {
+                var i = 0
+                while let value = list[i] {
+                    values.append(Data(bytes: value.pointee.bv_val, count: Int(value.pointee.bv_len)))
+                    i += 1
+                }
+                ldap_value_free_len(list)
+            }
+            attributes.append((attribute, values))
+            ldap_memfree(current)
+            name = ldap_next_attribute(handle, entry, ber)
+        }
+        if let ber { ber_free(ber, 0) }
+        return Entry(dn: dn, attributes: attributes)
+    }
+
+    /// Throws libldap's message for a failed call, with what was being done and where.
+    private func check(_ rc: Int32, _ doing: String) throws {
+        guard rc != LDAP_SUCCESS else { return }
+        var detail = ""
+        if let handle {
+            var message: UnsafeMutablePointer<CChar>?
+            if ldap_get_option(handle, LDAP_OPT_DIAGNOSTIC_MESSAGE, &message) == LDAP_OPT_SUCCESS, let message {
+                let text = String(cString: message)
+                if !text.isEmpty { detail = " (\(text))" }
+                ldap_memfree(message)
+            }
+        }
+        throw SyncError(.source, "could not \(doing) \(url): \(String(cString: ldap_err2string(rc)))\(detail)",
+                        hint: LDAPConnection.hint(for: rc))
+    }
+
+    /// What to check for a result code.
+    static func hint(for rc: Int32) -> String? {
+        switch rc {
+        case LDAP_INVALID_CREDENTIALS: "check source.bind_dn and the bind password"
+        case LDAP_SERVER_DOWN, LDAP_CONNECT_ERROR, LDAP_TIMEOUT:
+            "check source.url (host, port, ldap:// or ldaps://), the network, and for TLS source.ca_file"
+        case LDAP_NO_SUCH_OBJECT: "check source.base_dn"
+        case LDAP_SIZELIMIT_EXCEEDED, LDAP_ADMINLIMIT_EXCEEDED:
+            "the server capped the result; lower source.page_size to the server's page limit"
+        case LDAP_TIMELIMIT_EXCEEDED: "raise source.timeout_seconds or narrow source.filter"
+        case LDAP_FILTER_ERROR: "check source.filter's syntax, such as (objectClass=inetOrgPerson)"
+        default: nil
+        }
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings (or NULL for `nil`).
+private func withCStrings<R>(_ strings: [String]?, _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> R) -> R {
+    guard let strings else { return body(nil) }
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeMutableBufferPointer { body($0.baseAddress) }
+}

@@ -1,0 +1,116 @@
+import CLDAP
+import Foundation
+import Logging
+import SyncCore
+
+/// People from an LDAP directory, OpenLDAP or Active Directory (`source.type: ldap`).
+///
+/// Settings: `url` (`ldap://` or `ldaps://`; a list for fail-over), `start_tls`,
+/// `ca_file`, `tls_verify` (default true), `bind_dn` with `bind_password_env` or
+/// `bind_password_file` (anonymous without), `base_dn`, `scope` (`base`, `one`,
+/// `sub`), `filter`, `attributes` (default: those the mapping reads), `id`
+/// (default `entryUUID`; `objectGUID` for Active Directory), `page_size`
+/// (default 500), `timeout_seconds` (default 30).
+///
+/// Every page is read with the RFC 2696 paged-results control, so servers that
+/// cap results per request are read whole; a failure on any page fails the read.
+public struct LDAPSource: UserSource, SourceConnector {
+    public static let type = "ldap"
+    public static let summary = "an LDAP directory (OpenLDAP, Active Directory), paged: url, base_dn, filter, id, bind_dn"
+
+    /// How far below the base a search looks.
+    public enum Scope: String, Sendable {
+        case base, one, sub
+        var value: Int32 {
+            switch self {
+            case .base: LDAP_SCOPE_BASE
+            case .one: LDAP_SCOPE_ONELEVEL
+            case .sub: LDAP_SCOPE_SUBTREE
+            }
+        }
+    }
+
+    /// Server URLs, tried in order.
+    public var urls: [String]
+    /// Upgrade `ldap://` with StartTLS.
+    public var startTLS = false
+    /// The CA certificates that sign the server's certificate.
+    public var caFile: String?
+    /// Check the server's certificate (on by default; off only for tests).
+    public var verifyCertificates = true
+    /// Who to bind as; anonymous when `nil`.
+    public var bindDN: String?
+    /// The bind password.
+    public var bindPassword: Secret?
+    /// Where to search.
+    public var baseDN: String
+    /// How deep.
+    public var scope = Scope.sub
+    /// Which entries.
+    public var filter = "(objectClass=*)"
+    /// Which attributes to fetch (the id attribute is always added).
+    public var attributes: [String]
+    /// The attribute that identifies a person.
+    public var idAttribute = "entryUUID"
+    /// Entries per page.
+    public var pageSize = 500
+    /// Seconds to wait for the server on each operation.
+    public var timeoutSeconds = 30
+
+    /// Creates a source.
+    public init(urls: [String], baseDN: String, attributes: [String]) {
+        self.urls = urls
+        self.baseDN = baseDN
+        self.attributes = attributes
+    }
+
+    public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
+        guard let urls = try section.strings("url"), !urls.isEmpty else {
+            throw section.node.error("needs `url:`, such as ldaps://dc1.example.com")
+        }
+        for url in urls where !(url.hasPrefix("ldap://") || url.hasPrefix("ldaps://")) {
+            throw section.node.error("has a url that is not ldap:// or ldaps://: \(url)")
+        }
+        var source = LDAPSource(
+            urls: urls, baseDN: try section.requiredString("base_dn", hint: "for example dc=example,dc=com"),
+            attributes: try section.strings("attributes") ?? context.mappedAttributes)
+        source.startTLS = try section.bool("start_tls") ?? false
+        source.caFile = try section.path("ca_file", relativeTo: context.folder)
+        source.verifyCertificates = try section.bool("tls_verify") ?? true
+        source.bindDN = try section.string("bind_dn")
+        source.bindPassword = try section.secret("bind_password", relativeTo: context.folder)?.resolve()
+        if source.bindPassword != nil && source.bindDN == nil {
+            throw section.node.error("has a bind password but no bind_dn")
+        }
+        source.scope = try section.choice("scope", ["base", "one", "sub"]).flatMap(Scope.init) ?? .sub
+        source.filter = try section.string("filter") ?? source.filter
+        source.idAttribute = try section.string("id") ?? source.idAttribute
+        source.pageSize = try section.int("page_size", in: 1...100_000) ?? source.pageSize
+        source.timeoutSeconds = try section.int("timeout_seconds", in: 1...3600) ?? source.timeoutSeconds
+        if !source.verifyCertificates {
+            context.logger.warning("source.tls_verify is off: the directory's certificate is not checked")
+        }
+        return source
+    }
+
+    public var description: String { "ldap \(urls.joined(separator: " ")) \(baseDN)" }
+
+    public func records() -> ThreadedRecordStream {
+        ThreadedRecordStream(name: "ldap-reader") { [self] emitter in
+            let options = LDAPConnection.Options(
+                startTLS: startTLS, caFile: caFile, verifyCertificates: verifyCertificates, timeoutSeconds: timeoutSeconds)
+            let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
+            try connection.bind(dn: bindDN, password: bindPassword)
+            var requested = attributes
+            if !requested.contains(where: { $0.caseInsensitiveCompare(idAttribute) == .orderedSame }) {
+                requested.append(idAttribute)
+            }
+            try connection.pagedSearch(
+                base: baseDN, scope: scope.value, filter: filter, attributes: requested, pageSize: Int32(pageSize)
+            ) { entry in
+                if emitter.isCancelled { throw CancellationError() }
+                try emitter.emit(LDAPValues.record(entry, idAttribute: idAttribute))
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import LDAPConnector
+import SyncCore
+
+/// Against the private slapd that scripts/test starts (scripts/ldap-test-server):
+/// 5,000 people, a 500-entry size limit for ordinary binds, TLS from a CA made at test time.
+@Suite struct LDAPSourceTests {
+    let environment = ProcessInfo.processInfo.environment
+
+    func setting(_ name: String) throws -> String {
+        guard let value = environment[name] else {
+            throw SyncError(.configuration, "\(name) is not set", hint: "run scripts/test, which starts the test directory")
+        }
+        return value
+    }
+
+    func source(url: String? = nil) throws -> LDAPSource {
+        var source = LDAPSource(
+            urls: [try url ?? setting("LDAP_TEST_URL")], baseDN: try setting("LDAP_TEST_BASE"),
+            attributes: ["givenName", "sn", "mail", "employeeNumber", "cn"])
+        source.filter = "(objectClass=inetOrgPerson)"
+        source.pageSize = 200
+        return source
+    }
+
+    func read(_ source: LDAPSource) async throws -> [SourceRecord] {
+        var records: [SourceRecord] = []
+        for try await record in source.records() { records.append(record) }
+        return records
+    }
+
+    func failure(_ source: LDAPSource) async -> SyncError? {
+        do {
+            _ = try await read(source)
+            return nil
+        } catch {
+            return error as? SyncError
+        }
+    }
+
+    @Test func pagedSearchReadsPastTheServerLimit() async throws {
+        let records = try await read(try source())
+        #expect(records.count == Int(try setting("LDAP_TEST_PEOPLE")))
+        #expect(Set(records.map(\.id)).count == records.count)
+        #expect(records.first?.id == "00000000-0000-0000-0000-000000000001")
+        #expect(records.first?.location?.description == "uid=u000000,ou=people,dc=example,dc=com")
+    }
+
+    @Test func valuesKeepTheirShape() async throws {
+        let records = Dictionary(uniqueKeysWithValues: try await read(try source()).map { ($0["employeeNumber"]!.texts[0], $0) })
+        #expect(records["E000004"]?["mail"] == .multiple(["u000004@example.com", "u000004.alt@example.com"]))
+        #expect(records["E000003"]?["mail"] == nil)
+        #expect(records["E000005"]?["givenName"] == .text("太郎"))
+        #expect(records["E000002"]?["givenName"] == .text("José"))
+        #expect(records["E000007"]?.location?.description.hasPrefix("cn=Smith\\2C John 7") == true
+            || records["E000007"]?.location?.description.hasPrefix("cn=Smith\\, John 7") == true)
+    }
+
+    @Test func tlsWithTheRightCAAndNotWithAnother() async throws {
+        var ldaps = try source(url: try setting("LDAP_TEST_LDAPS_URL"))
+        ldaps.caFile = try setting("LDAP_TEST_CA")
+        #expect(try await read(ldaps).count == Int(try setting("LDAP_TEST_PEOPLE")))
+        var startTLS = try source()
+        startTLS.startTLS = true
+        startTLS.caFile = try setting("LDAP_TEST_CA")
+        #expect(try await read(startTLS).count == Int(try setting("LDAP_TEST_PEOPLE")))
+        var wrong = ldaps
+        wrong.caFile = try setting("LDAP_TEST_OTHER_CA")
+        let refused = await failure(wrong)
+        #expect(refused?.kind == .source)
+        #expect(refused?.message.contains("Can't contact LDAP server") == true, "\(String(describing: refused))")
+    }
+
+    @Test func errorsSayWhatToCheckWithoutThePassword() async throws {
+        var wrongPassword = try source()
+        wrongPassword.bindDN = try setting("LDAP_TEST_ADMIN_DN")
+        wrongPassword.bindPassword = Secret("not-the-password-17")
+        let badBind = await failure(wrongPassword)
+        #expect(badBind?.message.contains("Invalid credentials") == true)
+        #expect(badBind?.hint?.contains("bind_dn") == true)
+        #expect(badBind?.description.contains("not-the-password-17") == false)
+
+        var noBase = try source()
+        noBase.baseDN = "ou=nowhere,dc=example,dc=com"
+        #expect(await failure(noBase)?.hint?.contains("base_dn") == true)
+
+        var badFilter = try source()
+        badFilter.filter = "(objectClass=inetOrgPerson"
+        #expect(await failure(badFilter)?.hint?.contains("filter") == true)
+
+        let down = await failure(try source(url: "ldap://127.0.0.1:1"))
+        #expect(down?.message.contains("Can't contact LDAP server") == true)
+    }
+
+    @Test func activeDirectoryBinaryIdentifiers() {
+        let guid = Data([0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78])
+        #expect(LDAPValues.guidString(guid) == "12345678-1234-5678-9abc-def012345678")
+        let sid = Data([1, 4, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0x15, 0xcd, 0x5b, 0x07, 0x4e, 0x61, 0x2b, 0x33, 0xe9, 0x03, 0, 0])
+        #expect(LDAPValues.sidString(sid) == "S-1-5-21-123456789-858480974-1001")
+        #expect(LDAPValues.value(name: "objectGUID", [guid]) == .text("12345678-1234-5678-9abc-def012345678"))
+        #expect(LDAPValues.value(name: "jpegPhoto", [Data([0xff, 0xd8])]) == .binary(Data([0xff, 0xd8])))
+    }
+}
