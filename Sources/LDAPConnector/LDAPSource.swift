@@ -12,6 +12,14 @@ import SyncCore
 /// (default `entryUUID`; `objectGUID` for Active Directory), `page_size`
 /// (default 500), `timeout_seconds` (default 30).
 ///
+/// Active Directory and scoping: `exclude_disabled` (skip accounts whose
+/// `userAccountControl` has bit 2 set, so they count as gone), `groups` (only
+/// members of these group DNs), `group_membership` (`member_of`, the default,
+/// reads each person's `memberOf`; `member` reads the groups' `member` lists,
+/// for servers without `memberOf`), `nested_groups` (how many levels of groups
+/// within groups count, default 0), `group_base_dn` (where groups are searched
+/// for nesting; default the first group's parent).
+///
 /// Every page is read with the RFC 2696 paged-results control, so servers that
 /// cap results per request are read whole; a failure on any page fails the read.
 public struct LDAPSource: UserSource, SourceConnector {
@@ -56,6 +64,24 @@ public struct LDAPSource: UserSource, SourceConnector {
     public var pageSize = 500
     /// Seconds to wait for the server on each operation.
     public var timeoutSeconds = 30
+    /// Skip Active Directory accounts that are disabled (`userAccountControl` bit 2).
+    public var excludeDisabled = false
+    /// Only members of these groups (DNs); everyone when empty.
+    public var groups: [String] = []
+    /// How membership is read.
+    public var groupMembership = GroupMembership.memberOf
+    /// Levels of groups within groups that count.
+    public var nestedGroupDepth = 0
+    /// Where groups are searched when nesting is followed or `member` lists are read.
+    public var groupBaseDN: String?
+
+    /// How group membership is read.
+    public enum GroupMembership: String, Sendable {
+        /// From each person's `memberOf` values.
+        case memberOf = "member_of"
+        /// From each group's `member` values.
+        case member
+    }
 
     /// Creates a source.
     public init(urls: [String], baseDN: String, attributes: [String]) {
@@ -87,6 +113,12 @@ public struct LDAPSource: UserSource, SourceConnector {
         source.idAttribute = try section.string("id") ?? source.idAttribute
         source.pageSize = try section.int("page_size", in: 1...100_000) ?? source.pageSize
         source.timeoutSeconds = try section.int("timeout_seconds", in: 1...3600) ?? source.timeoutSeconds
+        source.excludeDisabled = try section.bool("exclude_disabled") ?? false
+        source.groups = try section.strings("groups") ?? []
+        source.groupMembership = try section.choice("group_membership", ["member_of", "member"])
+            .flatMap(GroupMembership.init) ?? .memberOf
+        source.nestedGroupDepth = try section.int("nested_groups", in: 0...20) ?? 0
+        source.groupBaseDN = try section.string("group_base_dn")
         if !source.verifyCertificates {
             context.logger.warning("source.tls_verify is off: the directory's certificate is not checked")
         }
@@ -102,13 +134,18 @@ public struct LDAPSource: UserSource, SourceConnector {
             let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
             try connection.bind(dn: bindDN, password: bindPassword)
             var requested = attributes
-            if !requested.contains(where: { $0.caseInsensitiveCompare(idAttribute) == .orderedSame }) {
-                requested.append(idAttribute)
+            for extra in [idAttribute] + (excludeDisabled ? ["userAccountControl"] : [])
+                + (!groups.isEmpty && groupMembership == .memberOf ? ["memberOf"] : [])
+            where !requested.contains(where: { $0.caseInsensitiveCompare(extra) == .orderedSame }) {
+                requested.append(extra)
             }
+            let scope = try groups.isEmpty ? nil : GroupScope.resolve(self, on: connection)
             try connection.pagedSearch(
-                base: baseDN, scope: scope.value, filter: filter, attributes: requested, pageSize: Int32(pageSize)
+                base: baseDN, scope: self.scope.value, filter: filter, attributes: requested, pageSize: Int32(pageSize)
             ) { entry in
                 if emitter.isCancelled { throw CancellationError() }
+                if excludeDisabled, LDAPValues.isDisabled(entry) { return }
+                if let scope, !scope.admits(entry, membership: groupMembership) { return }
                 try emitter.emit(LDAPValues.record(entry, idAttribute: idAttribute))
             }
         }

@@ -25,6 +25,14 @@ enum LDAPValues {
         return texts.count == 1 ? .text(texts[0]) : .multiple(texts)
     }
 
+    /// Whether an Active Directory account is disabled: `userAccountControl` has bit 2 (ACCOUNTDISABLE).
+    static func isDisabled(_ entry: LDAPConnection.Entry) -> Bool {
+        guard let values = entry.attributes.first(where: { $0.name.caseInsensitiveCompare("userAccountControl") == .orderedSame })?.values,
+            let text = values.first.flatMap({ String(data: $0, encoding: .utf8) }), let flags = Int64(text)
+        else { return false }
+        return flags & 2 != 0
+    }
+
     /// Active Directory stores a GUID's first three fields little-endian.
     static func guidString(_ data: Data) -> String? {
         guard data.count == 16 else { return nil }

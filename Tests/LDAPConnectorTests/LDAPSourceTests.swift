@@ -93,6 +93,38 @@ import SyncCore
         #expect(down?.message.contains("Can't contact LDAP server") == true)
     }
 
+    @Test func activeDirectoryOptions() async throws {
+        let people = Int(try setting("LDAP_TEST_PEOPLE"))!
+        var byGUID = try source()
+        byGUID.idAttribute = "objectGUID"
+        byGUID.excludeDisabled = true
+        let records = try await read(byGUID)
+        #expect(records.count == people - (0..<people).filter { $0 % 89 == 6 }.count)
+        #expect(records.first?.id == "00000000-0000-0001-0000-000000000000")
+        #expect(!records.contains { $0["employeeNumber"] == .text("E000006") })
+    }
+
+    @Test func groupScoping() async throws {
+        let people = Int(try setting("LDAP_TEST_PEOPLE"))!
+        let engineers = (people + 9) / 10
+        var scoped = try source()
+        scoped.groups = ["cn=engineers,ou=groups,dc=example,dc=com"]
+        #expect(try await read(scoped).count == engineers)
+        scoped.groupMembership = .member
+        #expect(try await read(scoped).count == engineers)
+        scoped.groups = ["CN=Staff, OU=Groups, DC=example, DC=com"]
+        #expect(try await read(scoped).count == people)
+        var nested = try source()
+        nested.groups = ["cn=cleared,ou=groups,dc=example,dc=com"]
+        #expect(try await read(nested).isEmpty)
+        nested.nestedGroupDepth = 1
+        #expect(try await read(nested).count == engineers)
+        nested.groupMembership = .member
+        #expect(try await read(nested).count == engineers)
+        nested.groups = ["cn=nobody,ou=groups,dc=example,dc=com"]
+        #expect(await failure(nested)?.message.contains("was not found") == true)
+    }
+
     @Test func activeDirectoryBinaryIdentifiers() {
         let guid = Data([0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78])
         #expect(LDAPValues.guidString(guid) == "12345678-1234-5678-9abc-def012345678")

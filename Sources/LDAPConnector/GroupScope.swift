@@ -1,0 +1,85 @@
+import CLDAP
+import Foundation
+import SyncCore
+
+/// Which entries a `groups:` setting admits: the listed groups, and groups
+/// nested in them up to the configured depth, read once before the search.
+struct GroupScope {
+    /// Normalised DNs of the groups that count (listed and nested).
+    var groups: Set<String>
+    /// Normalised DNs of their members that are not groups themselves.
+    var members: Set<String>
+
+    /// Reads every group under the group base once, then follows nesting in memory.
+    static func resolve(_ source: LDAPSource, on connection: LDAPConnection) throws -> GroupScope {
+        let base = source.groupBaseDN ?? parent(of: source.groups[0])
+        var memberLists: [String: [String]] = [:]
+        try connection.pagedSearch(
+            base: base, scope: LDAP_SCOPE_SUBTREE,
+            filter: "(|(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+            attributes: ["member", "uniqueMember"], pageSize: Int32(source.pageSize)
+        ) { entry in
+            let values = entry.attributes.filter {
+                $0.name.caseInsensitiveCompare("member") == .orderedSame
+                    || $0.name.caseInsensitiveCompare("uniqueMember") == .orderedSame
+            }.flatMap(\.values).compactMap { String(data: $0, encoding: .utf8) }
+            memberLists[normalise(entry.dn)] = values
+        }
+        var scope = GroupScope(groups: [], members: [])
+        var level = Set(source.groups.map(normalise))
+        for group in level where memberLists[group] == nil {
+            throw SyncError(.source, "the group \(group) was not found under \(base) on \(source.urls[0])",
+                            hint: "check source.groups, or set source.group_base_dn to where the groups are")
+        }
+        var depth = 0
+        while !level.isEmpty {
+            scope.groups.formUnion(level)
+            var next: Set<String> = []
+            for group in level {
+                for member in memberLists[group] ?? [] {
+                    let dn = normalise(member)
+                    if memberLists[dn] != nil {
+                        if depth < source.nestedGroupDepth && !scope.groups.contains(dn) { next.insert(dn) }
+                    } else {
+                        scope.members.insert(dn)
+                    }
+                }
+            }
+            level = next
+            depth += 1
+        }
+        return scope
+    }
+
+    /// Whether an entry is in scope, by its `memberOf` values or by the groups' member lists.
+    func admits(_ entry: LDAPConnection.Entry, membership: LDAPSource.GroupMembership) -> Bool {
+        switch membership {
+        case .member:
+            return members.contains(Self.normalise(entry.dn))
+        case .memberOf:
+            let memberOf = entry.attributes.first { $0.name.caseInsensitiveCompare("memberOf") == .orderedSame }?.values ?? []
+            return memberOf.contains { String(data: $0, encoding: .utf8).map { groups.contains(Self.normalise($0)) } ?? false }
+        }
+    }
+
+    /// A DN for comparison: libldap's LDAPv3 normal form (escapes and spacing made uniform), lower-cased.
+    static func normalise(_ dn: String) -> String {
+        var out: UnsafeMutablePointer<CChar>?
+        guard ldap_dn_normalize(dn, UInt32(LDAP_DN_FORMAT_LDAPV3), &out, UInt32(LDAP_DN_FORMAT_LDAPV3)) == LDAP_SUCCESS,
+            let out
+        else { return dn.lowercased() }
+        defer { ldap_memfree(out) }
+        return String(cString: out).lowercased()
+    }
+
+    /// The DN one level up.
+    static func parent(of dn: String) -> String {
+        var escaped = false
+        for (offset, character) in dn.enumerated() {
+            if escaped { escaped = false; continue }
+            if character == "\\" { escaped = true; continue }
+            if character == "," { return String(dn.dropFirst(offset + 1)) }
+        }
+        return dn
+    }
+}
