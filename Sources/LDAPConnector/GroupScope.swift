@@ -22,7 +22,10 @@ struct GroupScope {
             let values = entry.attributes.filter {
                 $0.name.caseInsensitiveCompare("member") == .orderedSame
                     || $0.name.caseInsensitiveCompare("uniqueMember") == .orderedSame
-            }.flatMap(\.values).compactMap { String(data: $0, encoding: .utf8) }
+            }.flatMap(\.values).compactMap { value -> String? in
+                if case .text(let text) = value { return text }
+                return nil
+            }
             memberLists[normalise(entry.dn)] = values
         }
         var scope = GroupScope(groups: [], members: [])
@@ -58,7 +61,10 @@ struct GroupScope {
             return members.contains(Self.normalise(entry.dn))
         case .memberOf:
             let memberOf = entry.attributes.first { $0.name.caseInsensitiveCompare("memberOf") == .orderedSame }?.values ?? []
-            return memberOf.contains { String(data: $0, encoding: .utf8).map { groups.contains(Self.normalise($0)) } ?? false }
+            return memberOf.contains { value in
+                if case .text(let dn) = value { return groups.contains(Self.normalise(dn)) }
+                return false
+            }
         }
     }
 

@@ -63,8 +63,21 @@ final class LDAPConnection {
     /// One entry of a search result.
     struct Entry {
         var dn: String
-        /// Values by attribute name, raw bytes in server order.
-        var attributes: [(name: String, values: [Data])]
+        /// Values by attribute name, in server order.
+        var attributes: [(name: String, values: [RawValue])]
+    }
+
+    /// A value as the server sent it: UTF-8 text, or bytes that are not.
+    enum RawValue {
+        case text(String)
+        case bytes(Data)
+
+        var data: Data {
+            switch self {
+            case .text(let text): Data(text.utf8)
+            case .bytes(let data): data
+            }
+        }
     }
 
     /// Searches with the RFC 2696 paged-results control, page after page, calling `each` per entry.
@@ -118,16 +131,21 @@ final class LDAPConnection {
             dn = String(cString: pointer)
             ldap_memfree(pointer)
         }
-        var attributes: [(String, [Data])] = []
+        var attributes: [(String, [RawValue])] = []
         var ber: OpaquePointer?
         var name = ldap_first_attribute(handle, entry, &ber)
         while let current = name {
             let attribute = String(cString: current)
-            var values: [Data] = []
+            var values: [RawValue] = []
             if let list = ldap_get_values_len(handle, entry, current) {
                 var i = 0
                 while let value = list[i] {
-                    values.append(Data(bytes: value.pointee.bv_val, count: Int(value.pointee.bv_len)))
+                    let bytes = UnsafeRawBufferPointer(start: value.pointee.bv_val, count: Int(value.pointee.bv_len))
+                    if let text = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) {
+                        values.append(.text(text))
+                    } else {
+                        values.append(.bytes(Data(bytes)))
+                    }
                     i += 1
                 }
                 ldap_value_free_len(list)

@@ -140,13 +140,14 @@ public struct LDAPSource: UserSource, SourceConnector {
                 requested.append(extra)
             }
             let scope = try groups.isEmpty ? nil : GroupScope.resolve(self, on: connection)
+            let layout = LDAPValues(attributes: requested, idAttribute: idAttribute)
             try connection.pagedSearch(
                 base: baseDN, scope: self.scope.value, filter: filter, attributes: requested, pageSize: Int32(pageSize)
             ) { entry in
                 if emitter.isCancelled { throw CancellationError() }
                 if excludeDisabled, LDAPValues.isDisabled(entry) { return }
                 if let scope, !scope.admits(entry, membership: groupMembership) { return }
-                try emitter.emit(LDAPValues.record(entry, idAttribute: idAttribute))
+                try emitter.emit(layout.record(entry))
             }
         }
     }

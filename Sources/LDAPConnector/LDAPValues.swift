@@ -6,29 +6,58 @@ import SyncCore
 /// Text values stay text (several make a multi-valued attribute); Active
 /// Directory's binary `objectGUID` becomes its canonical UUID string and
 /// `objectSid` its `S-1-…` form; any other value that is not UTF-8 is binary.
-enum LDAPValues {
-    static func record(_ entry: LDAPConnection.Entry, idAttribute: String) -> SourceRecord {
-        var attributes: [String: AttributeValue] = [:]
-        for (name, values) in entry.attributes where !values.isEmpty {
-            attributes[name] = value(name: name, values)
+struct LDAPValues {
+    /// The attributes every record has, in the order they were requested.
+    let schema: AttributeSchema
+    private let positions: [String: Int]
+    private let exactPositions: [String: Int]
+    private let idPosition: Int?
+
+    /// Lays records out by the requested attributes (matched without regard to case, as LDAP does).
+    init(attributes: [String], idAttribute: String) {
+        schema = AttributeSchema(attributes)
+        var positions: [String: Int] = [:]
+        for (i, name) in attributes.enumerated() where positions[name.lowercased()] == nil {
+            positions[name.lowercased()] = i
         }
-        let id = attributes.first { $0.key.caseInsensitiveCompare(idAttribute) == .orderedSame }?.value.texts.first ?? ""
-        return SourceRecord(id: id, attributes: attributes, location: SourceLocation(entry.dn))
+        self.positions = positions
+        exactPositions = Dictionary(attributes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        idPosition = positions[idAttribute.lowercased()]
     }
 
-    static func value(name: String, _ values: [Data]) -> AttributeValue {
+    func record(_ entry: LDAPConnection.Entry) -> SourceRecord {
+        var values = [AttributeValue?](repeating: nil, count: schema.names.count)
+        for (name, raw) in entry.attributes where !raw.isEmpty {
+            // Servers usually answer with the names as asked; only others need folding.
+            guard let position = exactPositions[name] ?? positions[name.lowercased()] ?? positions[Self.baseName(name)]
+            else { continue }
+            values[position] = Self.value(name: name, raw)
+        }
+        let id = idPosition.flatMap { values[$0]?.texts.first } ?? ""
+        return SourceRecord(id: id, schema: schema, values: values, location: SourceLocation(entry.dn))
+    }
+
+    /// `member` for `member;range=0-1499` (Active Directory's ranged retrieval).
+    static func baseName(_ name: String) -> String {
+        String(name.lowercased().split(separator: ";", maxSplits: 1).first ?? "")
+    }
+
+    static func value(name: String, _ values: [LDAPConnection.RawValue]) -> AttributeValue {
         let lower = name.lowercased()
-        if lower == "objectguid", let guid = values.first, let text = guidString(guid) { return .text(text) }
-        if lower == "objectsid", let sid = values.first, let text = sidString(sid) { return .text(text) }
-        let texts = values.compactMap { String(data: $0, encoding: .utf8) }
-        guard texts.count == values.count else { return .binary(values[0]) }
+        if lower == "objectguid", let guid = values.first, let text = guidString(guid.data) { return .text(text) }
+        if lower == "objectsid", let sid = values.first, let text = sidString(sid.data) { return .text(text) }
+        var texts: [String] = []
+        for value in values {
+            guard case .text(let text) = value else { return .binary(values[0].data) }
+            texts.append(text)
+        }
         return texts.count == 1 ? .text(texts[0]) : .multiple(texts)
     }
 
     /// Whether an Active Directory account is disabled: `userAccountControl` has bit 2 (ACCOUNTDISABLE).
     static func isDisabled(_ entry: LDAPConnection.Entry) -> Bool {
         guard let values = entry.attributes.first(where: { $0.name.caseInsensitiveCompare("userAccountControl") == .orderedSame })?.values,
-            let text = values.first.flatMap({ String(data: $0, encoding: .utf8) }), let flags = Int64(text)
+            case .text(let text)? = values.first, let flags = Int64(text)
         else { return false }
         return flags & 2 != 0
     }

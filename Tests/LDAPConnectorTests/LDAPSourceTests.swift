@@ -130,7 +130,8 @@ import SyncCore
         #expect(LDAPValues.guidString(guid) == "12345678-1234-5678-9abc-def012345678")
         let sid = Data([1, 4, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0x15, 0xcd, 0x5b, 0x07, 0x4e, 0x61, 0x2b, 0x33, 0xe9, 0x03, 0, 0])
         #expect(LDAPValues.sidString(sid) == "S-1-5-21-123456789-858480974-1001")
-        #expect(LDAPValues.value(name: "objectGUID", [guid]) == .text("12345678-1234-5678-9abc-def012345678"))
-        #expect(LDAPValues.value(name: "jpegPhoto", [Data([0xff, 0xd8])]) == .binary(Data([0xff, 0xd8])))
+        #expect(LDAPValues.value(name: "objectGUID", [.bytes(guid)]) == .text("12345678-1234-5678-9abc-def012345678"))
+        #expect(LDAPValues.value(name: "jpegPhoto", [.bytes(Data([0xff, 0xd8]))]) == .binary(Data([0xff, 0xd8])))
+        #expect(LDAPValues.baseName("member;range=0-1499") == "member")
     }
 }
