@@ -106,7 +106,11 @@ let package = Package(
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore", "TestSupport"],
+            name: "CLITests",
+            dependencies: [
+                "ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "SyncTests",

@@ -13,20 +13,12 @@ struct GroupScope {
     /// Reads every group under the group base once, then follows nesting in memory.
     static func resolve(_ source: LDAPSource, on connection: LDAPConnection) throws -> GroupScope {
         let base = source.groupBaseDN ?? parent(of: source.groups[0])
-        var memberLists: [String: [String]] = [:]
-        try connection.pagedSearch(
-            base: base, scope: LDAP_SCOPE_SUBTREE,
-            filter: "(|(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
-            attributes: ["member", "uniqueMember"], pageSize: Int32(source.pageSize)
-        ) { entry in
-            let values = entry.attributes.filter {
-                $0.name.caseInsensitiveCompare("member") == .orderedSame
-                    || $0.name.caseInsensitiveCompare("uniqueMember") == .orderedSame
-            }.flatMap(\.values).compactMap { value -> String? in
-                if case .text(let text) = value { return text }
-                return nil
-            }
-            memberLists[normalise(entry.dn)] = values
+        let memberLists: [String: [String]]
+        do {
+            memberLists = try readMemberLists(under: base, on: connection, pageSize: source.pageSize)
+        } catch var error as SyncError {
+            error.hint = "groups are searched under \(base): check source.groups, or set source.group_base_dn"
+            throw error
         }
         var scope = GroupScope(groups: [], members: [])
         var level = Set(source.groups.map(normalise))
@@ -52,6 +44,27 @@ struct GroupScope {
             depth += 1
         }
         return scope
+    }
+
+    /// Every group under `base`, by normalised DN, with its member DNs.
+    private static func readMemberLists(under base: String, on connection: LDAPConnection, pageSize: Int) throws
+        -> [String: [String]]
+    {
+        var memberLists: [String: [String]] = [:]
+        try connection.pagedSearch(
+            base: base, scope: LDAP_SCOPE_SUBTREE,
+            filter: "(|(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+            attributes: ["member", "uniqueMember"], pageSize: Int32(pageSize)
+        ) { entry in
+            memberLists[normalise(entry.dn)] = entry.attributes.filter {
+                $0.name.caseInsensitiveCompare("member") == .orderedSame
+                    || $0.name.caseInsensitiveCompare("uniqueMember") == .orderedSame
+            }.flatMap(\.values).compactMap { value -> String? in
+                if case .text(let text) = value { return text }
+                return nil
+            }
+        }
+        return memberLists
     }
 
     /// Whether an entry is in scope, by its `memberOf` values or by the groups' member lists.

@@ -115,6 +115,12 @@ public struct LDAPSource: UserSource, SourceConnector {
         source.timeoutSeconds = try section.int("timeout_seconds", in: 1...3600) ?? source.timeoutSeconds
         source.excludeDisabled = try section.bool("exclude_disabled") ?? false
         source.groups = try section.strings("groups") ?? []
+        for group in source.groups where !group.contains(",") || !group.contains("=") {
+            throw section.node.error(
+                "lists the group \"\(group)\", which is not a full DN",
+                hint: "write each group DN on its own line (- cn=staff,ou=groups,dc=example,dc=com); "
+                    + "in [a, flow, list] YAML splits a DN at its commas unless it is quoted")
+        }
         source.groupMembership = try section.choice("group_membership", ["member_of", "member"])
             .flatMap(GroupMembership.init) ?? .memberOf
         source.nestedGroupDepth = try section.int("nested_groups", in: 0...20) ?? 0

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import ComplianceSyncCLI
 import SyncCore
@@ -99,6 +100,36 @@ import SyncCore
         #expect(badRegex?.message.contains("not a valid regular expression") == true)
         let noRequired = error(base.replacingOccurrences(of: "  email: email\n", with: ""))
         #expect(noRequired?.message.contains("does not map the required field `email`") == true)
+    }
+
+    @Test func ldapSettingsAreChecked() throws {
+        let ldap = """
+            source:
+              type: ldap
+              url: ldaps://dc1.example.com
+              base_dn: dc=example,dc=com
+              groups: [cn=staff,ou=groups,dc=example,dc=com]
+            mapping:
+              first_name: givenName
+              last_name: sn
+              email: mail
+
+            """
+        let job = try load(ldap)
+        #expect(job.mappedAttributes == ["givenName", "sn", "mail"])
+        #expect {
+            _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "t"))
+        } throws: { error in
+            (error as? SyncError)?.message.contains("lists the group \"cn=staff\", which is not a full DN") == true
+        }
+        let typo = try load(ldap.replacingOccurrences(of: "  groups: [cn=staff,ou=groups,dc=example,dc=com]\n", with: "  page_sise: 100\n"))
+        #expect {
+            _ = try ConnectorRegistry.builtIn.makeSource(for: typo, logger: Logger(label: "t"))
+        } throws: { error in
+            (error as? SyncError)?.message.contains("unknown key `source.page_sise`") == true
+        }
+        let http = try load(ldap.replacingOccurrences(of: "ldaps://", with: "http://"))
+        #expect(throws: SyncError.self) { _ = try ConnectorRegistry.builtIn.makeSource(for: http, logger: Logger(label: "t")) }
     }
 
     @Test func yamlSyntaxAndDuplicates() {
