@@ -10,6 +10,7 @@ final class LDAPConnection {
     private var handle: OpaquePointer?
     /// The server, for messages.
     let url: String
+    private let options: Options
 
     /// TLS and timeout settings for a connection.
     struct Options {
@@ -22,6 +23,7 @@ final class LDAPConnection {
     /// Connects (lazily: libldap connects on the first operation) and, if asked, starts TLS.
     init(url: String, options: Options) throws {
         self.url = url
+        self.options = options
         var ld: OpaquePointer?
         try check(ldap_initialize(&ld, url), "connect to")
         handle = ld
@@ -47,7 +49,10 @@ final class LDAPConnection {
         if let handle { ldap_unbind_ext_s(handle, nil, nil) }
     }
 
-    /// A simple bind; anonymous when `dn` is `nil`.
+    /// Runs `body` with the C handle (for this module's own helpers).
+    func withHandle<R>(_ body: (OpaquePointer?) -> R) -> R { body(handle) }
+
+    /// A simple bind; none (anonymous) when `dn` is `nil`, an anonymous simple bind for `""`.
     func bind(dn: String?, password: Secret?) throws {
         guard let dn else { return }
         var bytes = Array((password?.value ?? "").utf8)
@@ -166,9 +171,21 @@ final class LDAPConnection {
             var message: UnsafeMutablePointer<CChar>?
             if ldap_get_option(handle, LDAP_OPT_DIAGNOSTIC_MESSAGE, &message) == LDAP_OPT_SUCCESS, let message {
                 let text = String(cString: message)
-                if !text.isEmpty { detail = " (\(text))" }
+                if !text.isEmpty && text != "(unknown error code)" { detail = " (\(text))" }
                 ldap_memfree(message)
             }
+        }
+        if rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR, options.verifyCertificates,
+            url.hasPrefix("ldaps://") || options.startTLS,
+            let names = TLSProbe.certificateNames(
+                url: url, startTLS: options.startTLS, timeoutSeconds: options.timeoutSeconds)
+        {
+            throw SyncError(
+                .source,
+                "could not \(doing) \(url): TLS verification failed for the server's certificate "
+                    + "(subject CN=\(names.subject), issued by CN=\(names.issuer))",
+                hint: "source.ca_file must hold the CA that signed it (CN=\(names.issuer)), "
+                    + "and the certificate must name the host of source.url")
         }
         throw SyncError(.source, "could not \(doing) \(url): \(String(cString: ldap_err2string(rc)))\(detail)",
                         hint: LDAPConnection.hint(for: rc))

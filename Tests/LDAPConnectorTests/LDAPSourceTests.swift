@@ -69,7 +69,11 @@ import SyncCore
         wrong.caFile = try setting("LDAP_TEST_OTHER_CA")
         let refused = await failure(wrong)
         #expect(refused?.kind == .source)
-        #expect(refused?.message.contains("Can't contact LDAP server") == true, "\(String(describing: refused))")
+        #expect(refused?.message.contains("TLS verification failed for the server's certificate (subject CN=127.0.0.1, "
+            + "issued by CN=compliance-sync test CA)") == true, "\(String(describing: refused))")
+        var wrongStartTLS = startTLS
+        wrongStartTLS.caFile = try setting("LDAP_TEST_OTHER_CA")
+        #expect(await failure(wrongStartTLS)?.message.contains("subject CN=127.0.0.1") == true)
     }
 
     @Test func errorsSayWhatToCheckWithoutThePassword() async throws {
