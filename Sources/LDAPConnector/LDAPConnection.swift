@@ -108,7 +108,9 @@ final class LDAPConnection {
             try check(rc, "search \(base) with filter \(filter) on")
             var entry = ldap_first_entry(handle, result)
             while let current = entry {
-                try each(read(current))
+                var read = try read(current)
+                if read.attributes.contains(where: { $0.name.contains(";") }) { try completeRanges(&read) }
+                try each(read)
                 entry = ldap_next_entry(handle, current)
             }
             var code: Int32 = 0

@@ -79,7 +79,14 @@ final class SnapshotLock: Sendable {
         guard fd >= 0 else {
             throw SyncError(.snapshot, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        var locked = flock(fd, LOCK_EX | LOCK_NB)
+        while locked != 0 && errno == EINTR { locked = flock(fd, LOCK_EX | LOCK_NB) }
+        if locked != 0 && errno != EWOULDBLOCK {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw SyncError(.snapshot, "cannot lock \(path): \(reason)", hint: "check the folder's file system and permissions")
+        }
+        guard locked == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let count = pread(fd, &buffer, 32, 0)
             let holder = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)

@@ -137,5 +137,10 @@ import SyncCore
         #expect(LDAPValues.value(name: "objectGUID", [.bytes(guid)]) == .text("12345678-1234-5678-9abc-def012345678"))
         #expect(LDAPValues.value(name: "jpegPhoto", [.bytes(Data([0xff, 0xd8]))]) == .binary(Data([0xff, 0xd8])))
         #expect(LDAPValues.baseName("member;range=0-1499") == "member")
+        #expect(RangedAttribute("member;range=0-1499")?.nextRequest == "member;range=1500-*")
+        #expect(RangedAttribute("member;range=1500-*")?.nextRequest == nil)
+        #expect(RangedAttribute("member;Range=3000-*")?.name == "member")
+        #expect(RangedAttribute("member") == nil)
+        #expect(RangedAttribute("member;range=x-1") == nil)
     }
 }

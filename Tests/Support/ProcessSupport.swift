@@ -42,8 +42,7 @@ public func runCLI(_ arguments: [String], in folder: URL? = nil, environment: [S
     process.terminationHandler = { _ in exited.continuation.finish() }
     try process.run()
     for await _ in exited.stream {}
-    try out.close()
-    try err.close()
+    withExtendedLifetime((out, err)) {}  // the handles close themselves, once
     return ProcessResult(
         status: process.terminationStatus, stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
