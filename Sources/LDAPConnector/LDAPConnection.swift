@@ -97,21 +97,42 @@ final class LDAPConnection {
             try check(ldap_create_page_control(handle, pageSize, cookie, 1, &pageControl), "build a paged search for")
             defer { ldap_control_free(pageControl) }
             var controls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
-            var result: OpaquePointer?
-            defer { if let result { ldap_msgfree(result) } }
+            var messageID: Int32 = 0
             let rc = withCStrings(attributes) { attrs in
                 controls.withUnsafeMutableBufferPointer { serverControls in
-                    ldap_search_ext_s(handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil,
-                                      LDAP_NO_LIMIT, &result)
+                    ldap_search_ext(handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil,
+                                    LDAP_NO_LIMIT, &messageID)
                 }
             }
             try check(rc, "search \(base) with filter \(filter) on")
-            var entry = ldap_first_entry(handle, result)
-            while let current = entry {
-                var read = try read(current)
-                if read.attributes.contains(where: { $0.name.contains(";") }) { try completeRanges(&read) }
-                try each(read)
-                entry = ldap_next_entry(handle, current)
+            // Entries are handled one by one as they arrive, while the rest of the page is still coming.
+            var result: OpaquePointer?
+            defer { if let result { ldap_msgfree(result) } }
+            while result == nil {
+                var timeout = timeval(tv_sec: options.timeoutSeconds, tv_usec: 0)
+                var message: OpaquePointer?
+                let type = ldap_result(handle, messageID, LDAP_MSG_ONE, &timeout, &message)
+                switch type {
+                case Int32(LDAP_RES_SEARCH_ENTRY):
+                    defer { ldap_msgfree(message) }
+                    if let current = ldap_first_entry(handle, message) {
+                        var read = try read(current)
+                        if read.attributes.contains(where: { $0.name.contains(";") }) { try completeRanges(&read) }
+                        try each(read)
+                    }
+                case Int32(LDAP_RES_SEARCH_RESULT):
+                    result = message
+                case 0:
+                    ldap_msgfree(message)
+                    _ = ldap_abandon_ext(handle, messageID, nil, nil)
+                    try check(LDAP_TIMEOUT, "search \(base) with filter \(filter) on")
+                case -1:
+                    var code: Int32 = LDAP_SERVER_DOWN
+                    _ = ldap_get_option(handle, LDAP_OPT_RESULT_CODE, &code)
+                    try check(code == LDAP_SUCCESS ? LDAP_SERVER_DOWN : code, "search \(base) with filter \(filter) on")
+                default:
+                    ldap_msgfree(message)  // references and intermediate messages are not followed
+                }
             }
             var code: Int32 = 0
             var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
