@@ -117,7 +117,7 @@ final class LDAPConnection {
                     defer { ldap_msgfree(message) }
                     if let current = ldap_first_entry(handle, message) {
                         var read = try read(current)
-                        if read.attributes.contains(where: { $0.name.contains(";") }) { try completeRanges(&read) }
+                        if read.attributes.contains(where: { $0.name.utf8.contains(UInt8(ascii: ";")) }) { try completeRanges(&read) }
                         try each(read)
                     }
                 case Int32(LDAP_RES_SEARCH_RESULT):
