@@ -189,30 +189,13 @@ public final class CSVReader {
             }
             text = String(validating: scratch, as: UTF8.self)
         } else {
-            let bytes = UnsafeBufferPointer(rebasing: b[from..<to])
-            text = Self.isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+            text = UTF8Text.string(UnsafeBufferPointer(rebasing: b[from..<to]))
         }
         guard let text else {
             throw error(line: line, "field \(fields.count + 1) is not valid UTF-8",
                         hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
         }
         fields.append(text)
-    }
-
-    /// Whether every byte is below 0x80 (checked eight at a time): such text needs no UTF-8 validation.
-    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let raw = UnsafeRawBufferPointer(bytes)
-        var i = 0
-        var bits: UInt64 = 0
-        while i + 8 <= raw.count {
-            bits |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < raw.count {
-            bits |= UInt64(raw[i])
-            i += 1
-        }
-        return bits & 0x8080_8080_8080_8080 == 0
     }
 
     /// Moves the unread bytes to the front and reads more after them.

@@ -169,7 +169,7 @@ final class LDAPConnection {
                 var i = 0
                 while let value = list[i] {
                     let bytes = UnsafeRawBufferPointer(start: value.pointee.bv_val, count: Int(value.pointee.bv_len))
-                    if let text = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) {
+                    if let text = UTF8Text.string(bytes.bindMemory(to: UInt8.self)) {
                         values.append(.text(text))
                     } else {
                         values.append(.bytes(Data(bytes)))

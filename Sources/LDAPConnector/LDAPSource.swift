@@ -150,7 +150,6 @@ public struct LDAPSource: UserSource, SourceConnector {
             try connection.pagedSearch(
                 base: baseDN, scope: self.scope.value, filter: filter, attributes: requested, pageSize: Int32(pageSize)
             ) { entry in
-                if emitter.isCancelled { throw CancellationError() }
                 if excludeDisabled, LDAPValues.isDisabled(entry) { return }
                 if let scope, !scope.admits(entry, membership: groupMembership) { return }
                 try emitter.emit(layout.record(entry))

@@ -12,6 +12,20 @@ struct LDAPValues {
     private let positions: [String: Int]
     private let exactPositions: [String: Int]
     private let idPosition: Int?
+    private let kinds: [Kind]
+
+    /// How an attribute's values are read.
+    enum Kind {
+        case plain, guid, sid
+
+        init(_ name: String) {
+            switch name.lowercased() {
+            case "objectguid": self = .guid
+            case "objectsid": self = .sid
+            default: self = .plain
+            }
+        }
+    }
 
     /// Lays records out by the requested attributes (matched without regard to case, as LDAP does).
     init(attributes: [String], idAttribute: String) {
@@ -23,6 +37,7 @@ struct LDAPValues {
         self.positions = positions
         exactPositions = Dictionary(attributes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         idPosition = positions[idAttribute.lowercased()]
+        kinds = attributes.map(Kind.init)
     }
 
     func record(_ entry: LDAPConnection.Entry) -> SourceRecord {
@@ -31,7 +46,7 @@ struct LDAPValues {
             // Servers usually answer with the names as asked; only others need folding.
             guard let position = exactPositions[name] ?? positions[name.lowercased()] ?? positions[Self.baseName(name)]
             else { continue }
-            values[position] = Self.value(name: name, raw)
+            values[position] = Self.value(kinds[position], raw)
         }
         let id = idPosition.flatMap { values[$0]?.texts.first } ?? ""
         return SourceRecord(id: id, schema: schema, values: values, location: SourceLocation(entry.dn))
@@ -42,10 +57,9 @@ struct LDAPValues {
         String(name.lowercased().split(separator: ";", maxSplits: 1).first ?? "")
     }
 
-    static func value(name: String, _ values: [LDAPConnection.RawValue]) -> AttributeValue {
-        let lower = name.lowercased()
-        if lower == "objectguid", let guid = values.first, let text = guidString(guid.data) { return .text(text) }
-        if lower == "objectsid", let sid = values.first, let text = sidString(sid.data) { return .text(text) }
+    static func value(_ kind: Kind, _ values: [LDAPConnection.RawValue]) -> AttributeValue {
+        if kind == .guid, let guid = values.first, let text = guidString(guid.data) { return .text(text) }
+        if kind == .sid, let sid = values.first, let text = sidString(sid.data) { return .text(text) }
         var texts: [String] = []
         for value in values {
             guard case .text(let text) = value else { return .binary(values[0].data) }
