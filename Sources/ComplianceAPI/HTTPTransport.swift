@@ -39,7 +39,7 @@ struct HTTPTransport: Sendable {
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         authorize: (@Sendable () async throws -> String)? = nil
     ) async throws -> Reply {
-        let url = settings.baseURL.absoluteString.trimmingSuffix("/") + path
+        let url = settings.url(path)
         var attempt = 0
         while true {
             attempt += 1
@@ -92,18 +92,5 @@ struct HTTPTransport: Sendable {
         let cap = settings.maxBackoff.seconds
         let full = min(cap, 0.25 * pow(2, Double(attempt - 1)))
         return .milliseconds(Int(full * Double.random(in: 0.5...1.0) * 1000))
-    }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }

@@ -89,7 +89,7 @@ actor TokenManager {
             contentType = "application/x-www-form-urlencoded"
         }
         let reply = try await transport.send(.POST, settings.tokenPath, headers: [("Content-Type", contentType)], body: body)
-        let url = settings.baseURL.absoluteString.trimmingSuffix("/") + settings.tokenPath
+        let url = settings.url(settings.tokenPath)
         switch reply.status {
         case 200..<300:
             guard let json = reply.json, let access = json["access_token"] as? String,

@@ -20,8 +20,7 @@ struct BaselineCommand: AsyncParsableCommand {
     var force = false
 
     func run() async throws {
-        let (configuration, logger) = try job.load()
-        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let (configuration, logger, source) = try job.load()
         let store = try SnapshotOpening.forWriting(configuration.snapshot)
         let existing = try await store.counts().people
         if existing > 0 && !force {

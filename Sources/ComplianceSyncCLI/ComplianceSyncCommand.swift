@@ -76,8 +76,11 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Log level on standard error: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .notice
 
-    func load() throws -> (JobConfiguration, Logger) {
-        (try YAMLConfigLoader.load(path: config), CommandContext.logger(level: logLevel))
+    /// Reads the job file and builds its source with the registry the command line was started with.
+    func load() throws -> (configuration: JobConfiguration, logger: Logger, source: any UserSource) {
+        let configuration = try YAMLConfigLoader.load(path: config)
+        let logger = CommandContext.logger(level: logLevel)
+        return (configuration, logger, try CommandContext.registry.makeSource(for: configuration, logger: logger))
     }
 }
 

@@ -20,8 +20,7 @@ struct PlanCommand: AsyncParsableCommand {
     var allowMassRemoval = false
 
     func run() async throws {
-        let (configuration, logger) = try job.load()
-        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let (configuration, logger, source) = try job.load()
         let snapshot = try SnapshotOpening.forReading(configuration.snapshot)
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
         let stopped = RemovalGuard.check(changes, policy: configuration.removals, allowMassRemoval: allowMassRemoval)

@@ -26,8 +26,7 @@ struct SyncCommand: AsyncParsableCommand {
     var report: String?
 
     func run() async throws {
-        let (configuration, logger) = try job.load()
-        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
+        let (configuration, logger, source) = try job.load()
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let store = try SnapshotOpening.forWriting(configuration.snapshot)
         let syncer = Syncer(
@@ -45,7 +44,9 @@ struct SyncCommand: AsyncParsableCommand {
         print(result.summary)
         let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
-        result.writeJSON(to: try ByteOutput(creating: reportPath))
+        let reportFile = try ByteOutput(creating: reportPath)
+        result.writeJSON(to: reportFile)
+        try reportFile.finish()
         print("  report: \(reportPath)")
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }

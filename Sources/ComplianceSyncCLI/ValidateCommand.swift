@@ -12,9 +12,8 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var job: JobOptions
 
     func run() async throws {
-        let (configuration, logger) = try job.load()
+        let (configuration, logger, source) = try job.load()
         print("config:   \(configuration.file): ok (job \(configuration.snapshot.job))")
-        let source = try CommandContext.registry.makeSource(for: configuration, logger: logger)
         let snapshot = try SnapshotOpening.forReading(configuration.snapshot)
         print("snapshot: \(snapshot.description): ok")
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)

@@ -81,6 +81,13 @@ public struct APISettings: Sendable {
         try section.finish()
     }
 
+    /// The full URL of an API path (which may carry a query), under ``baseURL``.
+    public func url(_ path: String) -> String {
+        var base = baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + path
+    }
+
     /// Whether `host` is a loopback name or address.
     public static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()

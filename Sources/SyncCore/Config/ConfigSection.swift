@@ -156,6 +156,12 @@ public enum ConfigPaths {
 }
 
 extension Duration {
+    /// The duration in seconds.
+    public var seconds: TimeInterval {
+        let (s, atto) = components
+        return TimeInterval(s) + TimeInterval(atto) / 1e18
+    }
+
     /// Parses `90s`, `15m`, `72h`, `7d` (also `0`).
     init?(configText text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

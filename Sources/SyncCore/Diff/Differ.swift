@@ -136,11 +136,3 @@ struct Differ {
         return changed
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: TimeInterval {
-        let (s, atto) = components
-        return TimeInterval(s) + TimeInterval(atto) / 1e18
-    }
-}

@@ -9,12 +9,13 @@ import Darwin
 public final class ByteOutput {
     private let fd: Int32
     private var buffer: [UInt8] = []
-    private let ownsDescriptor: Bool
+    private let path: String?
+    private var failure: Int32?
 
     /// Writes to an open descriptor, such as 1 for standard output.
     public init(descriptor: Int32) {
         fd = descriptor
-        ownsDescriptor = false
+        path = nil
         buffer.reserveCapacity(1 << 16)
     }
 
@@ -27,13 +28,24 @@ public final class ByteOutput {
                             hint: "check that the folder exists and this user may write there")
         }
         fd = opened
-        ownsDescriptor = true
+        self.path = path
         buffer.reserveCapacity(1 << 16)
     }
 
     deinit {
         flush()
-        if ownsDescriptor { close(fd) }
+        if path != nil { close(fd) }
+    }
+
+    /// Writes out what is buffered and reports whether every write reached the file.
+    /// - Throws: ``SyncError`` naming the file and the system's reason (a full disk, say).
+    public func finish() throws {
+        flush()
+        if path != nil, fsync(fd) != 0, failure == nil { failure = errno }
+        if let failure {
+            throw SyncError(.io, "writing \(path ?? "standard output") failed: \(String(cString: strerror(failure)))",
+                            hint: "check free disk space and the file's permissions")
+        }
     }
 
     /// Appends text.
@@ -49,6 +61,12 @@ public final class ByteOutput {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// Appends `text` as a JSON string literal, escaped straight into the buffer.
+    public func writeJSONString(_ text: String) {
+        JSONWriter.appendQuoted(text, to: &buffer)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     /// Appends one byte.
     @inline(__always) public func write(byte: UInt8) { buffer.append(byte) }
 
@@ -59,6 +77,7 @@ public final class ByteOutput {
             let written = buffer.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
+                failure = failure ?? errno
                 break
             }
             offset += written
@@ -67,6 +86,7 @@ public final class ByteOutput {
     }
 }
 
+/// `write(2)`, which the methods named `write` above would otherwise shadow.
 private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, pointer, count)
 }

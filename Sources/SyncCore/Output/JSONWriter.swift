@@ -73,9 +73,7 @@ public struct JSONWriter {
     }
 
     private func string(_ text: String) {
-        var bytes: [UInt8] = []
-        Self.appendQuoted(text, to: &bytes)
-        out.write(bytes: bytes)
+        out.writeJSONString(text)
     }
 
     /// Appends `text` as a JSON string literal, quotes included.

@@ -178,6 +178,12 @@ public struct Syncer: Sendable {
         }
     }
 
+    /// The rows of a completed import that the API applied: those without an error.
+    static func accepted(_ rows: [SnapshotUpdate], errors: [ImportRowError]) -> [SnapshotUpdate] {
+        let rejected = Set(errors.map(\.row))
+        return rows.indices.filter { !rejected.contains($0) }.map { rows[$0] }
+    }
+
     // MARK: Settling an interrupted run
 
     /// Commits what a journaled import that the API answered got applied.
@@ -186,9 +192,7 @@ public struct Syncer: Sendable {
         case .failed:
             try await store.removeJournalEntry(entry.key)
         case .completed(let errors):
-            let rejected = Set(errors.map(\.row))
-            let accepted = entry.updates.enumerated().filter { !rejected.contains($0.offset) }.map(\.element)
-            try await store.commit(accepted, resolving: entry.key)
+            try await store.commit(Self.accepted(entry.updates, errors: errors), resolving: entry.key)
         }
         logger.notice("settled interrupted import \(entry.importID ?? entry.key)")
     }
@@ -225,8 +229,7 @@ public struct Syncer: Sendable {
         case .failed:
             try await store.removeJournalEntry(entry.key)
         case .completed(let errors):
-            let rejected = Set(errors.map(\.row))
-            let accepted = sent.enumerated().filter { !rejected.contains($0.offset) }.map(\.element)
+            let accepted = Self.accepted(sent, errors: errors)
             try await store.commit(accepted, resolving: entry.key)
             for update in accepted { committed[update.sourceID] = update.fingerprint }
         }
