@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "SQLiteSnapshotStore", targets: ["SQLiteSnapshotStore"]),
         .library(name: "FileConnector", targets: ["FileConnector"]),
         .library(name: "LDAPConnector", targets: ["LDAPConnector"]),
+        .library(name: "PostgresConnector", targets: ["PostgresConnector"]),
+        .library(name: "PostgresSnapshotStore", targets: ["PostgresSnapshotStore"]),
         .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
         .library(name: "ComplianceAPI", targets: ["ComplianceAPI"]),
         .library(name: "ComplianceSimulator", targets: ["ComplianceSimulator"]),
@@ -58,6 +60,26 @@ let package = Package(
             dependencies: ["SyncCore", "CLDAP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // PostgreSQL's client library, through pkg-config.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // A libpq connection with streamed queries and readable errors, for the source and the store.
+        .target(
+            name: "PostgresClient",
+            dependencies: ["SyncCore", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // People from a PostgreSQL query.
+        .target(
+            name: "PostgresConnector",
+            dependencies: ["SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The snapshot in PostgreSQL, shared by two sync hosts.
+        .target(
+            name: "PostgresSnapshotStore",
+            dependencies: ["SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // CSV, JSON Lines and JSON array sources.
         .target(name: "FileConnector", dependencies: ["SyncCore"], swiftSettings: strict),
         // The Compliance import API client: OAuth2 tokens, imports, retries.
@@ -89,7 +111,8 @@ let package = Package(
         .target(
             name: "ComplianceSyncCLI",
             dependencies: [
-                "SyncCore", "SQLiteSnapshotStore", "FileConnector", "LDAPConnector", "ComplianceAPI",
+                "SyncCore", "SQLiteSnapshotStore", "PostgresSnapshotStore", "FileConnector", "LDAPConnector",
+                "PostgresConnector", "ComplianceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -102,6 +125,11 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
         .testTarget(name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),

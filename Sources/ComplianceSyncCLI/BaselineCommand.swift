@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SQLiteSnapshotStore
 import SyncCore
 
 /// `compliance-sync baseline`: records the source as already in the account, sending nothing.
@@ -19,10 +18,13 @@ struct BaselineCommand: AsyncParsableCommand {
     @Flag(help: "Overwrite what a non-empty snapshot holds for these people.")
     var force = false
 
+    @OptionGroup var lock: LockOptions
+
     func run() async throws {
-        let (configuration, logger, source) = try job.load()
-        let store = try SnapshotOpening.forWriting(configuration.snapshot)
-        let existing = try await store.counts().people
+        var (configuration, logger, source) = try job.load()
+        configuration.snapshot.lockWait = lock.waitForLock
+        let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
+        let existing = try await store.index().count
         if existing > 0 && !force {
             throw SyncError(.configuration, "the snapshot \(store.description) already holds \(existing) people",
                             hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SQLiteSnapshotStore
 import SyncCore
 
 /// `compliance-sync plan`: what a sync would change, without sending or writing anything.
@@ -21,7 +20,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, logger, source) = try job.load()
-        let snapshot = try SnapshotOpening.forReading(configuration.snapshot)
+        let snapshot = try await SnapshotOpening.forReading(configuration.snapshot, logger: logger)
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
         let stopped = RemovalGuard.check(changes, policy: configuration.removals, allowMassRemoval: allowMassRemoval)
         let header = PlanHeader(
@@ -36,26 +35,4 @@ struct PlanCommand: AsyncParsableCommand {
         // The plan is printed: end the process here rather than free a million rows one by one.
         Foundation.exit(stopped?.exitCode ?? 0)
     }
-}
-
-/// Opens the snapshot a job names.
-enum SnapshotOpening {
-    static func forReading(_ settings: SnapshotSettings) throws -> any SnapshotReader {
-        switch settings.kind {
-        case .sqlite: return try SQLiteSnapshotStore.openForReading(settings)
-        case .postgres:
-            throw unavailable
-        }
-    }
-
-    static func forWriting(_ settings: SnapshotSettings) throws -> SQLiteSnapshotStore {
-        switch settings.kind {
-        case .sqlite: return try SQLiteSnapshotStore.openForWriting(settings)
-        case .postgres: throw unavailable
-        }
-    }
-
-    private static let unavailable = SyncError(
-        .configuration, "snapshot.type postgres is not available in this build",
-        hint: "use the default SQLite snapshot (snapshot.path)")
 }

@@ -25,10 +25,19 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Where to write the JSON run report (default: beside the snapshot, JOB.report.json).")
     var report: String?
 
+    @OptionGroup var lock: LockOptions
+
     func run() async throws {
-        let (configuration, logger, source) = try job.load()
+        var (configuration, logger, source) = try job.load()
+        configuration.snapshot.lockWait = lock.waitForLock
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
-        let store = try SnapshotOpening.forWriting(configuration.snapshot)
+        let store: any SnapshotStore
+        do {
+            store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
         let syncer = Syncer(
             planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
         let result: SyncReport
@@ -44,6 +53,8 @@ struct SyncCommand: AsyncParsableCommand {
         print(result.summary)
         let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
+        try FileManager.default.createDirectory(
+            atPath: (reportPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let reportFile = try ByteOutput(creating: reportPath)
         result.writeJSON(to: reportFile)
         try reportFile.finish()

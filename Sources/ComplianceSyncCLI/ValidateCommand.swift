@@ -14,7 +14,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         let (configuration, logger, source) = try job.load()
         print("config:   \(configuration.file): ok (job \(configuration.snapshot.job))")
-        let snapshot = try SnapshotOpening.forReading(configuration.snapshot)
+        let snapshot = try await SnapshotOpening.forReading(configuration.snapshot, logger: logger)
         print("snapshot: \(snapshot.description): ok")
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
         print("source:   \(source.description): \(changes.recordsRead) records, \(changes.invalid.count) invalid")

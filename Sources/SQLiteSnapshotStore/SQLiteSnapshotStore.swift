@@ -53,11 +53,12 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         return SQLiteSnapshotStore(path: settings.path, queue: queue, key: key, lock: nil)
     }
 
-    /// Opens (or creates) a snapshot to write, for `sync`: takes the job's lock first.
+    /// Opens (or creates) a snapshot to write, for `sync`: takes the job's lock first,
+    /// waiting for another run up to `settings.lockWait`.
     /// - Throws: ``SyncError`` when another run holds the lock, or the file is damaged or newer.
     public static func openForWriting(_ settings: SnapshotSettings) throws -> SQLiteSnapshotStore {
         try SnapshotFiles.makeFolder(for: settings.path)
-        let lock = try SnapshotLock(path: settings.path + ".lock")
+        let lock = try SnapshotLock(path: settings.path + ".lock", wait: settings.lockWait)
         let isNew = !FileManager.default.fileExists(atPath: settings.path)
         if isNew { try SnapshotFiles.touchPrivate(settings.path) }
         var configuration = Configuration()

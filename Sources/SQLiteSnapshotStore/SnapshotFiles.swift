@@ -73,14 +73,18 @@ enum SnapshotFiles {
 final class SnapshotLock: Sendable {
     private let fd: Int32
 
-    /// Takes the lock or fails at once, naming the process that holds it.
-    init(path: String) throws {
+    /// Takes the lock, waiting up to `wait` for another run to let go; fails naming the process that holds it.
+    init(path: String, wait: Duration = .zero) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SyncError(.snapshot, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }
+        let deadline = Date().addingTimeInterval(wait.seconds)
         var locked = flock(fd, LOCK_EX | LOCK_NB)
-        while locked != 0 && errno == EINTR { locked = flock(fd, LOCK_EX | LOCK_NB) }
+        while locked != 0 && (errno == EINTR || (errno == EWOULDBLOCK && Date() < deadline)) {
+            if errno == EWOULDBLOCK { usleep(100_000) }
+            locked = flock(fd, LOCK_EX | LOCK_NB)
+        }
         if locked != 0 && errno != EWOULDBLOCK {
             let reason = String(cString: strerror(errno))
             close(fd)
@@ -93,8 +97,11 @@ final class SnapshotLock: Sendable {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
             throw SyncError(.snapshot,
-                            "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))",
-                            hint: "wait for it to finish; runs of one job never overlap")
+                            "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))"
+                                + (wait == .zero ? "" : " after waiting \(Int(wait.seconds)) s"),
+                            hint: wait == .zero
+                                ? "runs of one job never overlap; pass --wait-for-lock 15m to wait for the other run instead"
+                                : "the other run is still going; try again later or wait longer")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

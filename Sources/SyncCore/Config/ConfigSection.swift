@@ -162,8 +162,8 @@ extension Duration {
         return TimeInterval(s) + TimeInterval(atto) / 1e18
     }
 
-    /// Parses `90s`, `15m`, `72h`, `7d` (also `0`).
-    init?(configText text: String) {
+    /// Parses `90s`, `15m`, `72h`, `7d` (also `0`); `nil` for anything else.
+    public init?(configText text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "0" { self = .zero; return }
         guard let unit = trimmed.last, let amount = Int(trimmed.dropLast()), amount >= 0 else { return nil }

@@ -11,6 +11,10 @@ public struct SnapshotSettings: Sendable {
     public var path: String
     /// The file holding the key that hashes sensitive fields (mode 0600, made on first use).
     public var keyPath: String
+    /// The config file's folder, which relative paths in ``options`` resolve against.
+    public var folder = "."
+    /// How long a writing run waits for another run of the job to finish; zero stops at once.
+    public var lockWait = Duration.zero
     /// Store-specific settings (the PostgreSQL store's `conninfo`, say), read by that store.
     public var options: ConfigNode?
 
@@ -26,6 +30,7 @@ public struct SnapshotSettings: Sendable {
         let path = try section?.path("path", relativeTo: folder)
             ?? ConfigPaths.resolve(".state/\(job).snapshot", relativeTo: folder)
         self.init(job: job, path: path)
+        self.folder = folder
         guard let section else { return }
         kind = try section.choice("type", ["sqlite", "postgres"]).flatMap(Kind.init) ?? kind
         keyPath = try section.path("key_file", relativeTo: folder) ?? keyPath

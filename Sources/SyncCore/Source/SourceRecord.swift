@@ -26,25 +26,36 @@ public final class AttributeSchema: Sendable {
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     private let place: String
     private let line: Int?
+    private let isRow: Bool
 
     /// Creates a location from any readable description, such as a DN.
     public init(_ description: String) {
         place = description
         line = nil
+        isRow = false
     }
 
-    private init(file: String, line: Int) {
-        place = file
-        self.line = line
+    private init(place: String, number: Int, isRow: Bool) {
+        self.place = place
+        line = number
+        self.isRow = isRow
     }
 
     /// A line of a file (cheap: the text is made only when shown).
     public static func line(_ line: Int, of file: String) -> SourceLocation {
-        SourceLocation(file: file, line: line)
+        SourceLocation(place: file, number: line, isRow: false)
     }
 
-    /// `people.csv:12`, or the description given.
-    public var description: String { line.map { "\(place):\($0)" } ?? place }
+    /// A row of a query's result, counted from 1 (cheap: the text is made only when shown).
+    public static func row(_ row: Int, of source: String) -> SourceLocation {
+        SourceLocation(place: source, number: row, isRow: true)
+    }
+
+    /// `people.csv:12`, `postgres db:5432/hr, row 7`, or the description given.
+    public var description: String {
+        guard let line else { return place }
+        return isRow ? "\(place), row \(line)" : "\(place):\(line)"
+    }
 }
 
 /// One person as a source sees them: a stable id plus attributes.

@@ -1,10 +1,11 @@
 import Foundation
-import SyncCore
 
 /// How journaled rows are stored: a JSON array of the snapshot states they
-/// will get (sensitive fields already hashed), in request order.
-enum JournalCoding {
-    static func encode(_ updates: [SnapshotUpdate]) throws -> String {
+/// will get (sensitive fields already hashed), in request order. Every snapshot
+/// store keeps the journal in this form.
+public enum JournalCoding {
+    /// The journal text of rows.
+    public static func encode(_ updates: [SnapshotUpdate]) throws -> String {
         let list: [[String: Any]] = updates.map { update in
             [
                 "source_id": update.sourceID,
@@ -16,7 +17,9 @@ enum JournalCoding {
         return String(decoding: try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    static func decode(_ text: String, description: String) throws -> [SnapshotUpdate] {
+    /// Rows from their journal text.
+    /// - Throws: ``SyncError`` naming the snapshot when the text is damaged.
+    public static func decode(_ text: String, description: String) throws -> [SnapshotUpdate] {
         let damaged = SyncError(.snapshot, "\(description): a journal entry is damaged",
                                 hint: "restore the snapshot from backup, or run `sync --full`")
         guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { throw damaged }

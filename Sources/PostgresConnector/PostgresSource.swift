@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PostgresClient
+import SyncCore
+
+/// People from a PostgreSQL query (`source.type: postgres`), through libpq.
+///
+/// Settings: `conninfo`, `password_env` / `password_file`, `sslmode`,
+/// `sslrootcert` (see ``PostgresSettings``), `query` (a SELECT), `params`
+/// (values for `$1`, `$2`…, bound as parameters, never spliced into the SQL),
+/// `id` (the column that identifies a person), `statement_timeout_seconds`
+/// (default 300).
+///
+/// The query runs in a read-only, repeatable-read transaction, so it sees one
+/// consistent state and cannot change anything; rows are streamed one at a time
+/// (libpq's single-row mode), so memory does not grow with the table. Column
+/// names are the attribute names; ``PostgresValues`` documents how each type reads.
+public struct PostgresSource: UserSource, SourceConnector {
+    public static let type = "postgres"
+    public static let summary = "a PostgreSQL query, streamed in a read-only transaction: conninfo, query, params, id"
+
+    /// Where the database is.
+    public var settings: PostgresSettings
+    /// The SELECT that returns one row per person.
+    public var query: String
+    /// Values for the query's `$1`, `$2`…; `nil` is NULL.
+    public var parameters: [String?]
+    /// The column that identifies a person.
+    public var idColumn: String
+    /// How long the query may run, in seconds.
+    public var statementTimeoutSeconds = 300
+
+    /// Creates a source.
+    public init(settings: PostgresSettings, query: String, parameters: [String?] = [], idColumn: String) {
+        self.settings = settings
+        self.query = query
+        self.parameters = parameters
+        self.idColumn = idColumn
+    }
+
+    public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
+        let settings = try PostgresSettings(section: section, folder: context.folder, logger: context.logger)
+        let query = try section.requiredString(
+            "query", hint: "a SELECT returning one row per person, such as SELECT id, first_name, … FROM employees")
+        var parameters: [String?] = []
+        if let node = section.node("params") {
+            guard case .sequence(let items) = node.value else {
+                throw node.error("must be a list of values for $1, $2, …")
+            }
+            parameters = try items.map { item in
+                if case .null = item.value { return nil }
+                return try item.text()
+            }
+        }
+        var source = PostgresSource(
+            settings: settings, query: query, parameters: parameters,
+            idColumn: try section.requiredString("id", hint: "the column that identifies a person, such as employee_id"))
+        source.statementTimeoutSeconds =
+            try section.int("statement_timeout_seconds", in: 1...86_400) ?? source.statementTimeoutSeconds
+        return source
+    }
+
+    public var description: String { settings.description }
+
+    public func records() -> ThreadedRecordStream {
+        ThreadedRecordStream(name: "postgres-reader") { [self] emitter in
+            let connection = try PostgresConnection(settings, kind: .source)
+            try connection.execute(
+                "SET DateStyle = ISO, YMD; SET TimeZone = 'UTC'; SET IntervalStyle = iso_8601; "
+                    + "START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                    + "SET LOCAL statement_timeout = \(statementTimeoutSeconds * 1000)",
+                doing: "starting the read-only transaction")
+            var layout: PostgresValues?
+            var row = 0
+            try connection.query(query, parameters, doing: "running source.query") { result in
+                if layout == nil { layout = try PostgresValues(row: result, idColumn: idColumn) }
+                row += 1
+                try emitter.emit(layout!.record(result, location: .row(row, of: connection.server)))
+            }
+            try connection.execute("COMMIT", doing: "ending the read-only transaction")
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import PostgresClient
+@testable import PostgresConnector
+import SyncCore
+import Testing
+
+/// The PostgreSQL source against a real server (scripts/pg-test-server).
+@Suite struct PostgresSourceTests {
+    func source(_ query: String, _ parameters: [String?] = [], id: String = "employee_id") throws -> PostgresSource {
+        PostgresSource(settings: try PostgresTestServer.reader(), query: query, parameters: parameters, idColumn: id)
+    }
+
+    func read(_ source: PostgresSource) async throws -> [SourceRecord] {
+        var records: [SourceRecord] = []
+        for try await record in source.records() { records.append(record) }
+        return records
+    }
+
+    func failure(_ source: PostgresSource) async -> SyncError? {
+        do {
+            _ = try await read(source)
+            return nil
+        } catch {
+            return error as? SyncError
+        }
+    }
+
+    @Test func readsEveryRowWithItsLocation() async throws {
+        let records = try await read(try source("SELECT * FROM hr.employees ORDER BY employee_id"))
+        let total = Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees"))!
+        #expect(records.count == total)
+        #expect(total >= 5000)
+        #expect(Set(records.map(\.id)).count == total)
+        #expect(records[0].id == "E000101")
+        #expect(records[2].location?.description.hasSuffix("/hr, row 3") == true)
+    }
+
+    @Test func typesReadAsDocumented() async throws {
+        let records = try await read(try source(
+            """
+            SELECT e.*, d.cost_center, f.compliance_facility_id, '\\x00ff10'::bytea AS blob,
+                   ARRAY[true, NULL, false] AS flags, ARRAY[[1, 2], [3, 4]] AS grid, '{}'::text[] AS nothing,
+                   '2026-03-04 05:06:07.891'::timestamp AS seen_at
+            FROM hr.employees e JOIN hr.departments d USING (department_id) JOIN hr.facilities f USING (facility_id)
+            WHERE employee_id IN ('E000101', 'E000102', 'E000106', 'E000125')
+            ORDER BY employee_id
+            """))
+        let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        let margaret = try #require(byID["E000101"])
+        #expect(margaret["given_name"] == .text("Margaret"))
+        #expect(margaret["person_uuid"] == .text("a3f1c2d4-0001-4000-8000-000000000101"))
+        #expect(margaret["email_aliases"] == .multiple(["mhamilton@example.com"]))
+        #expect(margaret["date_of_birth"] == .text("1966-08-17"))
+        #expect(margaret["is_contractor"] == .text("false"))
+        #expect(margaret["clearance_level"] == .text("3"))
+        #expect(margaret["salary"] == .text("185000.00"))
+        #expect(margaret["compliance_facility_id"] == .text("101"))
+        #expect(margaret["ssn"] == .text("123-45-6701"))
+        #expect(margaret["blob"] == .binary(Data([0, 255, 16])))
+        #expect(margaret["flags"] == .multiple(["true", "false"]))
+        #expect(margaret["grid"] == .multiple(["1", "2", "3", "4"]))
+        #expect(margaret["nothing"] == nil)
+        #expect(margaret["seen_at"] == .text("2026-03-04 05:06:07"))
+        #expect(margaret["terminated_at"] == nil)
+        #expect(margaret["status"] == .text("active"))
+        #expect(byID["E000102"]?["cost_center"] == .text("ENG001"))
+        #expect(byID["E000102"]?["family_name"] == .text("Núñez"))
+        #expect(byID["E000102"]?["ssn"] == .text("123456702"))
+        #expect(byID["E000106"]?["ssn"] == nil)
+        #expect(byID["E000106"]?["is_contractor"] == .text("true"))
+        // 17:00 at UTC-4 is 21:00 UTC, whatever the server's own time zone.
+        #expect(byID["E000125"]?["terminated_at"] == .text("2026-06-30 21:00:00 UTC"))
+        // char(6) holding five characters comes back without its padding.
+        #expect(records.first { $0["cost_center"] != nil && $0["department_id"] == .text("20") }?["cost_center"] == nil)
+    }
+
+    @Test func paddedCharactersLoseTheirPadding() async throws {
+        let records = try await read(try source("SELECT department_id AS id, cost_center FROM hr.departments ORDER BY 1", id: "id"))
+        #expect(records.map { $0["cost_center"] } == [.text("ENG001"), .text("SEC01"), nil])
+    }
+
+    @Test func parametersAreBoundNotSpliced() async throws {
+        let hostile = "active' OR '1'='1"
+        let none = try await read(try source("SELECT employee_id FROM hr.employees WHERE status::text = $1", [hostile]))
+        #expect(none.isEmpty)
+        let leave = try await read(try source(
+            "SELECT employee_id FROM hr.employees WHERE status::text = $1 AND employee_id > $2", ["on_leave", "E000000"]))
+        #expect(leave.count == Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE status = 'on_leave'")))
+    }
+
+    @Test func theQueryCannotWrite() async throws {
+        let error = await failure(try source("UPDATE hr.employees SET title = 'x' RETURNING employee_id"))
+        #expect(error?.message.contains("SQLSTATE 25006") == true, "\(String(describing: error))")
+        #expect(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE title = 'x'") == "0")
+    }
+
+    @Test func anErrorPartWayFailsTheRead() async throws {
+        // Row 3000 divides by zero after 2,999 rows have been streamed.
+        let error = await failure(try source(
+            "SELECT employee_id, 1 / (3000 - row_number() OVER (ORDER BY employee_id)) AS x FROM hr.employees"))
+        #expect(error?.kind == .source)
+        #expect(error?.message.contains("SQLSTATE 22012") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("running source.query") == true)
+    }
+
+    @Test func errorsNameTheProblemAndWhatToCheck() async throws {
+        let table = await failure(try source("SELECT * FROM hr.staff"))
+        #expect(table?.message.contains("SQLSTATE 42P01") == true)
+        #expect(table?.message.contains("127.0.0.1") == true)
+        #expect(table?.hint?.contains("does not exist") == true)
+
+        let column = await failure(try source("SELECT employee_id, given_name FROM hr.employees", id: "person_id"))
+        #expect(column?.kind == .configuration)
+        #expect(column?.message.contains("no column `person_id`") == true)
+        #expect(column?.message.contains("employee_id, given_name") == true)
+
+        var timeout = try source("SELECT employee_id, pg_sleep(3) FROM hr.employees LIMIT 1")
+        timeout.statementTimeoutSeconds = 1
+        let slow = await failure(timeout)
+        #expect(slow?.message.contains("SQLSTATE 57014") == true)
+        #expect(slow?.hint?.contains("statement_timeout_seconds") == true)
+    }
+
+    @Test func aWrongPasswordIsNamedButNeverShown() async throws {
+        var settings = try PostgresTestServer.reader()
+        settings.password = Secret("Wrong-Password-7731")
+        let error = await failure(PostgresSource(settings: settings, query: "SELECT 1 AS id", idColumn: "id"))
+        let text = String(describing: error)
+        #expect(text.contains("password authentication failed"))
+        #expect(text.contains("127.0.0.1"))
+        #expect(!text.contains("Wrong-Password-7731"))
+        #expect(error?.hint?.contains("password_env") == true)
+    }
+
+    @Test func tlsVerifiesTheServerAgainstTheCA() async throws {
+        var settings = try PostgresTestServer.reader()
+        settings.sslMode = "verify-full"
+        settings.sslRootCert = try PostgresTestServer.setting("PG_TEST_CA")
+        let records = try await read(PostgresSource(settings: settings, query: "SELECT 'x' AS id", idColumn: "id"))
+        #expect(records.map(\.id) == ["x"])
+
+        settings.sslRootCert = try PostgresTestServer.setting("PG_TEST_OTHER_CA")
+        let error = await failure(PostgresSource(settings: settings, query: "SELECT 'x' AS id", idColumn: "id"))
+        #expect(error?.message.contains("certificate") == true, "\(String(describing: error))")
+        #expect(error?.hint?.contains("sslrootcert") == true)
+    }
+
+    @Test func stoppingEarlyEndsTheQuery() async throws {
+        var seen = 0
+        for try await _ in try source("SELECT * FROM hr.employees CROSS JOIN generate_series(1, 50)").records() {
+            seen += 1
+            if seen == 10 { break }
+        }
+        #expect(seen == 10)
+    }
+
+    @Test func arrayLiteralsReadLikePostgreSQLWritesThem() {
+        func elements(_ text: String) -> [String?] {
+            Array(text.utf8).withUnsafeBytes { ArrayLiteral.elements($0) }
+        }
+        #expect(elements("{a,\"b c\",NULL,\"NULL\",\"q\\\"uote\",\"back\\\\slash\"}")
+            == ["a", "b c", nil, "NULL", "q\"uote", "back\\slash"])
+        #expect(elements("{{1,2},{3,4}}") == ["1", "2", "3", "4"])
+        #expect(elements("[0:1]={x,y}") == ["x", "y"])
+        #expect(elements("{}") == [])
+        #expect(elements("{\"\"}") == [""])
+    }
+}
