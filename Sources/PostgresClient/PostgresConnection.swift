@@ -32,6 +32,8 @@ public final class PostgresConnection {
             throw SyncError(kind, "\(settings): connecting failed: \(message)", hint: Self.connectHint(message))
         }
         handle = connection
+        // The server's notices (`relation already exists, skipping`) are not for the operator's terminal.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         let host = String(cString: PQhost(connection))
         let where_ = host.hasPrefix("/") ? "socket \(host)" : host
         server = "postgres \(where_):\(String(cString: PQport(connection)))/\(String(cString: PQdb(connection)))"

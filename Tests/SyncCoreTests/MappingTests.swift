@@ -102,3 +102,19 @@ import Testing
         #expect(CivilDateTime(secondsSinceEpoch: 0, offset: 0).dateTimeText == "1970-01-01 00:00:00")
     }
 }
+
+/// The fast text helpers give exactly what the standard library gives.
+@Suite struct FastTextTests {
+    static let samples = [
+        "", "plain", "MiXeD Case", "  padded\t", "\u{00A0}nbsp\u{3000}", "Émile.Zoë@Example.COM", "İstanbul", "ΣΑΣ ΟΔΟΣ",
+        "Straße", "美咲 Ильин", "e\u{0301}COLE", "ǅemal", " \n ", "\u{2003}", "x\u{2028}",
+    ]
+
+    @Test(arguments: samples) func lowercasedMatchesTheStandardLibrary(_ text: String) {
+        #expect(Array(FastText.lowercased(text).unicodeScalars) == Array(text.lowercased().unicodeScalars))
+    }
+
+    @Test(arguments: samples) func trimmedMatchesTheStandardLibrary(_ text: String) {
+        #expect(FastText.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

@@ -10,7 +10,8 @@ final class SyncHarness: @unchecked Sendable {
 
     init(
         _ configure: (inout SimulatorConfiguration) -> Void = { _ in },
-        api extra: String = "", removals: String = "  action: terminate\n  max_percent: 20\n"
+        api extra: String = "", removals: String = "  action: terminate\n  max_percent: 20\n",
+        snapshot: String? = nil
     ) async throws {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
@@ -22,6 +23,7 @@ final class SyncHarness: @unchecked Sendable {
         let config = try example.read("quickstart.yml")
             .replacingOccurrences(of: "http://127.0.0.1:8080", with: simulator.baseURL + "\n" + extra)
             .replacingOccurrences(of: "  action: terminate\n  max_percent: 20\n", with: removals)
+            .replacingOccurrences(of: "  path: .state/quickstart.snapshot\n", with: snapshot ?? "  path: .state/quickstart.snapshot\n")
         try example.write("quickstart.yml", config)
     }
 

@@ -6,14 +6,19 @@ enum FastText {
         let utf8 = text.utf8
         guard let first = utf8.first, let last = utf8.last else { return text }
         if !isSpace(first) && !isSpace(last) && first < 0x80 && last < 0x80 { return text }
-        return String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, scalars[start].properties.isWhitespace { start = scalars.index(after: start) }
+        while end > start, scalars[scalars.index(before: end)].properties.isWhitespace { end = scalars.index(before: end) }
+        if start == scalars.startIndex && end == scalars.endIndex { return text }
+        return String(scalars[start..<end])
     }
 
-    /// `text` lower-cased.
+    /// `text` lower-cased, scalar by scalar as the standard library does, with ASCII looked up in no table.
     static func lowercased(_ text: String) -> String {
         var needsWork = false
         for byte in text.utf8 {
-            if byte >= 0x80 { return text.lowercased() }
+            if byte >= 0x80 { return unicodeLowercased(text) }
             if byte >= 65 && byte <= 90 { needsWork = true }
         }
         guard needsWork else { return text }
@@ -25,6 +30,22 @@ enum FastText {
             }
             return i
         }
+    }
+
+    private static func unicodeLowercased(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                let value = UInt8(scalar.value)
+                bytes.append(value >= 65 && value <= 90 ? value + 32 : value)
+            } else if scalar.properties.changesWhenLowercased {
+                bytes.append(contentsOf: scalar.properties.lowercaseMapping.utf8)
+            } else {
+                UTF8.encode(scalar) { bytes.append($0) }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {

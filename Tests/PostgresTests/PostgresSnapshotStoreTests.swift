@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import PostgresClient
+import PostgresSnapshotStore
+@testable import SyncCore
+import Testing
+
+/// The PostgreSQL snapshot store against a real server (database `sync` of scripts/pg-test-server).
+@Suite struct PostgresSnapshotStoreTests {
+    let logger = Logger(label: "test")
+
+    /// Settings for a job of its own, so that tests do not meet.
+    func settings(job: String = "t\(UInt32.random(in: 0...UInt32.max))", wait: Duration = .zero) throws -> SnapshotSettings {
+        var settings = try SnapshotSettings(yaml: """
+            type: postgres
+            job: \(job)
+            conninfo: \(PostgresTestServer.setting("PG_TEST_STORE"))
+            password_env: PG_TEST_STORE_PASSWORD
+            """)
+        settings.lockWait = wait
+        return settings
+    }
+
+    func update(_ id: String, _ n: UInt64, terminated: String? = nil) -> SnapshotUpdate {
+        SnapshotUpdate(
+            sourceID: id, fingerprint: Fingerprint(high: n, low: ~n),
+            fields: ["email": "\(id)@example.com", "ssn": "hmac:abc"], terminatedAt: terminated)
+    }
+
+    func tableExists(_ name: String) throws -> Bool {
+        try PostgresTestServer.admin("SELECT to_regclass('compliance_sync.\"\(name)\"') IS NOT NULL", database: "sync") == "t"
+    }
+
+    @Test func planCreatesNothing() async throws {
+        let settings = try settings()
+        let reader = try await PostgresSnapshotStore.openForReading(settings, logger: logger)
+        #expect(reader is EmptySnapshot)
+        #expect(try await reader.index().count == 0)
+        #expect(try !tableExists("people_\(settings.job)"))
+    }
+
+    @Test func writesReadBackAndSurviveReopening() async throws {
+        let settings = try settings()
+        var key: Data
+        do {
+            let store = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
+            key = store.key.bytes
+            let odd = "quote\" back\\slash, comma {brace} ünï 名"
+            try await store.commit([update("b", 2), update("a", 1), update(odd, 3), update("Z", 4, terminated: "2026-01-01 00:00:00 UTC")])
+            try await store.setMissing(["a"], since: Date(timeIntervalSince1970: 1_800_000_000))
+            try await store.commit([update("a", 5)], resolving: nil)
+            try await store.setMissing(["b"], since: Date(timeIntervalSince1970: 1_800_000_100.5))
+        }
+        #expect(try tableExists("people_\(settings.job)"))
+        let reader = try await PostgresSnapshotStore.openForReading(settings, logger: logger)
+        #expect(reader.key.bytes == key)
+        let index = try await reader.index()
+        #expect(index.ids == ["Z", "a", "b", "quote\" back\\slash, comma {brace} ünï 名"])
+        #expect(index["a"] == SnapshotEntry(fingerprint: Fingerprint(high: 5, low: ~5)))
+        #expect(index["b"]?.missingSince == Date(timeIntervalSince1970: 1_800_000_100.5))
+        #expect(index["Z"]?.terminated == true)
+        let people = try await reader.people(["Z", "b", "nobody", "quote\" back\\slash, comma {brace} ünï 名"])
+        #expect(people.count == 3)
+        #expect(people["Z"]?.terminatedAt == "2026-01-01 00:00:00 UTC")
+        #expect(people["b"]?.fields == ["email": "b@example.com", "ssn": "hmac:abc"])
+        #expect(people["b"]?.missingSince == Date(timeIntervalSince1970: 1_800_000_100.5))
+    }
+
+    @Test func theJournalCommitsWithItsRows() async throws {
+        let store = try await PostgresSnapshotStore.openForWriting(try settings(), logger: logger)
+        let entry = JournalEntry(key: "key-1", createdAt: Date(timeIntervalSince1970: 1_800_000_000), updates: [update("a", 1)])
+        try await store.addJournalEntry(entry)
+        try await store.addJournalEntry(JournalEntry(key: "key-2", createdAt: Date(timeIntervalSince1970: 1_800_000_001), updates: []))
+        try await store.setImportID("imp-9", forJournalKey: "key-1")
+        var entries = try await store.journalEntries()
+        #expect(entries.map(\.key) == ["key-1", "key-2"])
+        #expect(entries[0].importID == "imp-9")
+        #expect(entries[0].updates == [update("a", 1)])
+        try await store.commit(entries[0].updates, resolving: "key-1")
+        try await store.removeJournalEntry("key-2")
+        entries = try await store.journalEntries()
+        #expect(entries.isEmpty)
+        #expect(try await store.index().ids == ["a"])
+    }
+
+    @Test func oneRunAtATimePerJob() async throws {
+        let settings = try settings()
+        var first: PostgresSnapshotStore? = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
+        #expect(first != nil)
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("another run of job \(settings.job) holds its lock") && text.contains("compliance-sync ")
+                && text.contains("--wait-for-lock")
+        }
+        let started = Date()
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForWriting(try self.settings(job: settings.job, wait: .seconds(1)), logger: logger)
+        } throws: { String(describing: $0).contains("after waiting 1 s") }
+        #expect(Date().timeIntervalSince(started) >= 0.9)
+        // Another job is not held up.
+        _ = try await PostgresSnapshotStore.openForWriting(try self.settings(), logger: logger)
+
+        // A waiting run proceeds when the first lets go.
+        let waiting = Task { try await PostgresSnapshotStore.openForWriting(try self.settings(job: settings.job, wait: .seconds(30)), logger: logger) }
+        try await Task.sleep(for: .milliseconds(300))
+        first = nil
+        let second = try await waiting.value
+        #expect(second.description.contains(settings.job))
+    }
+
+    @Test func aNewerSchemaIsRefused() async throws {
+        let settings = try settings()
+        _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
+        try PostgresTestServer.admin("UPDATE compliance_sync.jobs SET schema_version = 99 WHERE job = '\(settings.job)'", database: "sync")
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForReading(settings, logger: logger)
+        } throws: { String(describing: $0).contains("schema version 99, newer than this build's 1") }
+    }
+
+    @Test func unknownSettingsAndUnsafeJobNamesAreErrors() async throws {
+        var settings = try settings()
+        settings.job = "nightly; drop"
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
+        } throws: { String(describing: $0).contains("cannot name tables after the job") }
+        let typo = try SnapshotSettings(yaml: "type: postgres\nconninfo: host=127.0.0.1\nschemaa: x\n")
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForReading(typo, logger: logger)
+        } throws: { String(describing: $0).contains("unknown key `snapshot.schemaa`") }
+    }
+}
+
+extension SnapshotSettings {
+    /// Settings from the text of a `snapshot:` section.
+    init(yaml: String) throws {
+        let location = ConfigLocation(file: "job.yml", line: 1, column: 1)
+        let pairs = yaml.split(separator: "\n").map { line -> (key: String, node: ConfigNode) in
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return (parts[0], ConfigNode(.scalar(parts[1]), location: location, path: "snapshot.\(parts[0])"))
+        }
+        let node = ConfigNode(.mapping(pairs), location: location, path: "snapshot")
+        try self.init(section: try node.section(), defaultJob: "job", folder: "/tmp")
+    }
+}
