@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FileConnector", targets: ["FileConnector"]),
         .library(name: "LDAPConnector", targets: ["LDAPConnector"]),
         .library(name: "PostgresConnector", targets: ["PostgresConnector"]),
+        .library(name: "ExecConnector", targets: ["ExecConnector"]),
         .library(name: "PostgresSnapshotStore", targets: ["PostgresSnapshotStore"]),
         .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
         .library(name: "ComplianceAPI", targets: ["ComplianceAPI"]),
@@ -80,6 +81,12 @@ let package = Package(
             dependencies: ["SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Connectors in any language: a program that prints JSON Lines.
+        .target(
+            name: "ExecConnector",
+            dependencies: ["SyncCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // CSV, JSON Lines and JSON array sources.
         .target(name: "FileConnector", dependencies: ["SyncCore"], swiftSettings: strict),
         // The Compliance import API client: OAuth2 tokens, imports, retries.
@@ -112,7 +119,7 @@ let package = Package(
             name: "ComplianceSyncCLI",
             dependencies: [
                 "SyncCore", "SQLiteSnapshotStore", "PostgresSnapshotStore", "FileConnector", "LDAPConnector",
-                "PostgresConnector", "ComplianceAPI",
+                "PostgresConnector", "ExecConnector", "ComplianceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -129,6 +136,10 @@ let package = Package(
             name: "PostgresTests",
             dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore",
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ExecConnectorTests",
+            dependencies: ["ExecConnector", "SyncCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(

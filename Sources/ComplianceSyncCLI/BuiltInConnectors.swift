@@ -1,3 +1,4 @@
+import ExecConnector
 import FileConnector
 import LDAPConnector
 import PostgresConnector
@@ -6,6 +7,6 @@ import SyncCore
 extension ConnectorRegistry {
     /// The connectors that ship with compliance-sync.
     public static var builtIn: ConnectorRegistry {
-        ConnectorRegistry([CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self, LDAPSource.self, PostgresSource.self])
+        ConnectorRegistry([CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self, LDAPSource.self, PostgresSource.self, ExecSource.self])
     }
 }

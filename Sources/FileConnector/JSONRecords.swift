@@ -12,11 +12,11 @@ enum JSONRecords {
         do {
             object = try JSONSerialization.jsonObject(with: Data(data), options: [.fragmentsAllowed])
         } catch {
-            throw SyncError(.source, "\(location): not valid JSON (\(describe(error)))",
+            throw SyncError(.source, "\(location): not valid JSON (\(JSONValues.describe(error)))",
                             hint: "each record must be one JSON object")
         }
         guard let dictionary = object as? [String: Any] else {
-            throw SyncError(.source, "\(location): a record must be a JSON object, not \(kind(of: object))")
+            throw SyncError(.source, "\(location): a record must be a JSON object, not \(JSONValues.kind(of: object))")
         }
         var attributes: [String: AttributeValue] = [:]
         try flatten(dictionary, prefix: "", into: &attributes, location: location)
@@ -33,45 +33,17 @@ enum JSONRecords {
                 try flatten(nested, prefix: name + ".", into: &attributes, location: location)
             } else if let array = value as? [Any] {
                 let texts = try array.compactMap { item -> String? in
-                    guard let text = scalar(item) else {
+                    guard let text = JSONValues.text(item) else {
                         if item is NSNull { return nil }
-                        throw SyncError(.source, "\(location): \"\(name)\" holds a list of \(kind(of: item))s",
+                        throw SyncError(.source, "\(location): \"\(name)\" holds a list of \(JSONValues.kind(of: item))s",
                                         hint: "a list may hold only strings, numbers or booleans")
                     }
                     return text
                 }.filter { !$0.isEmpty }
                 if !texts.isEmpty { attributes[name] = texts.count == 1 ? .text(texts[0]) : .multiple(texts) }
-            } else if let text = scalar(value) {
+            } else if let text = JSONValues.text(value) {
                 if !text.isEmpty { attributes[name] = .text(text) }
             }
         }
-    }
-
-    private static func scalar(_ value: Any) -> String? {
-        switch value {
-        case let text as String: return text
-        case is NSNull: return nil
-        case let number as NSNumber:
-            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
-            let double = number.doubleValue
-            if double == double.rounded(), abs(double) < 1e15 { return String(number.int64Value) }
-            return number.stringValue
-        default: return nil
-        }
-    }
-
-    private static func kind(of value: Any) -> String {
-        switch value {
-        case is [String: Any]: "object"
-        case is [Any]: "list"
-        case is String: "string"
-        case is NSNull: "null"
-        default: "number"
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-        return text ?? "malformed"
     }
 }

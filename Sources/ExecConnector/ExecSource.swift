@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import SyncCore
+
+/// People from any program that prints them as JSON Lines (`source.type: exec`):
+/// connectors in any language.
+///
+/// Settings: `command` (the program and its arguments, a list; no shell),
+/// `env` (variables to give it), `pass_env` (names of this process's variables
+/// to pass on), `timeout_seconds` (default 600). The program runs in the job
+/// file's folder with only `PATH`, `HOME`, `LANG`, `LC_ALL`, `TZ`, `TMPDIR`
+/// and what these settings add — never the API's secret. Its standard error
+/// goes to the log. A non-zero exit, a timeout, a malformed line or a repeated
+/// id fails the run; ``ExecProtocol`` is the protocol.
+public struct ExecSource: UserSource, SourceConnector {
+    public static let type = "exec"
+    public static let summary = "any program that prints people as JSON Lines: command, env, pass_env, timeout_seconds"
+
+    /// The program and its arguments.
+    public var command: [String]
+    /// The program's whole environment.
+    public var environment: [String: String]
+    /// Where it runs.
+    public var directory: String
+    /// How long it may run, in seconds.
+    public var timeoutSeconds = 600
+    /// Where its standard error goes.
+    public var logger: Logger
+
+    /// The variables every program gets from this process, when set.
+    public static let baseEnvironment = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
+
+    /// Creates a source.
+    public init(command: [String], environment: [String: String], directory: String, logger: Logger) {
+        precondition(!command.isEmpty, "a command")
+        self.command = command
+        self.environment = environment
+        self.directory = directory
+        self.logger = logger
+    }
+
+    public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
+        guard let commandNode = section.node("command") else {
+            throw section.node.error("needs `command:`, the program and its arguments, such as [python3, hr_export.py]")
+        }
+        guard case .sequence = commandNode.value, let command = try section.strings("command"), !command.isEmpty else {
+            throw commandNode.error("must be a list: the program, then each argument (no shell)",
+                                    hint: "command: [python3, connector.py, --since, 7d]")
+        }
+        let inherited = ProcessInfo.processInfo.environment
+        var environment = inherited.filter { baseEnvironment.contains($0.key) }
+        for name in try section.strings("pass_env") ?? [] {
+            guard let value = inherited[name] else {
+                throw section.node("pass_env")!.error("names \(name), which is not set in this environment")
+            }
+            environment[name] = value
+        }
+        if let extra = try section.section("env") {
+            for key in extra.keys { environment[key] = try extra.requiredString(key) }
+            try extra.finish()
+        }
+        var source = ExecSource(command: command, environment: environment, directory: context.folder, logger: context.logger)
+        source.timeoutSeconds = try section.int("timeout_seconds", in: 1...86_400) ?? source.timeoutSeconds
+        return source
+    }
+
+    public var description: String { "exec \(command.joined(separator: " "))" }
+
+    public func records() -> ThreadedRecordStream {
+        ThreadedRecordStream(name: "exec-reader") { [self] emitter in
+            let program: ChildProcess
+            do {
+                program = try ChildProcess(arguments: command, environment: environment, directory: directory)
+            } catch {
+                throw SyncError(.source, "\(description): \(error)",
+                                hint: "check that the program exists and is executable, and its PATH")
+            }
+            let name = (command[0] as NSString).lastPathComponent
+            let errorsDone = DispatchSemaphore(value: 0)
+            Thread { [logger] in
+                Self.forward(program.stderr, to: logger, name: name)
+                errorsDone.signal()
+            }.start()
+            // The program's last words reach the log before any error about it (unless a child keeps stderr open).
+            defer { _ = errorsDone.wait(timeout: .now() + 2) }
+            let watchdog = Watchdog(program: program, seconds: timeoutSeconds)
+            var parser = ExecProtocol(place: "output of \(command.prefix(2).joined(separator: " "))")
+            var seen: [String: Int] = [:]
+            do {
+                try Self.lines(of: program.stdout) { line, number in
+                    guard let record = try parser.read(line, number: number) else { return }
+                    if let first = seen.updateValue(number, forKey: record.id) {
+                        throw SyncError(.source, "\(record.location!): the id \(record.id) was already given on line \(first)",
+                                        hint: "every person must be printed once, with an id of their own")
+                    }
+                    try emitter.emit(record)
+                }
+            } catch {
+                program.kill(SIGKILL)
+                _ = program.wait()
+                watchdog.cancel()
+                throw error
+            }
+            let status = program.wait()
+            let timedOut = watchdog.cancel()
+            if timedOut {
+                throw SyncError(.source, "\(description) did not finish within \(timeoutSeconds) s and was stopped",
+                                hint: "raise source.timeout_seconds, or make the program faster")
+            }
+            guard status == 0 else {
+                throw SyncError(.source, "\(description) failed with exit status \(status) after printing \(seen.count) records",
+                                hint: "its standard error is in the log above; nothing was sent")
+            }
+        }
+    }
+
+    /// Calls `body` with each line of `fd` (without its newline) and its 1-based number.
+    static func lines(of fd: Int32, _ body: (ArraySlice<UInt8>, Int) throws -> Void) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var pending: [UInt8] = []
+        var number = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            var start = 0
+            for i in 0..<count where buffer[i] == 10 {
+                number += 1
+                if pending.isEmpty {
+                    try body(buffer[start..<i], number)
+                } else {
+                    pending += buffer[start..<i]
+                    try body(pending[...], number)
+                    pending.removeAll(keepingCapacity: true)
+                }
+                start = i + 1
+            }
+            pending += buffer[start..<count]
+        }
+        if !pending.isEmpty { try body(pending[...], number + 1) }
+    }
+
+    /// Logs each line the program writes to standard error.
+    static func forward(_ fd: Int32, to logger: Logger, name: String) {
+        try? lines(of: fd) { line, _ in
+            logger.notice("\(name): \(String(decoding: line, as: UTF8.self))", metadata: ["source": "exec"])
+        }
+    }
+}
+
+/// Stops a program that runs too long: SIGTERM at the deadline, SIGKILL five seconds later.
+private final class Watchdog: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var done = false
+    private var fired = false
+
+    init(program: ChildProcess, seconds: Int) {
+        let deadline = Date().addingTimeInterval(TimeInterval(seconds))
+        Thread { [self] in
+            condition.lock()
+            while !done && condition.wait(until: deadline) {}
+            if !done {
+                fired = true
+                program.kill(SIGTERM)
+                let grace = Date().addingTimeInterval(5)
+                while !done && condition.wait(until: grace) {}
+                if !done { program.kill(SIGKILL) }
+            }
+            condition.unlock()
+        }.start()
+    }
+
+    /// Stops watching.
+    /// - Returns: whether the deadline had passed.
+    @discardableResult
+    func cancel() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        done = true
+        condition.broadcast()
+        return fired
+    }
+}

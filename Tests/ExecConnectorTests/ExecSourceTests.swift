@@ -1,0 +1,157 @@
+import ExecConnector
+import Foundation
+import Logging
+import SyncCore
+import Testing
+
+/// The exec connector against real programs (Python scripts written per test).
+@Suite struct ExecSourceTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("exec-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    static let header = #"print('{"protocol": "compliance-sync.records", "version": 1}')"#
+
+    /// A source running `python3 prog.py` with `script` after the import line.
+    func source(_ script: String, timeout: Int = 30, logger: Logger = Logger(label: "test")) throws -> ExecSource {
+        try ("import json, os, sys, time\n" + script).write(to: folder.appendingPathComponent("prog.py"), atomically: true, encoding: .utf8)
+        var source = ExecSource(
+            command: ["python3", "prog.py"], environment: ["PATH": "/usr/bin:/bin", "ONLY_THIS": "yes"],
+            directory: folder.path, logger: logger)
+        source.timeoutSeconds = timeout
+        return source
+    }
+
+    func read(_ source: ExecSource) async throws -> [SourceRecord] {
+        var records: [SourceRecord] = []
+        for try await record in source.records() { records.append(record) }
+        return records
+    }
+
+    func failure(_ source: ExecSource) async -> String {
+        do {
+            _ = try await read(source)
+            return "no error"
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    @Test func readsRecordsWithEveryKindOfValue() async throws {
+        let records = try await read(try source(Self.header + """
+
+            print(json.dumps({"id": "E1", "attributes": {"given": "Zoë", "mail": ["a@x.com", "b@x.com"], "n": 42,
+                  "ok": True, "gone": None, "photo": {"base64": "AAEC"}, "env": os.environ.get("ONLY_THIS"),
+                  "home": os.environ.get("HOME", "unset"), "cwd": os.getcwd()}}))
+            print()
+            print(json.dumps({"id": "E2", "attributes": {}}))
+            """))
+        #expect(records.map(\.id) == ["E1", "E2"])
+        let first = records[0]
+        #expect(first["given"] == .text("Zoë"))
+        #expect(first["mail"] == .multiple(["a@x.com", "b@x.com"]))
+        #expect(first["n"] == .text("42"))
+        #expect(first["ok"] == .text("true"))
+        #expect(first["gone"] == nil)
+        #expect(first["photo"] == .binary(Data([0, 1, 2])))
+        #expect(first["env"] == .text("yes"))
+        #expect(first["home"] == .text("unset"), "only the environment given")
+        #expect(first["cwd"]?.texts.first.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+            == folder.resolvingSymlinksInPath().path)
+        #expect(first.location?.description == "output of python3 prog.py:2")
+        #expect(records[1].location?.description == "output of python3 prog.py:4")
+    }
+
+    @Test func theHeaderComesFirstAndNamesAVersionThisBuildReads() async throws {
+        let missing = await failure(try source(#"print(json.dumps({"id": "E1", "attributes": {}}))"#))
+        #expect(missing.contains("prog.py:1: the first line must be the protocol header"), "\(missing)")
+        let newer = await failure(try source(#"print('{"protocol": "compliance-sync.records", "version": 2}')"#))
+        #expect(newer.contains("speaks version 2 of the protocol"), "\(newer)")
+    }
+
+    @Test func aMalformedLineIsNamedByItsNumber() async throws {
+        for (line, expected) in [
+            (#"print('{"id": "E2", "attributes": {"a": 1}')"#, "prog.py:3: is not valid JSON"),
+            (#"print('["E2"]')"#, "prog.py:3: is not a JSON object"),
+            (#"print('{"id": "", "attributes": {}}')"#, "prog.py:3: needs \"id\""),
+            (#"print('{"id": "E2", "attribute": {}}')"#, "prog.py:3: has the unknown key \"attribute\""),
+            (#"print('{"id": "E2", "attributes": {"m": {"x": 1}}}')"#, "prog.py:3: has an object in \"m\""),
+            (#"print('{"id": "E2", "attributes": {"m": [[1]]}}')"#, "prog.py:3: has a list in \"m\" holding a list"),
+            (#"print('{"id": "E1", "attributes": {}}')"#, "prog.py:3: the id E1 was already given on line 2"),
+        ] {
+            let message = await failure(try source(Self.header + """
+
+                print('{"id": "E1", "attributes": {}}')
+                \(line)
+                print('{"id": "E9", "attributes": {}}')
+                """))
+            #expect(message.contains(expected), "\(message)")
+        }
+    }
+
+    @Test func aFailingProgramFailsTheReadAndItsStandardErrorIsLogged() async throws {
+        let recorder = LineRecorder()
+        let logger = Logger(label: "test") { _ in recorder }
+        let message = await failure(try source(Self.header + """
+
+            print('{"id": "E1", "attributes": {}}')
+            sys.stdout.flush()
+            print("HR API answered 503", file=sys.stderr)
+            sys.exit(3)
+            """, logger: logger))
+        #expect(message.contains("failed with exit status 3 after printing 1 records"), "\(message)")
+        #expect(recorder.lines.contains("python3: HR API answered 503"))
+    }
+
+    @Test func aProgramThatRunsTooLongIsStopped() async throws {
+        let started = Date()
+        let message = await failure(try source(Self.header + "\ntime.sleep(60)\n", timeout: 1))
+        #expect(message.contains("did not finish within 1 s"), "\(message)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func aMissingProgramIsNamed() async throws {
+        let source = ExecSource(command: ["no-such-connector"], environment: ["PATH": "/usr/bin"], directory: folder.path,
+                                logger: Logger(label: "test"))
+        let message = await failure(source)
+        #expect(message.contains("cannot start no-such-connector"), "\(message)")
+    }
+
+    @Test func stoppingEarlyStopsTheProgram() async throws {
+        let source = try source(Self.header + """
+
+            i = 0
+            while True:
+                i += 1
+                print(json.dumps({"id": f"E{i}", "attributes": {}}))
+            """)
+        var seen = 0
+        for try await _ in source.records() {
+            seen += 1
+            if seen == 5000 { break }
+        }
+        #expect(seen == 5000)
+    }
+}
+
+/// Collects log lines.
+final class LineRecorder: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    var lines: [String] { lock.withLock { stored } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lock.withLock { stored.append("\(event.message)") }
+    }
+}
