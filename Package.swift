@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ExecConnector", targets: ["ExecConnector"]),
         .library(name: "PostgresSnapshotStore", targets: ["PostgresSnapshotStore"]),
         .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
+        .library(name: "ConnectorTestKit", targets: ["ConnectorTestKit"]),
         .library(name: "ComplianceAPI", targets: ["ComplianceAPI"]),
         .library(name: "ComplianceSimulator", targets: ["ComplianceSimulator"]),
         .executable(name: "compliance-sim", targets: ["compliance-sim"]),
@@ -126,6 +127,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Checks any UserSource against the engine's contract; for integrators' tests and ours.
+        .target(name: "ConnectorTestKit", dependencies: ["SyncCore"], swiftSettings: strict),
         .executableTarget(name: "compliance-sync", dependencies: ["ComplianceSyncCLI"], swiftSettings: strict),
 
         // Helpers the test suites share: running the CLI as a process, example copies.
@@ -140,6 +143,13 @@ let package = Package(
         .testTarget(
             name: "ExecConnectorTests",
             dependencies: ["ExecConnector", "SyncCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: [
+                "ConnectorTestKit", "SyncCore", "FileConnector", "ExecConnector", "LDAPConnector", "PostgresConnector",
+                "PostgresClient", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(

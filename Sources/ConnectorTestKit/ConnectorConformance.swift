@@ -1,0 +1,194 @@
+import Foundation
+import SyncCore
+
+/// Checks that a ``UserSource`` keeps the contract the sync engine relies on.
+///
+/// Give it a way to make the source over test data and a way to make one whose
+/// read fails part-way; ``verify()`` throws a ``ConformanceFailure`` listing
+/// every rule broken. It works under Swift Testing or XCTest:
+///
+///     @Test func conformance() async throws {
+///         try await ConnectorConformance(
+///             source: { WorkdaySource(path: good) },
+///             failing: { WorkdaySource(path: brokenHalfWay) }
+///         ).verify()
+///     }
+///
+/// The rules:
+/// - **Ids** are non-empty and unique within a read, and two reads give the same ids.
+/// - **Errors propagate**: a read that fails part-way throws; it never just ends early,
+///   which would look like "everyone else left".
+/// - **Cancellation**: a read whose task is cancelled ends (returns `nil` or throws)
+///   within ``cancellationTimeout``, and so does one the consumer stops early.
+/// - **Values**: attribute names are non-empty and unique within a record, a
+///   multi-valued attribute holds at least one value, and every record says
+///   where it came from (``SourceRecord/location``) so errors can name it.
+public struct ConnectorConformance: Sendable {
+    /// Makes a source to check.
+    public typealias Factory = @Sendable () async throws -> any UserSource
+
+    /// Makes the source over good test data (at least one record).
+    public var makeSource: Factory
+    /// Makes a source whose read fails part-way.
+    public var makeFailingSource: Factory
+    /// How long a cancelled read may take to end.
+    public var cancellationTimeout: Duration = .seconds(10)
+
+    /// Creates the check.
+    /// - Parameters:
+    ///   - source: makes the source over good test data; called for each read.
+    ///   - failing: makes a source whose read throws part-way (a bad line, a dropped connection).
+    public init(source: @escaping Factory, failing: @escaping Factory) {
+        makeSource = source
+        makeFailingSource = failing
+    }
+
+    /// Runs every check.
+    /// - Returns: what was found; empty ``ConformanceReport/problems`` means the source conforms.
+    public func run() async -> ConformanceReport {
+        var report = ConformanceReport()
+        do {
+            let first = try await Self.read(makeSource())
+            let second = try await Self.read(makeSource())
+            report.recordsRead = first.count
+            checkIDs(first, second, into: &report)
+            checkValues(first, into: &report)
+        } catch {
+            report.problems.append("reading the source failed: \(error)")
+        }
+        await checkFailure(into: &report)
+        await checkCancellation(into: &report)
+        return report
+    }
+
+    /// Runs every check and throws if any rule is broken.
+    /// - Throws: ``ConformanceFailure`` listing the problems.
+    public func verify() async throws {
+        let report = await run()
+        if !report.problems.isEmpty { throw ConformanceFailure(problems: report.problems) }
+    }
+
+    private func checkIDs(_ first: [SourceRecord], _ second: [SourceRecord], into report: inout ConformanceReport) {
+        if first.isEmpty {
+            report.problems.append("the source read no records: give the check a source over some test data")
+        }
+        for (index, record) in first.enumerated() where record.id.isEmpty {
+            report.problems.append("record \(index + 1) (\(record.location?.description ?? "no location")) has an empty id")
+        }
+        var seen: [String: Int] = [:]
+        for (index, record) in first.enumerated() where !record.id.isEmpty {
+            if let earlier = seen.updateValue(index, forKey: record.id) {
+                report.problems.append("the id \(record.id) is given twice (records \(earlier + 1) and \(index + 1))")
+            }
+        }
+        let a = Set(first.map(\.id)), b = Set(second.map(\.id))
+        if a != b || first.count != second.count {
+            let missing = a.subtracting(b).sorted().prefix(5), extra = b.subtracting(a).sorted().prefix(5)
+            report.problems.append(
+                "two reads gave different ids (\(first.count) then \(second.count) records; "
+                    + "missing the second time: \(missing.joined(separator: ", ")); new: \(extra.joined(separator: ", ")))")
+        }
+    }
+
+    private func checkValues(_ records: [SourceRecord], into report: inout ConformanceReport) {
+        var reported = Set<String>()
+        func problem(_ text: String) {
+            if reported.insert(text).inserted && reported.count <= 20 { report.problems.append(text) }
+        }
+        for record in records {
+            let name = "record \(record.id)"
+            if record.location == nil { problem("\(name) has no location: errors could not say where it came from") }
+            if Set(record.schema.names).count != record.schema.names.count {
+                problem("\(name) has an attribute name twice: \(record.schema.names)")
+            }
+            for (attribute, value) in zip(record.schema.names, record.values) {
+                if attribute.isEmpty { problem("\(name) has an attribute with an empty name") }
+                if case .multiple(let values)? = value, values.isEmpty {
+                    problem("\(name) has `\(attribute)` as an empty list: an attribute without values is absent (nil)")
+                }
+            }
+        }
+    }
+
+    private func checkFailure(into report: inout ConformanceReport) async {
+        var count = 0
+        do {
+            for try await _ in try await makeFailingSource().records() { count += 1 }
+            report.problems.append(
+                "the failing source ended normally after \(count) records: a read that fails must throw, not stop early")
+        } catch {
+            report.failingReadError = "\(error)"
+        }
+    }
+
+    private func checkCancellation(into report: inout ConformanceReport) async {
+        let make = makeSource
+        let timeout = cancellationTimeout
+        let ended = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                let reader = Task {
+                    var iterator = try await make().records().makeAsyncIterator()
+                    _ = try await iterator.next()
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    while try await iterator.next() != nil {}
+                }
+                _ = await reader.result
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !ended {
+            report.problems.append("a cancelled read was still going after \(timeout): stop reading when the task is cancelled")
+        }
+        let stopped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    for try await _ in try await make().records() { break }
+                } catch {}
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !stopped {
+            report.problems.append("leaving a read after the first record took longer than \(timeout)")
+        }
+    }
+
+    private static func read(_ source: any UserSource) async throws -> [SourceRecord] {
+        var records: [SourceRecord] = []
+        for try await record in source.records() { records.append(record) }
+        return records
+    }
+}
+
+/// What a conformance run found.
+public struct ConformanceReport: Sendable {
+    /// Each rule broken, in words; empty when the source conforms.
+    public var problems: [String] = []
+    /// How many records the first read gave.
+    public var recordsRead = 0
+    /// The error the failing source threw, when it threw.
+    public var failingReadError: String?
+}
+
+/// The rules a source broke.
+public struct ConformanceFailure: Error, CustomStringConvertible {
+    /// Each rule broken, in words.
+    public var problems: [String]
+
+    public var description: String {
+        "the source does not conform:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
