@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "ComplianceAPI", targets: ["ComplianceAPI"]),
         .library(name: "ComplianceSimulator", targets: ["ComplianceSimulator"]),
         .executable(name: "compliance-sim", targets: ["compliance-sim"]),
+        .plugin(name: "NewConnector", targets: ["NewConnector"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -131,6 +132,15 @@ let package = Package(
         .target(name: "ConnectorTestKit", dependencies: ["SyncCore"], swiftSettings: strict),
         .executableTarget(name: "compliance-sync", dependencies: ["ComplianceSyncCLI"], swiftSettings: strict),
 
+        // `swift package new-connector NAME`: scaffolds a connector module and its conformance test.
+        .plugin(
+            name: "NewConnector",
+            capability: .command(
+                intent: .custom(verb: "new-connector", description: "Write a new connector module with its conformance test"),
+                permissions: [.writeToPackageDirectory(reason: "writes the connector's module and test, and declares them in Package.swift")]
+            )
+        ),
+
         // Helpers the test suites share: running the CLI as a process, example copies.
         .target(name: "TestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
@@ -151,6 +161,7 @@ let package = Package(
                 "PostgresClient", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "NewConnectorTests", swiftSettings: strict),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),

@@ -127,6 +127,7 @@ public struct RunningSimulator: Sendable {
 
 /// The simulator could not do what was asked.
 public struct SimulatorError: Error, CustomStringConvertible {
+    /// What went wrong.
     public var message: String
     public var description: String { message }
 }

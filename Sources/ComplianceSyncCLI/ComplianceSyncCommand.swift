@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SyncCore
+// An integrator's executable that imports this module gets the registry and its `+` with it.
+@_exported import SyncCore
 
 /// The `compliance-sync` command line.
 ///

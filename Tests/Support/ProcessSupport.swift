@@ -23,6 +23,13 @@ public struct ProcessResult: Sendable {
 public func runCLI(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) async throws
     -> ProcessResult
 {
+    try await runProcess(cliPath, arguments, in: folder, environment: environment)
+}
+
+/// Runs any program to completion, as ``runCLI(_:in:environment:)`` runs the CLI.
+public func runProcess(
+    _ program: String, _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]
+) async throws -> ProcessResult {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -30,7 +37,7 @@ public func runCLI(_ arguments: [String], in folder: URL? = nil, environment: [S
     _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
     _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: cliPath)
+    process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     if let folder { process.currentDirectoryURL = folder }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -81,3 +81,13 @@ public struct ConnectorRegistry: Sendable {
         return source
     }
 }
+
+extension ConnectorRegistry {
+    /// The registry with `connectors` added, each replacing any of the same type:
+    /// `ComplianceSyncCommand.main(connectors: .builtIn + [WorkdaySource.self])`.
+    public static func + (registry: ConnectorRegistry, connectors: [any SourceConnector.Type]) -> ConnectorRegistry {
+        var result = registry
+        for connector in connectors { result.register(connector) }
+        return result
+    }
+}

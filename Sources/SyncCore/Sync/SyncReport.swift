@@ -19,8 +19,9 @@ public struct SyncReport: Sendable {
     public var job: String
     /// The source, as it describes itself.
     public var source: String
-    /// When the run started and ended.
+    /// When the run started.
     public var startedAt: Date
+    /// When the run ended.
     public var finishedAt: Date
     /// Whether every current person was sent (`sync --full`).
     public var full = false
@@ -34,6 +35,7 @@ public struct SyncReport: Sendable {
     public var invalid: [InvalidRecord] = []
     /// People gone from the source but only reported (`removals.action: report`) or within the grace period.
     public var reportedGone: [String] = []
+    /// People gone from the source but still within `removals.grace`.
     public var waiting: [String] = []
     /// Rows the API rejected; they are sent again next run.
     public var rejected: [Rejection] = []

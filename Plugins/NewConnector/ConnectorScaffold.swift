@@ -1,0 +1,210 @@
+import Foundation
+
+/// What `swift package new-connector NAME` writes: a connector module with a
+/// `UserSource` skeleton, its settings type and a conformance test, plus the
+/// manifest lines that declare them. Pure text work, so tests can check it
+/// without running the plugin (Tests/NewConnectorTests links this file).
+struct ConnectorScaffold {
+    /// The connector's name in UpperCamelCase, such as `Workday`.
+    let name: String
+    /// How targets of the package that defines `SyncCore` are named in this manifest:
+    /// `nil` inside that package, else its identity (for `.product(name:package:)`).
+    let corePackage: String?
+
+    /// Why a name cannot be used, or `nil` when it can.
+    static func problem(with name: String) -> String? {
+        guard let first = name.unicodeScalars.first else { return "give the connector a name, such as Workday" }
+        guard first.properties.isUppercase, first.isASCII,
+            name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) })
+        else {
+            return "\"\(name)\" is not a name in UpperCamelCase (letters and digits, starting with a capital), such as Workday"
+        }
+        return nil
+    }
+
+    /// The module: `WorkdayConnector`.
+    var module: String { name + "Connector" }
+    /// The source type: `WorkdaySource`.
+    var source: String { name + "Source" }
+    /// The settings type: `WorkdaySettings`.
+    var settings: String { name + "Settings" }
+    /// The `type:` in job files: `workday`.
+    var typeName: String { name.lowercased() }
+
+    /// Files to write, by path relative to the package root.
+    var files: [(path: String, contents: String)] {
+        [
+            ("Sources/\(module)/\(source).swift", sourceFile),
+            ("Sources/\(module)/\(settings).swift", settingsFile),
+            ("Tests/\(module)Tests/\(source)Tests.swift", testFile),
+        ]
+    }
+
+    /// Lines appended to Package.swift, declaring the module and its test and
+    /// adding the module to the executables that start the command line.
+    func manifestAddition(executables: [String]) -> String {
+        func dependency(_ target: String) -> String {
+            corePackage.map { ".product(name: \"\(target)\", package: \"\($0)\")" } ?? "\"\(target)\""
+        }
+        var text = """
+
+            // Added by `swift package new-connector \(name)`.
+            package.targets += [
+                .target(name: "\(module)", dependencies: [\(dependency("SyncCore"))]),
+                .testTarget(
+                    name: "\(module)Tests",
+                    dependencies: ["\(module)", \(dependency("SyncCore")), \(dependency("ConnectorTestKit"))]),
+            ]
+
+            """
+        for executable in executables {
+            text += "package.targets.first { $0.name == \"\(executable)\" }?.dependencies.append(\"\(module)\")\n"
+        }
+        return text
+    }
+
+    /// Registers the connector in an executable's `main.swift` that starts the
+    /// command line with `ComplianceSyncCommand.main(connectors: …)`.
+    /// - Returns: the new text, or `nil` when the call is not there in a form this understands.
+    func register(inMain text: String) -> String? {
+        let call = "ComplianceSyncCommand.main(connectors: "
+        guard let start = text.range(of: call), let end = text[start.upperBound...].firstIndex(of: ")") else { return nil }
+        let argument = text[start.upperBound..<end].trimmingCharacters(in: .whitespaces)
+        let registered: String
+        if argument.hasSuffix("]") {
+            registered = String(argument.dropLast()) + ", \(source).self]"
+        } else {
+            registered = argument + " + [\(source).self]"
+        }
+        var result = text
+        result.replaceSubrange(start.upperBound..<end, with: registered)
+        return "import \(module)\n" + result
+    }
+
+    private var sourceFile: String {
+        """
+        import Foundation
+        import SyncCore
+
+        /// People from \(name) (`source.type: \(typeName)`).
+        ///
+        /// This skeleton reads a JSON export, an array of objects, from the file at
+        /// `path`: replace `fetchPeople` with calls to \(name). Keep the rules the
+        /// conformance test checks: every person once, with a stable id; throw on
+        /// any failure rather than stopping early; errors name where they happened.
+        public struct \(source): UserSource, SourceConnector {
+            public static let type = "\(typeName)"
+            public static let summary = "people from \(name): path, id"
+
+            /// Where and how to read.
+            public var settings: \(settings)
+
+            /// Creates a source.
+            public init(settings: \(settings)) {
+                self.settings = settings
+            }
+
+            public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
+                \(source)(settings: try \(settings)(section: section, folder: context.folder))
+            }
+
+            public var description: String { "\(typeName) \\(settings.path)" }
+
+            /// Reads on a thread of its own, so blocking calls never hold up Swift's cooperative threads.
+            public func records() -> ThreadedRecordStream {
+                ThreadedRecordStream(name: "\(typeName)-reader") { [settings] emitter in
+                    for (index, person) in try Self.fetchPeople(settings).enumerated() {
+                        let location = SourceLocation("\\(settings.path), person \\(index + 1)")
+                        var attributes: [String: AttributeValue] = [:]
+                        for (key, value) in person {
+                            if let text = JSONValues.text(value) { attributes[key] = .text(text) }
+                        }
+                        guard case .text(let id)? = attributes[settings.idField], !id.isEmpty else {
+                            throw SyncError(.source, "\\(location): no \\(settings.idField)",
+                                            hint: "every person needs a \\(settings.idField)")
+                        }
+                        try emitter.emit(SourceRecord(id: id, attributes: attributes, location: location))
+                    }
+                }
+            }
+
+            /// Every person \(name) holds. Replace with calls to \(name)'s API.
+            static func fetchPeople(_ settings: \(settings)) throws -> [[String: Any]] {
+                guard let data = FileManager.default.contents(atPath: settings.path) else {
+                    throw SyncError(.source, "cannot read \\(settings.path)", hint: "check the path and its permissions")
+                }
+                do {
+                    guard let people = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+                        throw SyncError(.source, "\\(settings.path) is not a JSON array of objects")
+                    }
+                    return people
+                } catch let error as SyncError {
+                    throw error
+                } catch {
+                    throw SyncError(.source, "\\(settings.path) is not valid JSON (\\(JSONValues.describe(error)))")
+                }
+            }
+        }
+
+        """
+    }
+
+    private var settingsFile: String {
+        """
+        import SyncCore
+
+        /// The settings of a `\(typeName)` source, read from the job file's `source:` section.
+        public struct \(settings): Sendable {
+            /// The export to read.
+            public var path: String
+            /// The key that identifies a person.
+            public var idField = "id"
+
+            /// Settings for an export at `path`.
+            public init(path: String) {
+                self.path = path
+            }
+
+            /// Reads `path` and `id`; an unknown key is reported by the registry with its line.
+            public init(section: ConfigSection, folder: String) throws {
+                guard let path = try section.path("path", relativeTo: folder) else {
+                    throw section.node.error("needs `path:`, the \(name) export to read")
+                }
+                self.init(path: path)
+                idField = try section.string("id") ?? idField
+            }
+        }
+
+        """
+    }
+
+    private var testFile: String {
+        """
+        import ConnectorTestKit
+        import Foundation
+        import SyncCore
+        import Testing
+        import \(module)
+
+        @Suite struct \(source)Tests {
+            @Test func keepsTheConnectorContract() async throws {
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(typeName)-\\(UUID())")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let people = (1...500).map { #"{"id": "P\\#($0)", "first_name": "Zoë", "last_name": "Person \\#($0)"}"# }
+                let good = folder.appendingPathComponent("people.json").path
+                try ("[" + people.joined(separator: ",") + "]").write(toFile: good, atomically: true, encoding: .utf8)
+                let broken = folder.appendingPathComponent("broken.json").path
+                try ("[" + people.prefix(200).joined(separator: ",") + ",{\\"id\\":").write(
+                    toFile: broken, atomically: true, encoding: .utf8)
+
+                try await ConnectorConformance(
+                    source: { \(source)(settings: \(settings)(path: good)) },
+                    failing: { \(source)(settings: \(settings)(path: broken)) }
+                ).verify()
+            }
+        }
+
+        """
+    }
+}

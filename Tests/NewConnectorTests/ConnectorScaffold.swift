@@ -1,0 +1,1 @@
+../../Plugins/NewConnector/ConnectorScaffold.swift
