@@ -184,6 +184,10 @@ public final class PostgresSnapshotStore: SnapshotStore {
     private static func create(_ tables: Tables, on connection: PostgresConnection) throws -> SnapshotKey {
         let key = SnapshotKey.random()
         try connection.transaction(doing: "creating the snapshot tables") {
+            // Two jobs' first runs may create the schema at once; IF NOT EXISTS alone does not keep them apart.
+            try connection.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('compliance-sync:schema', 0))",
+                doing: "waiting to create the snapshot tables")
             try connection.execute(
                 """
                 CREATE SCHEMA IF NOT EXISTS \(tables.schema);

@@ -110,6 +110,28 @@ import Testing
         #expect(second.description.contains(settings.job))
     }
 
+    @Test func firstRunsOfSeveralJobsAtOnce() async throws {
+        let schema = "cs_\(UInt32.random(in: 0...UInt32.max))"
+        let conninfo = try PostgresTestServer.setting("PG_TEST_STORE")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for job in 0..<6 {
+                group.addTask {
+                    let settings = try SnapshotSettings(yaml: """
+                        type: postgres
+                        job: job\(job)
+                        schema: \(schema)
+                        conninfo: \(conninfo)
+                        password_env: PG_TEST_STORE_PASSWORD
+                        """)
+                    let store = try await PostgresSnapshotStore.openForWriting(settings, logger: Logger(label: "test"))
+                    try await store.commit([SnapshotUpdate(sourceID: "a", fingerprint: Fingerprint(high: 1, low: 2), fields: [:])])
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try PostgresTestServer.admin("SELECT count(*) FROM \(schema).jobs", database: "sync") == "6")
+    }
+
     @Test func aNewerSchemaIsRefused() async throws {
         let settings = try settings()
         _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
