@@ -10,7 +10,9 @@ struct CandidateList: RandomAccessCollection {
     var endIndex: Int { count }
 
     subscript(position: Int) -> Differ.Candidate {
-        get { chunks[position >> Self.shift][position & (Self.chunkSize - 1)] }
+        // Yielded, not returned: reading one field (`candidates[i].id`, a million times in a sort)
+        // must not copy, retain and release the whole candidate.
+        _read { yield chunks[position >> Self.shift][position & (Self.chunkSize - 1)] }
         _modify { yield &chunks[position >> Self.shift][position & (Self.chunkSize - 1)] }
     }
 

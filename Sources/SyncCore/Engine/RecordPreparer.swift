@@ -17,14 +17,18 @@ struct RecordPreparer: Sendable {
     var layout: RowLayout { mapper.layout }
 
     mutating func prepare(_ records: [SourceRecord]) -> [Differ.Candidate] {
-        records.map { record in
+        var candidates: [Differ.Candidate] = []
+        candidates.reserveCapacity(records.count)
+        // By index rather than `map`, whose iterator copies (retains and releases) each whole record.
+        for i in records.indices {
             var problems: [RecordProblem] = []
-            var values = mapper.map(record, problems: &problems)
+            var values = mapper.map(records[i], problems: &problems)
             validator.validate(&values, problems: &problems)
-            if record.id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
-            return Differ.Candidate(
-                id: record.id, location: record.location, values: values,
-                fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems)
+            if records[i].id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
+            candidates.append(Differ.Candidate(
+                id: records[i].id, location: records[i].location, values: values,
+                fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
         }
+        return candidates
     }
 }

@@ -60,7 +60,7 @@ public struct Mapper: Sendable {
     ///   - record: the source record.
     ///   - problems: where to add what went wrong (a date that does not parse, too many values).
     /// - Returns: one value per ``layout`` field; `nil` for absent.
-    public mutating func map(_ record: SourceRecord, problems: inout [RecordProblem]) -> [String?] {
+    public mutating func map(_ record: borrowing SourceRecord, problems: inout [RecordProblem]) -> [String?] {
         if record.schema !== schema { resolve(record.schema) }
         var row = [String?]()
         row.reserveCapacity(fields.count)

@@ -198,7 +198,9 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
                 try await withCheckedThrowingContinuation { continuation in
                     condition.lock()
                     if head < queue.count {
+                        // Moved out, so the chunk is freed as soon as the consumer is done with it.
                         let chunk = queue[head]
+                        queue[head] = []
                         head += 1
                         if head > 64 { queue.removeFirst(head); head = 0 }
                         condition.signal()
