@@ -142,17 +142,19 @@ let package = Package(
         ),
 
         // Helpers the test suites share: running the CLI as a process, example copies.
-        .target(name: "TestSupport", path: "Tests/Support", swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support",
+            swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
         .testTarget(name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore"], swiftSettings: strict),
         .testTarget(
             name: "PostgresTests",
-            dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore",
+            dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore", "TestSupport",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "ExecConnectorTests",
-            dependencies: ["ExecConnector", "SyncCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ExecConnector", "SyncCore", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "ConformanceTests",

@@ -123,16 +123,34 @@ public struct ConnectorConformance: Sendable {
 
     private func checkCancellation(into report: inout ConformanceReport) async {
         let make = makeSource
-        let timeout = cancellationTimeout
-        let ended = await withTaskGroup(of: Bool.self) { group in
+        let cancelled = await Self.ends(within: cancellationTimeout) {
+            let reader = Task {
+                var iterator = try await make().records().makeAsyncIterator()
+                _ = try await iterator.next()
+                withUnsafeCurrentTask { $0?.cancel() }
+                while try await iterator.next() != nil {}
+            }
+            _ = await reader.result
+        }
+        if !cancelled {
+            report.problems.append(
+                "a cancelled read was still going after \(cancellationTimeout): stop reading when the task is cancelled")
+        }
+        let left = await Self.ends(within: cancellationTimeout) {
+            do {
+                for try await _ in try await make().records() { break }
+            } catch {}
+        }
+        if !left {
+            report.problems.append("leaving a read after the first record took longer than \(cancellationTimeout)")
+        }
+    }
+
+    /// Whether `body` finishes within `timeout`.
+    private static func ends(within timeout: Duration, _ body: @escaping @Sendable () async -> Void) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                let reader = Task {
-                    var iterator = try await make().records().makeAsyncIterator()
-                    _ = try await iterator.next()
-                    withUnsafeCurrentTask { $0?.cancel() }
-                    while try await iterator.next() != nil {}
-                }
-                _ = await reader.result
+                await body()
                 return true
             }
             group.addTask {
@@ -142,27 +160,6 @@ public struct ConnectorConformance: Sendable {
             let first = await group.next() ?? false
             group.cancelAll()
             return first
-        }
-        if !ended {
-            report.problems.append("a cancelled read was still going after \(timeout): stop reading when the task is cancelled")
-        }
-        let stopped = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    for try await _ in try await make().records() { break }
-                } catch {}
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if !stopped {
-            report.problems.append("leaving a read after the first record took longer than \(timeout)")
         }
     }
 

@@ -56,7 +56,7 @@ public struct ExecSource: UserSource, SourceConnector {
             environment[name] = value
         }
         if let extra = try section.section("env") {
-            for key in extra.keys { environment[key] = try extra.requiredString(key) }
+            for key in extra.keys { environment[key] = try extra.string(key) ?? "" }
             try extra.finish()
         }
         var source = ExecSource(command: command, environment: environment, directory: context.folder, logger: context.logger)

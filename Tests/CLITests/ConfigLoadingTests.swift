@@ -132,6 +132,30 @@ import SyncCore
         #expect(throws: SyncError.self) { _ = try ConnectorRegistry.builtIn.makeSource(for: http, logger: Logger(label: "t")) }
     }
 
+    @Test func execAndPostgresSettingsAreChecked() throws {
+        func sourceError(_ source: String) throws -> String {
+            let job = try load(source + "mapping:\n  first_name: a\n  last_name: b\n  email: c\n")
+            do {
+                _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "t"))
+                return "no error"
+            } catch {
+                return String(describing: error)
+            }
+        }
+        #expect(try sourceError("source:\n  type: exec\n  command: python3 hr.py\n").contains("must be a list"))
+        #expect(try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  pass_env: [NO_SUCH_VARIABLE_X]\n")
+            .contains("names NO_SUCH_VARIABLE_X, which is not set"))
+        #expect(try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  env: {A: 1}\n  timeout: 5\n")
+            .contains("unknown key `source.timeout`"))
+        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  id: id\n").contains("`source.query` is required"))
+        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  params: x\n")
+            .contains("must be a list of values"))
+        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  sslmode: maybe\n")
+            .contains("must be one of disable, allow, prefer, require, verify-ca, verify-full"))
+        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  password: x\n")
+            .contains("holds a secret in the config file"))
+    }
+
     @Test func yamlSyntaxAndDuplicates() {
         #expect(error("source: [unclosed\n")?.message.contains("not valid YAML") == true)
         let twice = error(base + "removals:\n  action: terminate\n  action: report\n")?.message ?? ""

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SyncCore
 import Testing
+import TestSupport
 
 /// The exec connector against real programs (Python scripts written per test).
 @Suite struct ExecSourceTests {
@@ -93,8 +94,8 @@ import Testing
     }
 
     @Test func aFailingProgramFailsTheReadAndItsStandardErrorIsLogged() async throws {
-        let recorder = LineRecorder()
-        let logger = Logger(label: "test") { _ in recorder }
+        let recorder = LogRecorder()
+        let logger = recorder.logger
         let message = await failure(try source(Self.header + """
 
             print('{"id": "E1", "attributes": {}}')
@@ -103,7 +104,7 @@ import Testing
             sys.exit(3)
             """, logger: logger))
         #expect(message.contains("failed with exit status 3 after printing 1 records"), "\(message)")
-        #expect(recorder.lines.contains("python3: HR API answered 503"))
+        #expect(recorder.messages.contains("python3: HR API answered 503"))
     }
 
     @Test func aProgramThatRunsTooLongIsStopped() async throws {
@@ -134,24 +135,5 @@ import Testing
             if seen == 5000 { break }
         }
         #expect(seen == 5000)
-    }
-}
-
-/// Collects log lines.
-final class LineRecorder: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    var lines: [String] { lock.withLock { stored } }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lock.withLock { stored.append("\(event.message)") }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 @testable import PostgresClient
 import SyncCore
 import Testing
+import TestSupport
 
 /// Config reading and the TLS policy; no server needed.
 @Suite struct PostgresSettingsTests {
@@ -12,10 +13,9 @@ import Testing
         let node = ConfigNode(
             .mapping(pairs.map { ($0.0, ConfigNode(.scalar($0.1), location: location, path: "source.\($0.0)")) }),
             location: location, path: "source")
-        let recorder = WarningRecorder()
-        let logger = Logger(label: "test") { _ in recorder }
-        let settings = try PostgresSettings(section: try node.section(), folder: "/etc/job", logger: logger)
-        return (settings, recorder.messages)
+        let recorder = LogRecorder()
+        let settings = try PostgresSettings(section: try node.section(), folder: "/etc/job", logger: recorder.logger)
+        return (settings, recorder.warnings)
     }
 
     @Test func aRemoteServerGetsVerifiedTLSByDefault() throws {
@@ -58,24 +58,5 @@ import Testing
         #expect {
             _ = try settings([("conninfo", "host=db dbname='unterminated")])
         } throws: { String(describing: $0).contains("cannot be read") }
-    }
-}
-
-/// Collects warnings.
-final class WarningRecorder: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    var messages: [String] { lock.withLock { stored } }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        if event.level >= .warning { lock.withLock { stored.append("\(event.message)") } }
     }
 }
