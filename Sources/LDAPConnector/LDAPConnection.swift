@@ -153,22 +153,26 @@ final class LDAPConnection {
         } while cookie != nil
     }
 
+    /// Reads an entry straight from its BER encoding: names and values point
+    /// into the message, so nothing is copied twice (`ldap_get_values_len`
+    /// would copy every value, and `ldap_next_attribute` every name).
     private func read(_ entry: OpaquePointer) throws -> Entry {
-        var dn = ""
-        if let pointer = ldap_get_dn(handle, entry) {
-            dn = String(cString: pointer)
-            ldap_memfree(pointer)
-        }
-        var attributes: [(String, [RawValue])] = []
         var ber: OpaquePointer?
-        var name = ldap_first_attribute(handle, entry, &ber)
-        while let current = name {
-            let attribute = String(cString: current)
+        var name = berval(bv_len: 0, bv_val: nil)
+        guard ldap_get_dn_ber(handle, entry, &ber, &name) == LDAP_SUCCESS else {
+            if let ber { ber_free(ber, 0) }
+            throw SyncError(.source, "could not decode an entry from \(url)", hint: "the server sent a malformed entry")
+        }
+        defer { if let ber { ber_free(ber, 0) } }
+        let dn = Self.string(name) ?? ""
+        var attributes: [(String, [RawValue])] = []
+        var list: UnsafeMutablePointer<berval>?
+        while ldap_get_attribute_ber(handle, entry, ber, &name, &list) == LDAP_SUCCESS, name.bv_val != nil {
             var values: [RawValue] = []
-            if let list = ldap_get_values_len(handle, entry, current) {
+            if let array = list {
                 var i = 0
-                while let value = list[i] {
-                    let bytes = UnsafeRawBufferPointer(start: value.pointee.bv_val, count: Int(value.pointee.bv_len))
+                while let pointer = array[i].bv_val {
+                    let bytes = UnsafeRawBufferPointer(start: pointer, count: Int(array[i].bv_len))
                     if let text = UTF8Text.string(bytes.bindMemory(to: UInt8.self)) {
                         values.append(.text(text))
                     } else {
@@ -176,14 +180,19 @@ final class LDAPConnection {
                     }
                     i += 1
                 }
-                ldap_value_free_len(list)
+                ber_memfree(array)
+                list = nil
             }
-            attributes.append((attribute, values))
-            ldap_memfree(current)
-            name = ldap_next_attribute(handle, entry, ber)
+            attributes.append((Self.string(name) ?? "", values))
         }
-        if let ber { ber_free(ber, 0) }
         return Entry(dn: dn, attributes: attributes)
+    }
+
+    /// A berval's bytes as text (DNs and attribute names are UTF-8).
+    private static func string(_ value: berval) -> String? {
+        guard let pointer = value.bv_val else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: Int(value.bv_len)).bindMemory(to: UInt8.self),
+                      as: UTF8.self)
     }
 
     /// Throws libldap's message for a failed call, with what was being done and where.
