@@ -70,6 +70,8 @@ final class LDAPConnection {
         var dn: String
         /// Values by attribute name, in server order.
         var attributes: [(name: String, values: [RawValue])]
+        /// Whether a name carries an option such as `;range=0-1499` (Active Directory's ranged retrieval).
+        var hasOptions = false
     }
 
     /// A value as the server sent it: UTF-8 text, or bytes that are not.
@@ -117,7 +119,7 @@ final class LDAPConnection {
                     defer { ldap_msgfree(message) }
                     if let current = ldap_first_entry(handle, message) {
                         var read = try read(current)
-                        if read.attributes.contains(where: { $0.name.utf8.contains(UInt8(ascii: ";")) }) { try completeRanges(&read) }
+                        if read.hasOptions { try completeRanges(&read) }
                         try each(read)
                     }
                 case Int32(LDAP_RES_SEARCH_RESULT):
@@ -166,6 +168,7 @@ final class LDAPConnection {
         defer { if let ber { ber_free(ber, 0) } }
         let dn = Self.string(name) ?? ""
         var attributes: [(String, [RawValue])] = []
+        var hasOptions = false
         var list: UnsafeMutablePointer<berval>?
         while ldap_get_attribute_ber(handle, entry, ber, &name, &list) == LDAP_SUCCESS, name.bv_val != nil {
             var values: [RawValue] = []
@@ -183,9 +186,10 @@ final class LDAPConnection {
                 ber_memfree(array)
                 list = nil
             }
+            if memchr(name.bv_val, Int32(UInt8(ascii: ";")), Int(name.bv_len)) != nil { hasOptions = true }
             attributes.append((Self.string(name) ?? "", values))
         }
-        return Entry(dn: dn, attributes: attributes)
+        return Entry(dn: dn, attributes: attributes, hasOptions: hasOptions)
     }
 
     /// A berval's bytes as text (DNs and attribute names are UTF-8).

@@ -10,7 +10,8 @@ struct LDAPValues {
     /// The attributes every record has, in the order they were requested.
     let schema: AttributeSchema
     private let positions: [String: Int]
-    private let exactPositions: [String: Int]
+    /// The requested names, for the usual case of a server answering with them as asked.
+    private let requested: [String]
     private let idPosition: Int?
     private let kinds: [Kind]
 
@@ -35,7 +36,7 @@ struct LDAPValues {
             positions[name.lowercased()] = i
         }
         self.positions = positions
-        exactPositions = Dictionary(attributes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        requested = attributes
         idPosition = positions[idAttribute.lowercased()]
         kinds = attributes.map(Kind.init)
     }
@@ -44,7 +45,8 @@ struct LDAPValues {
         var values = [AttributeValue?](repeating: nil, count: schema.names.count)
         for (name, raw) in entry.attributes where !raw.isEmpty {
             // Servers usually answer with the names as asked; only others need folding.
-            guard let position = exactPositions[name] ?? positions[name.lowercased()] ?? positions[Self.baseName(name)]
+            // A scan of a few short names costs less than hashing each one.
+            guard let position = requested.firstIndex(of: name) ?? positions[name.lowercased()] ?? positions[Self.baseName(name)]
             else { continue }
             values[position] = Self.value(kinds[position], raw)
         }
