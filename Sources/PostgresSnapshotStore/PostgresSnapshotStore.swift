@@ -140,7 +140,7 @@ public final class PostgresSnapshotStore: SnapshotStore {
         ) { row in
             holder = "\(row.text(0) ?? "?") from \(row.text(1) ?? "?") (server pid \(row.text(2) ?? "?"), since \(row.text(3) ?? "?"))"
         }
-        let waitedText = waited.map { " after waiting \(Int($0.seconds)) s" } ?? ""
+        let waitedText = waited.map { " after waiting \($0)" } ?? ""
         return SyncError(
             .snapshot,
             "another run of job \(tables.job) holds its lock on \(connection.server)\(waitedText)"

@@ -98,7 +98,7 @@ final class SnapshotLock: Sendable {
             close(fd)
             throw SyncError(.snapshot,
                             "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))"
-                                + (wait == .zero ? "" : " after waiting \(Int(wait.seconds)) s"),
+                                + (wait == .zero ? "" : " after waiting \(wait)"),
                             hint: wait == .zero
                                 ? "runs of one job never overlap; pass --wait-for-lock 15m to wait for the other run instead"
                                 : "the other run is still going; try again later or wait longer")

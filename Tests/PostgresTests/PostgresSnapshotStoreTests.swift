@@ -97,7 +97,7 @@ import Testing
         let started = Date()
         await #expect {
             _ = try await PostgresSnapshotStore.openForWriting(try self.settings(job: settings.job, wait: .seconds(1)), logger: logger)
-        } throws: { String(describing: $0).contains("after waiting 1 s") }
+        } throws: { String(describing: $0).contains("after waiting 1.0 seconds") }
         #expect(Date().timeIntervalSince(started) >= 0.9)
         // Another job is not held up.
         _ = try await PostgresSnapshotStore.openForWriting(try self.settings(), logger: logger)

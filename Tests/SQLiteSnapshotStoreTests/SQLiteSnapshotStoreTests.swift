@@ -90,6 +90,25 @@ import SyncCore
         _ = first
     }
 
+    @Test func aWriterToldToWaitWaitsForTheFirst() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var first: SQLiteSnapshotStore? = try SQLiteSnapshotStore.openForWriting(settings)
+        var patient = settings
+        patient.lockWait = .milliseconds(300)
+        let started = Date()
+        #expect {
+            _ = try SQLiteSnapshotStore.openForWriting(patient)
+        } throws: { error in
+            String(describing: error).contains("after waiting 0.3 seconds") && Date().timeIntervalSince(started) >= 0.25
+        }
+        patient.lockWait = .seconds(30)
+        let waiting = Task { [patient] in try SQLiteSnapshotStore.openForWriting(patient) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(first != nil)
+        first = nil
+        _ = try await waiting.value
+    }
+
     @Test func corruptFileIsAnErrorNotAnEmptySnapshot() throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
