@@ -8,8 +8,10 @@ import SyncCore
 ///
 /// Settings under `snapshot:`: `conninfo`, `password_env` / `password_file`,
 /// `sslmode`, `sslrootcert` (as for the PostgreSQL source) and `schema`
-/// (default `compliance_sync`). In that schema, table `jobs` holds a row per
-/// job (its schema version and the key that hashes sensitive fields), and each
+/// (default `compliance_sync`), `key_file` (keep the key that hashes sensitive
+/// fields in this file, the same on every host, instead of in the database).
+/// In that schema, table `jobs` holds a row per job (its schema version, the
+/// key unless `key_file` is set, and a check value of the key), and each
 /// job has its own tables `"people_JOB"` and `"journal_JOB"`, made on first use.
 ///
 /// A writing run holds a session-level `pg_advisory_lock` on the job from open
@@ -57,7 +59,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
     public static func openForReading(_ settings: SnapshotSettings, logger: Logger) async throws -> any SnapshotReader {
         let (connection, tables) = try readSettings(settings, logger: logger)
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
-        let key = try await worker.run { try Self.loadJob(tables, on: $0) }
+        let keyFile = settings.keyFileGiven ? settings.keyPath : nil
+        let key = try await worker.run { try Self.loadJob(tables, keyFile: keyFile, on: $0) }
         guard let key else {
             return EmptySnapshot(description: "\(worker.server) job \(settings.job) (not created yet: first run)")
         }
@@ -71,11 +74,12 @@ public final class PostgresSnapshotStore: SnapshotStore {
         -> PostgresSnapshotStore
     {
         let (connection, tables) = try readSettings(settings, logger: logger)
+        let keyFile = settings.keyFileGiven ? settings.keyPath : nil
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
         let key = try await worker.run { connection in
             try Self.lock(tables, wait: settings.lockWait, on: connection)
-            if let key = try Self.loadJob(tables, on: connection) { return key }
-            return try Self.create(tables, on: connection)
+            if let key = try Self.loadJob(tables, keyFile: keyFile, on: connection) { return key }
+            return try Self.create(tables, keyFile: keyFile, on: connection)
         }
         logger.debug("holding the snapshot lock", metadata: ["snapshot": "\(worker.server) job \(settings.job)"])
         return PostgresSnapshotStore(worker: worker, tables: tables, key: key)
@@ -86,7 +90,7 @@ public final class PostgresSnapshotStore: SnapshotStore {
             throw SyncError(.configuration, "`snapshot.type: postgres` needs `snapshot.conninfo`")
         }
         let section = try node.section()
-        for used in ["type", "job"] { _ = section.node(used) }
+        for used in ["type", "job", "key_file"] { _ = section.node(used) }
         guard section.has("conninfo") else {
             throw node.error("needs `conninfo:` for the PostgreSQL snapshot store", hint: "such as host=db.example.com dbname=sync")
         }
@@ -151,19 +155,20 @@ public final class PostgresSnapshotStore: SnapshotStore {
     }
 
     /// The job's key, or `nil` when the job has no row (or the schema does not exist) yet.
-    private static func loadJob(_ tables: Tables, on connection: PostgresConnection) throws -> SnapshotKey? {
+    /// - Parameter keyFile: where the key is kept when not in the database (`snapshot.key_file`).
+    private static func loadJob(_ tables: Tables, keyFile: String?, on connection: PostgresConnection) throws -> SnapshotKey? {
         var exists = false
         try connection.query("SELECT to_regclass($1) IS NOT NULL", [tables.jobs], doing: "looking for the snapshot tables") {
             exists = $0.text(0) == "t"
         }
         guard exists else { return nil }
-        var found: (version: Int, key: Data)?
+        var found: (version: Int, key: Data?, check: String)?
         try connection.query(
-            "SELECT schema_version, hmac_key FROM \(tables.jobs) WHERE job = $1", [tables.job], binary: true,
+            "SELECT schema_version, hmac_key, key_check FROM \(tables.jobs) WHERE job = $1", [tables.job], binary: true,
             doing: "reading the job's schema version"
         ) { row in
             let version = row.bytes(0).reduce(0) { $0 << 8 | Int($1) }
-            found = (version, Data(row.bytes(1)))
+            found = (version, row.isNull(1) ? nil : Data(row.bytes(1)), String(decoding: row.bytes(2), as: UTF8.self))
         }
         guard let found else { return nil }
         if found.version > schemaVersion {
@@ -173,16 +178,41 @@ public final class PostgresSnapshotStore: SnapshotStore {
                     + "newer than this build's \(schemaVersion)",
                 hint: "run the compliance-sync release that wrote it, or a newer one")
         }
-        do {
-            return try SnapshotKey(bytes: found.key)
-        } catch {
-            throw SyncError(.snapshot, "the key of job \(tables.job) in \(tables.jobs) is damaged",
-                            hint: "restore the table from backup; without it the snapshot cannot be compared")
+        let key: SnapshotKey
+        switch (found.key, keyFile) {
+        case (let stored?, nil):
+            guard let decoded = try? SnapshotKey(bytes: stored) else {
+                throw SyncError(.snapshot, "the key of job \(tables.job) in \(tables.jobs) is damaged",
+                                hint: "restore the table from backup; without it the snapshot cannot be compared")
+            }
+            key = decoded
+        case (nil, let path?):
+            guard let loaded = try SnapshotKey.load(fromFile: path, create: false) else {
+                throw SyncError(.snapshot, "the snapshot of job \(tables.job) was written with the key \(path), which is missing",
+                                hint: "copy the key file from the host that made it (mode 0600)")
+            }
+            key = loaded
+        case (nil, nil):
+            throw SyncError(.snapshot, "the key of job \(tables.job) is kept in a file, and snapshot.key_file is not set",
+                            hint: "set snapshot.key_file to that file (the same on every sync host)")
+        case (_?, let path?):
+            throw SyncError(.snapshot, "the key of job \(tables.job) is kept in the database, but snapshot.key_file names \(path)",
+                            hint: "remove key_file from the job, or start the job afresh with it")
         }
+        guard Self.keyCheck(key) == found.check else {
+            throw SyncError(.snapshot, "the key \(keyFile ?? "in the database") is not the one job \(tables.job)'s snapshot was written with",
+                            hint: "use the key file of the host that made the snapshot; every host of a job shares one key")
+        }
+        return key
     }
 
-    private static func create(_ tables: Tables, on connection: PostgresConnection) throws -> SnapshotKey {
-        let key = SnapshotKey.random()
+    /// A digest that tells whether a key is the job's, without revealing the key.
+    private static func keyCheck(_ key: SnapshotKey) -> String {
+        key.digest(field: "key-check", value: "compliance-sync snapshot")
+    }
+
+    private static func create(_ tables: Tables, keyFile: String?, on connection: PostgresConnection) throws -> SnapshotKey {
+        let key = try keyFile.map { try SnapshotKey.load(fromFile: $0, create: true)! } ?? SnapshotKey.random()
         try connection.transaction(doing: "creating the snapshot tables") {
             // Two jobs' first runs may create the schema at once; IF NOT EXISTS alone does not keep them apart.
             try connection.execute(
@@ -194,7 +224,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
                 CREATE TABLE IF NOT EXISTS \(tables.jobs) (
                     job text PRIMARY KEY,
                     schema_version integer NOT NULL,
-                    hmac_key bytea NOT NULL,
+                    hmac_key bytea,
+                    key_check text NOT NULL,
                     created_at timestamptz NOT NULL DEFAULT now()
                 );
                 CREATE TABLE IF NOT EXISTS \(tables.people) (
@@ -213,8 +244,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
                 );
                 """, doing: "creating the snapshot tables")
             try connection.execute(
-                "INSERT INTO \(tables.jobs) (job, schema_version, hmac_key) VALUES ($1, $2, $3)",
-                [tables.job, String(schemaVersion), Self.byteaText(key.bytes)], doing: "registering the job")
+                "INSERT INTO \(tables.jobs) (job, schema_version, hmac_key, key_check) VALUES ($1, $2, $3, $4)",
+                [tables.job, String(schemaVersion), keyFile == nil ? Self.byteaText(key.bytes) : nil, Self.keyCheck(key)],
+                doing: "registering the job")
         }
         return key
     }

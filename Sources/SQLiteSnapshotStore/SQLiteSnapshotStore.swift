@@ -46,7 +46,7 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         guard let people = try checkSchema(queue, path: settings.path) else {
             return EmptySnapshot(description: "sqlite \(settings.path) (empty)")
         }
-        guard let key = try SnapshotFiles.key(at: settings.keyPath, create: false) else {
+        guard let key = try SnapshotKey.load(fromFile: settings.keyPath, create: false) else {
             if people == 0 { return EmptySnapshot(description: "sqlite \(settings.path) (empty)") }
             throw missingKey(settings)
         }
@@ -74,7 +74,7 @@ public final class SQLiteSnapshotStore: SnapshotStore {
             try create(queue, job: settings.job, path: settings.path)
             people = 0
         }
-        guard let key = try SnapshotFiles.key(at: settings.keyPath, create: people == 0) else {
+        guard let key = try SnapshotKey.load(fromFile: settings.keyPath, create: people == 0) else {
             throw missingKey(settings)
         }
         return SQLiteSnapshotStore(path: settings.path, queue: queue, key: key, lock: lock)

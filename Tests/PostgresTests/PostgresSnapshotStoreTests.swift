@@ -132,6 +132,34 @@ import Testing
         #expect(try PostgresTestServer.admin("SELECT count(*) FROM \(schema).jobs", database: "sync") == "6")
     }
 
+    @Test func theKeyMayLiveInAFileSharedByTheHosts() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pg-key-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var settings = try settings()
+        settings.keyPath = folder.appendingPathComponent("job.key").path
+        settings.keyFileGiven = true
+        let key = try await PostgresSnapshotStore.openForWriting(settings, logger: logger).key
+        let mode = try FileManager.default.attributesOfItem(atPath: settings.keyPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try PostgresTestServer.admin(
+            "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync") == "t")
+        #expect(try await PostgresSnapshotStore.openForReading(settings, logger: logger).key.bytes == key.bytes)
+
+        var withoutFile = settings
+        withoutFile.keyFileGiven = false
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForReading(withoutFile, logger: logger)
+        } throws: { String(describing: $0).contains("is kept in a file, and snapshot.key_file is not set") }
+        try SnapshotKey.random().bytes.write(to: folder.appendingPathComponent("other.key"))
+        chmod(folder.appendingPathComponent("other.key").path, 0o600)
+        var otherFile = settings
+        otherFile.keyPath = folder.appendingPathComponent("other.key").path
+        await #expect {
+            _ = try await PostgresSnapshotStore.openForWriting(otherFile, logger: logger)
+        } throws: { String(describing: $0).contains("is not the one job \(settings.job)'s snapshot was written with") }
+    }
+
     @Test func aNewerSchemaIsRefused() async throws {
         let settings = try settings()
         _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)

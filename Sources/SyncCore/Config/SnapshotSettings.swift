@@ -11,6 +11,8 @@ public struct SnapshotSettings: Sendable {
     public var path: String
     /// The file holding the key that hashes sensitive fields (mode 0600, made on first use).
     public var keyPath: String
+    /// Whether `key_file` was written: the PostgreSQL store then keeps the key in that file, not in the database.
+    public var keyFileGiven = false
     /// The config file's folder, which relative paths in ``options`` resolve against.
     public var folder = "."
     /// How long a writing run waits for another run of the job to finish; zero stops at once.
@@ -33,7 +35,10 @@ public struct SnapshotSettings: Sendable {
         self.folder = folder
         guard let section else { return }
         kind = try section.choice("type", ["sqlite", "postgres"]).flatMap(Kind.init) ?? kind
-        keyPath = try section.path("key_file", relativeTo: folder) ?? keyPath
+        if let keyFile = try section.path("key_file", relativeTo: folder) {
+            keyPath = keyFile
+            keyFileGiven = true
+        }
         if kind != .sqlite {
             options = section.node
             for key in section.keys { _ = section.node(key) }
