@@ -86,6 +86,20 @@ import Testing
         #expect(changes.invalid[2].reason.contains("E3"))
     }
 
+    @Test func manyBatchesKeepSourceOrderAndFindDuplicatesAcrossThem() async throws {
+        // 10,000 records make five batches, prepared on two workers; the duplicate email is 9,000 records apart,
+        // and only the last record has a title, so the warning about unseen attributes must not fire.
+        var items = (0..<10_000).map { person(String(format: "E%05d", $0), line: $0 + 2) }
+        items[9_500] = person("E09500", email: "E00500@example.com", line: 9_502)
+        items[9_999] = person("E09999", title: "Last", line: 10_001)
+        let changes = try await planner().plan(source: ArraySource(items: items), snapshot: MemorySnapshot())
+        #expect(changes.recordsRead == 10_000)
+        #expect(changes.invalid.map(\.sourceID) == ["E00500", "E09500"])
+        #expect(changes.creates.count == 9_998)
+        #expect(changes.warnings.filter { $0.contains("`title`") }.isEmpty, "\(changes.warnings)")
+        #expect(changes.warnings.contains { $0.contains("`ssn`") }, "nobody has an ssn")
+    }
+
     @Test func missingRequiredFieldsAndIdAreInvalid() async throws {
         let record = SourceRecord(id: "", attributes: ["givenName": "Ada"], location: .line(9, of: "x.csv"))
         let changes = try await planner().plan(source: ArraySource(items: [record]), snapshot: MemorySnapshot())

@@ -37,7 +37,7 @@ public struct Planner: Sendable {
     public func plan(
         source: some UserSource, snapshot: some SnapshotReader, now: Date = Date(), resendUnchanged: Bool = false
     ) async throws -> ChangeSet {
-        var preparer = RecordPreparer(mapper: Mapper(mappings, catalog: catalog), key: snapshot.key)
+        let preparer = RecordPreparer(mapper: Mapper(mappings, catalog: catalog), key: snapshot.key)
         let layout = preparer.layout
         var changes = ChangeSet(layout: layout, plannedAt: now, key: snapshot.key)
 
@@ -51,14 +51,14 @@ public struct Planner: Sendable {
         var candidates = CandidateList()
         var duplicates = DuplicateEmails(layout: layout)
         // Records are mapped, validated and fingerprinted a batch at a time on
-        // another task, while this one reads the next batch: two cores at work.
+        // two other tasks, while this one reads the next batch and collects the
+        // finished ones in source order: the per-record work uses both cores.
         var batch: [SourceRecord] = []
-        var pending: Task<(RecordPreparer, [Differ.Candidate]), Never>?
-        func collect() async {
-            guard let task = pending else { return }
-            let (returned, prepared) = await task.value
-            preparer = returned
-            pending = nil
+        var idle = [preparer, preparer]
+        var pending: [Task<(RecordPreparer, [Differ.Candidate]), Never>] = []
+        func collectOldest() async {
+            let (returned, prepared) = await pending.removeFirst().value
+            idle.append(returned)
             for var candidate in prepared {
                 duplicates.check(id: candidate.id, values: candidate.values, problems: &candidate.problems,
                                  candidates: &candidates)
@@ -66,17 +66,20 @@ public struct Planner: Sendable {
                 candidates.append(candidate)
             }
         }
+        func collect() async {
+            while !pending.isEmpty { await collectOldest() }
+        }
         func dispatch() async {
-            await collect()
+            if idle.isEmpty { await collectOldest() }
             let work = batch
-            let worker = preparer
+            let worker = idle.removeLast()
             batch = []
             batch.reserveCapacity(RecordPreparer.batchSize)
-            pending = Task {
+            pending.append(Task {
                 var worker = worker
                 let prepared = worker.prepare(work)
                 return (worker, prepared)
-            }
+            })
         }
         let started = ContinuousClock.now
         do {
@@ -106,7 +109,9 @@ public struct Planner: Sendable {
         changes.recordsRead = candidates.count
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
         if candidates.count > 0 {
-            changes.warnings = preparer.mapper.unseenAttributes.map {
+            // An attribute counts as seen when either worker saw it.
+            let unseen = idle.reduce(Set(preparer.mapper.attributes)) { $0.intersection($1.mapper.unseenAttributes) }
+            changes.warnings = preparer.mapper.attributes.filter(unseen.contains).map {
                 "no record has the attribute `\($0)` that the mapping reads; check its spelling"
             }
         }

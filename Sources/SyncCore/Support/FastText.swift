@@ -33,6 +33,10 @@ enum FastText {
     }
 
     private static func unicodeLowercased(_ text: String) -> String {
+        // Most text with accents is lower case already: then it is returned as it is, without a copy.
+        guard text.unicodeScalars.contains(where: {
+            $0.isASCII ? ($0.value >= 65 && $0.value <= 90) : $0.properties.changesWhenLowercased
+        }) else { return text }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {
