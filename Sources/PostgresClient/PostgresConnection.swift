@@ -41,9 +41,6 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
-    /// Whether the connection is encrypted.
-    public var usesTLS: Bool { PQsslInUse(handle) == 1 }
-
     /// Runs a statement (or several, without parameters) and discards any rows.
     /// - Parameters:
     ///   - sql: the statement.
