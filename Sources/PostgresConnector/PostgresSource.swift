@@ -29,6 +29,8 @@ public struct PostgresSource: UserSource, SourceConnector {
     public var idColumn: String
     /// How long the query may run, in seconds.
     public var statementTimeoutSeconds = 300
+    /// The columns the mapping reads: one the query returns twice is an error, as it is ambiguous.
+    public var mappedColumns: [String] = []
 
     /// Creates a source.
     public init(settings: PostgresSettings, query: String, parameters: [String?] = [], idColumn: String) {
@@ -57,6 +59,7 @@ public struct PostgresSource: UserSource, SourceConnector {
             idColumn: try section.requiredString("id", hint: "the column that identifies a person, such as employee_id"))
         source.statementTimeoutSeconds =
             try section.int("statement_timeout_seconds", in: 1...86_400) ?? source.statementTimeoutSeconds
+        source.mappedColumns = context.mappedAttributes
         return source
     }
 
@@ -73,7 +76,9 @@ public struct PostgresSource: UserSource, SourceConnector {
             var layout: PostgresValues?
             var row = 0
             try connection.query(query, parameters, doing: "running source.query") { result in
-                if layout == nil { layout = try PostgresValues(row: result, idColumn: idColumn) }
+                if layout == nil {
+                    layout = try PostgresValues(row: result, idColumn: idColumn, mappedColumns: mappedColumns)
+                }
                 row += 1
                 try emitter.emit(layout!.record(result, location: .row(row, of: connection.server)))
             }

@@ -46,9 +46,18 @@ struct PostgresValues {
     private let idColumn: Int
 
     /// Lays records out by a result's columns.
-    /// - Throws: ``SyncError`` when the id column is not in the result.
-    init(row: PostgresRow, idColumn name: String) throws {
+    /// - Throws: ``SyncError`` when the id column is not in the result, or it or a mapped column is there twice.
+    init(row: PostgresRow, idColumn name: String, mappedColumns: [String] = []) throws {
         let names = (0..<row.count).map(row.name)
+        for column in [name] + mappedColumns {
+            let places = names.indices.filter { names[$0] == column }
+            guard places.count > 1 else { continue }
+            throw SyncError(
+                .configuration,
+                "the query returns the column `\(column)` \(places.count) times (columns \(places.map { String($0 + 1) }.joined(separator: ", "))), "
+                    + "so which one the mapping reads is not clear",
+                hint: "give all but one an alias (d.name AS department), or join with USING (…)")
+        }
         guard let id = names.firstIndex(of: name) ?? names.firstIndex(where: { $0.lowercased() == name.lowercased() })
         else {
             throw SyncError(

@@ -115,6 +115,13 @@ import Testing
         #expect(column?.message.contains("no column `person_id`") == true)
         #expect(column?.message.contains("employee_id, given_name") == true)
 
+        var twice = try source("SELECT e.employee_id, e.department_id, d.* FROM hr.employees e JOIN hr.departments d ON d.department_id = e.department_id")
+        twice.mappedColumns = ["department_id"]
+        let ambiguous = await failure(twice)
+        #expect(ambiguous?.message.contains("returns the column `department_id` 2 times (columns 2, 3)") == true, "\(String(describing: ambiguous))")
+        twice.mappedColumns = ["name"]
+        #expect(try await read(twice).count >= 5000, "a repeated column nobody maps is fine")
+
         var timeout = try source("SELECT employee_id, pg_sleep(3) FROM hr.employees LIMIT 1")
         timeout.statementTimeoutSeconds = 1
         let slow = await failure(timeout)
