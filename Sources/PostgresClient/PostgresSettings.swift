@@ -77,10 +77,12 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The keywords and values for `PQconnectdbParams`: the connection string
-    /// is expanded first, so the settings written beside it take precedence.
+    /// The keywords and values for `PQconnectdbParams`: defaults, then the
+    /// connection string, then the settings written beside it, each overriding the one before.
     var keywords: [(String, String)] {
-        var pairs = [("application_name", applicationName), ("dbname", conninfo)]
+        // Defaults first, so that the connection string can override them; an unreachable host fails in
+        // 10 s rather than after the operating system's TCP timeout.
+        var pairs = [("application_name", applicationName), ("connect_timeout", "10"), ("dbname", conninfo)]
         if let password { pairs.append(("password", password.value)) }
         if let sslMode { pairs.append(("sslmode", sslMode)) }
         if let sslRootCert { pairs.append(("sslrootcert", sslRootCert)) }
