@@ -146,15 +146,19 @@ let package = Package(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support",
             swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
-        .testTarget(name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore"], swiftSettings: strict),
+        .testTarget(
+            name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore", "ConnectorTestKit"], swiftSettings: strict),
         .testTarget(
             name: "PostgresTests",
             dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore", "TestSupport",
+                           "ConnectorTestKit",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "ExecConnectorTests",
-            dependencies: ["ExecConnector", "SyncCore", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ExecConnector", "SyncCore", "TestSupport", "ConnectorTestKit", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "ConformanceTests",

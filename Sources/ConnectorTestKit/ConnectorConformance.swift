@@ -48,8 +48,8 @@ public struct ConnectorConformance: Sendable {
     public func run() async -> ConformanceReport {
         var report = ConformanceReport()
         do {
-            let first = try await Self.read(makeSource())
-            let second = try await Self.read(makeSource())
+            let first = try await readAll(makeSource())
+            let second = try await readAll(makeSource())
             report.recordsRead = first.count
             checkIDs(first, second, into: &report)
             checkValues(first, into: &report)
@@ -161,12 +161,6 @@ public struct ConnectorConformance: Sendable {
             group.cancelAll()
             return first
         }
-    }
-
-    private static func read(_ source: any UserSource) async throws -> [SourceRecord] {
-        var records: [SourceRecord] = []
-        for try await record in source.records() { records.append(record) }
-        return records
     }
 }
 

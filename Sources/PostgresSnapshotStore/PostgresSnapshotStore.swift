@@ -112,22 +112,20 @@ public final class PostgresSnapshotStore: SnapshotStore {
     /// The advisory lock's key for a job: a 64-bit hash of its name, computed by the server.
     private static let lockKey = "hashtextextended('compliance-sync:' || $1, 0)"
 
+    /// Takes the job's session lock, trying again every quarter second until `wait` has passed,
+    /// as the SQLite store's file lock does.
     private static func lock(_ tables: Tables, wait: Duration, on connection: PostgresConnection) throws {
-        if wait == .zero {
+        let deadline = ContinuousClock.now + wait
+        while true {
             var locked = false
             try connection.query("SELECT pg_try_advisory_lock(\(lockKey))", [tables.job], doing: "taking the job's lock") {
                 locked = $0.text(0) == "t"
             }
-            guard locked else { throw try lockHeld(tables, on: connection, waited: nil) }
-        } else {
-            let milliseconds = max(1, Int(wait.seconds * 1000))
-            try connection.execute("SET lock_timeout = \(milliseconds)", doing: "setting the lock timeout")
-            do {
-                try connection.execute("SELECT pg_advisory_lock(\(lockKey))", [tables.job], doing: "waiting for the job's lock")
-            } catch let error as SyncError where error.message.contains("SQLSTATE 55P03") {
-                throw try lockHeld(tables, on: connection, waited: wait)
+            if locked { return }
+            guard ContinuousClock.now < deadline else {
+                throw try lockHeld(tables, on: connection, waited: wait == .zero ? nil : wait)
             }
-            try connection.execute("SET lock_timeout = 0", doing: "resetting the lock timeout")
+            Thread.sleep(forTimeInterval: 0.25)
         }
     }
 

@@ -2,6 +2,7 @@ import ExecConnector
 import Foundation
 import Logging
 import SyncCore
+import ConnectorTestKit
 import Testing
 import TestSupport
 
@@ -26,23 +27,12 @@ import TestSupport
         return source
     }
 
-    func read(_ source: ExecSource) async throws -> [SourceRecord] {
-        var records: [SourceRecord] = []
-        for try await record in source.records() { records.append(record) }
-        return records
-    }
-
     func failure(_ source: ExecSource) async -> String {
-        do {
-            _ = try await read(source)
-            return "no error"
-        } catch {
-            return String(describing: error)
-        }
+        await readFailure(source).map { String(describing: $0) } ?? "no error"
     }
 
     @Test func readsRecordsWithEveryKindOfValue() async throws {
-        let records = try await read(try source(Self.header + """
+        let records = try await readAll(try source(Self.header + """
 
             print(json.dumps({"id": "E1", "attributes": {"given": "Zoë", "mail": ["a@x.com", "b@x.com"], "n": 42,
                   "ok": True, "gone": None, "photo": {"base64": "AAEC"}, "env": os.environ.get("ONLY_THIS"),

@@ -1,4 +1,5 @@
 import Foundation
+import ConnectorTestKit
 import Testing
 @testable import LDAPConnector
 import SyncCore
@@ -24,23 +25,12 @@ import SyncCore
         return source
     }
 
-    func read(_ source: LDAPSource) async throws -> [SourceRecord] {
-        var records: [SourceRecord] = []
-        for try await record in source.records() { records.append(record) }
-        return records
-    }
-
     func failure(_ source: LDAPSource) async -> SyncError? {
-        do {
-            _ = try await read(source)
-            return nil
-        } catch {
-            return error as? SyncError
-        }
+        await readFailure(source) as? SyncError
     }
 
     @Test func pagedSearchReadsPastTheServerLimit() async throws {
-        let records = try await read(try source())
+        let records = try await readAll(try source())
         #expect(records.count == Int(try setting("LDAP_TEST_PEOPLE")))
         #expect(Set(records.map(\.id)).count == records.count)
         #expect(records.first?.id == "00000000-0000-0000-0000-000000000001")
@@ -48,7 +38,7 @@ import SyncCore
     }
 
     @Test func valuesKeepTheirShape() async throws {
-        let records = Dictionary(uniqueKeysWithValues: try await read(try source()).map { ($0["employeeNumber"]!.texts[0], $0) })
+        let records = Dictionary(uniqueKeysWithValues: try await readAll(try source()).map { ($0["employeeNumber"]!.texts[0], $0) })
         #expect(records["E000004"]?["mail"] == .multiple(["u000004@example.com", "u000004.alt@example.com"]))
         #expect(records["E000003"]?["mail"] == nil)
         #expect(records["E000005"]?["givenName"] == .text("太郎"))
@@ -60,11 +50,11 @@ import SyncCore
     @Test func tlsWithTheRightCAAndNotWithAnother() async throws {
         var ldaps = try source(url: try setting("LDAP_TEST_LDAPS_URL"))
         ldaps.caFile = try setting("LDAP_TEST_CA")
-        #expect(try await read(ldaps).count == Int(try setting("LDAP_TEST_PEOPLE")))
+        #expect(try await readAll(ldaps).count == Int(try setting("LDAP_TEST_PEOPLE")))
         var startTLS = try source()
         startTLS.startTLS = true
         startTLS.caFile = try setting("LDAP_TEST_CA")
-        #expect(try await read(startTLS).count == Int(try setting("LDAP_TEST_PEOPLE")))
+        #expect(try await readAll(startTLS).count == Int(try setting("LDAP_TEST_PEOPLE")))
         var wrong = ldaps
         wrong.caFile = try setting("LDAP_TEST_OTHER_CA")
         let refused = await failure(wrong)
@@ -102,7 +92,7 @@ import SyncCore
         var byGUID = try source()
         byGUID.idAttribute = "objectGUID"
         byGUID.excludeDisabled = true
-        let records = try await read(byGUID)
+        let records = try await readAll(byGUID)
         #expect(records.count == people - (0..<people).filter { $0 % 89 == 6 }.count)
         #expect(records.first?.id == "00000000-0000-0001-0000-000000000000")
         #expect(!records.contains { $0["employeeNumber"] == .text("E000006") })
@@ -113,18 +103,18 @@ import SyncCore
         let engineers = (people + 9) / 10
         var scoped = try source()
         scoped.groups = ["cn=engineers,ou=groups,dc=example,dc=com"]
-        #expect(try await read(scoped).count == engineers)
+        #expect(try await readAll(scoped).count == engineers)
         scoped.groupMembership = .member
-        #expect(try await read(scoped).count == engineers)
+        #expect(try await readAll(scoped).count == engineers)
         scoped.groups = ["CN=Staff, OU=Groups, DC=example, DC=com"]
-        #expect(try await read(scoped).count == people)
+        #expect(try await readAll(scoped).count == people)
         var nested = try source()
         nested.groups = ["cn=cleared,ou=groups,dc=example,dc=com"]
-        #expect(try await read(nested).isEmpty)
+        #expect(try await readAll(nested).isEmpty)
         nested.nestedGroupDepth = 1
-        #expect(try await read(nested).count == engineers)
+        #expect(try await readAll(nested).count == engineers)
         nested.groupMembership = .member
-        #expect(try await read(nested).count == engineers)
+        #expect(try await readAll(nested).count == engineers)
         nested.groups = ["cn=nobody,ou=groups,dc=example,dc=com"]
         #expect(await failure(nested)?.message.contains("was not found") == true)
     }

@@ -3,6 +3,7 @@ import Logging
 import PostgresClient
 @testable import PostgresConnector
 import SyncCore
+import ConnectorTestKit
 import Testing
 
 /// The PostgreSQL source against a real server (scripts/pg-test-server).
@@ -11,23 +12,12 @@ import Testing
         PostgresSource(settings: try PostgresTestServer.reader(), query: query, parameters: parameters, idColumn: id)
     }
 
-    func read(_ source: PostgresSource) async throws -> [SourceRecord] {
-        var records: [SourceRecord] = []
-        for try await record in source.records() { records.append(record) }
-        return records
-    }
-
     func failure(_ source: PostgresSource) async -> SyncError? {
-        do {
-            _ = try await read(source)
-            return nil
-        } catch {
-            return error as? SyncError
-        }
+        await readFailure(source) as? SyncError
     }
 
     @Test func readsEveryRowWithItsLocation() async throws {
-        let records = try await read(try source("SELECT * FROM hr.employees ORDER BY employee_id"))
+        let records = try await readAll(try source("SELECT * FROM hr.employees ORDER BY employee_id"))
         let total = Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees"))!
         #expect(records.count == total)
         #expect(total >= 5000)
@@ -37,7 +27,7 @@ import Testing
     }
 
     @Test func typesReadAsDocumented() async throws {
-        let records = try await read(try source(
+        let records = try await readAll(try source(
             """
             SELECT e.*, d.cost_center, f.compliance_facility_id, '\\x00ff10'::bytea AS blob,
                    ARRAY[true, NULL, false] AS flags, ARRAY[[1, 2], [3, 4]] AS grid, '{}'::text[] AS nothing,
@@ -76,15 +66,15 @@ import Testing
     }
 
     @Test func paddedCharactersLoseTheirPadding() async throws {
-        let records = try await read(try source("SELECT department_id AS id, cost_center FROM hr.departments ORDER BY 1", id: "id"))
+        let records = try await readAll(try source("SELECT department_id AS id, cost_center FROM hr.departments ORDER BY 1", id: "id"))
         #expect(records.map { $0["cost_center"] } == [.text("ENG001"), .text("SEC01"), nil])
     }
 
     @Test func parametersAreBoundNotSpliced() async throws {
         let hostile = "active' OR '1'='1"
-        let none = try await read(try source("SELECT employee_id FROM hr.employees WHERE status::text = $1", [hostile]))
+        let none = try await readAll(try source("SELECT employee_id FROM hr.employees WHERE status::text = $1", [hostile]))
         #expect(none.isEmpty)
-        let leave = try await read(try source(
+        let leave = try await readAll(try source(
             "SELECT employee_id FROM hr.employees WHERE status::text = $1 AND employee_id > $2", ["on_leave", "E000000"]))
         #expect(leave.count == Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE status = 'on_leave'")))
     }
@@ -120,7 +110,7 @@ import Testing
         let ambiguous = await failure(twice)
         #expect(ambiguous?.message.contains("returns the column `department_id` 2 times (columns 2, 3)") == true, "\(String(describing: ambiguous))")
         twice.mappedColumns = ["name"]
-        #expect(try await read(twice).count >= 5000, "a repeated column nobody maps is fine")
+        #expect(try await readAll(twice).count >= 5000, "a repeated column nobody maps is fine")
 
         var timeout = try source("SELECT employee_id, pg_sleep(3) FROM hr.employees LIMIT 1")
         timeout.statementTimeoutSeconds = 1
@@ -144,7 +134,7 @@ import Testing
         var settings = try PostgresTestServer.reader()
         settings.sslMode = "verify-full"
         settings.sslRootCert = try PostgresTestServer.setting("PG_TEST_CA")
-        let records = try await read(PostgresSource(settings: settings, query: "SELECT 'x' AS id", idColumn: "id"))
+        let records = try await readAll(PostgresSource(settings: settings, query: "SELECT 'x' AS id", idColumn: "id"))
         #expect(records.map(\.id) == ["x"])
 
         settings.sslRootCert = try PostgresTestServer.setting("PG_TEST_OTHER_CA")
