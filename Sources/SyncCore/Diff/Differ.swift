@@ -47,26 +47,25 @@ struct Differ {
                 s += 1
             }
             if end - i > 1 && !id.isEmpty { markDuplicates(order[i..<end], in: &candidates) }
+            // Fields are read in place: copying a million candidates whole is most of a merge's time.
             for position in order[i..<end] {
-                let candidate = candidates[position]
-                guard candidate.problems.isEmpty, let fingerprint = candidate.fingerprint else {
+                guard candidates[position].problems.isEmpty, let fingerprint = candidates[position].fingerprint else {
                     changes.invalid.append(InvalidRecord(
-                        sourceID: candidate.id, location: candidate.location, problems: candidate.problems))
+                        sourceID: candidates[position].id, location: candidates[position].location,
+                        problems: candidates[position].problems))
                     continue
+                }
+                if let entry {
+                    if entry.missingSince != nil { changes.returned.append(id) }
+                    if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
+                        changes.unchanged += 1
+                        continue
+                    }
                 }
                 let row = PlannedRow(
-                    sourceID: candidate.id, values: candidate.values, fingerprint: fingerprint,
-                    location: candidate.location)
-                guard let entry else {
-                    changes.creates.append(row)
-                    continue
-                }
-                if entry.missingSince != nil { changes.returned.append(candidate.id) }
-                if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
-                    changes.unchanged += 1
-                } else {
-                    updates.append(row)
-                }
+                    sourceID: id, values: candidates[position].values, fingerprint: fingerprint,
+                    location: candidates[position].location)
+                if entry == nil { changes.creates.append(row) } else { updates.append(row) }
             }
             i = end
         }
