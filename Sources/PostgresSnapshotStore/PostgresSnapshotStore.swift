@@ -291,9 +291,7 @@ public final class PostgresSnapshotStore: SnapshotStore {
                 [Self.arrayLiteral(sourceIDs)], doing: "reading people from the snapshot"
             ) { row in
                 let id = row.text(0) ?? ""
-                guard let json = row.text(1),
-                    let fields = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
-                else {
+                guard let json = row.text(1), let fields = StoredPerson.decodeFields(Data(json.utf8)) else {
                     damaged = damaged ?? id
                     return
                 }
