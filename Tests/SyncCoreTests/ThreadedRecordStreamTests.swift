@@ -47,10 +47,44 @@ import Testing
         #expect(finished.value == "cancelled")
     }
 
+    @Test func chunksGivenBackAreFreedOnTheProducerThread() async throws {
+        // Each record holds bytes whose deallocator notes the thread that frees them.
+        let frees = Finished()
+        let stream = ThreadedRecordStream(name: "test", chunkSize: 10) { emitter in
+            frees.set("producer \(pthread_self())")
+            for i in 0..<1_000 {
+                // Large enough that Data keeps these bytes rather than copying small ones inline.
+                let bytes = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 8)
+                let data = Data(bytesNoCopy: bytes, count: 256, deallocator: .custom { pointer, _ in
+                    frees.note(pthread_self())
+                    pointer.deallocate()
+                })
+                try emitter.emit(SourceRecord(id: "\(i)", attributes: ["photo": .binary(data)]))
+            }
+        }
+        var iterator = stream.makeAsyncIterator()
+        let recycler = iterator.recycler
+        var count = 0
+        while let chunk = try await iterator.nextChunk() {
+            count += chunk.count
+            recycler.giveBack(consume chunk)
+        }
+        #expect(count == 1_000)
+        for _ in 0..<200 where frees.freed.count < 1_000 { try await Task.sleep(for: .milliseconds(10)) }
+        let producer = try #require(frees.value)
+        let onProducer = frees.freed.filter { "producer \($0)" == producer }.count
+        #expect(frees.freed.count == 1_000)
+        // The last few chunks come back after the producer has finished; they are freed here.
+        #expect(onProducer >= 900, "\(onProducer) of 1,000 freed on the producer's thread")
+    }
+
     final class Finished: @unchecked Sendable {
         private let lock = NSLock()
         private var state: String?
         var value: String? { lock.withLock { state } }
         func set(_ value: String) { lock.withLock { state = value } }
+        private var threads: [pthread_t] = []
+        var freed: [pthread_t] { lock.withLock { threads } }
+        func note(_ thread: pthread_t) { lock.withLock { threads.append(thread) } }
     }
 }

@@ -1,7 +1,8 @@
 /// The records of a run, in source order, stored in fixed-size chunks so that
 /// growing to millions never copies what is already there.
 struct CandidateList: RandomAccessCollection {
-    private static let shift = 12
+    // One chunk per prepared batch (a power of two), so batches are kept whole.
+    private static let shift = RecordPreparer.batchSize.trailingZeroBitCount
     private static let chunkSize = 1 << shift
     private var chunks: [[Differ.Candidate]] = []
     private(set) var count = 0
@@ -23,5 +24,15 @@ struct CandidateList: RandomAccessCollection {
         }
         chunks[chunks.count - 1].append(candidate)
         count += 1
+    }
+
+    /// Appends a batch; a whole chunk's worth, arriving on a chunk boundary, is kept as it is, not copied.
+    mutating func append(contentsOf batch: [Differ.Candidate]) {
+        if batch.count == Self.chunkSize && count & (Self.chunkSize - 1) == 0 {
+            chunks.append(batch)
+            count += batch.count
+        } else {
+            for i in batch.indices { append(batch[i]) }
+        }
     }
 }

@@ -37,7 +37,9 @@ public struct Planner: Sendable {
     public func plan(
         source: some UserSource, snapshot: some SnapshotReader, now: Date = Date(), resendUnchanged: Bool = false
     ) async throws -> ChangeSet {
-        let preparer = RecordPreparer(mapper: Mapper(mappings, catalog: catalog), key: snapshot.key)
+        let mapper = Mapper(mappings, catalog: catalog)
+        let duplicates = DuplicateEmails(layout: mapper.layout)
+        let preparer = RecordPreparer(mapper: mapper, key: snapshot.key, duplicates: duplicates)
         let layout = preparer.layout
         var changes = ChangeSet(layout: layout, plannedAt: now, key: snapshot.key)
 
@@ -49,35 +51,36 @@ public struct Planner: Sendable {
             return index
         }()
         var candidates = CandidateList()
-        var duplicates = DuplicateEmails(layout: layout)
+        var emails: [EqualHashes.Entry] = []
         // Records are mapped, validated and fingerprinted a batch at a time on
         // two other tasks, while this one reads the next batch and collects the
         // finished ones in source order: the per-record work uses both cores.
         var batch: [SourceRecord] = []
         var idle = [preparer, preparer]
-        var pending: [Task<(RecordPreparer, [Differ.Candidate]), Never>] = []
+        var pending: [Task<(RecordPreparer, RecordPreparer.Batch), Never>] = []
         func collectOldest() async {
             let (returned, prepared) = await pending.removeFirst().value
             idle.append(returned)
-            for var candidate in prepared {
-                duplicates.check(id: candidate.id, values: candidate.values, problems: &candidate.problems,
-                                 candidates: &candidates)
-                if !candidate.problems.isEmpty { candidate.fingerprint = nil }
-                candidates.append(candidate)
-            }
+            let offset = Int32(truncatingIfNeeded: candidates.count)
+            emails.append(contentsOf: prepared.emails.lazy.map { EqualHashes.Entry(hash: $0.hash, position: $0.position + offset) })
+            candidates.append(contentsOf: prepared.candidates)
         }
         func collect() async {
             while !pending.isEmpty { await collectOldest() }
         }
+        var recycler: ThreadedRecordStream.Recycler?
         func dispatch() async {
             if idle.isEmpty { await collectOldest() }
-            let work = batch
+            let work = Transfer(batch)
             let worker = idle.removeLast()
             batch = []
             batch.reserveCapacity(RecordPreparer.batchSize)
-            pending.append(Task {
+            pending.append(Task { [recycler] in
                 var worker = worker
-                let prepared = worker.prepare(work)
+                let records = work.take()
+                let prepared = worker.prepare(records)
+                // Freed by the thread that made them, when it is the source's own.
+                recycler?.giveBack(consume records)
                 return (worker, prepared)
             })
         }
@@ -87,6 +90,7 @@ public struct Planner: Sendable {
             if let threaded = records as? ThreadedRecordStream {
                 // Hand the producer's chunks on whole rather than record by record.
                 var iterator = threaded.makeAsyncIterator()
+                recycler = iterator.recycler
                 while let chunk = try await iterator.nextChunk() {
                     batch = chunk
                     await dispatch()
@@ -106,6 +110,8 @@ public struct Planner: Sendable {
             throw SyncError(.source, "reading \(source.description) failed after \(candidates.count + batch.count) records: \(error)",
                             hint: "nothing was sent; fix the source and run again")
         }
+        duplicates.mark(emails, in: &candidates)
+        emails = []
         changes.recordsRead = candidates.count
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
         if candidates.count > 0 {
@@ -120,32 +126,26 @@ public struct Planner: Sendable {
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)
         logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
+        // Freeing a million records and index entries takes a tenth of a second: a background
+        // task does it while the caller goes on (prints the plan, sends the changes).
+        var spent = (CandidateList(), SnapshotIndex())
+        swap(&spent.0, &candidates)
+        swap(&spent.1, &index)
+        Task.detached(priority: .background) { [spent] in withExtendedLifetime(spent) {} }
         return changes
     }
 }
 
-/// Finds emails that more than one record has (ignoring case). Every record
-/// involved is invalid: there is no telling which one is right. (Duplicate ids
-/// are found by the differ, which sees records sorted by id.)
-struct DuplicateEmails {
-    private var emails = FirstOccurrences()
-    private let position: Int?
-    private let field: String
+/// Hands a value to another task as its only owner, so that the task can pass
+/// it on (`consume`) rather than share it.
+private final class Transfer<Value>: @unchecked Sendable {
+    // Unchecked: the creating task never touches the value again; the receiving task takes it once.
+    private var value: Value?
 
-    init(layout: RowLayout) {
-        field = layout.catalog.email.first ?? "email"
-        position = layout.position(of: field)
-    }
+    init(_ value: Value) { self.value = value }
 
-    /// Checks the record about to be appended to `candidates`.
-    mutating func check(id: String, values: [String?], problems: inout [RecordProblem], candidates: inout CandidateList) {
-        guard let position, let email = values[position] else { return }
-        let key = FastText.lowercased(email)
-        let first = emails.insert(key, at: candidates.count) { FastText.lowercased(candidates[$0].values[position] ?? "") }
-        guard let first else { return }
-        problems.append(RecordProblem(field: field, "is also the email of source id \(candidates[first].id)"))
-        let problem = RecordProblem(field: field, "is also the email of source id \(id)")
-        if !candidates[first].problems.contains(problem) { candidates[first].problems.append(problem) }
-        candidates[first].fingerprint = nil
+    func take() -> Value {
+        defer { value = nil }
+        return value!
     }
 }

@@ -4,31 +4,48 @@ struct RecordPreparer: Sendable {
     /// Records handed over at a time.
     static let batchSize = 2048
 
+    /// A batch of records, prepared.
+    struct Batch: Sendable {
+        /// The records in source order.
+        var candidates: [Differ.Candidate] = []
+        /// The hash of each email, with its record's position in ``candidates``.
+        var emails: [EqualHashes.Entry] = []
+    }
+
     private(set) var mapper: Mapper
     private let validator: Validator
     private var fingerprinter: Fingerprinter
+    private let duplicates: DuplicateEmails
 
-    init(mapper: Mapper, key: SnapshotKey) {
+    init(mapper: Mapper, key: SnapshotKey, duplicates: DuplicateEmails) {
         self.mapper = mapper
         validator = Validator(layout: mapper.layout)
         fingerprinter = Fingerprinter(key: key, layout: mapper.layout)
+        self.duplicates = duplicates
     }
 
     var layout: RowLayout { mapper.layout }
 
-    mutating func prepare(_ records: [SourceRecord]) -> [Differ.Candidate] {
-        var candidates: [Differ.Candidate] = []
-        candidates.reserveCapacity(records.count)
-        // By index rather than `map`, whose iterator copies (retains and releases) each whole record.
-        for i in records.indices {
-            var problems: [RecordProblem] = []
-            var values = mapper.map(records[i], problems: &problems)
-            validator.validate(&values, problems: &problems)
-            if records[i].id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
-            candidates.append(Differ.Candidate(
-                id: records[i].id, location: records[i].location, values: values,
-                fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
+    mutating func prepare(_ records: [SourceRecord]) -> Batch {
+        var batch = Batch()
+        batch.candidates.reserveCapacity(records.count)
+        batch.emails.reserveCapacity(records.count)
+        // Through a buffer pointer, not `map` or the array's subscript, either of which copies
+        // (retains and releases) each whole record.
+        records.withUnsafeBufferPointer { records in
+            for i in records.indices {
+                var problems: [RecordProblem] = []
+                var values = mapper.map(records[i], problems: &problems)
+                validator.validate(&values, problems: &problems)
+                if records[i].id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
+                if let hash = duplicates.hash(of: values) {
+                    batch.emails.append(EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: i)))
+                }
+                batch.candidates.append(Differ.Candidate(
+                    id: records[i].id, location: records[i].location, values: values,
+                    fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
+            }
         }
-        return candidates
+        return batch
     }
 }
