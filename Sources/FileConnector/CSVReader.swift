@@ -22,7 +22,15 @@ public final class CSVReader {
     private var end = 0
     private var eof: Bool
     private var line = 1
-    private var scratch: [UInt8] = []
+    private var spans: [Span] = []
+
+    /// Where a field of the record just parsed lies in the buffer.
+    private struct Span {
+        var from: Int
+        var to: Int
+        var escaped: Bool
+        var line: Int
+    }
 
     /// The fields of the last record read.
     public private(set) var fields: [String?] = []
@@ -76,11 +84,22 @@ public final class CSVReader {
     /// - Throws: ``SyncError`` naming the file and line of an unbalanced quote, a stray character
     ///   after a closing quote, invalid UTF-8 or a read error.
     public func next() throws -> Bool {
+        guard let record = try nextRecord({ $0 }) else { return false }
+        fields = record
+        return true
+    }
+
+    /// Reads the next record and makes each field into a value: the way to read millions of
+    /// records, as each field is decoded once, straight into the array returned.
+    /// - Parameter make: what to make of a field's text.
+    /// - Returns: one value per field, `nil` for an empty or skipped field; `nil` at the end of the input.
+    /// - Throws: as ``next()``.
+    public func nextRecord<Value>(_ make: (String) -> Value) throws -> [Value?]? {
         while true {
             // Skip blank lines between records.
             while true {
                 if start == end {
-                    if eof { return false }
+                    if eof { return nil }
                     try refill()
                     continue
                 }
@@ -98,19 +117,25 @@ public final class CSVReader {
             }
             if let consumed = try parseRecord() {
                 start = consumed
-                return true
+                return try decode(make)
             }
             // The record runs past the buffer: read more and parse it again.
             try refill()
         }
     }
 
-    /// Parses one record at `start`; `nil` when the buffer ends before the record does.
+    /// Finds the fields of one record at `start` (into ``spans``); `nil` when the buffer ends
+    /// before the record does. Nothing is decoded until the whole record is in.
     private func parseRecord() throws -> Int? {
-        fields.removeAll(keepingCapacity: true)
+        // The loop works on locals: a class's properties cost an exclusivity check per access.
+        var spans: [Span] = []
+        swap(&spans, &self.spans)
+        defer { swap(&spans, &self.spans) }
+        spans.removeAll(keepingCapacity: true)
+        let end = end, eof = eof, delimiter = delimiter, line = line
         recordLine = line
         var newlines = 0
-        return try buffer.withUnsafeBufferPointer { b -> Int? in
+        let consumed = try buffer.withUnsafeBufferPointer { b -> Int? in
             var i = start
             while true {
                 if i < end && b[i] == Self.quote {
@@ -138,23 +163,22 @@ public final class CSVReader {
                         if j + 1 >= end && !eof { return nil }
                         break
                     }
-                    try appendField(b, i + 1, j, escaped: escaped, line: quoteLine)
+                    spans.append(Span(from: i + 1, to: j, escaped: escaped, line: quoteLine))
                     i = j + 1
                     if i < end && b[i] != delimiter && b[i] != Self.lf && b[i] != Self.cr {
-                        throw error(line: line + newlines, "text follows a closing quote in field \(fields.count)",
+                        throw error(line: line + newlines, "text follows a closing quote in field \(spans.count)",
                                     hint: "quote the whole field, and double quotes inside it (\"\")")
                     }
                 } else {
                     var j = i
                     while j < end && b[j] != delimiter && b[j] != Self.lf && b[j] != Self.cr { j += 1 }
                     if j >= end && !eof { return nil }
-                    try appendField(b, i, j, escaped: false, line: line + newlines)
+                    spans.append(Span(from: i, to: j, escaped: false, line: line + newlines))
                     i = j
                 }
                 // After a field: a delimiter, the end of the record, or the end of the input.
                 if i >= end {
                     if !eof { return nil }
-                    line += newlines
                     return i
                 }
                 if b[i] == delimiter {
@@ -168,34 +192,46 @@ public final class CSVReader {
                 } else {
                     i += 1
                 }
-                line += newlines + 1
+                newlines += 1
                 return i
             }
         }
+        if consumed != nil { self.line = line + newlines }
+        return consumed
     }
 
-    private func appendField(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, escaped: Bool, line: Int) throws {
-        if from == to || (fields.count < skippedColumns.count && skippedColumns[fields.count]) {
-            fields.append(nil)
-            return
-        }
-        let text: String?
-        if escaped {
-            scratch.removeAll(keepingCapacity: true)
-            var k = from
-            while k < to {
-                scratch.append(b[k])
-                k += b[k] == Self.quote ? 2 : 1
+    /// The fields of the record just parsed, decoded as UTF-8 and made into values.
+    private func decode<Value>(_ make: (String) -> Value) throws -> [Value?] {
+        let spans = spans, skipped = skippedColumns
+        var values: [Value?] = []
+        values.reserveCapacity(spans.count)
+        try buffer.withUnsafeBufferPointer { b in
+            for (n, span) in spans.enumerated() {
+                if span.from == span.to || (n < skipped.count && skipped[n]) {
+                    values.append(nil)
+                    continue
+                }
+                let text: String?
+                if span.escaped {
+                    var unescaped: [UInt8] = []
+                    unescaped.reserveCapacity(span.to - span.from)
+                    var k = span.from
+                    while k < span.to {
+                        unescaped.append(b[k])
+                        k += b[k] == Self.quote ? 2 : 1
+                    }
+                    text = String(validating: unescaped, as: UTF8.self)
+                } else {
+                    text = UTF8Text.string(UnsafeBufferPointer(rebasing: b[span.from..<span.to]))
+                }
+                guard let text else {
+                    throw error(line: span.line, "field \(n + 1) is not valid UTF-8",
+                                hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
+                }
+                values.append(make(text))
             }
-            text = String(validating: scratch, as: UTF8.self)
-        } else {
-            text = UTF8Text.string(UnsafeBufferPointer(rebasing: b[from..<to]))
         }
-        guard let text else {
-            throw error(line: line, "field \(fields.count + 1) is not valid UTF-8",
-                        hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
-        }
-        fields.append(text)
+        return values
     }
 
     /// Moves the unread bytes to the front and reads more after them.

@@ -73,17 +73,16 @@ public struct CSVSource: UserSource, SourceConnector {
             }
             if let columnsNeeded { reader.skippedColumns = names.map { !columnsNeeded.contains($0) && $0 != idColumn } }
             let file = (path as NSString).lastPathComponent
-            while try reader.next() {
-                let fields = reader.fields
-                guard fields.count == names.count else {
+            while let values = try reader.nextRecord(AttributeValue.text) {
+                guard values.count == names.count else {
                     throw reader.error(
-                        line: reader.recordLine, "this record has \(fields.count) fields, the header has \(names.count)",
+                        line: reader.recordLine, "this record has \(values.count) fields, the header has \(names.count)",
                         hint: "a value containing the delimiter must be in double quotes")
                 }
-                let values = fields.map { $0.map(AttributeValue.text) }
+                var id = ""
+                if case .text(let text)? = values[idPosition] { id = text }
                 try emitter.emit(SourceRecord(
-                    id: fields[idPosition] ?? "", schema: schema, values: values,
-                    location: .line(reader.recordLine, of: file)))
+                    id: id, schema: schema, values: values, location: .line(reader.recordLine, of: file)))
             }
         }
     }
