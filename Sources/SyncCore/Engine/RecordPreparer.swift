@@ -30,21 +30,24 @@ struct RecordPreparer: Sendable {
         var batch = Batch()
         batch.candidates.reserveCapacity(records.count)
         batch.emails.reserveCapacity(records.count)
-        // Through a buffer pointer, not `map` or the array's subscript, either of which copies
-        // (retains and releases) each whole record.
-        records.withUnsafeBufferPointer { records in
-            for i in records.indices {
-                var problems: [RecordProblem] = []
-                var values = mapper.map(records[i], problems: &problems)
-                validator.validate(&values, problems: &problems)
-                if records[i].id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
-                if let hash = duplicates.hash(of: values) {
-                    batch.emails.append(EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: i)))
-                }
-                batch.candidates.append(Differ.Candidate(
-                    id: records[i].id, location: records[i].location, values: values,
-                    fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
+        // The loop works on locals, and reads records in place: with `self`'s properties or `map`,
+        // the compiler copies each whole record (and the mapper) around every call, and every
+        // copy retains and releases objects that the reader's thread touches too.
+        var mapper = mapper, fingerprinter = fingerprinter
+        defer { self.mapper = mapper; self.fingerprinter = fingerprinter }
+        let validator = validator, duplicates = duplicates
+        for i in records.indices {
+            var problems: [RecordProblem] = []
+            mapper.prepare(for: records[i].schema)
+            var values = mapper.mapResolved(records[i], problems: &problems)
+            validator.validate(&values, problems: &problems)
+            if records[i].id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
+            if let hash = duplicates.hash(of: values) {
+                batch.emails.append(EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: i)))
             }
+            batch.candidates.append(Differ.Candidate(
+                id: records[i].id, location: records[i].location, values: values,
+                fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
         }
         return batch
     }

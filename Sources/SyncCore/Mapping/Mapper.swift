@@ -61,7 +61,19 @@ public struct Mapper: Sendable {
     ///   - problems: where to add what went wrong (a date that does not parse, too many values).
     /// - Returns: one value per ``layout`` field; `nil` for absent.
     public mutating func map(_ record: borrowing SourceRecord, problems: inout [RecordProblem]) -> [String?] {
-        if record.schema !== schema { resolve(record.schema) }
+        prepare(for: record.schema)
+        return mapResolved(record, problems: &problems)
+    }
+
+    /// Resolves the mapped attributes' positions in `schema`, unless they are resolved already.
+    mutating func prepare(for schema: AttributeSchema) {
+        if schema !== self.schema { resolve(schema) }
+    }
+
+    /// Maps one record whose schema ``prepare(for:)`` has resolved. Not mutating, so the caller
+    /// can pass a record stored in an array without the compiler copying it first.
+    @inline(__always)
+    func mapResolved(_ record: borrowing SourceRecord, problems: inout [RecordProblem]) -> [String?] {
         var row = [String?]()
         row.reserveCapacity(fields.count)
         for field in fields {
