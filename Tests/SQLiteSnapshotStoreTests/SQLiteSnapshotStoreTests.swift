@@ -161,6 +161,29 @@ import SyncCore
         }
     }
 
+    /// A snapshot made before the covering index reads the same without it, and gets it from its next writer.
+    @Test func theIndexIsAddedToOlderSnapshotsAndUsed() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let updates: [SnapshotUpdate]
+        do {
+            let store = try SQLiteSnapshotStore.openForWriting(settings)
+            updates = (0..<300).map { update("E\($0)", key: store.key) }
+            try await store.commit(updates)
+        }
+        try await DatabaseQueue(path: settings.path).write { try $0.execute(sql: "DROP INDEX people_index") }
+        let plan = "EXPLAIN QUERY PLAN SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id"
+        func query() async throws -> String {
+            try await DatabaseQueue(path: settings.path).read { try Row.fetchAll($0, sql: plan).map { $0["detail"] as String }.joined() }
+        }
+        #expect(try await query() == "SCAN people")
+        let old = try await SQLiteSnapshotStore.openForReading(settings).index()
+        #expect(old.count == 300 && old["E42"]?.fingerprint == updates[42].fingerprint)
+        _ = try SQLiteSnapshotStore.openForWriting(settings)
+        #expect(try await query() == "SCAN people USING COVERING INDEX people_index")
+        let new = try await SQLiteSnapshotStore.openForReading(settings).index()
+        #expect(new.ids == old.ids && new.entries.map(\.fingerprint) == old.entries.map(\.fingerprint))
+    }
+
     /// Many batches, as a large sync commits them; each is its own transaction.
     @Test func manyBatchesCommitAndReadBack() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
