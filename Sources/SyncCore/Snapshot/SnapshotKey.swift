@@ -101,18 +101,50 @@ public struct Fingerprinter: Sendable {
     ///   - row: one value per layout field.
     ///   - terminatedAt: the termination the snapshot will record with the row, if any.
     public mutating func fingerprint(_ row: [String?], terminatedAt: String? = nil) -> Fingerprint {
-        buffer.removeAll(keepingCapacity: true)
+        // name 0x1F value 0x1E for each present field in name order, then 0x1D and the termination.
+        var length = terminatedAt.map { $0.utf8.count + 1 } ?? 0
         for i in order {
-            guard var value = row[i] else { continue }
-            buffer.append(contentsOf: names[i])
-            buffer.append(0x1F)
-            value.withUTF8 { buffer.append(contentsOf: $0) }
-            buffer.append(0x1E)
+            if let count = row[i]?.utf8.count { length += names[i].count + count + 2 }
         }
-        if var terminatedAt {
-            buffer.append(0x1D)
-            terminatedAt.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: max(length, 2 * buffer.count)) }
+        return buffer.withUnsafeMutableBytes { buffer in
+            var out = ByteWriter(base: buffer.baseAddress!)
+            for i in order where row[i] != nil {
+                names[i].withUnsafeBytes { out.append($0) }
+                out.append(0x1F)
+                out.append(row[i]!)
+                out.append(0x1E)
+            }
+            if let terminatedAt {
+                out.append(0x1D)
+                out.append(terminatedAt)
+            }
+            let (high, low) = SipHash24.hash(UnsafeRawBufferPointer(start: buffer.baseAddress, count: out.end), with: high, and: low)
+            return Fingerprint(high: high, low: low)
         }
-        return buffer.withUnsafeBytes { Fingerprint(high: high.hash($0), low: low.hash($0)) }
+    }
+}
+
+/// Appends bytes to memory the caller has made large enough.
+private struct ByteWriter {
+    let base: UnsafeMutableRawPointer
+    var end = 0
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress else { return }
+        (base + end).copyMemory(from: start, byteCount: bytes.count)
+        end += bytes.count
+    }
+
+    mutating func append(_ byte: UInt8) {
+        base.storeBytes(of: byte, toByteOffset: end, as: UInt8.self)
+        end += 1
+    }
+
+    /// The text's UTF-8, read in place (no copy of the string, and so no reference counting).
+    mutating func append(_ text: String) {
+        if text.utf8.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) == nil {
+            Array(text.utf8).withUnsafeBytes { append($0) }
+        }
     }
 }
