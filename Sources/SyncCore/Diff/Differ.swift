@@ -19,6 +19,7 @@ struct Differ {
     }
 
     /// Classifies every candidate against `index`, then loads the people who changed or left.
+    /// The values of the rows to send move into `changes`; the candidates are spent.
     func diff(
         _ candidates: inout CandidateList, index: inout SnapshotIndex, snapshot: some SnapshotReader,
         into changes: inout ChangeSet
@@ -62,9 +63,10 @@ struct Differ {
                         continue
                     }
                 }
-                let row = PlannedRow(
-                    sourceID: id, values: candidates[position].values, fingerprint: fingerprint,
-                    location: candidates[position].location)
+                // Moved, not copied: the candidates are done with once merged.
+                var values: [String?] = []
+                swap(&values, &candidates[position].values)
+                let row = PlannedRow(sourceID: id, values: values, fingerprint: fingerprint, location: candidates[position].location)
                 if entry == nil { changes.creates.append(row) } else { updates.append(row) }
             }
             i = end

@@ -80,19 +80,24 @@ public struct JSONWriter {
     public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(0x22)
         for byte in text.utf8 {
-            switch byte {
-            case 0x22: bytes.append(0x5C); bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-            case 0x09: bytes.append(0x5C); bytes.append(0x74)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: bytes.append(byte)
-            }
+            if let escape = escape(byte) { bytes.append(contentsOf: escape) } else { bytes.append(byte) }
         }
         bytes.append(0x22)
+    }
+
+    /// How a byte of UTF-8 is written inside a JSON string, when it cannot be written as itself.
+    @inline(__always)
+    static func escape(_ byte: UInt8) -> [UInt8]? {
+        switch byte {
+        case 0x22: [0x5C, 0x22]
+        case 0x5C: [0x5C, 0x5C]
+        case 0x0A: [0x5C, 0x6E]
+        case 0x0D: [0x5C, 0x72]
+        case 0x09: [0x5C, 0x74]
+        case 0..<0x20:
+            [0x5C, 0x75, 0x30, 0x30, Array("0123456789abcdef".utf8)[Int(byte >> 4)], Array("0123456789abcdef".utf8)[Int(byte & 15)]]
+        default: nil
+        }
     }
 
     /// A flat object of strings as compact JSON with sorted keys (how the snapshot stores fields).

@@ -40,9 +40,10 @@ public enum PlanRendering {
         let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
             out.write("\nCreate (\(changes.creates.count))\n")
-            for row in changes.creates {
+            // By index: a for-in loop copies (retains and releases) each row.
+            for i in changes.creates.indices {
                 out.write("  + ")
-                printer.write(row, details: true)
+                printer.write(changes.creates[i], details: true)
                 out.write(byte: 10)
             }
         }
@@ -126,7 +127,8 @@ public enum PlanRendering {
         json.field("warnings", strings: changes.warnings)
         json.key("creates")
         json.beginArray()
-        for row in changes.creates {
+        for i in changes.creates.indices {
+            let row = changes.creates[i]
             json.beginObject()
             json.field("source_id", row.sourceID)
             json.field("location", row.location?.description)
@@ -241,25 +243,26 @@ private struct RowPrinter {
         out.write(row.sourceID)
         out.write("  ")
         var named = false
-        for position in [first, last] {
-            if let position, let value = row.values[position] {
-                if named { out.write(byte: 32) }
-                out.write(value)
-                named = true
-            }
+        if let first, row.values[first] != nil {
+            out.write(row.values[first]!)
+            named = true
         }
-        if let email, let value = row.values[email] {
+        if let last, row.values[last] != nil {
+            if named { out.write(byte: 32) }
+            out.write(row.values[last]!)
+            named = true
+        }
+        if let email, row.values[email] != nil {
             out.write(named ? " <" : "<")
-            out.write(value)
+            out.write(row.values[email]!)
             out.write(byte: 62)
         }
         guard details else { return }
-        for (i, value) in row.values.enumerated() where i != first && i != last && i != email {
-            guard let value else { continue }
+        for i in row.values.indices where i != first && i != last && i != email && row.values[i] != nil {
             out.write("  ")
             out.write(layout.fields[i])
             out.write(byte: 61)
-            out.write(masks[i] ?? value)
+            out.write(masks[i] ?? row.values[i]!)
         }
     }
 }
