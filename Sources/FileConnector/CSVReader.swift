@@ -17,12 +17,17 @@ public final class CSVReader {
     private let delimiter: UInt8
     private let fd: Int32
     private let ownsDescriptor: Bool
-    private var buffer: [UInt8]
+    // Raw memory the reader owns, not arrays: an array property of a class costs a retain
+    // and an exclusivity check on every access, twice a field on millions of records.
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
     private var start = 0
     private var end = 0
     private var eof: Bool
     private var line = 1
-    private var spans: [Span] = []
+    private var spans: UnsafeMutablePointer<Span>
+    private var spanCapacity = 64
+    private var spanCount = 0
 
     /// Where a field of the record just parsed lies in the buffer.
     private struct Span {
@@ -58,7 +63,9 @@ public final class CSVReader {
                             hint: "check source.path and that this user may read the file")
         }
         ownsDescriptor = true
-        buffer = [UInt8](repeating: 0, count: 1 << 20)
+        capacity = 1 << 20
+        buffer = .allocate(capacity: capacity)
+        spans = .allocate(capacity: spanCapacity)
         eof = false
         try skipByteOrderMark()
     }
@@ -69,7 +76,10 @@ public final class CSVReader {
         self.delimiter = delimiter
         fd = -1
         ownsDescriptor = false
-        buffer = bytes
+        capacity = max(bytes.count, 1)
+        buffer = .allocate(capacity: capacity)
+        buffer.initialize(from: bytes, count: bytes.count)
+        spans = .allocate(capacity: spanCapacity)
         end = bytes.count
         eof = true
         try skipByteOrderMark()
@@ -77,6 +87,8 @@ public final class CSVReader {
 
     deinit {
         if ownsDescriptor { close(fd) }
+        buffer.deallocate()
+        spans.deallocate()
     }
 
     /// Reads the next record into ``fields``.
@@ -128,14 +140,16 @@ public final class CSVReader {
     /// before the record does. Nothing is decoded until the whole record is in.
     private func parseRecord() throws -> Int? {
         // The loop works on locals: a class's properties cost an exclusivity check per access.
-        var spans: [Span] = []
-        swap(&spans, &self.spans)
-        defer { swap(&spans, &self.spans) }
-        spans.removeAll(keepingCapacity: true)
-        let end = end, eof = eof, delimiter = delimiter, line = line
+        let b = buffer, end = end, eof = eof, delimiter = delimiter, line = line
         recordLine = line
         var newlines = 0
-        let consumed = try buffer.withUnsafeBufferPointer { b -> Int? in
+        var count = 0
+        func append(_ span: Span) {
+            if count == spanCapacity { growSpans() }
+            spans[count] = span
+            count += 1
+        }
+        let consumed = try { () throws -> Int? in
             var i = start
             while true {
                 if i < end && b[i] == Self.quote {
@@ -163,17 +177,17 @@ public final class CSVReader {
                         if j + 1 >= end && !eof { return nil }
                         break
                     }
-                    spans.append(Span(from: i + 1, to: j, escaped: escaped, line: quoteLine))
+                    append(Span(from: i + 1, to: j, escaped: escaped, line: quoteLine))
                     i = j + 1
                     if i < end && b[i] != delimiter && b[i] != Self.lf && b[i] != Self.cr {
-                        throw error(line: line + newlines, "text follows a closing quote in field \(spans.count)",
+                        throw error(line: line + newlines, "text follows a closing quote in field \(count)",
                                     hint: "quote the whole field, and double quotes inside it (\"\")")
                     }
                 } else {
                     var j = i
                     while j < end && b[j] != delimiter && b[j] != Self.lf && b[j] != Self.cr { j += 1 }
                     if j >= end && !eof { return nil }
-                    spans.append(Span(from: i, to: j, escaped: false, line: line + newlines))
+                    append(Span(from: i, to: j, escaped: false, line: line + newlines))
                     i = j
                 }
                 // After a field: a delimiter, the end of the record, or the end of the input.
@@ -195,41 +209,49 @@ public final class CSVReader {
                 newlines += 1
                 return i
             }
-        }
+        }()
+        spanCount = count
         if consumed != nil { self.line = line + newlines }
         return consumed
     }
 
+    private func growSpans() {
+        let grown = UnsafeMutablePointer<Span>.allocate(capacity: spanCapacity * 2)
+        grown.initialize(from: spans, count: spanCapacity)
+        spans.deallocate()
+        spans = grown
+        spanCapacity *= 2
+    }
+
     /// The fields of the record just parsed, decoded as UTF-8 and made into values.
     private func decode<Value>(_ make: (String) -> Value) throws -> [Value?] {
-        let spans = spans, skipped = skippedColumns
+        let b = buffer, skipped = skippedColumns
         var values: [Value?] = []
-        values.reserveCapacity(spans.count)
-        try buffer.withUnsafeBufferPointer { b in
-            for (n, span) in spans.enumerated() {
-                if span.from == span.to || (n < skipped.count && skipped[n]) {
-                    values.append(nil)
-                    continue
-                }
-                let text: String?
-                if span.escaped {
-                    var unescaped: [UInt8] = []
-                    unescaped.reserveCapacity(span.to - span.from)
-                    var k = span.from
-                    while k < span.to {
-                        unescaped.append(b[k])
-                        k += b[k] == Self.quote ? 2 : 1
-                    }
-                    text = String(validating: unescaped, as: UTF8.self)
-                } else {
-                    text = UTF8Text.string(UnsafeBufferPointer(rebasing: b[span.from..<span.to]))
-                }
-                guard let text else {
-                    throw error(line: span.line, "field \(n + 1) is not valid UTF-8",
-                                hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
-                }
-                values.append(make(text))
+        values.reserveCapacity(spanCount)
+        for n in 0..<spanCount {
+            let span = spans[n]
+            if span.from == span.to || (n < skipped.count && skipped[n]) {
+                values.append(nil)
+                continue
             }
+            let text: String?
+            if span.escaped {
+                var unescaped: [UInt8] = []
+                unescaped.reserveCapacity(span.to - span.from)
+                var k = span.from
+                while k < span.to {
+                    unescaped.append(b[k])
+                    k += b[k] == Self.quote ? 2 : 1
+                }
+                text = String(validating: unescaped, as: UTF8.self)
+            } else {
+                text = UTF8Text.string(UnsafeBufferPointer(start: b + span.from, count: span.to - span.from))
+            }
+            guard let text else {
+                throw error(line: span.line, "field \(n + 1) is not valid UTF-8",
+                            hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
+            }
+            values.append(make(text))
         }
         return values
     }
@@ -239,20 +261,19 @@ public final class CSVReader {
         guard !eof else { return }
         if start > 0 {
             let remaining = end - start
-            if remaining > 0 {
-                buffer.withUnsafeMutableBufferPointer { b in
-                    _ = memmove(b.baseAddress!, b.baseAddress! + start, remaining)
-                }
-            }
+            if remaining > 0 { memmove(buffer, buffer + start, remaining) }
             end = remaining
             start = 0
         }
-        if end == buffer.count {
-            buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+        if end == capacity {
+            // A record longer than the buffer: double it.
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            grown.initialize(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = grown
+            capacity *= 2
         }
-        let count = buffer.withUnsafeMutableBufferPointer { b in
-            read(fd, b.baseAddress! + end, b.count - end)
-        }
+        let count = read(fd, buffer + end, capacity - end)
         if count < 0 {
             throw SyncError(.source, "\(name): read failed: \(String(cString: strerror(errno)))")
         }

@@ -101,6 +101,31 @@ import SyncCore
         #expect(Array(lines[1...4]) == [2, 4, 5, 6])
     }
 
+    /// A record larger than the reader's 1 MiB buffer, and one with more fields than it first expects.
+    @Test func oversizedRecordsAndManyColumns() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let huge = String(repeating: "line of a long note, \"quoted\"\n", count: 100_000)  // 3.2 MB
+        let wide = (0..<300).map { "c\($0)" }
+        let text = "id,note\n1,\"" + huge.replacingOccurrences(of: "\"", with: "\"\"") + "\"\n"
+            + wide.joined(separator: ",") + "\n2,short\n"
+        let path = folder.appendingPathComponent("big.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try CSVReader(path: path)
+        var got: [[String?]] = []
+        var lines: [Int] = []
+        while try reader.next() {
+            got.append(reader.fields)
+            lines.append(reader.recordLine)
+        }
+        #expect(got.count == 4)
+        #expect(got[1] == ["1", huge])
+        #expect(got[2] == wide)
+        #expect(got[3] == ["2", "short"])
+        #expect(lines == [1, 2, 100_003, 100_004])
+    }
+
     @Test func unbalancedQuoteAtEndOfLargeFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
