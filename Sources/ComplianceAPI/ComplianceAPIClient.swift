@@ -35,6 +35,19 @@ public final class ComplianceAPIClient: ImportService {
         try? await ownedClient?.shutdown()
     }
 
+    /// Runs `body`, then shuts the client down, whether `body` returned or threw.
+    public func closing<Result>(after body: () async throws -> Result) async throws -> Result {
+        let result: Result
+        do {
+            result = try await body()
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
+        return result
+    }
+
     /// Creates a client from a job's settings, reading the client secret.
     /// - Throws: ``SyncError`` when the client id or secret is missing.
     public convenience init(settings: APISettings, logger: Logger) throws {

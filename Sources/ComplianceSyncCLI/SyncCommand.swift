@@ -31,24 +31,13 @@ struct SyncCommand: AsyncParsableCommand {
         var (configuration, logger, source) = try job.load()
         configuration.snapshot.lockWait = lock.waitForLock
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
-        let store: any SnapshotStore
-        do {
-            store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
-        } catch {
-            await client.shutdown()
-            throw error
-        }
         let syncer = Syncer(
             planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
-        let result: SyncReport
-        do {
-            result = try await syncer.run(
+        let result = try await client.closing {
+            let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
+            return try await syncer.run(
                 source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
                 allowMassRemoval: allowMassRemoval)
-            await client.shutdown()
-        } catch {
-            await client.shutdown()
-            throw error
         }
         print(result.summary)
         let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }

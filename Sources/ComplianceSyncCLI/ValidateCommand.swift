@@ -27,13 +27,7 @@ struct ValidateCommand: AsyncParsableCommand {
         let api = configuration.api
         print("api:      \(api.baseURL.absoluteString), client id \(api.clientID ?? "(not set)")")
         let client = try ComplianceAPIClient(settings: api, logger: logger)
-        do {
-            try await client.checkCredentials()
-            await client.shutdown()
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await client.closing { try await client.checkCredentials() }
         print("          token endpoint: credentials accepted")
     }
 }
