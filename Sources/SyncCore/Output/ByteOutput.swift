@@ -53,23 +53,13 @@ public final class ByteOutput {
 
     /// Appends text.
     public func write(_ text: String) {
-        // Read in place when the string is native UTF-8 (always, on Linux): no copy, no reference counting.
-        if text.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil {
-            Array(text.utf8).withUnsafeBufferPointer { append($0) }
-        }
-    }
-
-    /// Appends bytes.
-    public func write(bytes: some Sequence<UInt8>) {
-        for byte in bytes { write(byte: byte) }
+        UTF8Text.withBytes(of: text) { append($0) }
     }
 
     /// Appends `text` as a JSON string literal, escaped straight into the buffer.
     public func writeJSONString(_ text: String) {
         write(byte: 0x22)
-        if text.utf8.withContiguousStorageIfAvailable({ writeEscaped($0) }) == nil {
-            Array(text.utf8).withUnsafeBufferPointer { writeEscaped($0) }
-        }
+        UTF8Text.withBytes(of: text) { writeEscaped($0) }
         write(byte: 0x22)
     }
 

@@ -85,6 +85,8 @@ public struct JSONWriter {
         bytes.append(0x22)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// How a byte of UTF-8 is written inside a JSON string, when it cannot be written as itself.
     @inline(__always)
     static func escape(_ byte: UInt8) -> [UInt8]? {
@@ -94,8 +96,7 @@ public struct JSONWriter {
         case 0x0A: [0x5C, 0x6E]
         case 0x0D: [0x5C, 0x72]
         case 0x09: [0x5C, 0x74]
-        case 0..<0x20:
-            [0x5C, 0x75, 0x30, 0x30, Array("0123456789abcdef".utf8)[Int(byte >> 4)], Array("0123456789abcdef".utf8)[Int(byte & 15)]]
+        case 0..<0x20: Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
         default: nil
         }
     }

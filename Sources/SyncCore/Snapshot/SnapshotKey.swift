@@ -141,10 +141,7 @@ private struct ByteWriter {
         end += 1
     }
 
-    /// The text's UTF-8, read in place (no copy of the string, and so no reference counting).
     mutating func append(_ text: String) {
-        if text.utf8.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) == nil {
-            Array(text.utf8).withUnsafeBytes { append($0) }
-        }
+        UTF8Text.withBytes(of: text) { append(UnsafeRawBufferPointer($0)) }
     }
 }

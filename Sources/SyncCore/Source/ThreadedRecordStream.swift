@@ -127,8 +127,8 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     ///
     /// Memory is then freed by the thread that allocated it. When another thread
     /// frees it, glibc's malloc takes the allocating thread's arena lock, and the
-    /// two threads contend for that lock on every record: a third of a run's time
-    /// on a million rows, measured.
+    /// two threads contend for that lock on every record: 5,000 to 16,000
+    /// voluntary context switches in a plan of a million rows, 450 with this.
     public struct Recycler: Sendable {
         fileprivate let channel: Channel
 

@@ -6,6 +6,15 @@ public enum UTF8Text {
         isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
     }
 
+    /// Calls `body` with a string's UTF-8 bytes, read in place when the string is native (always,
+    /// on Linux): no copy of the string, and so no reference counting.
+    public static func withBytes<Result>(
+        of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
+    ) rethrows -> Result {
+        if let result = try text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return try Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
     /// Whether every byte is below 0x80 (checked eight at a time).
     public static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let raw = UnsafeRawBufferPointer(bytes)
