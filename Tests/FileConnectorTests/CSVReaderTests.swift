@@ -15,6 +15,23 @@ import SyncCore
         return result
     }
 
+    /// Writes `text` to a file and reads it back, as a source does: in 1 MiB blocks.
+    func readFile(_ text: String, name: String = "t.csv") throws -> (rows: [[String?]], lines: [Int]) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try CSVReader(path: path, name: name)
+        var rows: [[String?]] = []
+        var lines: [Int] = []
+        while try reader.next() {
+            rows.append(reader.fields)
+            lines.append(reader.recordLine)
+        }
+        return (rows, lines)
+    }
+
     func failure(_ text: String) -> String {
         do {
             _ = try rows(text)
@@ -75,9 +92,6 @@ import SyncCore
 
     /// Records that straddle the reader's 1 MiB blocks, including quotes, CRLF and multi-byte characters.
     @Test func recordsAcrossBlockBoundaries() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         var text = "id,note,name\r\n"
         var expected: [[String?]] = [["id", "note", "name"]]
         for i in 0..<40_000 {
@@ -86,15 +100,7 @@ import SyncCore
             text += "\(i),\(quoted),Zoë Bérénger \(i)\r\n"
             expected.append(["\(i)", note, "Zoë Bérénger \(i)"])
         }
-        let path = folder.appendingPathComponent("big.csv").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let reader = try CSVReader(path: path)
-        var got: [[String?]] = []
-        var lines: [Int] = []
-        while try reader.next() {
-            got.append(reader.fields)
-            lines.append(reader.recordLine)
-        }
+        let (got, lines) = try readFile(text)
         #expect(got.count == expected.count)
         #expect(got == expected)
         // Every third record spans two lines: records 0, 1, 2, 3 start on lines 2, 4, 5, 6.
@@ -103,22 +109,11 @@ import SyncCore
 
     /// A record larger than the reader's 1 MiB buffer, and one with more fields than it first expects.
     @Test func oversizedRecordsAndManyColumns() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         let huge = String(repeating: "line of a long note, \"quoted\"\n", count: 100_000)  // 3.2 MB
         let wide = (0..<300).map { "c\($0)" }
         let text = "id,note\n1,\"" + huge.replacingOccurrences(of: "\"", with: "\"\"") + "\"\n"
             + wide.joined(separator: ",") + "\n2,short\n"
-        let path = folder.appendingPathComponent("big.csv").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let reader = try CSVReader(path: path)
-        var got: [[String?]] = []
-        var lines: [Int] = []
-        while try reader.next() {
-            got.append(reader.fields)
-            lines.append(reader.recordLine)
-        }
+        let (got, lines) = try readFile(text)
         #expect(got.count == 4)
         #expect(got[1] == ["1", huge])
         #expect(got[2] == wide)
@@ -127,15 +122,9 @@ import SyncCore
     }
 
     @Test func unbalancedQuoteAtEndOfLargeFile() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         let body = String(repeating: "1,2\n", count: 300_000) + "3,\"never closed\n4,5\n"
-        let path = folder.appendingPathComponent("bad.csv").path
-        try body.write(toFile: path, atomically: true, encoding: .utf8)
-        let reader = try CSVReader(path: path, name: "bad.csv")
         #expect {
-            while try reader.next() {}
+            _ = try readFile(body, name: "bad.csv")
         } throws: { error in
             (error as? SyncError)?.message == "bad.csv:300001: a quoted field opens here and never closes"
         }
