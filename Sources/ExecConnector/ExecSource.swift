@@ -7,7 +7,8 @@ import SyncCore
 ///
 /// Settings: `command` (the program and its arguments, a list; no shell),
 /// `env` (variables to give it), `pass_env` (names of this process's variables
-/// to pass on), `timeout_seconds` (default 600). The program runs in the job
+/// to pass on), `timeout_seconds` (default 600), `max_record_bytes` (the longest
+/// line, 16 MiB by default). The program runs in the job
 /// file's folder with only `PATH`, `HOME`, `LANG`, `LC_ALL`, `TZ`, `TMPDIR`
 /// and what these settings add — never the API's secret. Its standard error
 /// goes to the log. A non-zero exit, a timeout, a malformed line or a repeated
@@ -24,6 +25,8 @@ public struct ExecSource: UserSource, SourceConnector {
     public var directory: String
     /// How long it may run, in seconds.
     public var timeoutSeconds = 600
+    /// The longest line of output, in bytes (`max_record_bytes`, 16 MiB by default).
+    public var maxLineBytes = 16 << 20
     /// Where its standard error goes.
     public var logger: Logger
 
@@ -61,6 +64,7 @@ public struct ExecSource: UserSource, SourceConnector {
         }
         var source = ExecSource(command: command, environment: environment, directory: context.folder, logger: context.logger)
         source.timeoutSeconds = try section.int("timeout_seconds", in: 1...86_400) ?? source.timeoutSeconds
+        source.maxLineBytes = try section.int("max_record_bytes", in: 1024...(1 << 40)) ?? source.maxLineBytes
         return source
     }
 
@@ -86,8 +90,10 @@ public struct ExecSource: UserSource, SourceConnector {
             let watchdog = Watchdog(program: program, seconds: timeoutSeconds)
             var parser = ExecProtocol(place: "output of \(command.prefix(2).joined(separator: " "))")
             var seen: [String: Int] = [:]
+            // Read to a deadline of its own: a grandchild that left the process group can keep the pipe open.
+            let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds) + 1)
             do {
-                try Self.lines(of: program.stdout) { line, number in
+                try Self.lines(of: program.stdout, limit: maxLineBytes, until: deadline) { line, number in
                     guard let record = try parser.read(line, number: number) else { return }
                     if let first = seen.updateValue(number, forKey: record.id) {
                         throw SyncError(.source, "\(record.location!): the id \(record.id) was already given on line \(first)",
@@ -95,6 +101,13 @@ public struct ExecSource: UserSource, SourceConnector {
                     }
                     try emitter.emit(record)
                 }
+            } catch is OutputTimeout {
+                program.kill(SIGKILL)
+                _ = program.wait()
+                watchdog.cancel()
+                throw SyncError(.source, "\(description) did not finish its output within \(timeoutSeconds) s and was stopped",
+                                hint: "raise source.timeout_seconds, or make the program faster; a process it started "
+                                    + "must not keep its standard output open")
             } catch {
                 program.kill(SIGKILL)
                 _ = program.wait()
@@ -115,11 +128,22 @@ public struct ExecSource: UserSource, SourceConnector {
     }
 
     /// Calls `body` with each line of `fd` (without its newline) and its 1-based number.
-    static func lines(of fd: Int32, _ body: (ArraySlice<UInt8>, Int) throws -> Void) throws {
+    /// - Parameters:
+    ///   - limit: the longest line; a longer one is an error naming it.
+    ///   - deadline: when to stop waiting for the end of the output; passing it is an error.
+    static func lines(
+        of fd: Int32, limit: Int = .max, until deadline: Date = .distantFuture, _ body: (ArraySlice<UInt8>, Int) throws -> Void
+    ) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var pending: [UInt8] = []
         var number = 0
         while true {
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let wait = min(deadline.timeIntervalSinceNow, 3600)
+            guard wait > 0 else { throw OutputTimeout() }
+            let polled = poll(&ready, 1, Int32(wait * 1000) + 1)
+            if polled < 0 && errno == EINTR { continue }
+            if polled == 0 { continue }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
@@ -136,6 +160,11 @@ public struct ExecSource: UserSource, SourceConnector {
                 start = i + 1
             }
             pending += buffer[start..<count]
+            if pending.count > limit {
+                throw SyncError(.source, "line \(number + 1) of the program's output is longer than "
+                    + "source.max_record_bytes (\(limit) bytes)",
+                    hint: "each record must end with a newline; raise source.max_record_bytes if records really are this long")
+            }
         }
         if !pending.isEmpty { try body(pending[...], number + 1) }
     }
@@ -147,6 +176,9 @@ public struct ExecSource: UserSource, SourceConnector {
         }
     }
 }
+
+/// The output did not end by the deadline.
+private struct OutputTimeout: Error {}
 
 /// Stops a program that runs too long: SIGTERM at the deadline, SIGKILL five seconds later.
 private final class Watchdog: @unchecked Sendable {

@@ -21,6 +21,7 @@ public final class CSVReader {
     // and an exclusivity check on every access, twice a field on millions of records.
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
+    private let maxRecordBytes: Int
     private var start = 0
     private var end = 0
     private var eof: Bool
@@ -54,16 +55,19 @@ public final class CSVReader {
     ///   - name: how messages name the file; the path by default.
     ///   - delimiter: the field separator.
     /// - Throws: ``SyncError`` when the file cannot be opened.
-    public init(path: String, name: String? = nil, delimiter: UInt8 = UInt8(ascii: ",")) throws {
+    public init(
+        path: String, name: String? = nil, delimiter: UInt8 = UInt8(ascii: ","), maxRecordBytes: Int = 16 << 20
+    ) throws {
         self.name = name ?? path
         self.delimiter = delimiter
+        self.maxRecordBytes = maxRecordBytes
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw SyncError(.source, "cannot open \(path): \(String(cString: strerror(errno)))",
                             hint: "check source.path and that this user may read the file")
         }
         ownsDescriptor = true
-        capacity = 1 << 20
+        capacity = min(1 << 20, maxRecordBytes)
         buffer = .allocate(capacity: capacity)
         spans = .allocate(capacity: spanCapacity)
         eof = false
@@ -74,6 +78,7 @@ public final class CSVReader {
     public init(bytes: [UInt8], name: String = "input", delimiter: UInt8 = UInt8(ascii: ",")) throws {
         self.name = name
         self.delimiter = delimiter
+        maxRecordBytes = max(bytes.count, 1)
         fd = -1
         ownsDescriptor = false
         capacity = max(bytes.count, 1)
@@ -266,12 +271,19 @@ public final class CSVReader {
             start = 0
         }
         if end == capacity {
-            // A record longer than the buffer: double it.
-            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            // A record longer than the buffer: double it, up to the limit (an unclosed quote
+            // in a 5 GB file must fail naming its line, not take all memory).
+            guard capacity < maxRecordBytes else {
+                throw error(line: recordLine, "the record starting here is longer than source.max_record_bytes "
+                    + "(\(maxRecordBytes) bytes)",
+                    hint: "look for a quote that never closes near that line; raise source.max_record_bytes "
+                        + "if records really are this long")
+            }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: min(capacity * 2, maxRecordBytes))
             grown.initialize(from: buffer, count: end)
             buffer.deallocate()
             buffer = grown
-            capacity *= 2
+            capacity = min(capacity * 2, maxRecordBytes)
         }
         let count = read(fd, buffer + end, capacity - end)
         if count < 0 {

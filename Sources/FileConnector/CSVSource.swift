@@ -5,7 +5,8 @@ import SyncCore
 ///
 /// Settings: `path` (the file, relative to the config), `id` (the column that
 /// identifies a person), `delimiter` (one character, or `tab`; `,` by default),
-/// and `columns` (the column names, for a file without a header row).
+/// `columns` (the column names, for a file without a header row), and the
+/// ``FileLimits`` settings `max_record_bytes` and `settle_seconds`.
 public struct CSVSource: UserSource, SourceConnector {
     public static let type = "csv"
     public static let summary = "a CSV file (RFC 4180) with a header row: path, id, delimiter, columns"
@@ -20,6 +21,8 @@ public struct CSVSource: UserSource, SourceConnector {
     public var columns: [String]?
     /// The columns to read besides the id column; `nil` for all. Others are checked for structure but not decoded.
     public var columnsNeeded: Set<String>?
+    /// The longest record, and how settled the file must be.
+    public var limits = FileLimits()
 
     /// Creates a CSV source.
     public init(
@@ -47,15 +50,18 @@ public struct CSVSource: UserSource, SourceConnector {
             delimiter = bytes[0]
         }
         let columns = try section.strings("columns")
-        return CSVSource(path: path, idColumn: id, delimiter: delimiter, columns: columns,
-                         columnsNeeded: Set(context.mappedAttributes))
+        var source = CSVSource(path: path, idColumn: id, delimiter: delimiter, columns: columns,
+                               columnsNeeded: Set(context.mappedAttributes))
+        source.limits = try FileLimits(section: section)
+        return source
     }
 
     public var description: String { "csv \(path)" }
 
     public func records() -> ThreadedRecordStream {
         ThreadedRecordStream(name: "csv-reader") { emitter in
-            let reader = try CSVReader(path: path, delimiter: delimiter)
+            try limits.checkSettled(path)
+            let reader = try CSVReader(path: path, delimiter: delimiter, maxRecordBytes: limits.maxRecordBytes)
             let names: [String]
             if let columns {
                 names = columns

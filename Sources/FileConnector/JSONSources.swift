@@ -8,7 +8,8 @@ import Glibc
 /// People from a JSON file: JSON Lines (one object per line, `source.type: jsonl`)
 /// or one array of objects (`source.type: json`), read object by object, never whole.
 ///
-/// Settings: `path` and `id` (the key that identifies a person). Blank lines are skipped.
+/// Settings: `path` and `id` (the key that identifies a person), and the ``FileLimits``
+/// settings `max_record_bytes` and `settle_seconds`. Blank lines are skipped.
 public struct JSONFileSource: UserSource {
     /// How the objects are laid out in the file.
     public enum Layout: Sendable {
@@ -24,30 +25,34 @@ public struct JSONFileSource: UserSource {
     public var idKey: String
     /// How the objects are laid out.
     public var layout: Layout
+    /// The longest object, and how settled the file must be.
+    public var limits: FileLimits
 
     /// Creates a JSON source.
-    public init(path: String, idKey: String, layout: Layout) {
+    public init(path: String, idKey: String, layout: Layout, limits: FileLimits = FileLimits()) {
         self.path = path
         self.idKey = idKey
         self.layout = layout
+        self.limits = limits
     }
 
     public var description: String { "\(layout == .lines ? "jsonl" : "json") \(path)" }
 
     public func records() -> ThreadedRecordStream {
-        ThreadedRecordStream(name: "json-reader") { [path, idKey, layout] emitter in
+        ThreadedRecordStream(name: "json-reader") { [path, idKey, layout, limits] emitter in
+            try limits.checkSettled(path)
             let input = try ChunkedFile(path: path)
             let file = (path as NSString).lastPathComponent
             switch layout {
             case .lines:
                 var lineNumber = 0
-                try input.forEachLine { line in
+                try input.forEachLine(limit: limits.maxRecordBytes) { line in
                     lineNumber += 1
                     guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
                     try emitter.emit(JSONRecords.record(from: line, idKey: idKey, location: .line(lineNumber, of: file)))
                 }
             case .array:
-                try JSONArraySplitter(input: input, file: file).forEachElement { bytes, line in
+                try JSONArraySplitter(input: input, file: file, limits: limits).forEachElement { bytes, line in
                     try emitter.emit(JSONRecords.record(from: bytes, idKey: idKey, location: .line(line, of: file)))
                 }
             }
@@ -62,7 +67,7 @@ public enum JSONLinesConnector: SourceConnector {
 
     public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
         let (path, id) = try fileSettings(section, context)
-        return JSONFileSource(path: path, idKey: id, layout: .lines)
+        return JSONFileSource(path: path, idKey: id, layout: .lines, limits: try FileLimits(section: section))
     }
 }
 
@@ -73,7 +78,7 @@ public enum JSONArrayConnector: SourceConnector {
 
     public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
         let (path, id) = try fileSettings(section, context)
-        return JSONFileSource(path: path, idKey: id, layout: .array)
+        return JSONFileSource(path: path, idKey: id, layout: .array, limits: try FileLimits(section: section))
     }
 }
 
@@ -116,8 +121,17 @@ final class ChunkedFile {
     }
 
     /// Calls `body` with each line's bytes, without its line ending.
-    func forEachLine(_ body: ([UInt8]) throws -> Void) throws {
+    /// - Throws: ``SyncError`` naming the line when one is longer than `limit` bytes.
+    func forEachLine(limit: Int = .max, _ body: ([UInt8]) throws -> Void) throws {
         var pending: [UInt8] = []
+        var line = 1
+        func checked(_ count: Int) throws {
+            guard count <= limit else {
+                throw SyncError(.source, "\(path):\(line): the line starting here is longer than source.max_record_bytes "
+                    + "(\(limit) bytes)", hint: "look for a missing line end near that line; raise source.max_record_bytes "
+                    + "if records really are this long")
+            }
+        }
         try forEachBlock { block in
             if block.isEmpty {
                 if !pending.isEmpty { try body(pending) }
@@ -125,11 +139,14 @@ final class ChunkedFile {
             }
             var from = block.startIndex
             while let newline = block[from...].firstIndex(of: 10) {
+                try checked(pending.count + newline - from)
                 pending.append(contentsOf: block[from..<newline])
                 try body(pending)
                 pending.removeAll(keepingCapacity: true)
                 from = newline + 1
+                line += 1
             }
+            try checked(pending.count + block.endIndex - from)
             pending.append(contentsOf: block[from...])
         }
     }
@@ -140,6 +157,7 @@ final class ChunkedFile {
 struct JSONArraySplitter {
     let input: ChunkedFile
     let file: String
+    var limits = FileLimits()
 
     func forEachElement(_ body: ([UInt8], Int) throws -> Void) throws {
         enum State { case beforeArray, betweenElements, inElement, afterArray }
@@ -179,6 +197,9 @@ struct JSONArraySplitter {
                     inString = byte == UInt8(ascii: "\"")
                     if depth == 0 && !inString { throw fail("an array element is not an object") }
                 case .inElement:
+                    guard element.count < limits.maxRecordBytes else {
+                        throw limits.tooLong(file, line: elementLine, what: "the array element")
+                    }
                     element.append(byte)
                     if inString {
                         if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }

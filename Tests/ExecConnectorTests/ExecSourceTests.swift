@@ -104,6 +104,35 @@ import TestSupport
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    /// A process the program started in a session of its own keeps the output pipe open after
+    /// the program exits; the read still ends at the timeout.
+    @Test func aGrandchildHoldingTheOutputOpenCannotHangTheRun() async throws {
+        let started = Date()
+        let message = await failure(try source(Self.header + """
+
+            import subprocess
+            subprocess.Popen(["setsid", "sleep", "60"])
+            print(json.dumps({"id": "E1", "attributes": {}}), flush=True)
+            """, timeout: 2))
+        #expect(message.contains("did not finish its output within 2 s"), "\(message)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func aLineWithoutEndIsCutOffAtTheLimit() async throws {
+        var source = try source(Self.header + """
+
+            sys.stdout.write("x" * 200000)
+            sys.stdout.flush()
+            time.sleep(30)
+            """)
+        source.maxLineBytes = 65536
+        let started = Date()
+        let message = await failure(source)
+        #expect(message.contains("line 2 of the program's output is longer than source.max_record_bytes (65536 bytes)"),
+                "\(message)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
     @Test func aMissingProgramIsNamed() async throws {
         let source = ExecSource(command: ["no-such-connector"], environment: ["PATH": "/usr/bin"], directory: folder.path,
                                 logger: Logger(label: "test"))

@@ -125,3 +125,46 @@ func errorMessage(_ source: some UserSource) async -> String {
         #expect(records.first?["notes"] == nil)
     }
 }
+
+/// Malformed input fails naming where, with memory bounded by `max_record_bytes`; a file still being written is refused.
+@Suite struct FileLimitTests {
+    var small: FileLimits {
+        var limits = FileLimits()
+        limits.maxRecordBytes = 4096
+        return limits
+    }
+
+    @Test func anUnclosedQuoteFailsAtTheLimitNamingItsLine() async throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("p.csv", "id,name\nE1,Ada\nE2,\"never closed\n" + String(repeating: "x,y\n", count: 5000))
+        var source = CSVSource(path: path, idColumn: "id")
+        source.limits = small
+        let message = await errorMessage(source)
+        #expect(message.contains("p.csv:3: the record starting here is longer than source.max_record_bytes (4096 bytes)"),
+                "\(message)")
+        // The same file under the default limit is read to its end and fails on the quote instead.
+        #expect(await errorMessage(CSVSource(path: path, idColumn: "id")).contains("p.csv:3: a quoted field opens here and never closes"))
+    }
+
+    @Test func aJSONLineOrElementWithoutEndFailsAtTheLimit() async throws {
+        let scratch = try Scratch()
+        let lines = try scratch.write("p.jsonl", "{\"id\": 1}\n{\"id\": 2, \"x\": \"" + String(repeating: "y", count: 10000))
+        let lineMessage = await errorMessage(JSONFileSource(path: lines, idKey: "id", layout: .lines, limits: small))
+        #expect(lineMessage.contains("p.jsonl:2: the line starting here is longer than source.max_record_bytes (4096 bytes)"),
+                "\(lineMessage)")
+        let array = try scratch.write("p.json", "[{\"id\": 1},\n {\"id\": \"" + String(repeating: "y", count: 10000))
+        let arrayMessage = await errorMessage(JSONFileSource(path: array, idKey: "id", layout: .array, limits: small))
+        #expect(arrayMessage.contains("p.json:2: the array element starting here is longer than source.max_record_bytes"),
+                "\(arrayMessage)")
+    }
+
+    @Test func aFileChangedJustNowIsRefusedWhenTheJobAsksToWait() async throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("p.csv", "id,name\nE1,Ada\n")
+        var source = CSVSource(path: path, idColumn: "id")
+        source.limits.settleSeconds = 60
+        #expect(await errorMessage(source).contains("less than source.settle_seconds (60); nothing was read"))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: path)
+        #expect(try await readAll(source).map(\.id) == ["E1"])
+    }
+}

@@ -73,6 +73,22 @@ import Testing
         #expect(map(filetime, ["d": "133800000000000000"]).0 == "2024-12-30 02:40:00")
     }
 
+    /// Data never crashes a run: each of these once trapped (an empty list, an overflow).
+    @Test func odditiesInDataAreProblemsNotCrashes() {
+        let dated = FieldMapping(field: "hired_at", input: .attribute("d"),
+                                 transforms: [.date(DateFormat("MM/dd/yyyy")!, zone: nil), .first])
+        let both = map(dated, ["d": ["garbage", "more garbage"]])
+        #expect(both.0 == nil)
+        #expect(both.1.first?.field == "hired_at")
+        let unix = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("unix")!, zone: nil)])
+        for huge in ["9223372036854775807", "-9223372036854775808", "253402300800"] {
+            #expect(map(unix, ["d": .text(huge)]).1.first?.reason.contains("date format") == true, "\(huge)")
+        }
+        #expect(map(unix, ["d": "0"]).0 == "1970-01-01 00:00:00")
+        let filetime = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("filetime")!, zone: nil)])
+        #expect(map(filetime, ["d": "9223372036854775806"]).0 == nil)
+    }
+
     @Test func unseenAttributesAreReportedOnce() {
         var mapper = Mapper([FieldMapping(field: "job_title", input: .attribute("titel"))], catalog: FieldCatalog())
         var problems: [RecordProblem] = []
@@ -116,5 +132,16 @@ import Testing
 
     @Test(arguments: samples) func trimmedMatchesTheStandardLibrary(_ text: String) {
         #expect(FastText.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+@Suite struct DurationTests {
+    @Test func durationsThatOverflowAreRefused() {
+        #expect(Duration(configText: "999999999999999999d") == nil)
+        #expect(Duration(configText: "9223372036854775807s") == nil)
+        #expect(Duration(configText: "3651d") == nil)
+        #expect(Duration(configText: "3650d") == .seconds(3650 * 86400))
+        #expect(Duration(configText: "15m") == .seconds(900))
+        #expect(Duration(configText: "-5s") == nil)
     }
 }

@@ -36,12 +36,32 @@ import Testing
     }
 
     @Test func aFailedWriteIsReportedNotLost() throws {
-        let out = try ByteOutput(creating: "/dev/full")
+        let fd = open("/dev/full", O_WRONLY)
+        defer { close(fd) }
+        let out = ByteOutput(descriptor: fd)
         out.write(String(repeating: "x", count: 100_000))
         #expect {
             try out.finish()
         } throws: { error in
-            (error as? SyncError)?.message.hasPrefix("writing /dev/full failed") == true
+            (error as? SyncError)?.message.contains("failed: No space left on device") == true
         }
+    }
+
+    /// A report is replaced whole when finished, and a link planted where it goes is replaced, never followed.
+    @Test func aFileIsReplacedWholeAndLinksAreNotFollowed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let target = folder + "/victim", path = folder + "/report.json"
+        try "precious".write(toFile: target, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
+        let out = try ByteOutput(creating: path)
+        out.write("new report")
+        out.flush()
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious")
+        try out.finish()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new report")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious", "the link was replaced, not followed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["report.json", "victim"])
     }
 }

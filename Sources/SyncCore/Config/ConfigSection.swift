@@ -92,7 +92,7 @@ public final class ConfigSection {
     public func duration(_ key: String) throws -> Duration? {
         guard let item = node(key) else { return nil }
         guard let value = Duration(configText: try item.text()) else {
-            throw item.error("must be a duration such as 90s, 15m, 72h or 7d")
+            throw item.error("must be a duration such as 90s, 15m, 72h or 7d, at most 3650d")
         }
         return value
     }
@@ -162,17 +162,24 @@ extension Duration {
         return TimeInterval(s) + TimeInterval(atto) / 1e18
     }
 
-    /// Parses `90s`, `15m`, `72h`, `7d` (also `0`); `nil` for anything else.
+    /// The longest duration a config or command line may say: ten years.
+    public static let longestConfigured = Duration.seconds(3650 * 86400)
+
+    /// Parses `90s`, `15m`, `72h`, `7d` (also `0`), at most ten years; `nil` for anything else.
     public init?(configText text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "0" { self = .zero; return }
         guard let unit = trimmed.last, let amount = Int(trimmed.dropLast()), amount >= 0 else { return nil }
+        let scale: Int
         switch unit {
-        case "s": self = .seconds(amount)
-        case "m": self = .seconds(amount * 60)
-        case "h": self = .seconds(amount * 3600)
-        case "d": self = .seconds(amount * 86400)
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86400
         default: return nil
         }
+        let (seconds, overflow) = amount.multipliedReportingOverflow(by: scale)
+        guard !overflow, Duration.seconds(seconds) <= Self.longestConfigured else { return nil }
+        self = .seconds(seconds)
     }
 }

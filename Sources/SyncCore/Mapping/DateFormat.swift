@@ -73,10 +73,12 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
         case .iso8601: result = Self.parseISO(bytes)
         case .ldap: result = Self.parseGeneralized(bytes)
         case .unix:
-            result = Int(text).map { CivilDateTime(secondsSinceEpoch: $0, offset: 0) }
+            // Years 1 to 9999 only: anything beyond is no date, and would overflow the arithmetic.
+            guard let seconds = Int(text), (-62_135_596_800...253_402_300_799).contains(seconds) else { return nil }
+            result = CivilDateTime(secondsSinceEpoch: seconds, offset: 0)
         case .filetime:
             // 0 and Int64.max mean "never" in Active Directory.
-            guard let ticks = Int(text), ticks > 0, ticks < Int.max else { return nil }
+            guard let ticks = Int(text), ticks > 0, ticks < 2_650_467_743_990_000_000 else { return nil }
             result = CivilDateTime(secondsSinceEpoch: ticks / 10_000_000 - 11_644_473_600, offset: 0)
         }
         guard let result, result.isValid else { return nil }

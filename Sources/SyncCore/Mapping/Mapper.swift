@@ -145,8 +145,13 @@ enum Working {
         switch self {
         case .none: .none
         case .one(let text): body(text).map(Working.one) ?? .none
-        case .many(let values): .many(values.compactMap(body))
+        case .many(let values): Working(values: values.compactMap(body))
         }
+    }
+
+    /// A list as a value: none, one, or many (a transform may drop every value of a list).
+    init(values: [String]) {
+        self = values.isEmpty ? .none : values.count == 1 ? .one(values[0]) : .many(values)
     }
 }
 
@@ -190,7 +195,7 @@ struct CompiledField: Sendable {
             case .lowercase: return value.each(FastText.lowercased)
             case .uppercase: return value.each { $0.uppercased() }
             case .first:
-                if case .many(let values) = value { return .one(values[0]) }
+                if case .many(let values) = value { return values.first.map(Working.one) ?? .none }
                 return value
             case .join(let separator):
                 if case .many(let values) = value { return .one(values.joined(separator: separator)) }

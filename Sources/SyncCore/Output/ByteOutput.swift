@@ -14,6 +14,7 @@ public final class ByteOutput {
     private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: ByteOutput.capacity)
     private var count = 0
     private let path: String?
+    private var temporary: String?
     private var failure: Int32?
 
     /// Writes to an open descriptor, such as 1 for standard output.
@@ -22,21 +23,27 @@ public final class ByteOutput {
         path = nil
     }
 
-    /// Creates (or truncates) a file with the given mode and writes to it.
+    /// Writes a file with the given mode, in full or not at all: the bytes go to a
+    /// temporary file beside it (opened with `O_NOFOLLOW`, so a planted link is never
+    /// followed), which ``finish()`` moves into place. Until then readers see the old file.
     /// - Throws: ``SyncError`` naming the path.
     public init(creating path: String, mode: UInt32 = 0o600) throws {
-        let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        let temporary = path + ".tmp-\(getpid())"
+        let opened = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
         guard opened >= 0 else {
             throw SyncError(.io, "cannot write \(path): \(String(cString: strerror(errno)))",
-                            hint: "check that the folder exists and this user may write there")
+                            hint: "check that the folder exists, this user may write there, and \(temporary) is not a link")
         }
         fd = opened
         self.path = path
+        self.temporary = temporary
     }
 
     deinit {
         flush()
         if path != nil { close(fd) }
+        // Never finished: the file it was to replace stays as it was.
+        if let temporary { unlink(temporary) }
         storage.deallocate()
     }
 
@@ -46,8 +53,18 @@ public final class ByteOutput {
         flush()
         if path != nil, fsync(fd) != 0, failure == nil { failure = errno }
         if let failure {
+            if let temporary { unlink(temporary) }
             throw SyncError(.io, "writing \(path ?? "standard output") failed: \(String(cString: strerror(failure)))",
                             hint: "check free disk space and the file's permissions")
+        }
+        if let temporary, let path {
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw SyncError(.io, "cannot move the new \(path) into place: \(reason)",
+                                hint: "check the folder's permissions")
+            }
+            self.temporary = nil
         }
     }
 
