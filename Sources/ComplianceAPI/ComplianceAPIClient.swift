@@ -25,6 +25,8 @@ public final class ComplianceAPIClient: ImportService {
         self.settings = settings
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(5)
+        // Never follow a redirect: a 307 would carry the token request, secret and all, to another origin.
+        configuration.redirectConfiguration = .disallow
         ownedClient = httpClient == nil ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration) : nil
         transport = HTTPTransport(settings: settings, client: httpClient ?? ownedClient!, logger: logger)
         tokens = TokenManager(transport: transport, clientID: clientID, secret: secret)
@@ -93,8 +95,11 @@ public final class ComplianceAPIClient: ImportService {
             throw SyncError(.api, "the credentials' user lacks the \"Imports\" permission (403 from POST \(settings.importsPath): \(reply.problem))",
                             hint: "give the user tied to the credentials a role with the \"Imports\" and \"API Access\" rights")
         case 413:
-            throw SyncError(.api, "the API refused a batch of \(rows.count) rows as too large (413)",
+            throw SyncError(.tooLarge, "the API refused a batch of \(rows.count) rows as too large (413)",
                             hint: "lower api.batch_size (and api.max_rows_per_request to the API's limit)")
+        case 400, 409, 422:
+            throw SyncError(.refused, "\(reply.status) \(reply.problem)",
+                            hint: "the request itself is wrong; check api.format, api.import_type and the field names")
         default:
             throw SyncError(.api, "the API refused an import of \(rows.count) rows: \(reply.status) \(reply.problem)",
                             hint: reply.status == 400 ? "the request itself is wrong; check api.format, api.import_type and the field names" : nil)
@@ -108,8 +113,8 @@ public final class ComplianceAPIClient: ImportService {
         while true {
             let reply = try await authorized(.GET, path)
             if reply.status == 404 {
-                // Forgotten (or never created): nothing of it is recorded, so its rows are simply sent again.
-                return .failed(message: "the API has no import \(importID)")
+                // Forgotten, or never created: whether it was applied cannot be known.
+                return .unconfirmed(reason: "the API has no import \(importID)")
             }
             guard reply.status == 200, let json = reply.json, let status = json["status"] as? String else {
                 throw SyncError(.api, "reading import \(importID) failed: \(reply.status) \(reply.problem)",
@@ -117,12 +122,7 @@ public final class ComplianceAPIClient: ImportService {
             }
             switch status {
             case "completed":
-                let errors = (json["errors"] as? [[String: Any]] ?? []).map { entry in
-                    ImportRowError(
-                        row: (entry["row"] as? NSNumber)?.intValue ?? -1, field: entry["field"] as? String,
-                        message: entry["message"] as? String ?? "rejected")
-                }
-                return .completed(errors: errors)
+                return Self.completedOutcome(json)
             case "failed":
                 return .failed(message: json["message"] as? String ?? "the import failed")
             default:
@@ -134,6 +134,41 @@ public final class ComplianceAPIClient: ImportService {
                 wait = min(wait * 2, .seconds(2))
             }
         }
+    }
+
+    /// Reads a completed import's answer. Any part that cannot be fully understood (an
+    /// `errors` that is not a list, an entry without a whole-number `row`) makes it unconfirmed.
+    static func completedOutcome(_ json: [String: Any]) -> ImportOutcome {
+        let rowCount = json["row_count"].flatMap(wholeNumber)
+        if json["row_count"] != nil && rowCount == nil {
+            return .unconfirmed(reason: "its row_count is not a whole number")
+        }
+        guard let list = json["errors"], !(list is NSNull) else {
+            // No list at all is understood only when the counts account for every row.
+            let counted = ["created", "updated", "unchanged"].compactMap { json[$0].flatMap(wholeNumber) }
+            guard counted.count == 3, let rowCount, counted.reduce(0, +) == rowCount else {
+                return .unconfirmed(reason: "its answer has no errors list and its counts do not cover every row")
+            }
+            return .completed(errors: [], rowCount: rowCount)
+        }
+        guard let entries = list as? [Any] else { return .unconfirmed(reason: "its errors is not a list") }
+        var errors: [ImportRowError] = []
+        for (n, item) in entries.enumerated() {
+            guard let entry = item as? [String: Any], let row = entry["row"].flatMap(wholeNumber) else {
+                return .unconfirmed(reason: "its error entry \(n + 1) has no whole-number row")
+            }
+            errors.append(ImportRowError(row: row, field: entry["field"] as? String,
+                                         message: entry["message"] as? String ?? "rejected"))
+        }
+        return .completed(errors: errors, rowCount: rowCount)
+    }
+
+    /// A JSON number that is a whole number (not 1.5).
+    private static func wholeNumber(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.isFinite, double == double.rounded(), abs(double) < 1e15 else { return nil }
+        return Int(double)
     }
 
     /// A call with a bearer token; an `invalid_token` answer gets one new token and one more try.

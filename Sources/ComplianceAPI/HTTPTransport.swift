@@ -58,9 +58,21 @@ struct HTTPTransport: Sendable {
                                   body: Array(buffer: collected))
                 logger.debug("\(method.rawValue) \(path) -> \(reply.status)")
                 switch reply.status {
+                case 300..<400:
+                    let location = reply.headers.first(name: "Location") ?? "nowhere"
+                    throw SyncError(.api, "\(method.rawValue) \(url) answered \(reply.status), redirecting to \(location); "
+                        + "redirects are never followed (a request could carry the client secret elsewhere)",
+                        hint: "set api.base_url (and api.token_path, api.imports_path) to the API's real address")
                 case 429:
-                    let retryAfter = reply.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
-                    wait = max(.seconds(retryAfter), backoff(attempt))
+                    wait = backoff(attempt)
+                    if let retryAfter = RetryAfter.seconds(reply.headers.first(name: "Retry-After")) {
+                        guard retryAfter <= settings.maxRetryAfter.seconds else {
+                            throw SyncError(.api, "\(method.rawValue) \(url) asked to wait \(Int(retryAfter)) seconds (Retry-After), "
+                                + "longer than api.max_retry_after (\(settings.maxRetryAfter))",
+                                hint: "the API is rate limiting; run again later, or raise api.max_retry_after")
+                        }
+                        wait = max(.milliseconds(Int(retryAfter * 1000)), wait)
+                    }
                 case 500, 502, 503, 504:
                     wait = backoff(attempt)
                 default:
@@ -92,5 +104,31 @@ struct HTTPTransport: Sendable {
         let cap = settings.maxBackoff.seconds
         let full = min(cap, 0.25 * pow(2, Double(attempt - 1)))
         return .milliseconds(Int(full * Double.random(in: 0.5...1.0) * 1000))
+    }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
+enum RetryAfter {
+    /// The wait the header asks for, in seconds from now; `nil` when absent or not understood
+    /// (`inf`, `nan`, a negative number, garbage), so the backoff policy applies instead.
+    static func seconds(_ header: String?, now: Date = Date()) -> TimeInterval? {
+        guard let text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        if text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            return text.count > 9 ? .greatestFiniteMagnitude : TimeInterval(Int(text)!)
+        }
+        guard let date = httpDate(text) else { return nil }
+        return max(0, date.timeIntervalSince(now))
+    }
+
+    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), or the obsolete RFC 850 and asctime forms.
+    static func httpDate(_ text: String) -> Date? {
+        for format in ["EEE, dd MMM yyyy HH:mm:ss 'GMT'", "EEEE, dd-MMM-yy HH:mm:ss 'GMT'", "EEE MMM d HH:mm:ss yyyy"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
     }
 }

@@ -57,7 +57,8 @@ actor TokenManager {
 
     private func obtain() async throws -> Token {
         if let refresh = current?.refresh, (current?.refreshExpires ?? .distantFuture) > Date() {
-            switch try await request(["grant_type": "refresh_token", "refresh_token": refresh]) {
+            // Any refusal of a refresh (400 or 401, whatever its error code) falls back to the client credentials.
+            switch try await request(["grant_type": "refresh_token", "refresh_token": refresh], refreshing: true) {
             case .token(let token): return token
             case .invalidGrant: transport.logger.info("the refresh token was refused; using the client credentials")
             }
@@ -72,7 +73,7 @@ actor TokenManager {
 
     private enum Answer { case token(Token), invalidGrant }
 
-    private func request(_ grant: [String: String]) async throws -> Answer {
+    private func request(_ grant: [String: String], refreshing: Bool = false) async throws -> Answer {
         let settings = transport.settings
         var fields = grant
         fields["client_id"] = clientID
@@ -102,7 +103,7 @@ actor TokenManager {
             return .token(Token(
                 access: access, expires: Date().addingTimeInterval(expiresIn), lifetime: expiresIn,
                 refresh: json["refresh_token"] as? String, refreshExpires: refreshIn.map { Date().addingTimeInterval($0) }))
-        case 400 where (reply.json?["error"] as? String) == "invalid_grant":
+        case 400 where refreshing || (reply.json?["error"] as? String) == "invalid_grant", 401 where refreshing:
             return .invalidGrant
         case 401:
             throw SyncError(.api, "the API refused the client credentials for client id \(clientID) (\(reply.problem))",

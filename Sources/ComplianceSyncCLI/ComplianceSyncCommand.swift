@@ -14,11 +14,13 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
         abstract: "Keep the people in a Compliance account in step with a directory, database or file.",
         discussion: """
             Exit status: 0 done (or nothing to do), 1 failed, 2 bad usage or config, \
-            3 a guard stopped the run, 4 done but the API rejected some rows.
+            3 a guard stopped the run, 4 done but the API rejected some rows, \
+            5 skipped: another run of the job holds its lock.
             """,
         version: "0.1.0",
         subcommands: [
             PlanCommand.self, SyncCommand.self, ValidateCommand.self, ConnectorsCommand.self, BaselineCommand.self,
+            JournalCommand.self,
         ])
 
     public init() {}

@@ -18,11 +18,21 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Plan as if the removal limits were lifted.")
     var allowMassRemoval = false
 
+    @Flag(help: "Plan as if the clearing limits were lifted.")
+    var allowMassClear = false
+
+    @Option(help: ArgumentHelp(
+        "Also write the plan as JSON to this file (mode 0600), for review and `sync --approve`. Sensitive values are masked.",
+        valueName: "plan.json"))
+    var save: String?
+
     func run() async throws {
         let (configuration, logger, source) = try job.load()
         let snapshot = try await SnapshotOpening.forReading(configuration.snapshot, logger: logger)
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
-        let stopped = RemovalGuard.check(changes, policy: configuration.removals, allowMassRemoval: allowMassRemoval)
+        let stopped = Guards.check(
+            changes, removals: configuration.removals, guards: configuration.guards,
+            overrides: GuardOverrides(allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear))
         let header = PlanHeader(
             job: configuration.snapshot.job, source: source.description, snapshot: snapshot.description,
             removalAction: configuration.removals.action, stoppedBy: stopped)
@@ -30,6 +40,11 @@ struct PlanCommand: AsyncParsableCommand {
         switch format {
         case .text: PlanRendering.text(changes, header: header, to: out)
         case .json: PlanRendering.json(changes, header: header, to: out)
+        }
+        if let save {
+            let file = try ByteOutput(creating: ConfigPaths.resolve(save, relativeTo: FileManager.default.currentDirectoryPath))
+            PlanRendering.json(changes, header: header, to: file)
+            try file.finish()
         }
         for warning in changes.warnings { logger.warning("\(warning)") }
         // The plan is printed: end the process here rather than free a million rows one by one.

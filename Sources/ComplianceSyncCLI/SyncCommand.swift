@@ -19,6 +19,17 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Run even when removals exceed removals.max_count or removals.max_percent, or the source is empty.")
     var allowMassRemoval = false
 
+    @Flag(help: "Run even when a field would be cleared for more people than guards.max_cleared_* allow.")
+    var allowMassClear = false
+
+    @Option(help: ArgumentHelp(
+        "Lift the removal and clearing guards for exactly what this saved plan (plan --save) listed; stop on anything else.",
+        valueName: "plan.json"))
+    var approve: String?
+
+    @Option(help: ArgumentHelp("How old an approved plan may be (90s, 15m, 24h).", valueName: "duration"))
+    var approveMaxAge: Duration = .seconds(86400)
+
     @Flag(help: "Send every current person as an upsert, whatever the snapshot says (heals drift).")
     var full = false
 
@@ -33,11 +44,16 @@ struct SyncCommand: AsyncParsableCommand {
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let syncer = Syncer(
             planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
+        let approved = try approve.map {
+            try PlanApproval(path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
+                             job: configuration.snapshot.job, maxAge: approveMaxAge)
+        }
+        let overrides = GuardOverrides(allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, approved: approved)
         let result = try await client.closing {
             let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
             return try await syncer.run(
                 source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
-                allowMassRemoval: allowMassRemoval)
+                overrides: overrides)
         }
         print(result.summary)
         let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }

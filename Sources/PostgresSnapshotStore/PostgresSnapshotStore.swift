@@ -144,7 +144,7 @@ public final class PostgresSnapshotStore: SnapshotStore {
         }
         let waitedText = waited.map { " after waiting \($0)" } ?? ""
         return SyncError(
-            .snapshot,
+            .locked,
             "another run of job \(tables.job) holds its lock on \(connection.server)\(waitedText)"
                 + (holder.map { ": \($0)" } ?? ""),
             hint: waited == nil
@@ -339,8 +339,14 @@ public final class PostgresSnapshotStore: SnapshotStore {
             Self.arrayLiteral(updates.map { JSONWriter.object($0.fields) }),
             Self.arrayLiteral(updates.map(\.terminatedAt)),
         ]
+        let replaced = updates.flatMap(\.replacing)
         try await worker.run { connection in
             try connection.transaction(doing: "recording accepted rows") {
+                if !replaced.isEmpty {
+                    try connection.execute(
+                        "DELETE FROM \(tables.people) WHERE source_id = ANY($1::text[])", [Self.arrayLiteral(replaced)],
+                        doing: "moving re-keyed people")
+                }
                 if !updates.isEmpty {
                     try connection.execute(
                         """
@@ -349,6 +355,34 @@ public final class PostgresSnapshotStore: SnapshotStore {
                         ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
                             terminated_at = excluded.terminated_at, missing_since = NULL, updated_at = excluded.updated_at
                         """, columns, doing: "recording accepted rows")
+                }
+                if let journalKey {
+                    try connection.execute(
+                        "DELETE FROM \(tables.journal) WHERE idempotency_key = $1", [journalKey],
+                        doing: "closing the journal entry")
+                }
+            }
+        }
+    }
+
+    public func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
+        let tables = tables
+        let columns = [
+            Self.arrayLiteral(updates.map(\.sourceID)),
+            Self.byteaText(Data(Fingerprint.unconfirmed.bytes)),
+            Self.arrayLiteral(updates.map { JSONWriter.object($0.fields) }),
+        ]
+        try await worker.run { connection in
+            try connection.transaction(doing: "marking rows unconfirmed") {
+                if !updates.isEmpty {
+                    try connection.execute(
+                        """
+                        INSERT INTO \(tables.people) (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
+                        SELECT DISTINCT ON (id) id, $2::bytea, f, NULL, NULL, now()
+                        FROM unnest($1::text[], $3::text[]) WITH ORDINALITY AS u(id, f, n) ORDER BY id, n DESC
+                        ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
+                            terminated_at = NULL, updated_at = excluded.updated_at
+                        """, columns, doing: "marking rows unconfirmed")
                 }
                 if let journalKey {
                     try connection.execute(

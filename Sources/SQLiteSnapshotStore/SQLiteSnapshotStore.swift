@@ -160,12 +160,33 @@ public final class SQLiteSnapshotStore: SnapshotStore {
                 ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
                     terminated_at = excluded.terminated_at, missing_since = NULL, updated_at = excluded.updated_at
                 """)
+            let replaced = try db.makeStatement(sql: "DELETE FROM people WHERE source_id = ?")
             let now = Date().timeIntervalSince1970
             for update in updates {
+                for id in update.replacing { try replaced.execute(arguments: [id]) }
                 try statement.execute(arguments: [
                     update.sourceID, Data(update.fingerprint.bytes), JSONWriter.object(update.fields),
                     update.terminatedAt, now,
                 ])
+            }
+            if let journalKey {
+                try db.execute(sql: "DELETE FROM journal WHERE idempotency_key = ?", arguments: [journalKey])
+            }
+        }
+    }
+
+    public func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
+        try await write { db in
+            let statement = try db.makeStatement(sql: """
+                INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
+                VALUES (?, ?, ?, NULL, NULL, ?)
+                ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
+                    terminated_at = NULL, updated_at = excluded.updated_at
+                """)
+            let now = Date().timeIntervalSince1970
+            let unconfirmed = Data(Fingerprint.unconfirmed.bytes)
+            for update in updates {
+                try statement.execute(arguments: [update.sourceID, unconfirmed, JSONWriter.object(update.fields), now])
             }
             if let journalKey {
                 try db.execute(sql: "DELETE FROM journal WHERE idempotency_key = ?", arguments: [journalKey])

@@ -59,7 +59,7 @@ final class SnapshotLock: Sendable {
             let holder = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
-            throw SyncError(.snapshot,
+            throw SyncError(.locked,
                             "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))"
                                 + (wait == .zero ? "" : " after waiting \(wait)"),
                             hint: wait == .zero

@@ -85,7 +85,7 @@ import SyncCore
         #expect {
             _ = try SQLiteSnapshotStore.openForWriting(settings)
         } throws: { error in
-            (error as? SyncError)?.message.contains("another run is using this snapshot") == true
+            (error as? SyncError)?.message.contains("another run is using this snapshot") == true && (error as? SyncError)?.exitCode == 5
         }
         _ = first
     }

@@ -55,12 +55,28 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
         lock.withLock {
             journal.removeAll { $0.key == journalKey }
             for update in updates {
+                for old in update.replacing { people.removeValue(forKey: old) }
                 people[update.sourceID] = (
                     SnapshotEntry(fingerprint: update.fingerprint, terminated: update.terminatedAt != nil),
                     StoredPerson(sourceID: update.sourceID, fields: update.fields, terminatedAt: update.terminatedAt))
             }
         }
     }
+
+    func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
+        lock.withLock {
+            journal.removeAll { $0.key == journalKey }
+            for update in updates {
+                let since = people[update.sourceID]?.0.missingSince
+                people[update.sourceID] = (
+                    SnapshotEntry(fingerprint: .unconfirmed, missingSince: since),
+                    StoredPerson(sourceID: update.sourceID, fields: update.fields, missingSince: since))
+            }
+        }
+    }
+
+    /// Every stored person, by source id.
+    var all: [String: StoredPerson] { lock.withLock { people.mapValues(\.1) } }
 
     func setMissing(_ sourceIDs: [String], since: Date?) async throws {
         lock.withLock {

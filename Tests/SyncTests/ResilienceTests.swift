@@ -90,7 +90,7 @@ import TestSupport
         let rows = [ImportRow([.init("first_name", "Ada"), .init("last_name", "Lovelace"), .init("email", "ada@example.com"),
                                .init("job_title", "Engineer, \"Analytical\"")])]
         let first = try await client.submit(rows, idempotencyKey: "k1")
-        #expect(try await client.outcome(of: first.id) == .completed(errors: []))
+        #expect(try await client.outcome(of: first.id) == .completed(errors: [], rowCount: 1))
         await running.simulator.revokeTokens()
         let second = try await client.submit(rows, idempotencyKey: "k2")
         #expect(!second.replayed)
@@ -135,3 +135,25 @@ import TestSupport
     }
 }
 
+
+/// Every answer lost: the journal shows what is pending, and settling it converges.
+@Suite struct JournalCommandTests {
+    @Test func pendingSubmissionsAreListedAndSettled() async throws {
+        let harness = try await SyncHarness({
+            $0.dropAnswerEvery = 1
+            $0.dropAnswerHang = 2
+        }, api: "  batch_size: 10\n  request_timeout: 1s\n  max_attempts: 1\n")
+        defer { Task { await harness.stop() } }
+        let lost = try await harness.run("sync")
+        #expect(lost.status == 1, "\(lost.all)")
+        let listed = try await harness.run("journal")
+        #expect(listed.status == 0, "\(listed.all)")
+        #expect(listed.stdout.contains("1 pending"), "\(listed.all)")
+        #expect(listed.stdout.contains("(no import id)  10 rows"), "\(listed.all)")
+        let resolved = try await harness.run("journal", ["--resolve"])
+        #expect(resolved.stdout.contains("settled 1 entries; 0 pending"), "\(resolved.all)")
+        for secret in try harness.ssns() + [SyncHarness.secret] {
+            #expect(!(listed.all + resolved.all).contains(secret), "no values in the journal's output")
+        }
+    }
+}

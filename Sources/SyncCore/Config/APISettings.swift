@@ -34,6 +34,8 @@ public struct APISettings: Sendable {
     public var maxAttempts = 6
     /// The longest wait between attempts.
     public var maxBackoff = Duration.seconds(30)
+    /// The longest `Retry-After` to honour; a longer one fails the run, naming the wait.
+    public var maxRetryAfter = Duration.seconds(300)
     /// The longest time to wait for one import to finish.
     public var importTimeout = Duration.seconds(600)
     /// The import fields and their rules.
@@ -77,6 +79,7 @@ public struct APISettings: Sendable {
         maxAttempts = try section.int("max_attempts", in: 1...100) ?? maxAttempts
         maxBackoff = try section.duration("max_backoff") ?? maxBackoff
         importTimeout = try section.duration("import_timeout") ?? importTimeout
+        maxRetryAfter = try section.duration("max_retry_after") ?? maxRetryAfter
         fields = try FieldCatalog(section: section.section("fields"))
         try section.finish()
     }

@@ -16,6 +16,8 @@ public struct JobConfiguration: Sendable {
     public var mapping: [FieldMapping]
     /// What happens to people who left.
     public var removals: RemovalPolicy
+    /// The other limits that stop a run (`guards:`, `source.min_records`).
+    public var guards: GuardPolicy
     /// Where the snapshot lives.
     public var snapshot: SnapshotSettings
 
@@ -56,6 +58,7 @@ public struct JobConfiguration: Sendable {
                                     hint: "every row must carry \(api.fields.required.joined(separator: ", "))")
         }
         removals = try RemovalPolicy(section: top.section("removals"))
+        guards = try GuardPolicy(section: top.section("guards"), source: sourceSection)
         let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         snapshot = try SnapshotSettings(section: top.section("snapshot"), defaultJob: base, folder: folder)
         try top.finish()

@@ -10,6 +10,25 @@ public struct PlannedRow: Sendable {
     public var fingerprint: Fingerprint
     /// Where the record came from.
     public var location: SourceLocation?
+    /// Source ids whose snapshot rows this person takes over (a re-key): they are
+    /// moved to this id, in the same transaction that records this row.
+    public var replacing: [String] = []
+}
+
+/// A person in the snapshot under one source id who is in the source under
+/// another (a recreated directory account, a rebuilt directory, an HR re-key):
+/// the same `employee_id`, or the same email compared case-insensitively.
+/// Never a termination: the snapshot row moves to the new id, and the person
+/// is sent once, as an update, if anything about them changed.
+public struct PlannedRekey: Sendable {
+    /// The snapshot's person under the old id.
+    public var previous: StoredPerson
+    /// The source id the person has now.
+    public var sourceID: String
+    /// The field that shows they are the same person (`employee_id` or `email`).
+    public var matchedOn: String
+    /// The fields that changed since the snapshot (empty when only the id moved and nothing is sent).
+    public var changed: [String]
 }
 
 /// A person whose row changed since the last sync.
@@ -55,6 +74,10 @@ public struct ChangeSet: Sendable {
     public var creates: [PlannedRow] = []
     /// Changed people.
     public var updates: [PlannedUpdate] = []
+    /// People whose source id changed: created under the new id in the source, gone under the old.
+    public var rekeys: [PlannedRekey] = []
+    /// Re-keyed people whose row is the same as before: only their snapshot row moves, nothing is sent.
+    public var moved: [PlannedRow] = []
     /// People gone from the source, past any grace period.
     public var removals: [PlannedRemoval] = []
     /// People gone from the source, still within the grace period.
@@ -83,5 +106,5 @@ public struct ChangeSet: Sendable {
     }
 
     /// Whether there is anything to send.
-    public var isEmpty: Bool { creates.isEmpty && updates.isEmpty && removals.isEmpty }
+    public var isEmpty: Bool { creates.isEmpty && updates.isEmpty && removals.isEmpty && rekeys.isEmpty }
 }

@@ -49,6 +49,8 @@ struct Differ {
             }
             if end - i > 1 && !id.isEmpty { markDuplicates(order[i..<end], in: &candidates) }
             // Fields are read in place: copying a million candidates whole is most of a merge's time.
+            // Anyone matched is back, valid or not: a later absence starts a new grace period.
+            if entry?.missingSince != nil { changes.returned.append(id) }
             for position in order[i..<end] {
                 guard candidates[position].problems.isEmpty, let fingerprint = candidates[position].fingerprint else {
                     changes.invalid.append(InvalidRecord(
@@ -57,7 +59,6 @@ struct Differ {
                     continue
                 }
                 if let entry {
-                    if entry.missingSince != nil { changes.returned.append(id) }
                     if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
                         changes.unchanged += 1
                         continue
@@ -75,9 +76,20 @@ struct Differ {
             if !index.entries[s].terminated { missing.append(s) }
             s += 1
         }
-        let stored = try await snapshot.people(updates.map(\.sourceID) + missing.map { index.ids[$0] })
+        var stored = try await snapshot.people(updates.map(\.sourceID) + missing.map { index.ids[$0] })
+        if !missing.isEmpty {
+            let gone = missing.map { index.ids[$0] }
+            var rekeys = RekeyMatcher(differ: self, gone: gone.map { stored[$0] ?? StoredPerson(sourceID: $0, fields: [:]) })
+            let kept = try await rekeys.apply(
+                updates: &updates, candidates: &candidates, stored: &stored,
+                snapshot: snapshot, changes: &changes,
+                fingerprints: Dictionary(missing.map { (index.ids[$0], index.entries[$0].fingerprint) },
+                                         uniquingKeysWith: { first, _ in first }))
+            missing = kept.map { missing[$0] }
+        }
         for row in updates {
-            guard let previous = stored[row.sourceID] else {
+            // A re-keyed person's previous state is the one stored under their old id.
+            guard let previous = stored[row.sourceID] ?? row.replacing.first.flatMap({ stored[$0] }) else {
                 throw SyncError(.snapshot, "the snapshot lists \(row.sourceID) but holds no fields for it",
                                 hint: "the snapshot may be damaged; run `sync --full` to rebuild it")
             }

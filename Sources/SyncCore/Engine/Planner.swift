@@ -10,6 +10,8 @@ public struct Planner: Sendable {
     public var catalog: FieldCatalog
     /// What happens to people who left.
     public var removals: RemovalPolicy
+    /// The other limits that stop a run.
+    public var guards = GuardPolicy()
     /// Where messages go.
     public var logger: Logger
 
@@ -24,6 +26,7 @@ public struct Planner: Sendable {
     /// Creates a planner for a job.
     public init(job: JobConfiguration, logger: Logger) {
         self.init(mappings: job.mapping, catalog: job.api.fields, removals: job.removals, logger: logger)
+        guards = job.guards
     }
 
     /// Computes the change set.

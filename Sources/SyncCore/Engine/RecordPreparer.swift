@@ -41,7 +41,12 @@ struct RecordPreparer: Sendable {
             mapper.prepare(for: records[i].schema)
             var values = mapper.mapResolved(records[i], problems: &problems)
             validator.validate(&values, problems: &problems)
-            if records[i].id.isEmpty { problems.append(RecordProblem(field: nil, "has no source id")) }
+            if records[i].id.isEmpty {
+                problems.append(RecordProblem(field: nil, "has no source id"))
+            } else if let offset = Self.controlCharacter(in: records[i].id) {
+                problems.append(RecordProblem(
+                    field: nil, "has a control character in its source id (at byte \(offset + 1)), which no snapshot can keep"))
+            }
             if let hash = duplicates.hash(of: values) {
                 batch.emails.append(EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: i)))
             }
@@ -50,5 +55,12 @@ struct RecordPreparer: Sendable {
                 fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
         }
         return batch
+    }
+
+    /// The offset of the first control character (U+0000 to U+001F, U+007F) in an id, if any:
+    /// PostgreSQL cannot store NUL, and an id the store truncates would be another person's.
+    static func controlCharacter(in id: String) -> Int? {
+        var id = id
+        return id.withUTF8 { bytes in bytes.firstIndex { $0 < 0x20 || $0 == 0x7F } }
     }
 }

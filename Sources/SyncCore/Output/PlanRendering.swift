@@ -36,6 +36,7 @@ public enum PlanRendering {
         out.write("Plan for job \(header.job)\n  source:   \(header.source)\n  snapshot: \(header.snapshot)\n")
         out.write("  \(changes.recordsRead) records read: \(changes.creates.count) to create, "
             + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "
+            + (changes.rekeys.isEmpty ? "" : "\(changes.rekeys.count) re-keyed (never terminated), ")
             + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid\n")
         let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
@@ -55,6 +56,14 @@ public enum PlanRendering {
                 out.write("  ")
                 out.write(update.changed.map { describeChange($0, update, layout) }.joined(separator: "; "))
                 out.write("\n")
+            }
+        }
+        if !changes.rekeys.isEmpty {
+            out.write("\nRe-keyed: a new source id, the same person; never terminated (\(changes.rekeys.count))\n")
+            for rekey in changes.rekeys {
+                let change = rekey.changed.isEmpty ? "nothing else changed" : "changed: " + rekey.changed.joined(separator: ", ")
+                out.write("  > \(rekey.previous.sourceID) -> \(rekey.sourceID)  \(identity(rekey.previous.fields, layout.catalog))"
+                    + "  same \(rekey.matchedOn); \(change)\n")
             }
         }
         if !changes.removals.isEmpty {
@@ -110,6 +119,7 @@ public enum PlanRendering {
         json.field("records", changes.recordsRead)
         json.field("creates", changes.creates.count)
         json.field("updates", changes.updates.count)
+        json.field("rekeys", changes.rekeys.count)
         json.field("removals", changes.removals.count)
         json.field("waiting", changes.waiting.count)
         json.field("unchanged", changes.unchanged)
@@ -149,6 +159,21 @@ public enum PlanRendering {
             json.key("previous")
             let previous = Masking.shown(stored: update.previous.fields, catalog: layout.catalog)
             fields(previous.filter { update.changed.contains($0.field) }, &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("rekeys")
+        json.beginArray()
+        for rekey in changes.rekeys {
+            json.beginObject()
+            json.field("from", rekey.previous.sourceID)
+            json.field("source_id", rekey.sourceID)
+            json.field("matched_on", rekey.matchedOn)
+            json.field("changed", strings: rekey.changed)
+            json.key("fields")
+            let identity = layout.catalog.identity
+            fields(Masking.shown(stored: rekey.previous.fields, catalog: layout.catalog)
+                .filter { identity.contains($0.field) }, &json)
             json.endObject()
         }
         json.endArray()

@@ -12,6 +12,7 @@ public enum JournalCoding {
                 "fingerprint": update.fingerprint.bytes.map { String(format: "%02x", $0) }.joined(),
                 "fields": update.fields,
                 "terminated_at": update.terminatedAt ?? NSNull(),
+                "replacing": update.replacing,
             ]
         }
         return String(decoding: try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]), as: UTF8.self)
@@ -28,7 +29,8 @@ public enum JournalCoding {
                 let fields = item["fields"] as? [String: String], let fingerprint = Fingerprint(hex: hex)
             else { throw damaged }
             return SnapshotUpdate(sourceID: id, fingerprint: fingerprint, fields: fields,
-                                  terminatedAt: item["terminated_at"] as? String)
+                                  terminatedAt: item["terminated_at"] as? String,
+                                  replacing: item["replacing"] as? [String] ?? [])
         }
     }
 }

@@ -64,6 +64,11 @@ public struct Fingerprint: Hashable, Sendable {
         low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }
 
+    /// The fingerprint of a person whose state in the account is unknown (see
+    /// ``SnapshotStore/markUnconfirmed(_:resolving:)``): no row hashes to it, so the
+    /// next plan always sends them again.
+    public static let unconfirmed = Fingerprint(high: 0, low: 0)
+
     /// The 16 bytes to store.
     public var bytes: [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }

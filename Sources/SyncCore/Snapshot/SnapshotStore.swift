@@ -90,13 +90,19 @@ public struct SnapshotUpdate: Sendable, Hashable {
     public var fields: [String: String]
     /// The termination sent, or `nil` for an active person.
     public var terminatedAt: String?
+    /// Source ids whose rows this one replaces (a re-key): removed in the same transaction.
+    public var replacing: [String]
 
     /// Creates an update.
-    public init(sourceID: String, fingerprint: Fingerprint, fields: [String: String], terminatedAt: String? = nil) {
+    public init(
+        sourceID: String, fingerprint: Fingerprint, fields: [String: String], terminatedAt: String? = nil,
+        replacing: [String] = []
+    ) {
         self.sourceID = sourceID
         self.fingerprint = fingerprint
         self.fields = fields
         self.terminatedAt = terminatedAt
+        self.replacing = replacing
     }
 }
 
@@ -137,7 +143,15 @@ public struct JournalEntry: Sendable, Hashable {
 /// A snapshot that a sync may write. Each call is one transaction.
 public protocol SnapshotStore: SnapshotReader {
     /// Records accepted rows and, in the same transaction, forgets the journal entry they came from.
+    /// Each row's ``SnapshotUpdate/replacing`` ids are removed in that transaction too.
     func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws
+    /// Records that the account's state of these people is unknown (an import whose
+    /// outcome cannot be confirmed), so that the next plan sends each of them again in
+    /// their current state: present, as a full live row; gone, as a termination. Each
+    /// row gets the ``Fingerprint/unconfirmed`` fingerprint and no `terminated_at`,
+    /// keeps its `missing_since`, and takes the given fields; people the snapshot does
+    /// not hold yet are added. Forgets the journal entry in the same transaction.
+    func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws
     /// Notes when people were first found missing (`nil` clears it, for people back in the source).
     func setMissing(_ sourceIDs: [String], since: Date?) async throws
     /// Journals a submission before it is sent.

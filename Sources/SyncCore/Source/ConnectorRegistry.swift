@@ -74,7 +74,9 @@ public struct ConnectorRegistry: Sendable {
                 "has the unknown type `\(job.sourceType)`", hint: "known types: \(known)")
         }
         let section = try job.source.section()
+        // Read by the job itself, for any connector.
         _ = section.node("type")
+        _ = section.node("min_records")
         let context = SourceContext(folder: job.folder, mappedAttributes: job.mappedAttributes, logger: logger)
         let source = try entry.make(section, context)
         try section.finish()

@@ -6,7 +6,7 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
     /// What part of the run failed; it decides the exit status.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case configuration, source, snapshot, guardStopped, api, rejected, io
+            case configuration, source, snapshot, guardStopped, api, refused, tooLarge, rejected, io, locked
         }
         private let base: Base
 
@@ -20,10 +20,17 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let guardStopped = Kind(base: .guardStopped)
         /// The Compliance API refused or failed (exit 1).
         public static let api = Kind(base: .api)
+        /// The API refused one request for good (400, 409, 413, 422): it applied nothing of it,
+        /// and sending it again unchanged will not help (exit 1 when it ends a run).
+        public static let refused = Kind(base: .refused)
+        /// The API refused one request as too large (413): it applied nothing of it (exit 1 when it ends a run).
+        public static let tooLarge = Kind(base: .tooLarge)
         /// The run finished but the API rejected some rows (exit 4).
         public static let rejected = Kind(base: .rejected)
         /// A local file could not be read or written (exit 1).
         public static let io = Kind(base: .io)
+        /// Another run of the job holds its lock: this one was skipped (exit 5).
+        public static let locked = Kind(base: .locked)
 
         public var description: String { base.rawValue }
     }
@@ -57,6 +64,7 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         case .configuration: 2
         case .guardStopped: 3
         case .rejected: 4
+        case .locked: 5
         default: 1
         }
     }

@@ -59,10 +59,15 @@ public struct ImportRowError: Sendable, Hashable {
 
 /// How an import ended.
 public enum ImportOutcome: Sendable, Hashable {
-    /// Every row without an error was applied.
-    case completed(errors: [ImportRowError])
+    /// Every row without an error was applied. `rowCount` is the API's count of the
+    /// rows it received, when it said one.
+    case completed(errors: [ImportRowError], rowCount: Int?)
     /// Nothing was applied.
     case failed(message: String)
+    /// The answer cannot be fully understood (an error entry without a usable row, an
+    /// import the API no longer knows): nothing of it may be taken as accepted, and
+    /// its people are sent again in their current state.
+    case unconfirmed(reason: String)
 }
 
 /// Where imports go: the Compliance API, or anything that keeps its contract.
@@ -75,7 +80,9 @@ public protocol ImportService: Sendable {
     ///   - rows: at most the API's row limit.
     ///   - idempotencyKey: names this submission; the same key returns the same import.
     /// - Returns: the import's id, and whether the key had been seen before.
-    /// - Throws: when the API refused the request or could not be reached after retries.
+    /// - Throws: a ``SyncError`` of kind ``SyncError/Kind/refused`` when the API refused the
+    ///   request for good (nothing of it was applied); another error when it could not be
+    ///   reached after retries (it may have been applied).
     func submit(_ rows: [ImportRow], idempotencyKey: String) async throws -> SubmittedImport
 
     /// Waits for an import to end.

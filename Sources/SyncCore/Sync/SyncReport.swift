@@ -15,6 +15,16 @@ public struct SyncReport: Sendable {
         public var message: String
     }
 
+    /// A person whose source id changed: their snapshot row moved, and nobody was terminated.
+    public struct Rekey: Sendable, Hashable {
+        /// The old source id.
+        public var from: String
+        /// The new source id.
+        public var to: String
+        /// The field that shows they are the same person.
+        public var matchedOn: String
+    }
+
     /// The job's name.
     public var job: String
     /// The source, as it describes itself.
@@ -37,6 +47,8 @@ public struct SyncReport: Sendable {
     public var reportedGone: [String] = []
     /// People gone from the source but still within `removals.grace`.
     public var waiting: [String] = []
+    /// People whose source id changed (re-keys), never terminated.
+    public var rekeys: [Rekey] = []
     /// Rows the API rejected; they are sent again next run.
     public var rejected: [Rejection] = []
     /// Import requests that created an import.
@@ -46,6 +58,14 @@ public struct SyncReport: Sendable {
     /// Warnings to read once.
     public var warnings: [String] = []
 
+    /// An empty report of a run that starts now.
+    public init(job: String, source: String, startedAt: Date = Date(), finishedAt: Date = Date()) {
+        self.job = job
+        self.source = source
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
     /// The exit status: 4 when the API rejected rows, else 0.
     public var exitCode: Int32 { rejected.isEmpty ? 0 : 4 }
 
@@ -54,13 +74,17 @@ public struct SyncReport: Sendable {
         let seconds = (finishedAt.timeIntervalSince(startedAt) * 10).rounded() / 10
         var lines = [
             "sync \(job): \(records) records read from \(source)",
-            "  created \(created), updated \(updated), terminated \(terminated), unchanged \(unchanged), "
-                + "invalid \(invalid.count), rejected \(rejected.count)",
+            "  created \(created), updated \(updated), terminated \(terminated), re-keyed \(rekeys.count), "
+                + "unchanged \(unchanged), invalid \(invalid.count), rejected \(rejected.count)",
             "  \(importsSent) import\(importsSent == 1 ? "" : "s") sent in \(seconds)s" + (settled > 0 ? "; \(settled) interrupted imports settled" : ""),
         ]
         if importsSent == 0 && rejected.isEmpty && settled == 0 { lines.append("  nothing to do, 0 imports sent") }
         if !reportedGone.isEmpty { lines.append("  \(reportedGone.count) gone from the source (reported only)") }
         if !waiting.isEmpty { lines.append("  \(waiting.count) missing, within the grace period") }
+        for rekey in rekeys.prefix(20) {
+            lines.append("  re-keyed \(rekey.from) -> \(rekey.to) (same \(rekey.matchedOn)); not terminated")
+        }
+        if rekeys.count > 20 { lines.append("  … and \(rekeys.count - 20) more re-keyed (see the run report)") }
         for rejection in rejected.prefix(20) {
             lines.append("  rejected \(rejection.action) \(rejection.sourceID): "
                 + (rejection.field.map { "\($0): " } ?? "") + rejection.message)
@@ -93,6 +117,7 @@ public struct SyncReport: Sendable {
         json.field("created", created)
         json.field("updated", updated)
         json.field("terminated", terminated)
+        json.field("rekeys", rekeys.count)
         json.field("unchanged", unchanged)
         json.field("invalid", invalid.count)
         json.field("rejected", rejected.count)
@@ -109,6 +134,16 @@ public struct SyncReport: Sendable {
             json.field("action", rejection.action)
             json.field("field", rejection.field)
             json.field("message", rejection.message)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("rekeys")
+        json.beginArray()
+        for rekey in rekeys {
+            json.beginObject()
+            json.field("from", rekey.from)
+            json.field("to", rekey.to)
+            json.field("matched_on", rekey.matchedOn)
             json.endObject()
         }
         json.endArray()

@@ -31,39 +31,35 @@ public struct Syncer: Sendable {
     ///   - service: where imports go.
     ///   - job: the job's name, for the report.
     ///   - full: send every current person, whatever the snapshot says.
-    ///   - allowMassRemoval: lift the removal guards.
+    ///   - overrides: what the operator lifted of the guards (`--allow-mass-removal`, `--approve`).
     ///   - now: the run's time (`terminated_at`, grace periods).
     /// - Returns: the report; rows the API rejected are in it, not thrown.
     /// - Throws: ``SyncError`` when the source fails, a guard stops the run (nothing sent),
     ///   or the API fails beyond its retries (what was accepted so far is kept).
     public func run(
         source: some UserSource, store: some SnapshotStore, service: some ImportService, job: String,
-        full: Bool = false, allowMassRemoval: Bool = false, now: Date = Date()
+        full: Bool = false, overrides: GuardOverrides = GuardOverrides(), now: Date = Date()
     ) async throws -> SyncReport {
         var report = SyncReport(job: job, source: source.description, startedAt: Date(), finishedAt: Date())
         report.full = full
-        let journal = try await store.journalEntries()
-        for entry in journal where entry.importID != nil {
-            try await settle(entry, outcome: try await service.outcome(of: entry.importID!), store: store)
-            report.settled += 1
-        }
-        var changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
-        for entry in journal where entry.importID == nil {
-            try await resubmit(entry, changes: &changes, store: store, service: service)
-            report.settled += 1
-        }
-        if let stopped = RemovalGuard.check(changes, policy: planner.removals, allowMassRemoval: allowMassRemoval) {
+        try await settleJournal(store: store, service: service, report: &report)
+        let changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
+        if let stopped = Guards.check(changes, removals: planner.removals, guards: planner.guards, overrides: overrides) {
             throw stopped
         }
         report.records = changes.recordsRead
         report.unchanged = changes.unchanged
         report.invalid = changes.invalid
-        report.warnings = changes.warnings
+        report.warnings += changes.warnings
         report.waiting = changes.waiting.map(\.person.sourceID)
+        report.rekeys = changes.rekeys.map { .init(from: $0.previous.sourceID, to: $0.sourceID, matchedOn: $0.matchedOn) }
 
-        let batches = outgoing(changes, now: now)
-        for batch in batches {
-            try await send(batch, store: store, service: service, report: &report)
+        if !changes.moved.isEmpty {
+            // Re-keyed people whose row is as it was: only the snapshot row moves.
+            try await store.commit(changes.moved.map { snapshotUpdate(of: $0, layout: changes.layout, key: changes.key) })
+        }
+        for batch in outgoing(changes, now: now) {
+            try await send(batch[...], store: store, service: service, report: &report)
         }
         let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
             .filter { $0.person.missingSince == nil }.map(\.person.sourceID)
@@ -85,36 +81,30 @@ public struct Syncer: Sendable {
     }
 
     /// The change set as batches: upserts first, terminations in batches of their own
-    /// (so a CSV body never has cells that would clear an unsent field).
+    /// (so a CSV body never has cells that would clear an unsent field). Everyone
+    /// upserted is present in the source, so every such row clears `terminated_at`
+    /// (unless the job maps it): a create can land on a terminated record (a rehire,
+    /// a reused email, an id the API matches otherwise) and must leave the person live.
     func outgoing(_ changes: ChangeSet, now: Date) -> [[Outgoing]] {
         let layout = changes.layout
         let key = changes.key
-        var upserts: [Outgoing] = []
-        for row in changes.creates {
-            let fields = row.values.indices.compactMap { i in
-                row.values[i].map { ImportRow.Field(layout.fields[i], $0) }
+        let catalog = layout.catalog
+        let clearsTermination = layout.position(of: catalog.terminatedAt) == nil
+        func upsert(_ row: PlannedRow, kind: Outgoing.Kind) -> Outgoing {
+            var fields = row.values.indices.compactMap { i -> ImportRow.Field? in
+                // A create leaves out what it does not have; an update clears it.
+                guard kind != .create || row.values[i] != nil else { return nil }
+                return ImportRow.Field(layout.fields[i], row.values[i])
             }
-            upserts.append(Outgoing(
-                kind: .create, row: ImportRow(fields),
-                update: SnapshotUpdate(sourceID: row.sourceID, fingerprint: row.fingerprint,
-                                       fields: key.storedFields(row.values, layout: layout))))
+            if clearsTermination { fields.append(ImportRow.Field(catalog.terminatedAt, nil)) }
+            return Outgoing(kind: kind, row: ImportRow(fields), update: snapshotUpdate(of: row, layout: layout, key: key))
         }
-        for update in changes.updates {
-            var fields = update.row.values.indices.map { ImportRow.Field(layout.fields[$0], update.row.values[$0]) }
-            let terminatedAt = layout.catalog.terminatedAt
-            if update.previous.terminatedAt != nil, layout.position(of: terminatedAt) == nil {
-                fields.append(ImportRow.Field(terminatedAt, nil))
-            }
-            upserts.append(Outgoing(
-                kind: .update, row: ImportRow(fields),
-                update: SnapshotUpdate(sourceID: update.row.sourceID, fingerprint: update.row.fingerprint,
-                                       fields: key.storedFields(update.row.values, layout: layout))))
-        }
+        var upserts = changes.creates.map { upsert($0, kind: .create) }
+        upserts += changes.updates.map { upsert($0.row, kind: .update) }
         var terminations: [Outgoing] = []
         if planner.removals.action == .terminate {
             let when = Timestamps.api(now)
             for removal in changes.removals {
-                let catalog = layout.catalog
                 var fields = catalog.identity.compactMap { name -> ImportRow.Field? in
                     guard let value = removal.person.fields[name], !catalog.sensitive.contains(name) else { return nil }
                     return ImportRow.Field(name, value)
@@ -129,114 +119,137 @@ public struct Syncer: Sendable {
         return chunks(upserts) + chunks(terminations)
     }
 
+    /// The snapshot state a row gets once accepted.
+    private func snapshotUpdate(of row: PlannedRow, layout: RowLayout, key: SnapshotKey) -> SnapshotUpdate {
+        SnapshotUpdate(sourceID: row.sourceID, fingerprint: row.fingerprint,
+                       fields: key.storedFields(row.values, layout: layout), replacing: row.replacing)
+    }
+
     private func chunks(_ rows: [Outgoing]) -> [[Outgoing]] {
         stride(from: 0, to: rows.count, by: batchSize).map { Array(rows[$0..<min($0 + batchSize, rows.count)]) }
     }
 
     // MARK: Sending
 
+    /// Journals a batch, submits it under a key of its own, waits for the import to end,
+    /// and records what the API applied. A batch the API refuses as too large is sent
+    /// again in halves; one it refuses for good (400, 409, 422) is reported row by row,
+    /// so one bad batch never blocks the rest of the run, or every run after it.
     private func send(
-        _ batch: [Outgoing], store: some SnapshotStore, service: some ImportService, report: inout SyncReport
+        _ batch: ArraySlice<Outgoing>, store: some SnapshotStore, service: some ImportService, report: inout SyncReport
     ) async throws {
         let key = UUID().uuidString.lowercased()
         try await store.addJournalEntry(JournalEntry(key: key, createdAt: Date(), updates: batch.map(\.update)))
         FailPoint.hit("after-journal")
-        let submitted = try await service.submit(batch.map(\.row), idempotencyKey: key)
+        let submitted: SubmittedImport
+        do {
+            submitted = try await service.submit(batch.map(\.row), idempotencyKey: key)
+        } catch let error as SyncError where error.kind == .refused || error.kind == .tooLarge {
+            // Nothing of it was applied: the snapshot already says so.
+            try await store.removeJournalEntry(key)
+            if batch.count > 1 && error.kind == .tooLarge {
+                logger.notice("the API refused \(batch.count) rows as too large; sending them in halves")
+                let half = batch.startIndex + batch.count / 2
+                try await send(batch[..<half], store: store, service: service, report: &report)
+                try await send(batch[half...], store: store, service: service, report: &report)
+                return
+            }
+            for item in batch { report.reject(item, field: nil, "the API refused the import: \(error.message)") }
+            return
+        }
         try await store.setImportID(submitted.id, forJournalKey: key)
         report.importsSent += 1
         logger.info("submitted \(batch.count) rows as import \(submitted.id)")
         FailPoint.hit("after-submit")
         let outcome = try await service.outcome(of: submitted.id)
         FailPoint.hit("after-complete")
-        switch outcome {
+        let rows = Array(batch)
+        switch Self.judge(outcome, rows: rows.count) {
         case .failed(let message):
             try await store.removeJournalEntry(key)
-            for item in batch {
-                report.rejected.append(.init(sourceID: item.update.sourceID, action: item.kind.rawValue, field: nil,
-                                             message: "the import failed: \(message)"))
-            }
-        case .completed(let errors):
-            let rejectedRows = Dictionary(grouping: errors.filter { batch.indices.contains($0.row) }, by: \.row)
+            for item in rows { report.reject(item, field: nil, "the import failed: \(message)") }
+        case .unconfirmed(let reason):
+            try await store.markUnconfirmed(rows.map(\.update), resolving: key)
+            logger.warning("import \(submitted.id) could not be confirmed (\(reason)); its \(rows.count) people are sent again next run")
+            for item in rows { report.reject(item, field: nil, "not confirmed: \(reason); sent again next run") }
+        case .completed(let errors, _):
+            let rejectedRows = Dictionary(grouping: errors, by: \.row)
             var accepted: [SnapshotUpdate] = []
-            for (i, item) in batch.enumerated() {
+            for (i, item) in rows.enumerated() {
                 if let problems = rejectedRows[i] {
-                    for problem in problems {
-                        report.rejected.append(.init(sourceID: item.update.sourceID, action: item.kind.rawValue,
-                                                     field: problem.field, message: problem.message))
-                    }
+                    for problem in problems { report.reject(item, field: problem.field, problem.message) }
                     continue
                 }
                 accepted.append(item.update)
-                switch item.kind {
-                case .create: report.created += 1
-                case .update: report.updated += 1
-                case .terminate: report.terminated += 1
-                }
+                report.count(item.kind)
             }
             try await store.commit(accepted, resolving: key)
             FailPoint.hit("after-commit")
         }
     }
 
-    /// The rows of a completed import that the API applied: those without an error.
-    static func accepted(_ rows: [SnapshotUpdate], errors: [ImportRowError]) -> [SnapshotUpdate] {
-        let rejected = Set(errors.map(\.row))
-        return rows.indices.filter { !rejected.contains($0) }.map { rows[$0] }
+    /// An outcome checked against the request it answers: per-row errors that name no
+    /// row of it, or a row count other than the rows sent, make the whole answer
+    /// unconfirmed. Nothing of an answer that cannot be fully understood is accepted.
+    static func judge(_ outcome: ImportOutcome, rows: Int) -> ImportOutcome {
+        guard case .completed(let errors, let rowCount) = outcome else { return outcome }
+        if let rowCount, rowCount != rows {
+            return .unconfirmed(reason: "the API counted \(rowCount) rows in an import of \(rows)")
+        }
+        if let stray = errors.first(where: { !(0..<rows).contains($0.row) }) {
+            return .unconfirmed(reason: "a row error names row \(stray.row) of an import of \(rows) rows")
+        }
+        return outcome
     }
 
     // MARK: Settling an interrupted run
 
-    /// Commits what a journaled import that the API answered got applied.
-    private func settle(_ entry: JournalEntry, outcome: ImportOutcome, store: some SnapshotStore) async throws {
-        switch outcome {
-        case .failed:
-            try await store.removeJournalEntry(entry.key)
-        case .completed(let errors):
-            try await store.commit(Self.accepted(entry.updates, errors: errors), resolving: entry.key)
+    /// Settles what earlier runs journaled, before anything new is planned. An import the
+    /// API answered is committed as it ended. A submission whose answer never came (the
+    /// process died, or every answer was lost) may or may not have been applied, and the
+    /// source may have changed since: its people are marked unconfirmed, so that this
+    /// run's plan sends each of them in their current state under a new key. (Sending it
+    /// again under its own key could meet a different body the API already holds.)
+    public func settleJournal(store: some SnapshotStore, service: some ImportService, report: inout SyncReport) async throws {
+        for entry in try await store.journalEntries() {
+            guard let importID = entry.importID else {
+                try await store.markUnconfirmed(entry.updates, resolving: entry.key)
+                logger.warning("""
+                    an interrupted submission (key \(entry.key), \(entry.updates.count) rows) was never confirmed; \
+                    its people are sent again in their current state
+                    """)
+                report.settled += 1
+                continue
+            }
+            switch Self.judge(try await service.outcome(of: importID), rows: entry.updates.count) {
+            case .failed:
+                try await store.removeJournalEntry(entry.key)
+            case .unconfirmed(let reason):
+                try await store.markUnconfirmed(entry.updates, resolving: entry.key)
+                report.warnings.append("import \(importID) of an earlier run could not be confirmed (\(reason)); its people are sent again")
+            case .completed(let errors, _):
+                let rejected = Set(errors.map(\.row))
+                try await store.commit(entry.updates.indices.filter { !rejected.contains($0) }.map { entry.updates[$0] },
+                                       resolving: entry.key)
+            }
+            logger.notice("settled interrupted import \(importID)")
+            report.settled += 1
         }
-        logger.notice("settled interrupted import \(entry.importID ?? entry.key)")
+    }
+}
+
+extension SyncReport {
+    /// Counts a row the API applied.
+    mutating func count(_ kind: Syncer.Outgoing.Kind) {
+        switch kind {
+        case .create: created += 1
+        case .update: updated += 1
+        case .terminate: terminated += 1
+        }
     }
 
-    /// A journaled submission whose answer never came: send it again with the
-    /// same idempotency key. If the API had it, it returns that first import;
-    /// if not, this applies it now. Only rows whose content is still what was
-    /// journaled are sent; the rest go out with this run's batches. (A
-    /// termination carries this run's time, so it never matches its journaled
-    /// row and is sent again with a later `terminated_at`: the same person,
-    /// terminated once more, which the API treats as an update of the date.)
-    private func resubmit(
-        _ entry: JournalEntry, changes: inout ChangeSet, store: some SnapshotStore, service: some ImportService
-    ) async throws {
-        let journaled = Dictionary(entry.updates.map { ($0.sourceID, $0) }, uniquingKeysWith: { first, _ in first })
-        let batch = outgoing(changes, now: changes.plannedAt).joined().filter {
-            journaled[$0.update.sourceID]?.fingerprint == $0.update.fingerprint
-                && journaled[$0.update.sourceID]?.terminatedAt == $0.update.terminatedAt
-        }
-        guard !batch.isEmpty else {
-            logger.warning("""
-                an interrupted import (key \(entry.key)) could not be confirmed and none of its \(entry.updates.count) \
-                rows is still to be sent as it was; they are sent again as needed
-                """)
-            try await store.removeJournalEntry(entry.key)
-            return
-        }
-        let submitted = try await service.submit(batch.map(\.row), idempotencyKey: entry.key)
-        try await store.setImportID(submitted.id, forJournalKey: entry.key)
-        let outcome = try await service.outcome(of: submitted.id)
-        let sent = submitted.replayed ? entry.updates : batch.map(\.update)
-        var committed: [String: Fingerprint] = [:]
-        switch outcome {
-        case .failed:
-            try await store.removeJournalEntry(entry.key)
-        case .completed(let errors):
-            let accepted = Self.accepted(sent, errors: errors)
-            try await store.commit(accepted, resolving: entry.key)
-            for update in accepted { committed[update.sourceID] = update.fingerprint }
-        }
-        logger.notice("settled interrupted import \(submitted.id) (\(submitted.replayed ? "it had arrived" : "sent again"))")
-        let isDone = { (id: String, fingerprint: Fingerprint) in committed[id] == fingerprint }
-        changes.creates.removeAll { isDone($0.sourceID, $0.fingerprint) }
-        changes.updates.removeAll { isDone($0.row.sourceID, $0.row.fingerprint) }
-        changes.removals.removeAll { committed[$0.person.sourceID] != nil && isDone($0.person.sourceID, $0.fingerprint) }
+    /// Lists a row the API did not apply.
+    mutating func reject(_ item: Syncer.Outgoing, field: String?, _ message: String) {
+        rejected.append(Rejection(sourceID: item.update.sourceID, action: item.kind.rawValue, field: field, message: message))
     }
 }

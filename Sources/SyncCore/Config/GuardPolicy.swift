@@ -1,0 +1,24 @@
+/// The limits besides the removal limits that stop a run before anything is
+/// sent: `guards:` in the config, and `source.min_records`.
+public struct GuardPolicy: Sendable, Hashable {
+    /// The most people one run may clear a field for, as a percentage of the people
+    /// the snapshot holds; 10 by default, `nil` for no percentage limit.
+    public var maxClearedPercent: Double? = 10
+    /// The most people one run may clear a field for; `nil` (the default) for no count limit.
+    public var maxClearedCount: Int?
+    /// The fewest records a source may return (`source.min_records`); `nil` for no limit.
+    public var minRecords: Int?
+
+    /// The defaults: a field cleared for at most 10 % of the snapshot, no record minimum.
+    public init() {}
+
+    init(section: ConfigSection?, source: ConfigSection) throws {
+        minRecords = try source.int("min_records", in: 0...Int.max)
+        guard let section else { return }
+        maxClearedCount = try section.int("max_cleared_count", in: 0...Int.max)
+        if section.has("max_cleared_percent") || maxClearedCount != nil {
+            maxClearedPercent = try section.double("max_cleared_percent", in: 0...100)
+        }
+        try section.finish()
+    }
+}
