@@ -15,6 +15,10 @@ struct APIRoutes: Sendable {
 
     func token(_ request: Request, _ context: some RequestContext) async throws -> Response {
         if let fault = try await fault() { return fault }
+        if let target = configuration.tokenRedirect {
+            await state.countRedirect()
+            return Response(status: .temporaryRedirect, headers: [.location: target])
+        }
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
         let text = String(buffer: body)
@@ -131,12 +135,16 @@ struct APIRoutes: Sendable {
             answer["created"] = result.created
             answer["updated"] = result.updated
             answer["unchanged"] = result.unchanged
-            answer["errors"] = result.errors.map { error -> [String: Any] in
+            var errors = result.errors.map { error -> [String: Any] in
                 var entry: [String: Any] = ["row": error.row, "message": error.message]
                 entry["email"] = error.email ?? NSNull()
                 entry["field"] = error.field ?? NSNull()
                 return entry
             }
+            if job.unmappable {
+                errors += [["row": job.rowCount + 7, "message": "row out of range"], ["message": "no row at all"]]
+            }
+            answer["errors"] = errors
         } else if status == "failed" {
             answer["message"] = job.failure ?? "failed"
         }
@@ -158,7 +166,7 @@ struct APIRoutes: Sendable {
         case .none: return nil
         case .rateLimited:
             var response = try Self.error(.tooManyRequests, "rate_limited", "slow down")
-            response.headers[.retryAfter] = String(configuration.retryAfter)
+            response.headers[.retryAfter] = configuration.retryAfterText ?? String(configuration.retryAfter)
             return response
         case .unavailable(let code):
             return try Self.error(HTTPResponse.Status(code: code), "unavailable", "try again later")

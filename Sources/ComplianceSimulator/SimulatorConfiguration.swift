@@ -47,6 +47,14 @@ public struct SimulatorConfiguration: Sendable {
     public var dropAnswerHang: TimeInterval = 30
     /// Every Nth import fails as a whole (applies nothing); 0 for never.
     public var failImportEvery = 0
+    /// The `Retry-After` text of `429` answers, sent as it is (an HTTP date, or nonsense
+    /// such as `inf`), instead of ``retryAfter``.
+    public var retryAfterText: String?
+    /// When set, the token endpoint answers `307 Temporary Redirect` to this URL.
+    public var tokenRedirect: String?
+    /// The first N completed imports report, besides their real errors, one that names no
+    /// row of the request and one without a row: an answer a client cannot map.
+    public var unmappableErrorsFirst = 0
 
     /// The defaults: one client `demo-client`/`demo-secret`, no faults.
     public init() {}

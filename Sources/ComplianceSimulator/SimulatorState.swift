@@ -26,6 +26,7 @@ actor SimulatorState {
         var rowsReceived = 0
         var importBytesReceived = 0
         var faultsInjected = 0
+        var redirects = 0
     }
 
     struct ImportJob {
@@ -34,6 +35,8 @@ actor SimulatorState {
         var rowCount: Int
         var result: (created: Int, updated: Int, unchanged: Int, errors: [SimulatedAccount.RowError])?
         var failure: String?
+        /// Whether its answer carries row errors a client cannot map.
+        var unmappable = false
     }
 
     init(configuration: SimulatorConfiguration) {
@@ -63,6 +66,12 @@ actor SimulatorState {
             return .unavailable([500, 502, 503, 504].randomElement()!)
         }
         return .none
+    }
+
+    /// Counts a token request answered with a redirect.
+    func countRedirect() {
+        stats.tokenRequests += 1
+        stats.redirects += 1
     }
 
     // MARK: Tokens
@@ -133,6 +142,7 @@ actor SimulatorState {
             job.failure = "the import could not be processed; nothing was applied"
         } else {
             job.result = account.apply(rows)
+            job.unmappable = submissions <= configuration.unmappableErrorsFirst
         }
         imports[job.id] = job
         importOrder.append(job.id)

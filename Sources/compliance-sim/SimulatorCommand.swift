@@ -24,12 +24,17 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Rows allowed per import request.") var maxRows = 1000
     @Option(help: "Seconds an import takes from queued to completed.") var processingTime: Double = 0.05
     @Option(help: "Every Nth request gets 429 with Retry-After (0: never).") var rateLimitEvery = 0
-    @Option(help: "The Retry-After of those answers, in seconds.") var retryAfter = 1
+    @Option(help: "The Retry-After of those answers: seconds, an HTTP date, or any text (to test clients).")
+    var retryAfter = "1"
     @Option(help: "Every Nth request gets 503 (0: never).") var unavailableEvery = 0
     @Option(help: "Share of requests, 0 to 1, that get a random 5xx.") var errorRate = 0.0
     @Option(help: "Seconds added to every answer.") var latency: Double = 0
     @Option(help: "Every Nth import is applied but its answer never comes (0: never).") var dropAnswerEvery = 0
     @Option(help: "Every Nth import fails as a whole (0: never).") var failImportEvery = 0
+    @Option(help: "The token endpoint answers 307 to this URL (to test that clients never follow it).")
+    var tokenRedirect: String?
+    @Option(help: "The first N imports report row errors that name no row of the request.")
+    var unmappableErrorsFirst = 0
     @Option(name: .customLong("facility"), help: "A facility id that exists in the account (repeatable; default 1 to 20).")
     var facilities: [String] = []
     @Flag(help: "Allow listening on a non-loopback address.") var allowRemote = false
@@ -53,7 +58,9 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.maxRows = maxRows
         configuration.processingTime = processingTime
         configuration.rateLimitEvery = rateLimitEvery
-        configuration.retryAfter = retryAfter
+        if let seconds = Int(retryAfter) { configuration.retryAfter = seconds } else { configuration.retryAfterText = retryAfter }
+        configuration.tokenRedirect = tokenRedirect
+        configuration.unmappableErrorsFirst = unmappableErrorsFirst
         configuration.unavailableEvery = unavailableEvery
         configuration.errorRate = errorRate
         configuration.latency = latency

@@ -1,0 +1,95 @@
+@testable import ComplianceAPI
+import ComplianceSimulator
+import Foundation
+import Testing
+import SyncCore
+import TestSupport
+
+/// Odd or hostile answers from the network, played by the simulator over real HTTP.
+@Suite struct HostileAnswerTests {
+    @Test func aRedirectedTokenRequestIsNeverFollowed() async throws {
+        let harness = try await SyncHarness({ $0.tokenRedirect = "http://127.0.0.1:9/steal" })
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 1, "\(result.all)")
+        #expect(result.stderr.contains("answered 307, redirecting to http://127.0.0.1:9/steal"), "\(result.all)")
+        #expect(result.stderr.contains("never followed"))
+        #expect(!result.all.contains(SyncHarness.secret))
+        #expect(await harness.stats()["redirects"] == 1, "asked once, not followed, not retried")
+    }
+
+    @Test(arguments: ["Sun, 06 Nov 1994 08:49:37 GMT", "inf", "nan", "-5", "soon"])
+    func retryAfterAsADateOrNonsenseStillConverges(_ text: String) async throws {
+        let harness = try await SyncHarness({
+            $0.rateLimitEvery = 3
+            $0.retryAfterText = text
+        }, api: "  batch_size: 10\n  max_attempts: 8\n  max_backoff: 1s\n")
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 0, "\(result.all)")
+        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+    }
+
+    @Test func aRetryAfterLongerThanTheCapFailsNamingTheWait() async throws {
+        let harness = try await SyncHarness({
+            $0.rateLimitEvery = 1
+            $0.retryAfterText = "86400"
+        }, api: "  max_retry_after: 1m\n")
+        defer { Task { await harness.stop() } }
+        let started = Date()
+        let result = try await harness.run("sync")
+        #expect(result.status == 1, "\(result.all)")
+        #expect(result.stderr.contains("asked to wait 86400 seconds (Retry-After), longer than api.max_retry_after"),
+                "\(result.all)")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
+    @Test func rowErrorsThatCannotBeMappedCommitNothing() async throws {
+        let harness = try await SyncHarness({ $0.unmappableErrorsFirst = 2 }, api: "  batch_size: 10\n")
+        defer { Task { await harness.stop() } }
+        let first = try await harness.run("sync")
+        #expect(first.status == 4, "\(first.all)")
+        #expect(first.stdout.contains("not confirmed: its error entry 2 has no whole-number row"), "\(first.all)")
+        #expect(first.stdout.contains("created 8"), "only the import whose answer was whole counts: \(first.all)")
+        let second = try await harness.run("sync")
+        #expect(second.status == 0, "\(second.all)")
+        #expect(second.stdout.contains("updated 20"), "the unconfirmed are sent again: \(second.all)")
+        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+        let third = try await harness.run("sync")
+        #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+    }
+}
+
+@Suite struct AnswerReadingTests {
+    @Test func retryAfterInEachFormAndNonsense() {
+        let now = Date(timeIntervalSince1970: 784_111_777)  // Sun, 06 Nov 1994 08:49:37 GMT
+        #expect(RetryAfter.seconds("120", now: now) == 120)
+        #expect(RetryAfter.seconds("Sun, 06 Nov 1994 08:50:37 GMT", now: now) == 60)
+        #expect(RetryAfter.seconds("Sunday, 06-Nov-94 08:50:37 GMT", now: now) == 60)
+        #expect(RetryAfter.seconds("Sun Nov 6 08:50:37 1994", now: now) == 60)
+        #expect(RetryAfter.seconds("Sun, 06 Nov 1994 08:00:00 GMT", now: now) == 0, "a date in the past waits nothing")
+        #expect(RetryAfter.seconds("99999999999999999999", now: now) == .greatestFiniteMagnitude)
+        for nonsense in ["inf", "nan", "-5", "1e9", "", "soon", "12.5", nil] {
+            #expect(RetryAfter.seconds(nonsense, now: now) == nil, "\(nonsense ?? "nil")")
+        }
+    }
+
+    @Test func aCompletedAnswerIsAcceptedOnlyWhenFullyUnderstood() {
+        func outcome(_ json: String) -> ImportOutcome {
+            ComplianceAPIClient.completedOutcome(try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])
+        }
+        #expect(outcome(#"{"row_count": 2, "errors": [{"row": 1, "field": "email", "message": "bad"}]}"#)
+            == .completed(errors: [ImportRowError(row: 1, field: "email", message: "bad")], rowCount: 2))
+        #expect(outcome(#"{"row_count": 2, "created": 1, "updated": 1, "unchanged": 0}"#) == .completed(errors: [], rowCount: 2))
+        for garbled in [
+            #"{"row_count": 2}"#, #"{"row_count": 2, "errors": {"row": 1}}"#, #"{"errors": [{"row": "1"}]}"#,
+            #"{"errors": [{"row": 1.5}]}"#, #"{"errors": [{"message": "no row"}]}"#, #"{"errors": ["text"]}"#,
+            #"{"row_count": "2", "errors": []}"#,
+        ] {
+            guard case .unconfirmed = outcome(garbled) else {
+                Issue.record("\(garbled) was read as \(outcome(garbled))")
+                continue
+            }
+        }
+    }
+}
