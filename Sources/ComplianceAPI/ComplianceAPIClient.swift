@@ -60,7 +60,7 @@ public final class ComplianceAPIClient: ImportService {
             throw SyncError(.configuration, "no client secret is configured",
                             hint: "set api.client_secret_env or api.client_secret_file")
         }
-        self.init(settings: settings, clientID: clientID, secret: try reference.resolve(), logger: logger)
+        self.init(settings: settings, clientID: clientID, secret: try reference.resolve(logger: logger), logger: logger)
     }
 
     /// Fetches a token, to prove the credentials work.

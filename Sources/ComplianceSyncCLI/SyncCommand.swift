@@ -49,21 +49,37 @@ struct SyncCommand: AsyncParsableCommand {
                              job: configuration.snapshot.job, maxAge: approveMaxAge)
         }
         let overrides = GuardOverrides(allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, approved: approved)
-        let result = try await client.closing {
-            let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
-            return try await syncer.run(
-                source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
-                overrides: overrides)
-        }
-        print(result.summary)
         let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
-        try FileManager.default.createDirectory(
-            atPath: (reportPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let reportFile = try ByteOutput(creating: reportPath)
-        result.writeJSON(to: reportFile)
-        try reportFile.finish()
+        let started = Date()
+        let result: SyncReport
+        do {
+            result = try await client.closing {
+                let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
+                return try await syncer.run(
+                    source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
+                    overrides: overrides)
+            }
+        } catch let error as SyncError where error.kind != .locked {
+            // The report never shows a stale success: a failed or stopped run writes one too.
+            // (A run skipped for the lock leaves it to the run that holds it.)
+            var failed = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
+            failed.failure = error
+            try? Self.write(failed, to: reportPath)
+            throw error
+        }
+        print(result.summary)
+        try Self.write(result, to: reportPath)
         print("  report: \(reportPath)")
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    /// Writes the JSON run report, whole or not at all.
+    private static func write(_ report: SyncReport, to path: String) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let file = try ByteOutput(creating: path)
+        report.writeJSON(to: file)
+        try file.finish()
     }
 }

@@ -104,7 +104,7 @@ public struct LDAPSource: UserSource, SourceConnector {
         source.caFile = try section.path("ca_file", relativeTo: context.folder)
         source.verifyCertificates = try section.bool("tls_verify") ?? true
         source.bindDN = try section.string("bind_dn")
-        source.bindPassword = try section.secret("bind_password", relativeTo: context.folder)?.resolve()
+        source.bindPassword = try section.secret("bind_password", relativeTo: context.folder)?.resolve(logger: context.logger)
         if source.bindPassword != nil && source.bindDN == nil {
             throw section.node.error("has a bind password but no bind_dn")
         }

@@ -58,6 +58,7 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     /// - Throws: ``SyncError`` when another run holds the lock, or the file is damaged or newer.
     public static func openForWriting(_ settings: SnapshotSettings) throws -> SQLiteSnapshotStore {
         try SnapshotFiles.makeFolder(for: settings.path)
+        try SnapshotFiles.checkOwnership(of: settings.path)
         let lock = try SnapshotLock(path: settings.path + ".lock", wait: settings.lockWait)
         let isNew = !FileManager.default.fileExists(atPath: settings.path)
         if isNew { try SnapshotFiles.touchPrivate(settings.path) }

@@ -20,6 +20,25 @@ enum SnapshotFiles {
         }
     }
 
+    /// Refuses a snapshot whose folder or file someone else could change: owned by another
+    /// user, or writable by the group or others. Whoever can write them can decide who is
+    /// terminated. Checked without following links.
+    static func checkOwnership(of path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        for (what, item) in [("folder", folder.isEmpty ? "." : folder), ("file", path)] {
+            var info = stat()
+            guard lstat(item, &info) == 0 else { continue }
+            if info.st_uid != geteuid() {
+                throw SyncError(.snapshot, "the snapshot \(what) \(item) is owned by user id \(info.st_uid), not by this user (\(geteuid()))",
+                                hint: "run the job as the user that owns it, or `chown` it to the job's user")
+            }
+            if info.st_mode & 0o022 != 0 {
+                throw SyncError(.snapshot, "the snapshot \(what) \(item) may be changed by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                                hint: "run `chmod go-w \(item)`, or keep snapshots in a folder of their own (mode 0700)")
+            }
+        }
+    }
+
     /// Creates an empty file with mode 0600 unless it exists, so SQLite's files inherit that mode.
     static func touchPrivate(_ path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
@@ -38,7 +57,7 @@ final class SnapshotLock: Sendable {
 
     /// Takes the lock, waiting up to `wait` for another run to let go; fails naming the process that holds it.
     init(path: String, wait: Duration = .zero) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             throw SyncError(.snapshot, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }

@@ -90,6 +90,38 @@ import SyncCore
         _ = first
     }
 
+    /// Whoever can write the snapshot decides who is terminated: a folder or file others may change is refused.
+    @Test func aSnapshotOthersMayChangeIsRefused() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try SQLiteSnapshotStore.openForWriting(settings)
+        let state = folder.appendingPathComponent("state").path
+        func refusal() -> String {
+            do {
+                _ = try SQLiteSnapshotStore.openForWriting(settings)
+                return "opened"
+            } catch {
+                return (error as? SyncError)?.description ?? "\(error)"
+            }
+        }
+        chmod(state, 0o777)
+        #expect(refusal().contains("the snapshot folder \(state) may be changed by other users (mode 777)"))
+        #expect(refusal().contains("chmod go-w"))
+        chmod(state, 0o700)
+        chmod(settings.path, 0o664)
+        #expect(refusal().contains("the snapshot file \(settings.path) may be changed by other users"))
+        chmod(settings.path, 0o600)
+        chown(settings.path, 4242, 4242)
+        #expect(refusal().contains("is owned by user id 4242, not by this user"))
+        chown(settings.path, geteuid(), getegid())
+        #expect(refusal() == "opened")
+        // The lock file is never followed through a link.
+        let lock = settings.path + ".lock"
+        try FileManager.default.removeItem(atPath: lock)
+        try FileManager.default.createSymbolicLink(atPath: lock, withDestinationPath: folder.appendingPathComponent("elsewhere").path)
+        #expect(refusal().contains("cannot open the lock file"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("elsewhere").path))
+    }
+
     @Test func aWriterToldToWaitWaitsForTheFirst() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         var first: SQLiteSnapshotStore? = try SQLiteSnapshotStore.openForWriting(settings)

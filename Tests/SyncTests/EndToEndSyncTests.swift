@@ -86,6 +86,38 @@ import TestSupport
         #expect(await harness.people().allSatisfy { $0["facility_id"] == "3" || $0["facility_id"] == "7" })
     }
 
+    @Test func aStoppedRunWritesItsReportAndAReviewedPlanIsApprovedExactly() async throws {
+        let harness = try await SyncHarness()
+        defer { Task { await harness.stop() } }
+        let reportURL = harness.example.folder.appendingPathComponent(".state/quickstart.report.json")
+        func report() throws -> [String: Any]? {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: reportURL)) as? [String: Any]
+        }
+        #expect(try await harness.run("sync").status == 0)
+        #expect(try report()?["status"] as? String == "completed")
+        let lines = try harness.example.read("people.csv").split(separator: "\n")
+        try harness.example.write("people.csv", lines.dropLast(10).joined(separator: "\n") + "\n")
+        let stopped = try await harness.run("sync")
+        #expect(stopped.status == 3, "\(stopped.all)")
+        #expect(try report()?["status"] as? String == "stopped", "the report never shows a stale success")
+        #expect((try report()?["error"] as? [String: Any])?["message"] as? String ?? "" != "")
+        let planPath = harness.example.path("reviewed.json")
+        let plan = try await harness.run("plan", ["--save", planPath])
+        #expect(plan.status == 3, "\(plan.all)")
+        let saved = try String(contentsOfFile: planPath, encoding: .utf8)
+        for ssn in try harness.ssns() { #expect(!saved.contains(ssn)) }
+        // One more person leaves after the review: the approval does not cover them.
+        try harness.example.write("people.csv", lines.dropLast(11).joined(separator: "\n") + "\n")
+        let unreviewed = try await harness.run("sync", ["--approve", planPath])
+        #expect(unreviewed.status == 3, "\(unreviewed.all)")
+        #expect(unreviewed.stderr.contains("does not list: removal of"), "\(unreviewed.all)")
+        try harness.example.write("people.csv", lines.dropLast(10).joined(separator: "\n") + "\n")
+        let approved = try await harness.run("sync", ["--approve", planPath])
+        #expect(approved.status == 0, "\(approved.all)")
+        #expect(approved.stdout.contains("terminated 10"))
+        #expect(await harness.actualPeople().terminated.count == 10)
+    }
+
     @Test func fullResendsEveryoneAndRemovalsCanBeReportOnly() async throws {
         let harness = try await SyncHarness(removals: "  action: report\n")
         defer { Task { await harness.stop() } }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Where a secret lives: an environment variable or a file. Never the secret itself.
 public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
@@ -15,10 +16,14 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads the secret.
-    /// - Parameter environment: the process environment.
+    /// - Parameters:
+    ///   - environment: the process environment.
+    ///   - logger: where to warn about a secret file that the group or others may read.
     /// - Returns: the secret.
     /// - Throws: ``SyncError`` naming where it looked, never what it found.
-    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Secret {
+    public func resolve(
+        environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger? = nil
+    ) throws -> Secret {
         switch self {
         case .environment(let name):
             guard let value = environment[name], !value.isEmpty else {
@@ -27,6 +32,11 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
             }
             return Secret(value)
         case .file(let path):
+            if let logger, let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+                mode & 0o077 != 0
+            {
+                logger.warning("the secret file \(path) may be read by other users (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`")
+            }
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw SyncError(.configuration, "cannot read the secret file \(path)",
                                 hint: "check that it exists and that this user may read it")

@@ -57,6 +57,8 @@ public struct SyncReport: Sendable {
     public var settled = 0
     /// Warnings to read once.
     public var warnings: [String] = []
+    /// Why the run ended early (a failure, or a guard that stopped it), if it did.
+    public var failure: SyncError?
 
     /// An empty report of a run that starts now.
     public init(job: String, source: String, startedAt: Date = Date(), finishedAt: Date = Date()) {
@@ -66,8 +68,14 @@ public struct SyncReport: Sendable {
         self.finishedAt = finishedAt
     }
 
-    /// The exit status: 4 when the API rejected rows, else 0.
-    public var exitCode: Int32 { rejected.isEmpty ? 0 : 4 }
+    /// The exit status: the failure's, else 4 when the API rejected rows, else 0.
+    public var exitCode: Int32 { failure?.exitCode ?? (rejected.isEmpty ? 0 : 4) }
+
+    /// How the run ended: `completed`, `rejected` (some rows), `stopped` (by a guard) or `failed`.
+    public var status: String {
+        guard let failure else { return rejected.isEmpty ? "completed" : "rejected" }
+        return failure.kind == .guardStopped ? "stopped" : "failed"
+    }
 
     /// The one-paragraph summary `sync` prints.
     public var summary: String {
@@ -111,6 +119,16 @@ public struct SyncReport: Sendable {
         json.field("finished_at", Timestamps.iso(finishedAt))
         json.field("full", full)
         json.field("exit_status", Int(exitCode))
+        json.field("status", status)
+        json.key("error")
+        if let failure {
+            json.beginObject()
+            json.field("message", failure.message)
+            json.field("hint", failure.hint)
+            json.endObject()
+        } else {
+            json.value(nil as String?)
+        }
         json.key("summary")
         json.beginObject()
         json.field("records", records)
