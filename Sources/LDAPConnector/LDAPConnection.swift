@@ -142,16 +142,19 @@ final class LDAPConnection {
             try check(code, "search \(base) with filter \(filter) on")
             if let cookie { ber_bvfree(cookie) }
             cookie = nil
-            if let returned {
-                defer { ldap_controls_free(returned) }
-                if let control = ldap_control_find(cldap_control_paged_results(), returned, nil) {
-                    var count: Int32 = 0
-                    var next = berval(bv_len: 0, bv_val: nil)
-                    try check(ldap_parse_pageresponse_control(handle, control, &count, &next), "read the page cookie of")
-                    if next.bv_len > 0 { cookie = ber_bvdup(&next) }
-                    ber_memfree(next.bv_val)
-                }
+            defer { if let returned { ldap_controls_free(returned) } }
+            // Fail closed: without the paging control there is no telling whether more pages
+            // follow, and a short list must never read as "everyone else left".
+            guard let returned, let control = ldap_control_find(cldap_control_paged_results(), returned, nil) else {
+                throw SyncError(
+                    .source, "the answer to a paged search of \(base) on \(url) carries no paging control, so it may be incomplete",
+                    hint: "check that the server (or a proxy in front of it) supports the paged results control (RFC 2696)")
             }
+            var count: Int32 = 0
+            var next = berval(bv_len: 0, bv_val: nil)
+            try check(ldap_parse_pageresponse_control(handle, control, &count, &next), "read the page cookie of")
+            if next.bv_len > 0 { cookie = ber_bvdup(&next) }
+            ber_memfree(next.bv_val)
         } while cookie != nil
     }
 

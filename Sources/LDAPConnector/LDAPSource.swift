@@ -108,6 +108,14 @@ public struct LDAPSource: UserSource, SourceConnector {
         if source.bindPassword != nil && source.bindDN == nil {
             throw section.node.error("has a bind password but no bind_dn")
         }
+        let allowPlaintext = try section.bool("allow_plaintext_bind") ?? false
+        if source.bindPassword != nil, !source.startTLS, !allowPlaintext,
+            let exposed = urls.first(where: { $0.hasPrefix("ldap://") && !APISettings.isLoopback(Self.host(of: $0)) })
+        {
+            throw section.node.error(
+                "would send the bind password in clear text to \(exposed) (ldap:// without StartTLS)",
+                hint: "use ldaps://, or set start_tls: true; allow_plaintext_bind: true accepts the risk")
+        }
         source.scope = try section.choice("scope", ["base", "one", "sub"]).flatMap(Scope.init) ?? .sub
         source.filter = try section.string("filter") ?? source.filter
         source.idAttribute = try section.string("id") ?? source.idAttribute
@@ -132,6 +140,14 @@ public struct LDAPSource: UserSource, SourceConnector {
     }
 
     public var description: String { "ldap \(urls.joined(separator: " ")) \(baseDN)" }
+
+    /// The host of an LDAP URL (`ldap://host:389/` -> `host`; `[::1]` for IPv6).
+    static func host(of url: String) -> String {
+        let rest = url.drop { $0 != "/" }.drop { $0 == "/" }
+        let authority = rest.prefix { $0 != "/" }
+        if authority.hasPrefix("[") { return String(authority.prefix { $0 != "]" }) + "]" }
+        return String(authority.prefix { $0 != ":" })
+    }
 
     public func records() -> ThreadedRecordStream {
         ThreadedRecordStream(name: "ldap-reader") { [self] emitter in

@@ -1,4 +1,5 @@
 import CLDAP
+import SyncCore
 
 /// Active Directory's ranged attribute retrieval: a server that holds more
 /// values than it returns at once (a group's `member` beyond 1,500) answers
@@ -47,7 +48,15 @@ extension LDAPConnection {
                 ) { found in
                     next = found.attributes.first { RangedAttribute($0.name)?.name.lowercased() == range.name.lowercased() }
                 }
-                guard let next, let following = RangedAttribute(next.name), !next.values.isEmpty else { break }
+                // Fail closed: ranges that stop short, skip or repeat values would leave a short member list.
+                guard let next, let following = RangedAttribute(next.name), !next.values.isEmpty,
+                    following.low == (range.high ?? -1) + 1
+                else {
+                    throw SyncError(
+                        .source, "\(entry.dn): the directory stopped returning values of \(range.name) after \(values.count) "
+                            + "(asked for \(request), got \(next.map { "\($0.name) with \($0.values.count) values" } ?? "nothing"))",
+                        hint: "check the bind account's read access to \(range.name) and the server's MaxValRange; nothing was sent")
+                }
                 values += next.values
                 range = following
             }

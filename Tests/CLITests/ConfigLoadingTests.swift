@@ -164,3 +164,73 @@ import SyncCore
         #expect(error(base + "removals:\n  grace: 3 days\n")?.message.contains("duration") == true)
     }
 }
+
+@Suite struct SafetyConfigTests {
+    func source(_ yaml: String) -> String {
+        let text = """
+            source:
+            \(yaml)
+            mapping:
+              first_name: givenName
+              last_name: sn
+              email: mail
+
+            """
+        do {
+            let job = try JobConfiguration(
+                root: try YAMLConfigLoader.parse(text, file: "/etc/jobs/job.yml", environment: ["BIND_PW": "hunter2"]),
+                file: "/etc/jobs/job.yml")
+            _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
+            return "accepted"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func aPasswordIsNeverBoundInClearTextOffThisHost() throws {
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("bind-\(UUID())").path
+        try "hunter2".write(toFile: secret, atomically: true, encoding: .utf8)
+        chmod(secret, 0o600)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        let ldap = "  type: ldap\n  base_dn: dc=example,dc=com\n  bind_dn: cn=sync,dc=example,dc=com\n  bind_password_file: \(secret)\n"
+        let refused = source(ldap + "  url: ldap://dc1.example.com\n")
+        #expect(refused.contains("would send the bind password in clear text to ldap://dc1.example.com"), "\(refused)")
+        #expect(refused.contains("ldaps://") && !refused.contains("hunter2"))
+        #expect(source(ldap + "  url: [ldaps://dc1.example.com, ldap://dc2.example.com:389]\n").contains("ldap://dc2.example.com:389"))
+        #expect(source(ldap + "  url: ldap://dc1.example.com\n  start_tls: true\n") == "accepted")
+        #expect(source(ldap + "  url: ldaps://dc1.example.com\n") == "accepted")
+        #expect(source(ldap + "  url: ldap://127.0.0.1:3890\n") == "accepted")
+        #expect(source(ldap + "  url: ldap://[::1]:3890\n") == "accepted")
+        #expect(source(ldap + "  url: ldap://dc1.example.com\n  allow_plaintext_bind: true\n") == "accepted")
+        #expect(source("  type: ldap\n  base_dn: dc=example,dc=com\n  url: ldap://dc1.example.com\n") == "accepted",
+                "an anonymous bind sends no password")
+    }
+
+    @Test func guardsAndLimitsAreSettings() throws {
+        let text = """
+            source:
+              type: csv
+              path: people.csv
+              id: employee_number
+              min_records: 900
+              max_record_bytes: 65536
+              settle_seconds: 120
+            mapping:
+              first_name: first_name
+              last_name: last_name
+              email: email
+            guards:
+              max_cleared_percent: 5
+              max_cleared_count: 40
+            api:
+              max_retry_after: 2m
+
+            """
+        let job = try JobConfiguration(root: try YAMLConfigLoader.parse(text, file: "/etc/jobs/job.yml", environment: [:]), file: "/etc/jobs/job.yml")
+        #expect(job.guards.minRecords == 900 && job.guards.maxClearedPercent == 5 && job.guards.maxClearedCount == 40)
+        #expect(job.api.maxRetryAfter == .seconds(120))
+        _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
+        #expect(source("  type: csv\n  path: p.csv\n  id: id\n  max_record_bytes: 10\n").contains("max_record_bytes"))
+        #expect(source("  type: ldap\n  url: ldaps://x\n  base_dn: dc=x\n  settle_seconds: 5\n").contains("unknown key `source.settle_seconds`"))
+    }
+}
