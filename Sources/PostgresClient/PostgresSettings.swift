@@ -65,8 +65,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
             sslMode: try section.choice("sslmode", Self.sslModes),
             sslRootCert: try section.path("sslrootcert", relativeTo: folder))
         let environment = ProcessInfo.processInfo.environment
-        let written = sslMode ?? parsed.options["sslmode"] ?? environment["PGSSLMODE"]
-        let hosts = parsed.hosts(environment: environment)
+        // What a `service=` names counts as if written here: its host decides the TLS policy too.
+        let effective = parsed.resolvingService(environment: environment)
+        let written = sslMode ?? effective.options["sslmode"] ?? environment["PGSSLMODE"]
+        let hosts = effective.hosts(environment: environment)
         let remote = hosts.filter { !Self.isLocal($0) }
         if written == nil && !remote.isEmpty {
             sslMode = "verify-full"
@@ -109,6 +111,15 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
             }
         }
 
+        /// The options with those of the connection service they name (`service=`, or `PGSERVICE`)
+        /// filled in, as libpq would read them from the service file; the string's own options win.
+        func resolvingService(environment: [String: String]) -> ParsedConninfo {
+            guard let name = options["service"] ?? environment["PGSERVICE"],
+                let service = ServiceFile.options(of: name, environment: environment)
+            else { return self }
+            return ParsedConninfo(options: service.merging(options) { _, own in own })
+        }
+
         var description: String {
             let environment = ProcessInfo.processInfo.environment
             let host = options["host"] ?? options["hostaddr"] ?? environment["PGHOST"] ?? "local socket"
@@ -141,5 +152,40 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
             option += 1
         }
         return ParsedConninfo(options: values)
+    }
+}
+
+/// libpq's connection service file (`pg_service.conf`): the user's
+/// (`PGSERVICEFILE`, or `~/.pg_service.conf`) first, then the system's
+/// (`PGSYSCONFDIR/pg_service.conf`; Debian's libpq looks in `/etc/postgresql-common`).
+enum ServiceFile {
+    /// The settings of service `name`, or `nil` when no service file defines it.
+    static func options(of name: String, environment: [String: String]) -> [String: String]? {
+        let user = environment["PGSERVICEFILE"] ?? environment["HOME"].map { $0 + "/.pg_service.conf" }
+        let system = (environment["PGSYSCONFDIR"] ?? "/etc/postgresql-common") + "/pg_service.conf"
+        for path in [user, system].compactMap({ $0 }) {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            if let found = section(name, in: text) { return found }
+        }
+        return nil
+    }
+
+    /// The `key=value` lines of `[name]` in an INI-style text.
+    static func section(_ name: String, in text: String) -> [String: String]? {
+        var current: String?
+        var found: [String: String]?
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                current = String(line.dropFirst().dropLast())
+                if current == name && found == nil { found = [:] }
+                continue
+            }
+            guard current == name, let equals = line.firstIndex(of: "=") else { continue }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            found?[key] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }
+        return found
     }
 }

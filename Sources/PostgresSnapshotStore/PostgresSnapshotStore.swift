@@ -8,10 +8,12 @@ import SyncCore
 ///
 /// Settings under `snapshot:`: `conninfo`, `password_env` / `password_file`,
 /// `sslmode`, `sslrootcert` (as for the PostgreSQL source) and `schema`
-/// (default `compliance_sync`), `key_file` (keep the key that hashes sensitive
-/// fields in this file, the same on every host, instead of in the database).
-/// In that schema, table `jobs` holds a row per job (its schema version, the
-/// key unless `key_file` is set, and a check value of the key), and each
+/// (default `compliance_sync`), `key_file` (the file that keeps the key that
+/// hashes sensitive fields, the same on every host; `.state/JOB.snapshot.key`
+/// beside the job file by default: never in the database, where a dump alone
+/// would expose SSNs). In that schema, table `jobs` holds a row per job (its
+/// schema version, a check value of the key, and for snapshots made by earlier
+/// versions the key itself, which still works with a warning), and each
 /// job has its own tables `"people_JOB"` and `"journal_JOB"`, made on first use.
 ///
 /// A writing run holds a session-level `pg_advisory_lock` on the job from open
@@ -59,8 +61,7 @@ public final class PostgresSnapshotStore: SnapshotStore {
     public static func openForReading(_ settings: SnapshotSettings, logger: Logger) async throws -> any SnapshotReader {
         let (connection, tables) = try readSettings(settings, logger: logger)
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
-        let keyFile = settings.keyFileGiven ? settings.keyPath : nil
-        let key = try await worker.run { try Self.loadJob(tables, keyFile: keyFile, on: $0) }
+        let key = try await worker.run { try Self.loadJob(tables, settings: settings, logger: logger, on: $0) }
         guard let key else {
             return EmptySnapshot(description: "\(worker.server) job \(settings.job) (not created yet: first run)")
         }
@@ -74,12 +75,11 @@ public final class PostgresSnapshotStore: SnapshotStore {
         -> PostgresSnapshotStore
     {
         let (connection, tables) = try readSettings(settings, logger: logger)
-        let keyFile = settings.keyFileGiven ? settings.keyPath : nil
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
         let key = try await worker.run { connection in
             try Self.lock(tables, wait: settings.lockWait, on: connection)
-            if let key = try Self.loadJob(tables, keyFile: keyFile, on: connection) { return key }
-            return try Self.create(tables, keyFile: keyFile, on: connection)
+            if let key = try Self.loadJob(tables, settings: settings, logger: logger, on: connection) { return key }
+            return try Self.create(tables, keyFile: settings.keyPath, on: connection)
         }
         logger.debug("holding the snapshot lock", metadata: ["snapshot": "\(worker.server) job \(settings.job)"])
         return PostgresSnapshotStore(worker: worker, tables: tables, key: key)
@@ -153,8 +153,11 @@ public final class PostgresSnapshotStore: SnapshotStore {
     }
 
     /// The job's key, or `nil` when the job has no row (or the schema does not exist) yet.
-    /// - Parameter keyFile: where the key is kept when not in the database (`snapshot.key_file`).
-    private static func loadJob(_ tables: Tables, keyFile: String?, on connection: PostgresConnection) throws -> SnapshotKey? {
+    /// - Parameter settings: where the key file is (`snapshot.key_file`, or beside the job's state by default).
+    private static func loadJob(
+        _ tables: Tables, settings: SnapshotSettings, logger: Logger, on connection: PostgresConnection
+    ) throws -> SnapshotKey? {
+        let keyFile = settings.keyPath
         var exists = false
         try connection.query("SELECT to_regclass($1) IS NOT NULL", [tables.jobs], doing: "looking for the snapshot tables") {
             exists = $0.text(0) == "t"
@@ -177,28 +180,31 @@ public final class PostgresSnapshotStore: SnapshotStore {
                 hint: "run the compliance-sync release that wrote it, or a newer one")
         }
         let key: SnapshotKey
-        switch (found.key, keyFile) {
-        case (let stored?, nil):
+        switch found.key {
+        case let stored? where !settings.keyFileGiven:
+            // A snapshot made before key files were the default: a dump of the database alone
+            // would let anyone recover SSNs by trying all 10^9 of them against the digests.
             guard let decoded = try? SnapshotKey(bytes: stored) else {
                 throw SyncError(.snapshot, "the key of job \(tables.job) in \(tables.jobs) is damaged",
                                 hint: "restore the table from backup; without it the snapshot cannot be compared")
             }
+            let advice = "the key that hashes SSNs for job \(tables.job) is kept in the database \(connection.server): "
+                + "a dump of it alone lets anyone recover SSNs; start the job afresh (a new job name or schema, then "
+                + "`baseline` or `sync --full`) so that its key is kept in a key file"
+            logger.warning("\(advice)")
             key = decoded
-        case (nil, let path?):
-            guard let loaded = try SnapshotKey.load(fromFile: path, create: false) else {
-                throw SyncError(.snapshot, "the snapshot of job \(tables.job) was written with the key \(path), which is missing",
-                                hint: "copy the key file from the host that made it (mode 0600)")
+        case _?:
+            throw SyncError(.snapshot, "the key of job \(tables.job) is kept in the database, but snapshot.key_file names \(keyFile)",
+                            hint: "remove key_file from the job, or start the job afresh with it")
+        case nil:
+            guard let loaded = try SnapshotKey.load(fromFile: keyFile, create: false) else {
+                throw SyncError(.snapshot, "the snapshot of job \(tables.job) was written with the key \(keyFile), which is missing",
+                                hint: "copy the key file from the host that made it (mode 0600), or point snapshot.key_file at it")
             }
             key = loaded
-        case (nil, nil):
-            throw SyncError(.snapshot, "the key of job \(tables.job) is kept in a file, and snapshot.key_file is not set",
-                            hint: "set snapshot.key_file to that file (the same on every sync host)")
-        case (_?, let path?):
-            throw SyncError(.snapshot, "the key of job \(tables.job) is kept in the database, but snapshot.key_file names \(path)",
-                            hint: "remove key_file from the job, or start the job afresh with it")
         }
         guard Self.keyCheck(key) == found.check else {
-            throw SyncError(.snapshot, "the key \(keyFile ?? "in the database") is not the one job \(tables.job)'s snapshot was written with",
+            throw SyncError(.snapshot, "the key \(found.key == nil ? keyFile : "in the database") is not the one job \(tables.job)'s snapshot was written with",
                             hint: "use the key file of the host that made the snapshot; every host of a job shares one key")
         }
         return key
@@ -209,8 +215,14 @@ public final class PostgresSnapshotStore: SnapshotStore {
         key.digest(field: "key-check", value: "compliance-sync snapshot")
     }
 
-    private static func create(_ tables: Tables, keyFile: String?, on connection: PostgresConnection) throws -> SnapshotKey {
-        let key = try keyFile.map { try SnapshotKey.load(fromFile: $0, create: true)! } ?? SnapshotKey.random()
+    /// Creates the job's tables, its key kept in `keyFile` (made, mode 0600, in a folder of mode 0700, if missing).
+    private static func create(_ tables: Tables, keyFile: String, on connection: PostgresConnection) throws -> SnapshotKey {
+        let folder = (keyFile as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+            try? FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let key = try SnapshotKey.load(fromFile: keyFile, create: true)!
         try connection.transaction(doing: "creating the snapshot tables") {
             // Two jobs' first runs may create the schema at once; IF NOT EXISTS alone does not keep them apart.
             try connection.execute(
@@ -243,7 +255,7 @@ public final class PostgresSnapshotStore: SnapshotStore {
                 """, doing: "creating the snapshot tables")
             try connection.execute(
                 "INSERT INTO \(tables.jobs) (job, schema_version, hmac_key, key_check) VALUES ($1, $2, $3, $4)",
-                [tables.job, String(schemaVersion), keyFile == nil ? Self.byteaText(key.bytes) : nil, Self.keyCheck(key)],
+                [tables.job, String(schemaVersion), nil, Self.keyCheck(key)],
                 doing: "registering the job")
         }
         return key

@@ -59,4 +59,33 @@ import TestSupport
             _ = try settings([("conninfo", "host=db dbname='unterminated")])
         } throws: { String(describing: $0).contains("cannot be read") }
     }
+
+    /// A `service=` connection string is resolved through the service file before the TLS policy decides.
+    @Test func aServiceIsResolvedBeforeTheTLSPolicyDecides() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgservice-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("pg_service.conf").path
+        try """
+            # HR's database
+            [hr]
+            host = hr-db.corp.example.com
+            dbname=hr
+
+            [local]
+            host=/var/run/postgresql
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let environment = ["PGSERVICEFILE": file]
+        let hr = try PostgresSettings.parse("service=hr user=sync").resolvingService(environment: environment)
+        #expect(hr.hosts(environment: environment) == ["hr-db.corp.example.com"])
+        #expect(hr.options["dbname"] == "hr" && hr.options["user"] == "sync")
+        let own = try PostgresSettings.parse("service=hr host=127.0.0.1").resolvingService(environment: environment)
+        #expect(own.hosts(environment: environment) == ["127.0.0.1"], "the string's own options win")
+        let local = try PostgresSettings.parse("service=local").resolvingService(environment: environment)
+        #expect(local.hosts(environment: environment) == ["/var/run/postgresql"])
+        let byEnvironment = try PostgresSettings.parse("dbname=x")
+            .resolvingService(environment: environment.merging(["PGSERVICE": "hr"]) { $1 })
+        #expect(byEnvironment.hosts(environment: environment) == ["hr-db.corp.example.com"])
+        #expect(ServiceFile.options(of: "nope", environment: environment) == nil)
+    }
 }

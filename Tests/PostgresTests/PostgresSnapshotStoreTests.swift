@@ -4,6 +4,7 @@ import PostgresClient
 import PostgresSnapshotStore
 @testable import SyncCore
 import Testing
+import TestSupport
 
 /// The PostgreSQL snapshot store against a real server (database `sync` of scripts/pg-test-server).
 @Suite struct PostgresSnapshotStoreTests {
@@ -146,11 +147,11 @@ import Testing
             "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync") == "t")
         #expect(try await PostgresSnapshotStore.openForReading(settings, logger: logger).key.bytes == key.bytes)
 
-        var withoutFile = settings
-        withoutFile.keyFileGiven = false
+        var missing = settings
+        missing.keyPath = folder.appendingPathComponent("missing.key").path
         await #expect {
-            _ = try await PostgresSnapshotStore.openForReading(withoutFile, logger: logger)
-        } throws: { String(describing: $0).contains("is kept in a file, and snapshot.key_file is not set") }
+            _ = try await PostgresSnapshotStore.openForReading(missing, logger: logger)
+        } throws: { String(describing: $0).contains("was written with the key \(missing.keyPath), which is missing") }
         try SnapshotKey.random().bytes.write(to: folder.appendingPathComponent("other.key"))
         chmod(folder.appendingPathComponent("other.key").path, 0o600)
         var otherFile = settings
@@ -158,6 +159,30 @@ import Testing
         await #expect {
             _ = try await PostgresSnapshotStore.openForWriting(otherFile, logger: logger)
         } throws: { String(describing: $0).contains("is not the one job \(settings.job)'s snapshot was written with") }
+    }
+
+    /// A database dump alone must not let anyone recover SSNs: new snapshots keep their key in a file.
+    @Test func newSnapshotsKeepTheirKeyOutOfTheDatabase() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pg-default-key-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var settings = try settings()
+        settings.keyPath = folder.appendingPathComponent(".state/\(settings.job).snapshot.key").path
+        #expect(!settings.keyFileGiven)
+        let key = try await PostgresSnapshotStore.openForWriting(settings, logger: logger).key
+        #expect(try PostgresTestServer.admin(
+            "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync") == "t")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: settings.keyPath)) == key.bytes)
+        #expect(try FileManager.default.attributesOfItem(atPath: settings.keyPath)[.posixPermissions] as? Int == 0o600)
+
+        // A snapshot of an earlier version, its key in the database, still opens, with a warning.
+        let hex = key.bytes.map { String(format: "%02x", $0) }.joined()
+        try PostgresTestServer.admin(
+            "UPDATE compliance_sync.jobs SET hmac_key = decode('\(hex)', 'hex') WHERE job = '\(settings.job)'", database: "sync")
+        try FileManager.default.removeItem(atPath: settings.keyPath)
+        let recorder = LogRecorder()
+        let reopened = try await PostgresSnapshotStore.openForReading(settings, logger: recorder.logger)
+        #expect(reopened.key.bytes == key.bytes)
+        #expect(recorder.messages.contains { $0.contains("is kept in the database") && $0.contains("recover SSNs") })
     }
 
     @Test func aNewerSchemaIsRefused() async throws {
