@@ -30,13 +30,13 @@ struct BaselineCommand: AsyncParsableCommand {
                             hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")
         }
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: store)
-        let rows = changes.creates + changes.updates.map(\.row)
+        let rows = changes.creates + changes.updates.map(\.row) + changes.moved
         let layout = changes.layout
         for batch in stride(from: 0, to: rows.count, by: configuration.api.batchSize) {
             let slice = rows[batch..<min(batch + configuration.api.batchSize, rows.count)]
             try await store.commit(slice.map {
                 SnapshotUpdate(sourceID: $0.sourceID, fingerprint: $0.fingerprint,
-                               fields: store.key.storedFields($0.values, layout: layout))
+                               fields: store.key.storedFields($0.values, layout: layout), replacing: $0.replacing)
             })
         }
         print("baseline: recorded \(rows.count) people in \(store.description); "

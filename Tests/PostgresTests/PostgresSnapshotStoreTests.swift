@@ -84,6 +84,29 @@ import TestSupport
         #expect(try await store.index().ids == ["a"])
     }
 
+    /// A re-key moves a row in the transaction that records it; an unconfirmed row keeps when it went missing.
+    @Test func rekeysAndUnconfirmedRows() async throws {
+        let store = try await PostgresSnapshotStore.openForWriting(try settings(), logger: logger)
+        try await store.commit([update("old", 1), update("gone", 2, terminated: "2026-01-01 00:00:00 UTC"), update("kept", 3)])
+        try await store.setMissing(["kept"], since: Date(timeIntervalSince1970: 1_800_000_000))
+        var moved = update("new", 4)
+        moved.replacing = ["old"]
+        try await store.addJournalEntry(JournalEntry(key: "k", createdAt: Date(), updates: [moved]))
+        #expect(try await store.journalEntries().first?.updates == [moved], "the journal keeps what a row replaces")
+        try await store.commit([moved], resolving: "k")
+        #expect(try await store.index().ids == ["gone", "kept", "new"])
+        try await store.addJournalEntry(JournalEntry(key: "u", createdAt: Date(), updates: [update("gone", 5), update("kept", 6), update("fresh", 7)]))
+        try await store.markUnconfirmed([update("gone", 5), update("kept", 6), update("fresh", 7)], resolving: "u")
+        let index = try await store.index()
+        #expect(try await store.journalEntries().isEmpty)
+        #expect(index.ids == ["fresh", "gone", "kept", "new"])
+        for id in ["fresh", "gone", "kept"] {
+            #expect(index[id]?.fingerprint == .unconfirmed && index[id]?.terminated == false, "\(id)")
+        }
+        #expect(index["kept"]?.missingSince == Date(timeIntervalSince1970: 1_800_000_000), "the grace period goes on")
+        #expect(try await store.people(["fresh"])["fresh"]?.fields == update("fresh", 7).fields)
+    }
+
     @Test func oneRunAtATimePerJob() async throws {
         let settings = try settings()
         var first: PostgresSnapshotStore? = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)

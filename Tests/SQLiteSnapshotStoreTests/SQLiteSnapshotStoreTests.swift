@@ -66,6 +66,30 @@ import SyncCore
         #expect(pragmas.0 == "wal" && pragmas.1 == SQLiteSnapshotStore.schemaVersion)
     }
 
+    /// A re-key moves a row in the transaction that records it; an unconfirmed row keeps when it went missing.
+    @Test func rekeysAndUnconfirmedRows() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteSnapshotStore.openForWriting(settings)
+        try await store.commit([update("old", key: store.key), update("gone", key: store.key, terminated: "2026-01-01 00:00:00 UTC"),
+                                update("kept", key: store.key)])
+        try await store.setMissing(["kept"], since: Date(timeIntervalSince1970: 1000))
+        var moved = update("new", key: store.key)
+        moved.replacing = ["old"]
+        try await store.commit([moved])
+        #expect(try await store.index().ids == ["gone", "kept", "new"])
+        try await store.addJournalEntry(JournalEntry(key: "u", createdAt: Date(), updates: [update("gone", key: store.key)]))
+        try await store.markUnconfirmed([update("gone", key: store.key), update("kept", key: store.key), update("fresh", key: store.key)],
+                                        resolving: "u")
+        let index = try await store.index()
+        #expect(try await store.journalEntries().isEmpty)
+        #expect(index.ids == ["fresh", "gone", "kept", "new"])
+        for id in ["fresh", "gone", "kept"] {
+            #expect(index[id]?.fingerprint == .unconfirmed && index[id]?.terminated == false, "\(id)")
+        }
+        #expect(index["kept"]?.missingSince == Date(timeIntervalSince1970: 1000), "the grace period goes on")
+        #expect(try await store.people(["fresh"])["fresh"]?.fields["email"] == "fresh@example.com")
+    }
+
     @Test func readerSeesWhatAWriterCommitted() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
