@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support",
             swiftSettings: strict),
-        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore", "ConnectorTestKit"], swiftSettings: strict),
         .testTarget(
@@ -168,7 +168,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "NewConnectorTests", swiftSettings: strict),
-        .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore"], swiftSettings: strict),
+        .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
         .testTarget(

@@ -3,6 +3,7 @@ import Logging
 import Testing
 @testable import ComplianceSyncCLI
 import SyncCore
+import TestSupport
 
 @Suite struct ConfigLoadingTests {
     let base = """
@@ -232,5 +233,47 @@ import SyncCore
         _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
         #expect(source("  type: csv\n  path: p.csv\n  id: id\n  max_record_bytes: 10\n").contains("max_record_bytes"))
         #expect(source("  type: ldap\n  url: ldaps://x\n  base_dn: dc=x\n  settle_seconds: 5\n").contains("unknown key `source.settle_seconds`"))
+    }
+}
+
+/// Seeded random job files: loaded, or a configuration error naming where; never a trap.
+@Suite struct ConfigFuzzTests {
+    @Test func configFilesNeverCrash() throws {
+        let quickstart = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../examples/quickstart/quickstart.yml").standardized
+        let corpus = [
+            Array(try Data(contentsOf: quickstart)),
+            Array("""
+                source: { type: csv, path: p.csv, id: id, min_records: 5 }
+                mapping:
+                  first_name: { template: "{a} {b}", transform: [trim, { date: { format: unix } }] }
+                  last_name: b
+                  email: { attribute: e, transform: [first, lowercase, { default: x@y.z }] }
+                removals: { grace: 999999999999999999d, max_percent: 101 }
+                guards: { max_cleared_count: -1 }
+                snapshot: { type: postgres, conninfo: "host=x", key_file: k }
+                api: { base_url: "http://10.0.0.1", batch_size: 0, max_retry_after: 1e9s }
+                """.utf8),
+            Array("a: &x [1, *x]\nb: !!binary AAAA\nc: ${NOPE}\n".utf8),
+            // Found by this test: a mapping or a template written as null trapped.
+            Array("source: { type: csv, path: p, id: i }\nmapping:\n  first_name:\n  last_name: { template: }\n  email: e\n".utf8),
+        ]
+        for found in ["  first_name:\n", "  first_name: { template: }\n"] {
+            let text = "source: { type: csv, path: p, id: i }\nmapping:\n" + found + "  last_name: l\n  email: e\n"
+            #expect(throws: SyncError.self) {
+                _ = try JobConfiguration(root: try YAMLConfigLoader.parse(text, file: "j.yml", environment: [:]), file: "j.yml")
+            }
+        }
+        var fuzzer = Fuzzer(seed: 41)
+        for _ in 0..<Fuzzer.iterations(1500) {
+            let text = String(decoding: fuzzer.input(from: corpus), as: UTF8.self)
+            do {
+                let root = try YAMLConfigLoader.parse(text, file: "/etc/jobs/job.yml", environment: ["COMPLIANCE_CLIENT_SECRET": "x"])
+                _ = try JobConfiguration(root: root, file: "/etc/jobs/job.yml")
+            } catch let error as SyncError {
+                #expect(error.kind == .configuration, "\(error)")
+                #expect(error.message.contains("job.yml") || error.message.contains("`"), "\(error.message)")
+            }
+        }
     }
 }

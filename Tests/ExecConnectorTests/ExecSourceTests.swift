@@ -1,4 +1,4 @@
-import ExecConnector
+@testable import ExecConnector
 import Foundation
 import Logging
 import SyncCore
@@ -154,5 +154,28 @@ import TestSupport
             if seen == 5000 { break }
         }
         #expect(seen == 5000)
+    }
+}
+
+/// Seeded random lines through the exec protocol: read or a named error, never a trap.
+@Suite struct ExecProtocolFuzzTests {
+    @Test func protocolLinesNeverCrash() throws {
+        let corpus: [[UInt8]] = [
+            #"{"protocol": "compliance-sync.records", "version": 1}"#,
+            #"{"id": "E1", "attributes": {"a": "x", "b": ["1", 2, true, null], "c": {"base64": "AAEC"}, "d": null}}"#,
+            #"{"id": "", "attributes": {}}"#,
+            #"{"id": "E2", "attributes": {"x": {"base64": "%%%"}}, "extra": 1}"#,
+        ].map { Array($0.utf8) }
+        var fuzzer = Fuzzer(seed: 21)
+        for _ in 0..<Fuzzer.iterations(3000) {
+            var parser = ExecProtocol(place: "output of fuzz")
+            _ = try parser.read(corpus[0][...], number: 1)
+            let line = fuzzer.input(from: corpus)
+            do {
+                _ = try parser.read(line[...], number: 2)
+            } catch let error as SyncError {
+                #expect(error.message.hasPrefix("output of fuzz:2"), "\(error.message)")
+            }
+        }
     }
 }

@@ -45,7 +45,10 @@ public struct JobConfiguration: Sendable {
         let mappingSection = try mappingNode.section()
         let catalog = api.fields
         mapping = try mappingSection.keys.map { field in
-            let node = mappingSection.node(field)!
+            guard let node = mappingSection.node(field) else {
+                throw SyncError.config("`mapping.\(field)` maps to nothing", at: mappingNode.location,
+                                       hint: "name the attribute it comes from, or remove the line")
+            }
             guard catalog.known.contains(field) else {
                 throw node.error("is not an import field the API knows",
                                  hint: "fields are: \(catalog.known.joined(separator: ", ")); "

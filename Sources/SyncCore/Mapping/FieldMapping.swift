@@ -62,7 +62,9 @@ public struct FieldMapping: Sendable {
         switch inputs[0] {
         case "attribute": input = .attribute(try section.requiredString("attribute"))
         case "template":
-            let templateNode = section.node("template")!
+            guard let templateNode = section.node("template") else {
+                throw node.error("has an empty `template`", hint: #"for example `{ template: "{givenName} {sn}" }`"#)
+            }
             guard let template = Template(try templateNode.text()) else {
                 throw templateNode.error("has an unbalanced `{` or `}`", hint: "write {{ and }} for literal braces")
             }
