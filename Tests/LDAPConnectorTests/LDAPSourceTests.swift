@@ -134,3 +134,47 @@ import SyncCore
         #expect(RangedAttribute("member;range=x-1") == nil)
     }
 }
+
+/// Answers a real server may give, from a small LDAP server of our own
+/// (scripts/ldap-misbehaving-server.py) read by libldap itself: none may read as a short list.
+@Suite(.serialized) struct LDAPFailsClosedTests {
+    /// Starts the server in `mode` and returns its URL and process.
+    func server(_ mode: String) async throws -> (url: String, process: Process) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/ldap-misbehaving-server.py").standardized.path
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("ldap-port-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: portFile) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [script, mode, portFile]
+        // Nothing of the test runner's: an output pipe held open would keep `swift test` waiting.
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+        return ("ldap://127.0.0.1:\(port)", process)
+    }
+
+    func failure(_ mode: String) async throws -> String {
+        let (url, process) = try await server(mode)
+        // SIGKILL: a child of the test runner may start with SIGTERM blocked.
+        defer { kill(process.processIdentifier, SIGKILL) }
+        var source = LDAPSource(urls: [url], baseDN: "dc=example,dc=com", attributes: ["cn", "member"])
+        source.timeoutSeconds = 5
+        return await readFailure(source).map { "\($0)" } ?? "no error"
+    }
+
+    @Test func anAnswerWithoutItsPagingControlIsAnError() async throws {
+        let message = try await failure("no-paging-control")
+        #expect(message.contains("carries no paging control, so it may be incomplete"), "\(message)")
+    }
+
+    @Test func rangesThatStopShortAreAnError() async throws {
+        let message = try await failure("short-range")
+        #expect(message.contains("cn=staff,dc=example,dc=com: the directory stopped returning values of member after 2"),
+                "\(message)")
+    }
+}
