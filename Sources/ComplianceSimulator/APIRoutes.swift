@@ -35,6 +35,10 @@ struct APIRoutes: Sendable {
         switch form["grant_type"] {
         case "client_credentials":
             result = await state.clientCredentials(id: form["client_id"] ?? "", secret: form["client_secret"] ?? "")
+        case "refresh_token" where configuration.refuseRefreshWith != nil:
+            await state.countRefusedRefresh()
+            return try Self.error(HTTPResponse.Status(code: configuration.refuseRefreshWith!), "unauthorized_client",
+                                  "refresh grants are not allowed for this client")
         case "refresh_token":
             result = await state.refresh(token: form["refresh_token"] ?? "", id: form["client_id"], secret: form["client_secret"])
         default:

@@ -67,7 +67,7 @@ public final class ComplianceSimulator: Sendable {
             "requests": s.requests, "token_requests": s.tokenRequests, "refresh_grants": s.refreshGrants,
             "invalid_grants": s.invalidGrants, "import_requests": s.importRequests,
             "imports_created": s.importsCreated, "status_requests": s.statusRequests, "rows_received": s.rowsReceived,
-            "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected, "redirects": s.redirects,
+            "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected, "redirects": s.redirects, "refused_refreshes": s.refusedRefreshes,
         ]
     }
 

@@ -50,6 +50,9 @@ public struct SimulatorConfiguration: Sendable {
     /// The `Retry-After` text of `429` answers, sent as it is (an HTTP date, or nonsense
     /// such as `inf`), instead of ``retryAfter``.
     public var retryAfterText: String?
+    /// When set, every refresh-token grant is refused with this status (`400` or `401`) and an
+    /// error other than `invalid_grant`; clients must fall back to the client credentials.
+    public var refuseRefreshWith: Int?
     /// When set, the token endpoint answers `307 Temporary Redirect` to this URL.
     public var tokenRedirect: String?
     /// The first N completed imports report, besides their real errors, one that names no

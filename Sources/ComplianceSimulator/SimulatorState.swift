@@ -27,6 +27,7 @@ actor SimulatorState {
         var importBytesReceived = 0
         var faultsInjected = 0
         var redirects = 0
+        var refusedRefreshes = 0
     }
 
     struct ImportJob {
@@ -66,6 +67,12 @@ actor SimulatorState {
             return .unavailable([500, 502, 503, 504].randomElement()!)
         }
         return .none
+    }
+
+    /// Counts a refresh grant refused by configuration.
+    func countRefusedRefresh() {
+        stats.tokenRequests += 1
+        stats.refusedRefreshes += 1
     }
 
     /// Counts a token request answered with a redirect.

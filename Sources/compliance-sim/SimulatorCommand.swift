@@ -31,6 +31,8 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Seconds added to every answer.") var latency: Double = 0
     @Option(help: "Every Nth import is applied but its answer never comes (0: never).") var dropAnswerEvery = 0
     @Option(help: "Every Nth import fails as a whole (0: never).") var failImportEvery = 0
+    @Option(help: "Refuse every refresh-token grant with this status (400 or 401), not invalid_grant.")
+    var refuseRefreshWith: Int?
     @Option(help: "The token endpoint answers 307 to this URL (to test that clients never follow it).")
     var tokenRedirect: String?
     @Option(help: "The first N imports report row errors that name no row of the request.")
@@ -60,6 +62,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.rateLimitEvery = rateLimitEvery
         if let seconds = Int(retryAfter) { configuration.retryAfter = seconds } else { configuration.retryAfterText = retryAfter }
         configuration.tokenRedirect = tokenRedirect
+        configuration.refuseRefreshWith = refuseRefreshWith
         configuration.unmappableErrorsFirst = unmappableErrorsFirst
         configuration.unavailableEvery = unavailableEvery
         configuration.errorRate = errorRate

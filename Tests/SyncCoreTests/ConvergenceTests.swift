@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import SyncCore
 
-/// Seeded random walks of source changes under random API faults: once the
-/// faults stop, clean runs must leave the account holding exactly the source.
+/// Seeded random walks of source changes under random API faults and runs killed
+/// between any two of their transactions: once the faults stop, clean runs must
+/// leave the account holding exactly the source.
 /// `scripts/convergence` runs many more seeds (CONVERGENCE_SEEDS=first-last).
 @Suite struct ConvergenceTests {
     static var seeds: [UInt64] {
@@ -18,10 +19,14 @@ import Testing
         let engine = Engine()
         let faults = FaultDice(seed: seed &* 7919)
         engine.account.fault = { faults.roll($0) }
+        var dice = SplitMix(seed: seed &* 104_729)
         for _ in 0..<14 {
             walk.step()
+            // One run in four is killed between two of its transactions.
+            engine.store.die(afterWrites: dice.below(4) == 0 ? dice.below(12) : nil)
             await engine.sync(walk.records)
         }
+        engine.store.die(afterWrites: nil)
         faults.stop()
         var quiet = false
         for _ in 0..<3 where !quiet {

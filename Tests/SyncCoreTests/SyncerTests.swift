@@ -18,10 +18,15 @@ func staff(
 struct Engine {
     let account = ScriptedAccount()
     let snapshot = MemorySnapshot()
+    /// The snapshot as the engine writes it: a run can be made to die between any two transactions.
+    let store: DyingSnapshot
     var removals = RemovalPolicy()
     var batchSize = 3
 
-    init() { removals.maxPercent = nil }
+    init() {
+        removals.maxPercent = nil
+        store = DyingSnapshot(snapshot)
+    }
 
     /// One run; a run that throws is returned as its error.
     @discardableResult
@@ -31,7 +36,7 @@ struct Engine {
         let syncer = Syncer(planner: planner(removals: removals), batchSize: batchSize, logger: Logger(label: "test"))
         do {
             return .success(try await syncer.run(
-                source: ArraySource(items: records), store: snapshot, service: account, job: "test",
+                source: ArraySource(items: records), store: store, service: account, job: "test",
                 overrides: overrides, now: now))
         } catch {
             return .failure(error)
@@ -237,4 +242,57 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     func next() -> Int { lock.withLock { value += 1; return value } }
+}
+
+/// A snapshot whose process "dies" after a given number of transactions: every call after
+/// that throws, as if the process had been killed between two transactions. Each store call
+/// is one transaction, so this is kill -9 at every point that matters to the snapshot.
+final class DyingSnapshot: SnapshotStore, @unchecked Sendable {
+    struct Killed: Error {}
+    let base: MemorySnapshot
+    private let lock = NSLock()
+    private var left: Int?
+
+    init(_ base: MemorySnapshot) { self.base = base }
+
+    /// Dies after `count` more writes; `nil` never.
+    func die(afterWrites count: Int?) { lock.withLock { left = count } }
+
+    private func write() throws {
+        try lock.withLock {
+            guard let count = left else { return }
+            if count <= 0 { throw Killed() }
+            left = count - 1
+        }
+    }
+
+    var description: String { base.description }
+    var key: SnapshotKey { base.key }
+    func index() async throws -> SnapshotIndex { try await base.index() }
+    func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] { try await base.people(sourceIDs) }
+    func journalEntries() async throws -> [JournalEntry] { try await base.journalEntries() }
+    func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
+        try write()
+        try await base.commit(updates, resolving: journalKey)
+    }
+    func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
+        try write()
+        try await base.markUnconfirmed(updates, resolving: journalKey)
+    }
+    func setMissing(_ sourceIDs: [String], since: Date?) async throws {
+        try write()
+        try await base.setMissing(sourceIDs, since: since)
+    }
+    func addJournalEntry(_ entry: JournalEntry) async throws {
+        try write()
+        try await base.addJournalEntry(entry)
+    }
+    func setImportID(_ importID: String, forJournalKey key: String) async throws {
+        try write()
+        try await base.setImportID(importID, forJournalKey: key)
+    }
+    func removeJournalEntry(_ key: String) async throws {
+        try write()
+        try await base.removeJournalEntry(key)
+    }
 }

@@ -18,6 +18,21 @@ import TestSupport
         #expect(await harness.stats()["redirects"] == 1, "asked once, not followed, not retried")
     }
 
+    /// Any refusal of a refresh grant, not only `invalid_grant`, falls back to the client credentials.
+    @Test(arguments: [400, 401])
+    func aRefusedRefreshFallsBackToTheClientCredentials(_ status: Int) async throws {
+        let harness = try await SyncHarness({
+            $0.tokenLifetime = 1
+            $0.latency = 0.05
+            $0.refuseRefreshWith = status
+        }, api: "  batch_size: 3\n")
+        defer { Task { await harness.stop() } }
+        let result = try await harness.run("sync")
+        #expect(result.status == 0, "\(result.all)")
+        #expect(await harness.stats()["refused_refreshes"] ?? 0 >= 1, "the refresh was tried and refused")
+        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+    }
+
     @Test(arguments: ["Sun, 06 Nov 1994 08:49:37 GMT", "inf", "nan", "-5", "soon"])
     func retryAfterAsADateOrNonsenseStillConverges(_ text: String) async throws {
         let harness = try await SyncHarness({
