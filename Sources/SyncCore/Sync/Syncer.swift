@@ -4,11 +4,13 @@ import Logging
 /// A whole sync: settle what an interrupted run left, plan, guard, submit the
 /// changes in batches, and advance the snapshot by exactly what the API accepted.
 ///
-/// Every batch is journaled before it is sent, with the state each row will
-/// have in the snapshot; its accepted rows are committed, and its journal
-/// entry forgotten, in one transaction. A run killed at any instant therefore
-/// leaves the snapshot as it was before some batch or after it, and the next
-/// run confirms journaled imports with the API before sending anything new.
+/// Every batch is journaled under a key of its own before it is sent, with the
+/// state each row will have in the snapshot; its accepted rows are committed,
+/// and its journal entry forgotten, in one transaction. A run killed at any
+/// instant therefore leaves the snapshot as it was before some batch or after
+/// it. The next run first settles the journal: imports with an id are asked
+/// for and committed as they ended; a submission never confirmed marks its
+/// people unconfirmed, so the plan sends them again in their current state.
 public struct Syncer: Sendable {
     /// Reads, maps, validates and diffs.
     public var planner: Planner
