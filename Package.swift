@@ -83,10 +83,12 @@ let package = Package(
             dependencies: ["SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The few glibc functions Swift's Glibc module leaves out (declared only under _GNU_SOURCE).
+        .target(name: "CSystemShims"),
         // Connectors in any language: a program that prints JSON Lines.
         .target(
             name: "ExecConnector",
-            dependencies: ["SyncCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SyncCore", "CSystemShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // CSV, JSON Lines and JSON array sources.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOHTTP1
+import Synchronization
 import SyncCore
 
 /// The Compliance import API over HTTP: authenticated submissions and status
@@ -196,11 +197,10 @@ public final class ComplianceAPIClient: ImportService {
 }
 
 /// The last token a request used.
-private final class TokenBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var token: String?
-    var value: String? { lock.withLock { token } }
-    func set(_ value: String) { lock.withLock { token = value } }
+private final class TokenBox: Sendable {
+    private let token = Mutex<String?>(nil)
+    var value: String? { token.withLock { $0 } }
+    func set(_ value: String) { token.withLock { $0 = value } }
 }
 
 /// Import request bodies.

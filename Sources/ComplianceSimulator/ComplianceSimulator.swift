@@ -1,5 +1,6 @@
 import FileConnector
 import Foundation
+import Synchronization
 import Hummingbird
 import Logging
 import NIOCore
@@ -132,9 +133,8 @@ public struct SimulatorError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-final class PortBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var port: Int?
-    var value: Int? { lock.withLock { port } }
-    func set(_ value: Int) { lock.withLock { port = value } }
+final class PortBox: Sendable {
+    private let port = Mutex<Int?>(nil)
+    var value: Int? { port.withLock { $0 } }
+    func set(_ value: Int) { port.withLock { $0 = value } }
 }

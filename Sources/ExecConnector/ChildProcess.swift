@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 
 #if canImport(Glibc)
@@ -6,6 +7,10 @@ import Glibc
 
 /// A program started without a shell, in a process group of its own, with its
 /// standard output and error on pipes; killed with its whole group on request.
+///
+/// Safety: every stored property is a `let` set once in `init` (a pid and two
+/// descriptors); `kill` and `wait` are system calls safe from any thread, and the
+/// descriptors are read by one thread each (the reader, the stderr forwarder).
 final class ChildProcess: @unchecked Sendable {
     /// The program's process id (also its process group id).
     let pid: pid_t
@@ -26,7 +31,7 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         for fd in out + err { posix_spawn_file_actions_addclose(&actions, fd) }
-        _ = spawnChangeDirectory(&actions, directory)
+        _ = cshims_spawn_file_actions_addchdir(&actions, directory)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -101,9 +106,3 @@ struct ChildProcessError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// glibc's `posix_spawn_file_actions_addchdir_np` (2.29 and later), which Glibc's module map
-/// leaves out because it is declared only under `_GNU_SOURCE`.
-@_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func spawnChangeDirectory(
-    _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>
-) -> Int32

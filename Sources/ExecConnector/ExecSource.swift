@@ -181,6 +181,8 @@ public struct ExecSource: UserSource, SourceConnector {
 private struct OutputTimeout: Error {}
 
 /// Stops a program that runs too long: SIGTERM at the deadline, SIGKILL five seconds later.
+///
+/// Safety: `done` and `fired` are read and written only with `condition` locked.
 private final class Watchdog: @unchecked Sendable {
     private let condition = NSCondition()
     private var done = false

@@ -6,6 +6,10 @@ import SyncCore
 /// libpq blocks; the calls run on the worker's queue, never on Swift's
 /// cooperative threads, one at a time, so the connection is never used by two
 /// threads at once.
+///
+/// Safety: the connection (not `Sendable`: a libpq handle) is touched only inside
+/// blocks run on `queue`, a serial queue, so never by two threads at once; the
+/// other properties are `let`s of `Sendable` types.
 public final class PostgresWorker: @unchecked Sendable {
     private let queue: DispatchQueue
     /// Touched only on `queue`.
@@ -45,6 +49,8 @@ public final class PostgresWorker: @unchecked Sendable {
 }
 
 /// Carries a value that is used on one queue only across a `Sendable` boundary.
+///
+/// Safety: used only to hand the connection to and from blocks on the worker's serial queue.
 private struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

@@ -141,8 +141,10 @@ public struct Planner: Sendable {
 
 /// Hands a value to another task as its only owner, so that the task can pass
 /// it on (`consume`) rather than share it.
+///
+/// Safety: the creating task never touches the value again after handing it over, and
+/// the receiving task takes it once; there is never a second owner at the same time.
 private final class Transfer<Value>: @unchecked Sendable {
-    // Unchecked: the creating task never touches the value again; the receiving task takes it once.
     private var value: Value?
 
     init(_ value: Value) { self.value = value }

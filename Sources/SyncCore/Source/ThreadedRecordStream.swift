@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Records produced by blocking code on a thread of its own, delivered to an
 /// async consumer in chunks, with backpressure.
@@ -49,6 +50,9 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     }
 
     /// Hands records to the consumer of a ``ThreadedRecordStream``.
+    ///
+    /// Safety: used by the producer's thread alone (its `chunk` is that thread's);
+    /// what it shares goes through ``Channel``, which locks.
     public final class RecordEmitter: @unchecked Sendable {
         private let channel: Channel
         private let chunkSize: Int
@@ -157,6 +161,9 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     }
 
     /// A bounded queue of chunks between one producer thread and one async consumer.
+    ///
+    /// Safety: every mutable property is read and written only with `condition` locked;
+    /// the consumer's continuation is resumed after the lock is let go.
     fileprivate final class Channel: @unchecked Sendable {
         private let condition = NSCondition()
         private var queue: [[SourceRecord]] = []
@@ -257,15 +264,10 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
 }
 
 /// A flag that lets exactly one caller through.
-final class Once: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
+final class Once: Sendable {
+    private let done = Atomic<Bool>(false)
 
     func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if done { return false }
-        done = true
-        return true
+        done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,17 +18,11 @@ public enum FailPoint {
         let parts = text.split(separator: ":")
         return (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 1 : 1)
     }()
-    private static let hits = Counter()
+    private static let hits = Atomic<Int>(0)
 
     /// Kills the process with SIGKILL if this place is armed and its count is reached.
     public static func hit(_ name: String) {
         guard let armed, armed.name == name else { return }
-        if hits.increment() >= armed.count { kill(getpid(), SIGKILL) }
-    }
-
-    private final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func increment() -> Int { lock.withLock { value += 1; return value } }
+        if hits.add(1, ordering: .relaxed).newValue >= armed.count { kill(getpid(), SIGKILL) }
     }
 }
