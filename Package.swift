@@ -149,7 +149,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore", "ConnectorTestKit"], swiftSettings: strict),
+            name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore", "ConnectorTestKit", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "PostgresTests",
             dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore", "TestSupport",
@@ -166,7 +167,7 @@ let package = Package(
             name: "ConformanceTests",
             dependencies: [
                 "ConnectorTestKit", "SyncCore", "FileConnector", "ExecConnector", "LDAPConnector", "PostgresConnector",
-                "PostgresClient", .product(name: "Logging", package: "swift-log"),
+                "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(name: "NewConnectorTests", swiftSettings: strict),

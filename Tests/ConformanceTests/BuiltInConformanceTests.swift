@@ -8,6 +8,7 @@ import PostgresClient
 import PostgresConnector
 import SyncCore
 import Testing
+import TestSupport
 
 /// Every built-in connector passes the conformance kit, against real files,
 /// programs and servers (scripts/test starts slapd and PostgreSQL).
@@ -79,7 +80,7 @@ import Testing
         try await ConnectorConformance(source: { source([]) }, failing: { source(["--fail"]) }).verify()
     }
 
-    @Test func ldap() async throws {
+    @Test(.enabled(if: TestServers.ldap, Comment(rawValue: TestServers.why))) func ldap() async throws {
         let url = try setting("LDAP_TEST_URL"), base = try setting("LDAP_TEST_BASE")
         @Sendable func source(base: String) -> LDAPSource {
             var source = LDAPSource(urls: [url], baseDN: base, attributes: ["givenName", "sn", "mail", "objectClass"])
@@ -92,7 +93,7 @@ import Testing
         ).verify()
     }
 
-    @Test func postgres() async throws {
+    @Test(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) func postgres() async throws {
         let settings = try PostgresSettings(
             conninfo: try setting("PG_TEST_READER"), password: Secret(try setting("PG_TEST_READER_PASSWORD")))
         try await ConnectorConformance(

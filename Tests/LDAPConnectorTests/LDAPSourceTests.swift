@@ -1,12 +1,13 @@
 import Foundation
 import ConnectorTestKit
 import Testing
+import TestSupport
 @testable import LDAPConnector
 import SyncCore
 
 /// Against the private slapd that scripts/test starts (scripts/ldap-test-server):
 /// 5,000 people, a 500-entry size limit for ordinary binds, TLS from a CA made at test time.
-@Suite struct LDAPSourceTests {
+@Suite(.enabled(if: TestServers.ldap, Comment(rawValue: TestServers.why))) struct LDAPSourceTests {
     let environment = ProcessInfo.processInfo.environment
 
     func setting(_ name: String) throws -> String {

@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// The PostgreSQL snapshot store against a real server (database `sync` of scripts/pg-test-server).
-@Suite struct PostgresSnapshotStoreTests {
+@Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSnapshotStoreTests {
     let logger = Logger(label: "test")
 
     /// Settings for a job of its own, so that tests do not meet.

@@ -5,9 +5,10 @@ import PostgresClient
 import SyncCore
 import ConnectorTestKit
 import Testing
+import TestSupport
 
 /// The PostgreSQL source against a real server (scripts/pg-test-server).
-@Suite struct PostgresSourceTests {
+@Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSourceTests {
     func source(_ query: String, _ parameters: [String?] = [], id: String = "employee_id") throws -> PostgresSource {
         PostgresSource(settings: try PostgresTestServer.reader(), query: query, parameters: parameters, idColumn: id)
     }

@@ -43,7 +43,7 @@ import TestSupport
         #expect(alan?["terminated_at"] != nil)
     }
 
-    @Test func customConnectorExecutableSyncs() async throws {
+    @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why))) func customConnectorExecutableSyncs() async throws {
         guard let binary = ProcessInfo.processInfo.environment["CUSTOM_SYNC_BINARY"] else {
             Issue.record("CUSTOM_SYNC_BINARY is not set: run scripts/test, which builds examples/custom-connector")
             return

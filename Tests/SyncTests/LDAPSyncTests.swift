@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// LDAP → plan → sync into the simulator → change an entry with ldapmodify → sync sends exactly that change.
-@Suite struct LDAPSyncTests {
+@Suite(.enabled(if: TestServers.ldap, Comment(rawValue: TestServers.why))) struct LDAPSyncTests {
     let environment = ProcessInfo.processInfo.environment
 
     @Test func directoryToSimulatorAndOneChange() async throws {

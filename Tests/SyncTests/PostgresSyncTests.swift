@@ -5,7 +5,7 @@ import TestSupport
 
 /// PostgreSQL end to end: the HR database of examples/postgres-hr as the source,
 /// the snapshot in PostgreSQL, the simulator as the API (scripts/pg-test-server).
-@Suite struct PostgresSyncTests {
+@Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSyncTests {
     let environment = ProcessInfo.processInfo.environment
 
     func setting(_ name: String) throws -> String {

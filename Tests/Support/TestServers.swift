@@ -1,0 +1,19 @@
+import Foundation
+
+/// Which of the servers that scripts/test starts (slapd, PostgreSQL) and builds it
+/// makes (the connector examples) are here. Plain `swift test` skips the suites
+/// that need one, saying so; scripts/test sets `COMPLIANCE_SYNC_TEST_SERVERS=required`,
+/// so there every suite runs, and a missing server fails instead of skipping.
+public enum TestServers {
+    private static let environment = ProcessInfo.processInfo.environment
+    private static let required = environment["COMPLIANCE_SYNC_TEST_SERVERS"] == "required"
+
+    /// The test directory (scripts/ldap-test-server).
+    public static let ldap = required || environment["LDAP_TEST_URL"] != nil
+    /// The test database (scripts/pg-test-server).
+    public static let postgres = required || environment["PG_TEST_STORE"] != nil
+    /// The connector examples built by scripts/build-examples.
+    public static let examples = required || environment["CUSTOM_SYNC_BINARY"] != nil
+    /// Why a suite was skipped.
+    public static let why = "needs the servers scripts/test starts: run scripts/test"
+}
