@@ -138,8 +138,12 @@ let package = Package(
         .plugin(
             name: "NewConnector",
             capability: .command(
-                intent: .custom(verb: "new-connector", description: "Write a new connector module with its conformance test"),
-                permissions: [.writeToPackageDirectory(reason: "writes the connector's module and test, and declares them in Package.swift")]
+                intent: .custom(
+                    verb: "new-connector", description: "Write a new connector module with its conformance test"),
+                permissions: [
+                    .writeToPackageDirectory(
+                        reason: "writes the connector's module and test, and declares them in Package.swift")
+                ]
             )
         ),
 
@@ -153,14 +157,17 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PostgresTests",
-            dependencies: ["PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore", "TestSupport",
-                           "ConnectorTestKit",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore", "TestSupport",
+                "ConnectorTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "ExecConnectorTests",
             dependencies: [
-                "ExecConnector", "SyncCore", "TestSupport", "ConnectorTestKit", .product(name: "Logging", package: "swift-log"),
+                "ExecConnector", "SyncCore", "TestSupport", "ConnectorTestKit",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(
@@ -171,7 +178,9 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "NewConnectorTests", swiftSettings: strict),
-        .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
         .testTarget(
@@ -184,7 +193,8 @@ let package = Package(
         .testTarget(
             name: "SyncTests",
             dependencies: [
-                "ComplianceAPI", "ComplianceSimulator", "SyncCore", "SQLiteSnapshotStore", "FileConnector", "TestSupport",
+                "ComplianceAPI", "ComplianceSimulator", "SyncCore", "SQLiteSnapshotStore", "FileConnector",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -17,7 +17,8 @@ struct ConnectorScaffold {
         guard first.properties.isUppercase, first.isASCII,
             name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) })
         else {
-            return "\"\(name)\" is not a name in UpperCamelCase (letters and digits, starting with a capital), such as Workday"
+            return
+                "\"\(name)\" is not a name in UpperCamelCase (letters and digits, starting with a capital), such as Workday"
         }
         return nil
     }
@@ -68,7 +69,9 @@ struct ConnectorScaffold {
     /// - Returns: the new text, or `nil` when the call is not there in a form this understands.
     func register(inMain text: String) -> String? {
         let call = "ComplianceSyncCommand.main(connectors: "
-        guard let start = text.range(of: call), let end = text[start.upperBound...].firstIndex(of: ")") else { return nil }
+        guard let start = text.range(of: call), let end = text[start.upperBound...].firstIndex(of: ")") else {
+            return nil
+        }
         let argument = text[start.upperBound..<end].trimmingCharacters(in: .whitespaces)
         let registered: String
         if argument.hasSuffix("]") {

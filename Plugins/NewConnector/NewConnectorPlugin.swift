@@ -10,7 +10,8 @@ struct NewConnectorPlugin: CommandPlugin {
         let extractor = ArgumentExtractor(arguments)
         let names = extractor.remainingArguments.filter { !$0.hasPrefix("-") }
         guard names.count == 1 else {
-            throw PluginFailure("usage: swift package --allow-writing-to-package-directory new-connector NAME (such as Workday)")
+            throw PluginFailure(
+                "usage: swift package --allow-writing-to-package-directory new-connector NAME (such as Workday)")
         }
         let name = names[0]
         if let problem = ConnectorScaffold.problem(with: name) { throw PluginFailure(problem) }
@@ -18,9 +19,11 @@ struct NewConnectorPlugin: CommandPlugin {
         let package = context.package
         let definesCore = package.targets.contains { $0.name == "SyncCore" }
         // Named as manifests name it: by the package's name (`.package(name:path:)`, or a URL ending in it).
-        let core = package.dependencies.first { $0.package.products.contains { $0.name == "SyncCore" } }?.package.displayName
+        let core = package.dependencies.first { $0.package.products.contains { $0.name == "SyncCore" } }?.package
+            .displayName
         guard definesCore || core != nil else {
-            throw PluginFailure("this package does not depend on compliance-sync: add it to Package.swift's dependencies first")
+            throw PluginFailure(
+                "this package does not depend on compliance-sync: add it to Package.swift's dependencies first")
         }
         let scaffold = ConnectorScaffold(name: name, corePackage: definesCore ? nil : core)
         let root = package.directoryURL
@@ -30,7 +33,8 @@ struct NewConnectorPlugin: CommandPlugin {
 
         for (path, contents) in scaffold.files {
             let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try contents.write(to: url, atomically: true, encoding: .utf8)
             print("wrote \(path)")
         }

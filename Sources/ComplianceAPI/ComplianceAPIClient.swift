@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOHTTP1
-import Synchronization
 import SyncCore
+import Synchronization
 
 /// The Compliance import API over HTTP: authenticated submissions and status
 /// polling, with the retry policy of compliance-api.md. Paths, formats and
@@ -22,13 +22,15 @@ public final class ComplianceAPIClient: ImportService {
     ///   - httpClient: the HTTP client to use; by default the client makes its own
     ///     (a 5-second connect timeout, so an unreachable API fails in seconds), which ``shutdown()`` closes.
     ///   - logger: where requests are logged (never tokens or secrets).
-    public init(settings: APISettings, clientID: String, secret: Secret, httpClient: HTTPClient? = nil, logger: Logger) {
+    public init(settings: APISettings, clientID: String, secret: Secret, httpClient: HTTPClient? = nil, logger: Logger)
+    {
         self.settings = settings
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(5)
         // Never follow a redirect: a 307 would carry the token request, secret and all, to another origin.
         configuration.redirectConfiguration = .disallow
-        ownedClient = httpClient == nil ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration) : nil
+        ownedClient =
+            httpClient == nil ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration) : nil
         transport = HTTPTransport(settings: settings, client: httpClient ?? ownedClient!, logger: logger)
         tokens = TokenManager(transport: transport, clientID: clientID, secret: secret)
     }
@@ -55,11 +57,13 @@ public final class ComplianceAPIClient: ImportService {
     /// - Throws: ``SyncError`` when the client id or secret is missing.
     public convenience init(settings: APISettings, logger: Logger) throws {
         guard let clientID = settings.clientID, !clientID.isEmpty else {
-            throw SyncError(.configuration, "api.client_id is not set", hint: "set api.client_id (or api.client_id_env)")
+            throw SyncError(
+                .configuration, "api.client_id is not set", hint: "set api.client_id (or api.client_id_env)")
         }
         guard let reference = settings.clientSecret else {
-            throw SyncError(.configuration, "no client secret is configured",
-                            hint: "set api.client_secret_env or api.client_secret_file")
+            throw SyncError(
+                .configuration, "no client secret is configured",
+                hint: "set api.client_secret_env or api.client_secret_file")
         }
         self.init(settings: settings, clientID: clientID, secret: try reference.resolve(logger: logger), logger: logger)
     }
@@ -71,7 +75,8 @@ public final class ComplianceAPIClient: ImportService {
 
     public func submit(_ rows: [ImportRow], idempotencyKey: String) async throws -> SubmittedImport {
         guard rows.count <= settings.maxRowsPerRequest else {
-            throw SyncError(.api, "a batch of \(rows.count) rows exceeds api.max_rows_per_request (\(settings.maxRowsPerRequest))")
+            throw SyncError(
+                .api, "a batch of \(rows.count) rows exceeds api.max_rows_per_request (\(settings.maxRowsPerRequest))")
         }
         var path = settings.importsPath
         var headers = [("Idempotency-Key", idempotencyKey)]
@@ -83,32 +88,43 @@ public final class ComplianceAPIClient: ImportService {
         case .csv:
             body = ImportBody.csv(rows)
             headers.append(("Content-Type", "text/csv; charset=utf-8"))
-            path += "?import_type=" + (settings.importType.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "users")
+            path +=
+                "?import_type="
+                + (settings.importType.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "users")
         }
         let reply = try await authorized(.POST, path, headers: headers, body: body)
         switch reply.status {
         case 200, 201, 202:
             guard let id = reply.json?["id"] as? String ?? (reply.json?["id"] as? NSNumber)?.stringValue else {
-                throw SyncError(.api, "the imports endpoint answered without an import id", hint: "check api.imports_path")
+                throw SyncError(
+                    .api, "the imports endpoint answered without an import id", hint: "check api.imports_path")
             }
             return SubmittedImport(id: id, replayed: reply.status == 200)
         case 403:
-            throw SyncError(.api, "the credentials' user lacks the \"Imports\" permission (403 from POST \(settings.importsPath): \(reply.problem))",
-                            hint: "give the user tied to the credentials a role with the \"Imports\" and \"API Access\" rights")
+            throw SyncError(
+                .api,
+                "the credentials' user lacks the \"Imports\" permission (403 from POST \(settings.importsPath): \(reply.problem))",
+                hint: "give the user tied to the credentials a role with the \"Imports\" and \"API Access\" rights")
         case 413:
-            throw SyncError(.tooLarge, "the API refused a batch of \(rows.count) rows as too large (413)",
-                            hint: "lower api.batch_size (and api.max_rows_per_request to the API's limit)")
+            throw SyncError(
+                .tooLarge, "the API refused a batch of \(rows.count) rows as too large (413)",
+                hint: "lower api.batch_size (and api.max_rows_per_request to the API's limit)")
         case 400, 409, 422:
-            throw SyncError(.refused, "\(reply.status) \(reply.problem)",
-                            hint: "the request itself is wrong; check api.format, api.import_type and the field names")
+            throw SyncError(
+                .refused, "\(reply.status) \(reply.problem)",
+                hint: "the request itself is wrong; check api.format, api.import_type and the field names")
         default:
-            throw SyncError(.api, "the API refused an import of \(rows.count) rows: \(reply.status) \(reply.problem)",
-                            hint: reply.status == 400 ? "the request itself is wrong; check api.format, api.import_type and the field names" : nil)
+            throw SyncError(
+                .api, "the API refused an import of \(rows.count) rows: \(reply.status) \(reply.problem)",
+                hint: reply.status == 400
+                    ? "the request itself is wrong; check api.format, api.import_type and the field names" : nil)
         }
     }
 
     public func outcome(of importID: String) async throws -> ImportOutcome {
-        let path = settings.importsPath + "/" + (importID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? importID)
+        let path =
+            settings.importsPath + "/"
+            + (importID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? importID)
         let deadline = ContinuousClock.now + settings.importTimeout
         var wait = Duration.milliseconds(50)
         while true {
@@ -118,8 +134,9 @@ public final class ComplianceAPIClient: ImportService {
                 return .unconfirmed(reason: "the API has no import \(importID)")
             }
             guard reply.status == 200, let json = reply.json, let status = json["status"] as? String else {
-                throw SyncError(.api, "reading import \(importID) failed: \(reply.status) \(reply.problem)",
-                                hint: "the import is journaled and will be settled by the next run")
+                throw SyncError(
+                    .api, "reading import \(importID) failed: \(reply.status) \(reply.problem)",
+                    hint: "the import is journaled and will be settled by the next run")
             }
             switch status {
             case "completed":
@@ -128,8 +145,9 @@ public final class ComplianceAPIClient: ImportService {
                 return .failed(message: json["message"] as? String ?? "the import failed")
             default:
                 guard ContinuousClock.now < deadline else {
-                    throw SyncError(.api, "import \(importID) did not finish within api.import_timeout (\(settings.importTimeout))",
-                                    hint: "it is journaled; the next run settles it")
+                    throw SyncError(
+                        .api, "import \(importID) did not finish within api.import_timeout (\(settings.importTimeout))",
+                        hint: "it is journaled; the next run settles it")
                 }
                 try await Task.sleep(for: wait)
                 wait = min(wait * 2, .seconds(2))
@@ -158,8 +176,10 @@ public final class ComplianceAPIClient: ImportService {
             guard let entry = item as? [String: Any], let row = entry["row"].flatMap(wholeNumber) else {
                 return .unconfirmed(reason: "its error entry \(n + 1) has no whole-number row")
             }
-            errors.append(ImportRowError(row: row, field: entry["field"] as? String,
-                                         message: entry["message"] as? String ?? "rejected"))
+            errors.append(
+                ImportRowError(
+                    row: row, field: entry["field"] as? String,
+                    message: entry["message"] as? String ?? "rejected"))
         }
         return .completed(errors: errors, rowCount: rowCount)
     }
@@ -188,8 +208,9 @@ public final class ComplianceAPIClient: ImportService {
             if let token = used.value { await tokens.invalidate(token) }
             reply = try await transport.send(method, path, headers: headers, body: body, authorize: authorize)
             if reply.status == 401 {
-                throw SyncError(.api, "the API refused a fresh access token for \(method.rawValue) \(path) (\(reply.problem))",
-                                hint: "check that the credentials are still active under Administration > Integrations")
+                throw SyncError(
+                    .api, "the API refused a fresh access token for \(method.rawValue) \(path) (\(reply.problem))",
+                    hint: "check that the credentials are still active under Administration > Integrations")
             }
         }
         return reply
@@ -219,7 +240,11 @@ enum ImportBody {
                 if j > 0 { bytes.append(0x2C) }
                 JSONWriter.appendQuoted(field.name, to: &bytes)
                 bytes.append(0x3A)
-                if let value = field.value { JSONWriter.appendQuoted(value, to: &bytes) } else { bytes += Array("null".utf8) }
+                if let value = field.value {
+                    JSONWriter.appendQuoted(value, to: &bytes)
+                } else {
+                    bytes += Array("null".utf8)
+                }
             }
             bytes.append(0x7D)
         }

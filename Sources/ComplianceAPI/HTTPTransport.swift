@@ -52,23 +52,29 @@ struct HTTPTransport: Sendable {
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             var wait: Duration
             do {
-                let response = try await client.execute(request, timeout: .seconds(settings.requestTimeout.components.seconds))
+                let response = try await client.execute(
+                    request, timeout: .seconds(settings.requestTimeout.components.seconds))
                 let collected = try await response.body.collect(upTo: 16 << 20)
-                let reply = Reply(status: Int(response.status.code), headers: response.headers,
-                                  body: Array(buffer: collected))
+                let reply = Reply(
+                    status: Int(response.status.code), headers: response.headers,
+                    body: Array(buffer: collected))
                 logger.debug("\(method.rawValue) \(path) -> \(reply.status)")
                 switch reply.status {
                 case 300..<400:
                     let location = reply.headers.first(name: "Location") ?? "nowhere"
-                    throw SyncError(.api, "\(method.rawValue) \(url) answered \(reply.status), redirecting to \(location); "
-                        + "redirects are never followed (a request could carry the client secret elsewhere)",
+                    throw SyncError(
+                        .api,
+                        "\(method.rawValue) \(url) answered \(reply.status), redirecting to \(location); "
+                            + "redirects are never followed (a request could carry the client secret elsewhere)",
                         hint: "set api.base_url (and api.token_path, api.imports_path) to the API's real address")
                 case 429:
                     wait = backoff(attempt)
                     if let retryAfter = RetryAfter.seconds(reply.headers.first(name: "Retry-After")) {
                         guard retryAfter <= settings.maxRetryAfter.seconds else {
-                            throw SyncError(.api, "\(method.rawValue) \(url) asked to wait \(Int(retryAfter)) seconds (Retry-After), "
-                                + "longer than api.max_retry_after (\(settings.maxRetryAfter))",
+                            throw SyncError(
+                                .api,
+                                "\(method.rawValue) \(url) asked to wait \(Int(retryAfter)) seconds (Retry-After), "
+                                    + "longer than api.max_retry_after (\(settings.maxRetryAfter))",
                                 hint: "the API is rate limiting; run again later, or raise api.max_retry_after")
                         }
                         wait = max(.milliseconds(Int(retryAfter * 1000)), wait)
@@ -79,8 +85,9 @@ struct HTTPTransport: Sendable {
                     return reply
                 }
                 guard attempt < settings.maxAttempts else {
-                    throw SyncError(.api, "\(method.rawValue) \(url) still failed after \(attempt) attempts: \(reply.problem)",
-                                    hint: "the API is rate limiting or unavailable; run again later (nothing is lost)")
+                    throw SyncError(
+                        .api, "\(method.rawValue) \(url) still failed after \(attempt) attempts: \(reply.problem)",
+                        hint: "the API is rate limiting or unavailable; run again later (nothing is lost)")
                 }
                 logger.notice("\(method.rawValue) \(path) answered \(reply.status); retrying in \(wait)")
             } catch let error as SyncError {
@@ -89,8 +96,9 @@ struct HTTPTransport: Sendable {
                 throw CancellationError()
             } catch {
                 guard attempt < settings.maxAttempts else {
-                    throw SyncError(.api, "cannot reach \(url) after \(attempt) attempts: \(error)",
-                                    hint: "check api.base_url, the network and any proxy; run again (nothing is lost)")
+                    throw SyncError(
+                        .api, "cannot reach \(url) after \(attempt) attempts: \(error)",
+                        hint: "check api.base_url, the network and any proxy; run again (nothing is lost)")
                 }
                 wait = backoff(attempt)
                 logger.notice("\(method.rawValue) \(path) failed (\(error)); retrying in \(wait)")

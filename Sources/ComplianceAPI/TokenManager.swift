@@ -66,8 +66,9 @@ actor TokenManager {
         switch try await request(["grant_type": "client_credentials"]) {
         case .token(let token): return token
         case .invalidGrant:
-            throw SyncError(.api, "the token endpoint refused the client credentials grant (invalid_grant)",
-                            hint: "check api.client_id and the client secret")
+            throw SyncError(
+                .api, "the token endpoint refused the client credentials grant (invalid_grant)",
+                hint: "check api.client_id and the client secret")
         }
     }
 
@@ -85,36 +86,44 @@ actor TokenManager {
             body = Array(try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]))
             contentType = "application/json"
         case .form:
-            body = Array(fields.sorted { $0.key < $1.key }.map { "\(formEncode($0.key))=\(formEncode($0.value))" }
-                .joined(separator: "&").utf8)
+            body = Array(
+                fields.sorted { $0.key < $1.key }.map { "\(formEncode($0.key))=\(formEncode($0.value))" }
+                    .joined(separator: "&").utf8)
             contentType = "application/x-www-form-urlencoded"
         }
-        let reply = try await transport.send(.POST, settings.tokenPath, headers: [("Content-Type", contentType)], body: body)
+        let reply = try await transport.send(
+            .POST, settings.tokenPath, headers: [("Content-Type", contentType)], body: body)
         let url = settings.url(settings.tokenPath)
         switch reply.status {
         case 200..<300:
             guard let json = reply.json, let access = json["access_token"] as? String,
                 let expiresIn = (json["expires_in"] as? NSNumber)?.doubleValue
             else {
-                throw SyncError(.api, "the token endpoint \(url) answered without an access_token and expires_in",
-                                hint: "check api.base_url and api.token_path")
+                throw SyncError(
+                    .api, "the token endpoint \(url) answered without an access_token and expires_in",
+                    hint: "check api.base_url and api.token_path")
             }
             let refreshIn = (json["refresh_token_expires_in"] as? NSNumber)?.doubleValue
-            return .token(Token(
-                access: access, expires: Date().addingTimeInterval(expiresIn), lifetime: expiresIn,
-                refresh: json["refresh_token"] as? String, refreshExpires: refreshIn.map { Date().addingTimeInterval($0) }))
+            return .token(
+                Token(
+                    access: access, expires: Date().addingTimeInterval(expiresIn), lifetime: expiresIn,
+                    refresh: json["refresh_token"] as? String,
+                    refreshExpires: refreshIn.map { Date().addingTimeInterval($0) }))
         case 400 where refreshing || (reply.json?["error"] as? String) == "invalid_grant", 401 where refreshing:
             return .invalidGrant
         case 401:
-            throw SyncError(.api, "the API refused the client credentials for client id \(clientID) (\(reply.problem))",
-                            hint: "check api.client_id and the client secret; a secret is shown once when created "
-                                + "under Administration > Integrations")
+            throw SyncError(
+                .api, "the API refused the client credentials for client id \(clientID) (\(reply.problem))",
+                hint: "check api.client_id and the client secret; a secret is shown once when created "
+                    + "under Administration > Integrations")
         case 403:
-            throw SyncError(.api, "the credentials' user may not use the API (\(reply.problem))",
-                            hint: "give the user tied to the credentials the \"API Access\" right")
+            throw SyncError(
+                .api, "the credentials' user may not use the API (\(reply.problem))",
+                hint: "give the user tied to the credentials the \"API Access\" right")
         default:
-            throw SyncError(.api, "the token endpoint \(url) answered \(reply.status): \(reply.problem)",
-                            hint: "check api.base_url, api.token_path and api.token_format")
+            throw SyncError(
+                .api, "the token endpoint \(url) answered \(reply.status): \(reply.problem)",
+                hint: "check api.base_url, api.token_path and api.token_format")
         }
     }
 

@@ -37,19 +37,24 @@ struct APIRoutes: Sendable {
             result = await state.clientCredentials(id: form["client_id"] ?? "", secret: form["client_secret"] ?? "")
         case "refresh_token" where configuration.refuseRefreshWith != nil:
             await state.countRefusedRefresh()
-            return try Self.error(HTTPResponse.Status(code: configuration.refuseRefreshWith!), "unauthorized_client",
-                                  "refresh grants are not allowed for this client")
+            return try Self.error(
+                HTTPResponse.Status(code: configuration.refuseRefreshWith!), "unauthorized_client",
+                "refresh grants are not allowed for this client")
         case "refresh_token":
-            result = await state.refresh(token: form["refresh_token"] ?? "", id: form["client_id"], secret: form["client_secret"])
+            result = await state.refresh(
+                token: form["refresh_token"] ?? "", id: form["client_id"], secret: form["client_secret"])
         default:
-            return try Self.error(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials or refresh_token")
+            return try Self.error(
+                .badRequest, "unsupported_grant_type", "grant_type must be client_credentials or refresh_token")
         }
         switch result {
         case .issued(let access, let refresh):
-            return try Self.json(.ok, [
-                "access_token": access, "token_type": "Bearer", "expires_in": Int(configuration.tokenLifetime),
-                "refresh_token": refresh, "refresh_token_expires_in": Int(configuration.refreshLifetime),
-            ])
+            return try Self.json(
+                .ok,
+                [
+                    "access_token": access, "token_type": "Bearer", "expires_in": Int(configuration.tokenLifetime),
+                    "refresh_token": refresh, "refresh_token_expires_in": Int(configuration.refreshLifetime),
+                ])
         case .invalidClient:
             return try Self.error(.unauthorized, "invalid_client", "the client credentials are not valid")
         case .invalidGrant:
@@ -76,7 +81,9 @@ struct APIRoutes: Sendable {
         if rows.count > configuration.maxRows {
             return try Self.error(.contentTooLarge, "too_many_rows", "at most \(configuration.maxRows) rows per import")
         }
-        switch await state.submit(rows: rows, bytes: body.readableBytes, idempotencyKey: request.headers[Self.idempotencyKey]) {
+        switch await state.submit(
+            rows: rows, bytes: body.readableBytes, idempotencyKey: request.headers[Self.idempotencyKey])
+        {
         case .replayed(let job):
             return try Self.json(.ok, ["id": job.id, "status": status(of: job), "row_count": job.rowCount])
         case .created(let job, let dropAnswer):

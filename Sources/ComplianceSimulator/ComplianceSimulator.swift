@@ -1,10 +1,10 @@
 import FileConnector
 import Foundation
-import Synchronization
 import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// A local server that plays the Compliance import API of compliance-api.md,
 /// for tests, demos and integrators working offline, with fault injection.
@@ -33,8 +33,9 @@ public final class ComplianceSimulator: Sendable {
     /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM.
     public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = makeApplication(onRunning: onRunning)
-        let group = ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -68,7 +69,8 @@ public final class ComplianceSimulator: Sendable {
             "requests": s.requests, "token_requests": s.tokenRequests, "refresh_grants": s.refreshGrants,
             "invalid_grants": s.invalidGrants, "import_requests": s.importRequests,
             "imports_created": s.importsCreated, "status_requests": s.statusRequests, "rows_received": s.rowsReceived,
-            "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected, "redirects": s.redirects, "refused_refreshes": s.refusedRefreshes,
+            "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected,
+            "redirects": s.redirects, "refused_refreshes": s.refusedRefreshes,
         ]
     }
 
@@ -97,7 +99,8 @@ public final class ComplianceSimulator: Sendable {
         let boundPort = self.boundPort
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "compliance-sim"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "compliance-sim"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

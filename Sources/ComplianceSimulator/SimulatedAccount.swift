@@ -83,14 +83,20 @@ struct SimulatedAccount {
             problems.append((field, "is required"))
         }
         func check(_ field: String, _ pattern: String, _ message: String) {
-            if let value = row[field] ?? nil, !value.isEmpty, value.range(of: pattern, options: .regularExpression) == nil {
+            if let value = row[field] ?? nil, !value.isEmpty,
+                value.range(of: pattern, options: .regularExpression) == nil
+            {
                 problems.append((field, message))
             }
         }
         check("email", #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, "is not a valid email")
         check("ssn", #"^\d{3}-\d{2}-\d{4}$"#, "must look like 555-55-5555")
-        check("hired_at", #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( [A-Za-z][A-Za-z0-9_/+:-]*)?$"#, "is not a valid date-time")
-        check("terminated_at", #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( [A-Za-z][A-Za-z0-9_/+:-]*)?$"#, "is not a valid date-time")
+        check(
+            "hired_at", #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( [A-Za-z][A-Za-z0-9_/+:-]*)?$"#,
+            "is not a valid date-time")
+        check(
+            "terminated_at", #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( [A-Za-z][A-Za-z0-9_/+:-]*)?$"#,
+            "is not a valid date-time")
         check("date_of_birth", #"^\d{4}-\d{2}-\d{2}$"#, "is not a valid date")
         if let facility = row["facility_id"] ?? nil, !facility.isEmpty, !configuration.facilities.contains(facility) {
             problems.append(("facility_id", "does not exist"))

@@ -26,20 +26,24 @@ struct BaselineCommand: AsyncParsableCommand {
         let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
         let existing = try await store.index().count
         if existing > 0 && !force {
-            throw SyncError(.configuration, "the snapshot \(store.description) already holds \(existing) people",
-                            hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")
+            throw SyncError(
+                .configuration, "the snapshot \(store.description) already holds \(existing) people",
+                hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")
         }
         let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: store)
         let rows = changes.creates + changes.updates.map(\.row) + changes.moved
         let layout = changes.layout
         for batch in stride(from: 0, to: rows.count, by: configuration.api.batchSize) {
             let slice = rows[batch..<min(batch + configuration.api.batchSize, rows.count)]
-            try await store.commit(slice.map {
-                SnapshotUpdate(sourceID: $0.sourceID, fingerprint: $0.fingerprint,
-                               fields: store.key.storedFields($0.values, layout: layout), replacing: $0.replacing)
-            })
+            try await store.commit(
+                slice.map {
+                    SnapshotUpdate(
+                        sourceID: $0.sourceID, fingerprint: $0.fingerprint,
+                        fields: store.key.storedFields($0.values, layout: layout), replacing: $0.replacing)
+                })
         }
-        print("baseline: recorded \(rows.count) people in \(store.description); "
-            + "\(changes.unchanged) already there, \(changes.invalid.count) invalid (not recorded)")
+        print(
+            "baseline: recorded \(rows.count) people in \(store.description); "
+                + "\(changes.unchanged) already there, \(changes.invalid.count) invalid (not recorded)")
     }
 }

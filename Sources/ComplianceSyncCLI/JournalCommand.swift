@@ -32,20 +32,23 @@ struct JournalCommand: AsyncParsableCommand {
         let now = Date()
         for entry in entries {
             let age = Int(now.timeIntervalSince(entry.createdAt))
-            print("  \(entry.key)  \(entry.importID ?? "(no import id)")  \(entry.updates.count) rows  "
-                + "age \(age / 3600)h\(age % 3600 / 60)m")
+            print(
+                "  \(entry.key)  \(entry.importID ?? "(no import id)")  \(entry.updates.count) rows  "
+                    + "age \(age / 3600)h\(age % 3600 / 60)m")
         }
         guard resolve, !entries.isEmpty else { return }
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let syncer = Syncer(
-            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
+            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger
+        )
         var report = SyncReport(job: configuration.snapshot.job, source: "", startedAt: now, finishedAt: now)
         try await client.closing {
             try await syncer.settleJournal(store: store, service: client, report: &report)
         }
         let left = try await store.journalEntries().count
-        print("settled \(report.settled) entries; \(left) pending. People that could not be confirmed are sent "
-            + "again, in their current state, by the next sync.")
+        print(
+            "settled \(report.settled) entries; \(left) pending. People that could not be confirmed are sent "
+                + "again, in their current state, by the next sync.")
         for warning in report.warnings { print("  warning: \(warning)") }
     }
 }

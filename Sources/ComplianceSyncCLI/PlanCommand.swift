@@ -21,9 +21,10 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Plan as if the clearing limits were lifted.")
     var allowMassClear = false
 
-    @Option(help: ArgumentHelp(
-        "Also write the plan as JSON to this file (mode 0600), for review and `sync --approve`. Sensitive values are masked.",
-        valueName: "plan.json"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write the plan as JSON to this file (mode 0600), for review and `sync --approve`. Sensitive values are masked.",
+            valueName: "plan.json"))
     var save: String?
 
     func run() async throws {
@@ -42,7 +43,8 @@ struct PlanCommand: AsyncParsableCommand {
         case .json: PlanRendering.json(changes, header: header, to: out)
         }
         if let save {
-            let file = try ByteOutput(creating: ConfigPaths.resolve(save, relativeTo: FileManager.default.currentDirectoryPath))
+            let file = try ByteOutput(
+                creating: ConfigPaths.resolve(save, relativeTo: FileManager.default.currentDirectoryPath))
             PlanRendering.json(changes, header: header, to: file)
             try file.finish()
         }

@@ -22,9 +22,10 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Run even when a field would be cleared for more people than guards.max_cleared_* allow.")
     var allowMassClear = false
 
-    @Option(help: ArgumentHelp(
-        "Lift the removal and clearing guards for exactly what this saved plan (plan --save) listed; stop on anything else.",
-        valueName: "plan.json"))
+    @Option(
+        help: ArgumentHelp(
+            "Lift the removal and clearing guards for exactly what this saved plan (plan --save) listed; stop on anything else.",
+            valueName: "plan.json"))
     var approve: String?
 
     @Option(help: ArgumentHelp("How old an approved plan may be (90s, 15m, 24h).", valueName: "duration"))
@@ -43,13 +44,17 @@ struct SyncCommand: AsyncParsableCommand {
         configuration.snapshot.lockWait = lock.waitForLock
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let syncer = Syncer(
-            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger)
+            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger
+        )
         let approved = try approve.map {
-            try PlanApproval(path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
-                             job: configuration.snapshot.job, maxAge: approveMaxAge)
+            try PlanApproval(
+                path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
+                job: configuration.snapshot.job, maxAge: approveMaxAge)
         }
-        let overrides = GuardOverrides(allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, approved: approved)
-        let reportPath = report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
+        let overrides = GuardOverrides(
+            allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, approved: approved)
+        let reportPath =
+            report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
         let started = Date()
         let result: SyncReport

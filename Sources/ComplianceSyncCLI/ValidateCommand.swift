@@ -20,8 +20,9 @@ struct ValidateCommand: AsyncParsableCommand {
         print("source:   \(source.description): \(changes.recordsRead) records, \(changes.invalid.count) invalid")
         for warning in changes.warnings { print("  warning: \(warning)") }
         for record in changes.invalid.prefix(10) {
-            print("  invalid: \(record.sourceID.isEmpty ? "(no id)" : record.sourceID)"
-                + "\(record.location.map { " (\($0))" } ?? ""): \(record.reason)")
+            print(
+                "  invalid: \(record.sourceID.isEmpty ? "(no id)" : record.sourceID)"
+                    + "\(record.location.map { " (\($0))" } ?? ""): \(record.reason)")
         }
         if changes.invalid.count > 10 { print("  … and \(changes.invalid.count - 10) more (see `plan`)") }
         let api = configuration.api

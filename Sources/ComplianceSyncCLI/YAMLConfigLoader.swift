@@ -15,8 +15,9 @@ public enum YAMLConfigLoader {
     ) throws -> JobConfiguration {
         let absolute = ConfigPaths.resolve(path, relativeTo: FileManager.default.currentDirectoryPath)
         guard let data = FileManager.default.contents(atPath: absolute) else {
-            throw SyncError(.configuration, "cannot read the config file \(path)",
-                            hint: "check the path given to --config")
+            throw SyncError(
+                .configuration, "cannot read the config file \(path)",
+                hint: "check the path given to --config")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SyncError(.configuration, "\(path) is not UTF-8 text")
@@ -31,8 +32,9 @@ public enum YAMLConfigLoader {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw SyncError(.configuration, "\(file): not valid YAML: \(error)",
-                            hint: "check the indentation and quoting near that line")
+            throw SyncError(
+                .configuration, "\(file): not valid YAML: \(error)",
+                hint: "check the indentation and quoting near that line")
         }
         guard let node else {
             throw SyncError(.configuration, "\(file) is empty", hint: "see examples/quickstart/quickstart.yml")
@@ -53,8 +55,9 @@ public enum YAMLConfigLoader {
                 let text = try VariableExpansion.expand(scalar.string, environment: environment)
                 return ConfigNode(.scalar(text), location: location, path: path)
             } catch .missing(let name) {
-                throw SyncError.config("`\(path)` uses ${\(name)}, which is not set", at: location,
-                                       hint: "export \(name) before running (write $$ for a literal $)")
+                throw SyncError.config(
+                    "`\(path)` uses ${\(name)}, which is not set", at: location,
+                    hint: "export \(name) before running (write $$ for a literal $)")
             }
         case .mapping(let mapping):
             var pairs: [(key: String, node: ConfigNode)] = []
@@ -63,7 +66,8 @@ public enum YAMLConfigLoader {
                     throw SyncError.config("a key must be plain text", at: location)
                 }
                 if pairs.contains(where: { $0.key == name }) {
-                    let keyLocation = ConfigLocation(file: file, line: key.mark?.line ?? 1, column: key.mark?.column ?? 1)
+                    let keyLocation = ConfigLocation(
+                        file: file, line: key.mark?.line ?? 1, column: key.mark?.column ?? 1)
                     throw SyncError.config("the key `\(name)` appears twice", at: keyLocation, hint: "keep one of them")
                 }
                 let childPath = path.isEmpty ? name : "\(path).\(name)"
@@ -76,8 +80,9 @@ public enum YAMLConfigLoader {
             }
             return ConfigNode(.sequence(items), location: location, path: path)
         case .alias:
-            throw SyncError.config("YAML aliases are not supported in job files", at: location,
-                                   hint: "write the value out")
+            throw SyncError.config(
+                "YAML aliases are not supported in job files", at: location,
+                hint: "write the value out")
         }
     }
 }

@@ -73,7 +73,8 @@ public struct ConnectorConformance: Sendable {
             report.problems.append("the source read no records: give the check a source over some test data")
         }
         for (index, record) in first.enumerated() where record.id.isEmpty {
-            report.problems.append("record \(index + 1) (\(record.location?.description ?? "no location")) has an empty id")
+            report.problems.append(
+                "record \(index + 1) (\(record.location?.description ?? "no location")) has an empty id")
         }
         var seen: [String: Int] = [:]
         for (index, record) in first.enumerated() where !record.id.isEmpty {
@@ -86,7 +87,8 @@ public struct ConnectorConformance: Sendable {
             let missing = a.subtracting(b).sorted().prefix(5), extra = b.subtracting(a).sorted().prefix(5)
             report.problems.append(
                 "two reads gave different ids (\(first.count) then \(second.count) records; "
-                    + "missing the second time: \(missing.joined(separator: ", ")); new: \(extra.joined(separator: ", ")))")
+                    + "missing the second time: \(missing.joined(separator: ", ")); new: \(extra.joined(separator: ", ")))"
+            )
         }
     }
 
@@ -115,7 +117,8 @@ public struct ConnectorConformance: Sendable {
         do {
             for try await _ in try await makeFailingSource().records() { count += 1 }
             report.problems.append(
-                "the failing source ended normally after \(count) records: a read that fails must throw, not stop early")
+                "the failing source ended normally after \(count) records: a read that fails must throw, not stop early"
+            )
         } catch {
             report.failingReadError = "\(error)"
         }
@@ -134,7 +137,8 @@ public struct ConnectorConformance: Sendable {
         }
         if !cancelled {
             report.problems.append(
-                "a cancelled read was still going after \(cancellationTimeout): stop reading when the task is cancelled")
+                "a cancelled read was still going after \(cancellationTimeout): stop reading when the task is cancelled"
+            )
         }
         let left = await Self.ends(within: cancellationTimeout) {
             do {

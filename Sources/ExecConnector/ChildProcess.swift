@@ -2,7 +2,7 @@ import CSystemShims
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A program started without a shell, in a process group of its own, with its
@@ -105,4 +105,3 @@ struct ChildProcessError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }
-

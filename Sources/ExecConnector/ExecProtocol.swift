@@ -59,7 +59,8 @@ struct ExecProtocol {
         }
         guard version >= 1, version <= Self.version else {
             throw SyncError(
-                .source, "\(location): the program speaks version \(version) of the protocol; this build reads 1 to \(Self.version)",
+                .source,
+                "\(location): the program speaks version \(version) of the protocol; this build reads 1 to \(Self.version)",
                 hint: "print version \(Self.version), or upgrade compliance-sync")
         }
     }
@@ -88,8 +89,9 @@ struct ExecProtocol {
         if let list = value as? [Any] {
             let texts = try list.compactMap { item -> String? in
                 guard item is NSNull || !(item is [Any] || item is [String: Any]) else {
-                    throw fail(location, "has a list in \"\(name)\" holding a \(JSONValues.kind(of: item))",
-                               hint: "a list holds strings, numbers or booleans")
+                    throw fail(
+                        location, "has a list in \"\(name)\" holding a \(JSONValues.kind(of: item))",
+                        hint: "a list holds strings, numbers or booleans")
                 }
                 return JSONValues.text(item)
             }
@@ -98,8 +100,9 @@ struct ExecProtocol {
         if let object = value as? [String: Any] {
             guard object.count == 1, let encoded = object["base64"] as? String, let data = Data(base64Encoded: encoded)
             else {
-                throw fail(location, "has an object in \"\(name)\"",
-                           hint: "an attribute is a string, a number, a boolean, null, a list, or {\"base64\": \"…\"}")
+                throw fail(
+                    location, "has an object in \"\(name)\"",
+                    hint: "an attribute is a string, a number, a boolean, null, a list, or {\"base64\": \"…\"}")
             }
             return .binary(data)
         }
@@ -107,7 +110,8 @@ struct ExecProtocol {
     }
 
     private func fail(_ location: SourceLocation, _ message: String, hint: String? = nil) -> SyncError {
-        SyncError(.source, "\(location): \(message)",
-                  hint: hint ?? "each line after the header is {\"id\": \"…\", \"attributes\": {…}}")
+        SyncError(
+            .source, "\(location): \(message)",
+            hint: hint ?? "each line after the header is {\"id\": \"…\", \"attributes\": {…}}")
     }
 }

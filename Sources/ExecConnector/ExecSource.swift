@@ -47,8 +47,9 @@ public struct ExecSource: UserSource, SourceConnector {
             throw section.node.error("needs `command:`, the program and its arguments, such as [python3, hr_export.py]")
         }
         guard case .sequence = commandNode.value, let command = try section.strings("command"), !command.isEmpty else {
-            throw commandNode.error("must be a list: the program, then each argument (no shell)",
-                                    hint: "command: [python3, connector.py, --since, 7d]")
+            throw commandNode.error(
+                "must be a list: the program, then each argument (no shell)",
+                hint: "command: [python3, connector.py, --since, 7d]")
         }
         let inherited = ProcessInfo.processInfo.environment
         var environment = inherited.filter { baseEnvironment.contains($0.key) }
@@ -62,7 +63,8 @@ public struct ExecSource: UserSource, SourceConnector {
             for key in extra.keys { environment[key] = try extra.string(key) ?? "" }
             try extra.finish()
         }
-        var source = ExecSource(command: command, environment: environment, directory: context.folder, logger: context.logger)
+        var source = ExecSource(
+            command: command, environment: environment, directory: context.folder, logger: context.logger)
         source.timeoutSeconds = try section.int("timeout_seconds", in: 1...86_400) ?? source.timeoutSeconds
         source.maxLineBytes = try section.int("max_record_bytes", in: 1024...(1 << 40)) ?? source.maxLineBytes
         return source
@@ -76,8 +78,9 @@ public struct ExecSource: UserSource, SourceConnector {
             do {
                 program = try ChildProcess(arguments: command, environment: environment, directory: directory)
             } catch {
-                throw SyncError(.source, "\(description): \(error)",
-                                hint: "check that the program exists and is executable, and its PATH")
+                throw SyncError(
+                    .source, "\(description): \(error)",
+                    hint: "check that the program exists and is executable, and its PATH")
             }
             let name = (command[0] as NSString).lastPathComponent
             let errorsDone = DispatchSemaphore(value: 0)
@@ -96,8 +99,9 @@ public struct ExecSource: UserSource, SourceConnector {
                 try Self.lines(of: program.stdout, limit: maxLineBytes, until: deadline) { line, number in
                     guard let record = try parser.read(line, number: number) else { return }
                     if let first = seen.updateValue(number, forKey: record.id) {
-                        throw SyncError(.source, "\(record.location!): the id \(record.id) was already given on line \(first)",
-                                        hint: "every person must be printed once, with an id of their own")
+                        throw SyncError(
+                            .source, "\(record.location!): the id \(record.id) was already given on line \(first)",
+                            hint: "every person must be printed once, with an id of their own")
                     }
                     try emitter.emit(record)
                 }
@@ -105,9 +109,10 @@ public struct ExecSource: UserSource, SourceConnector {
                 program.kill(SIGKILL)
                 _ = program.wait()
                 watchdog.cancel()
-                throw SyncError(.source, "\(description) did not finish its output within \(timeoutSeconds) s and was stopped",
-                                hint: "raise source.timeout_seconds, or make the program faster; a process it started "
-                                    + "must not keep its standard output open")
+                throw SyncError(
+                    .source, "\(description) did not finish its output within \(timeoutSeconds) s and was stopped",
+                    hint: "raise source.timeout_seconds, or make the program faster; a process it started "
+                        + "must not keep its standard output open")
             } catch {
                 program.kill(SIGKILL)
                 _ = program.wait()
@@ -117,12 +122,14 @@ public struct ExecSource: UserSource, SourceConnector {
             let status = program.wait()
             let timedOut = watchdog.cancel()
             if timedOut {
-                throw SyncError(.source, "\(description) did not finish within \(timeoutSeconds) s and was stopped",
-                                hint: "raise source.timeout_seconds, or make the program faster")
+                throw SyncError(
+                    .source, "\(description) did not finish within \(timeoutSeconds) s and was stopped",
+                    hint: "raise source.timeout_seconds, or make the program faster")
             }
             guard status == 0 else {
-                throw SyncError(.source, "\(description) failed with exit status \(status) after printing \(seen.count) records",
-                                hint: "its standard error is in the log above; nothing was sent")
+                throw SyncError(
+                    .source, "\(description) failed with exit status \(status) after printing \(seen.count) records",
+                    hint: "its standard error is in the log above; nothing was sent")
             }
         }
     }
@@ -132,7 +139,8 @@ public struct ExecSource: UserSource, SourceConnector {
     ///   - limit: the longest line; a longer one is an error naming it.
     ///   - deadline: when to stop waiting for the end of the output; passing it is an error.
     static func lines(
-        of fd: Int32, limit: Int = .max, until deadline: Date = .distantFuture, _ body: (ArraySlice<UInt8>, Int) throws -> Void
+        of fd: Int32, limit: Int = .max, until deadline: Date = .distantFuture,
+        _ body: (ArraySlice<UInt8>, Int) throws -> Void
     ) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var pending: [UInt8] = []
@@ -161,9 +169,13 @@ public struct ExecSource: UserSource, SourceConnector {
             }
             pending += buffer[start..<count]
             if pending.count > limit {
-                throw SyncError(.source, "line \(number + 1) of the program's output is longer than "
-                    + "source.max_record_bytes (\(limit) bytes)",
-                    hint: "each record must end with a newline; raise source.max_record_bytes if records really are this long")
+                throw SyncError(
+                    .source,
+                    "line \(number + 1) of the program's output is longer than "
+                        + "source.max_record_bytes (\(limit) bytes)",
+                    hint:
+                        "each record must end with a newline; raise source.max_record_bytes if records really are this long"
+                )
             }
         }
         if !pending.isEmpty { try body(pending[...], number + 1) }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SyncCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A streaming RFC 4180 reader over bytes: quoted fields, doubled quotes,
 /// embedded newlines, CRLF or LF, a UTF-8 byte-order mark, any one-byte
@@ -63,8 +64,9 @@ public final class CSVReader {
         self.maxRecordBytes = maxRecordBytes
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SyncError(.source, "cannot open \(path): \(String(cString: strerror(errno)))",
-                            hint: "check source.path and that this user may read the file")
+            throw SyncError(
+                .source, "cannot open \(path): \(String(cString: strerror(errno)))",
+                hint: "check source.path and that this user may read the file")
         }
         ownsDescriptor = true
         capacity = min(1 << 20, maxRecordBytes)
@@ -169,8 +171,9 @@ public final class CSVReader {
                         }
                         if j >= end {
                             if eof {
-                                throw error(line: quoteLine, "a quoted field opens here and never closes",
-                                            hint: "close the quote, or double any quote inside the field (\"\")")
+                                throw error(
+                                    line: quoteLine, "a quoted field opens here and never closes",
+                                    hint: "close the quote, or double any quote inside the field (\"\")")
                             }
                             return nil
                         }
@@ -185,8 +188,9 @@ public final class CSVReader {
                     append(Span(from: i + 1, to: j, escaped: escaped, line: quoteLine))
                     i = j + 1
                     if i < end && b[i] != delimiter && b[i] != Self.lf && b[i] != Self.cr {
-                        throw error(line: line + newlines, "text follows a closing quote in field \(count)",
-                                    hint: "quote the whole field, and double quotes inside it (\"\")")
+                        throw error(
+                            line: line + newlines, "text follows a closing quote in field \(count)",
+                            hint: "quote the whole field, and double quotes inside it (\"\")")
                     }
                 } else {
                     var j = i
@@ -253,8 +257,9 @@ public final class CSVReader {
                 text = UTF8Text.string(UnsafeBufferPointer(start: b + span.from, count: span.to - span.from))
             }
             guard let text else {
-                throw error(line: span.line, "field \(n + 1) is not valid UTF-8",
-                            hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
+                throw error(
+                    line: span.line, "field \(n + 1) is not valid UTF-8",
+                    hint: "save the file as UTF-8 (in Excel: CSV UTF-8)")
             }
             values.append(make(text))
         }
@@ -274,8 +279,10 @@ public final class CSVReader {
             // A record longer than the buffer: double it, up to the limit (an unclosed quote
             // in a 5 GB file must fail naming its line, not take all memory).
             guard capacity < maxRecordBytes else {
-                throw error(line: recordLine, "the record starting here is longer than source.max_record_bytes "
-                    + "(\(maxRecordBytes) bytes)",
+                throw error(
+                    line: recordLine,
+                    "the record starting here is longer than source.max_record_bytes "
+                        + "(\(maxRecordBytes) bytes)",
                     hint: "look for a quote that never closes near that line; raise source.max_record_bytes "
                         + "if records really are this long")
             }

@@ -39,7 +39,8 @@ public struct CSVSource: UserSource, SourceConnector {
     public static func makeSource(section: ConfigSection, context: SourceContext) throws -> any UserSource {
         let path = try section.path("path", relativeTo: context.folder)
         guard let path else { throw section.node.error("needs `path:`, the CSV file to read") }
-        let id = try section.requiredString("id", hint: "name the column that identifies a person, e.g. `id: employee_number`")
+        let id = try section.requiredString(
+            "id", hint: "name the column that identifies a person, e.g. `id: employee_number`")
         var delimiter = UInt8(ascii: ",")
         if let node = section.node("delimiter") {
             let text = try node.text()
@@ -50,8 +51,9 @@ public struct CSVSource: UserSource, SourceConnector {
             delimiter = bytes[0]
         }
         let columns = try section.strings("columns")
-        var source = CSVSource(path: path, idColumn: id, delimiter: delimiter, columns: columns,
-                               columnsNeeded: Set(context.mappedAttributes))
+        var source = CSVSource(
+            path: path, idColumn: id, delimiter: delimiter, columns: columns,
+            columnsNeeded: Set(context.mappedAttributes))
         source.limits = try FileLimits(section: section)
         return source
     }
@@ -67,28 +69,32 @@ public struct CSVSource: UserSource, SourceConnector {
                 names = columns
             } else {
                 guard try reader.next() else {
-                    throw reader.error(line: 1, "the file is empty: it has no header row",
-                                       hint: "export the file with its header row")
+                    throw reader.error(
+                        line: 1, "the file is empty: it has no header row",
+                        hint: "export the file with its header row")
                 }
                 names = try header(reader)
             }
             let schema = AttributeSchema(names)
             guard let idPosition = schema.position(of: idColumn) else {
-                throw reader.error(line: 1, "there is no column \"\(idColumn)\" for the source id",
-                                   hint: "set source.id to one of: \(names.joined(separator: ", "))")
+                throw reader.error(
+                    line: 1, "there is no column \"\(idColumn)\" for the source id",
+                    hint: "set source.id to one of: \(names.joined(separator: ", "))")
             }
             if let columnsNeeded { reader.skippedColumns = names.map { !columnsNeeded.contains($0) && $0 != idColumn } }
             let file = (path as NSString).lastPathComponent
             while let values = try reader.nextRecord(AttributeValue.text) {
                 guard values.count == names.count else {
                     throw reader.error(
-                        line: reader.recordLine, "this record has \(values.count) fields, the header has \(names.count)",
+                        line: reader.recordLine,
+                        "this record has \(values.count) fields, the header has \(names.count)",
                         hint: "a value containing the delimiter must be in double quotes")
                 }
                 var id = ""
                 if case .text(let text)? = values[idPosition] { id = text }
-                try emitter.emit(SourceRecord(
-                    id: id, schema: schema, values: values, location: .line(reader.recordLine, of: file)))
+                try emitter.emit(
+                    SourceRecord(
+                        id: id, schema: schema, values: values, location: .line(reader.recordLine, of: file)))
             }
         }
     }
@@ -97,12 +103,14 @@ public struct CSVSource: UserSource, SourceConnector {
         var names: [String] = []
         for (i, field) in reader.fields.enumerated() {
             guard let name = field?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
-                throw reader.error(line: reader.recordLine, "column \(i + 1) of the header has no name",
-                                   hint: "give every column a name")
+                throw reader.error(
+                    line: reader.recordLine, "column \(i + 1) of the header has no name",
+                    hint: "give every column a name")
             }
             if names.contains(name) {
-                throw reader.error(line: reader.recordLine, "the header names the column \"\(name)\" twice",
-                                   hint: "rename one of them")
+                throw reader.error(
+                    line: reader.recordLine, "the header names the column \"\(name)\" twice",
+                    hint: "rename one of them")
             }
             names.append(name)
         }

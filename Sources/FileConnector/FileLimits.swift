@@ -26,7 +26,8 @@ public struct FileLimits: Sendable, Hashable {
     /// - Throws: ``SyncError`` (kind `.source`) naming the file and its age.
     public func checkSettled(_ path: String, now: Date = Date()) throws {
         guard settleSeconds > 0 else { return }
-        guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else {
+        guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        else {
             return  // The reader names a file it cannot open.
         }
         let age = now.timeIntervalSince(modified)
@@ -42,7 +43,8 @@ public struct FileLimits: Sendable, Hashable {
     /// The error for a record longer than the limit.
     func tooLong(_ file: String, line: Int, what: String) -> SyncError {
         SyncError(
-            .source, "\(file):\(line): \(what) starting here is longer than source.max_record_bytes (\(maxRecordBytes) bytes)",
+            .source,
+            "\(file):\(line): \(what) starting here is longer than source.max_record_bytes (\(maxRecordBytes) bytes)",
             hint: "look for a quote that never closes or a missing line end near that line; "
                 + "raise source.max_record_bytes if records really are this long")
     }

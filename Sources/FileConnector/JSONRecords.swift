@@ -12,8 +12,9 @@ enum JSONRecords {
         do {
             object = try JSONSerialization.jsonObject(with: Data(data), options: [.fragmentsAllowed])
         } catch {
-            throw SyncError(.source, "\(location): not valid JSON (\(JSONValues.describe(error)))",
-                            hint: "each record must be one JSON object")
+            throw SyncError(
+                .source, "\(location): not valid JSON (\(JSONValues.describe(error)))",
+                hint: "each record must be one JSON object")
         }
         guard let dictionary = object as? [String: Any] else {
             throw SyncError(.source, "\(location): a record must be a JSON object, not \(JSONValues.kind(of: object))")
@@ -25,7 +26,8 @@ enum JSONRecords {
     }
 
     private static func flatten(
-        _ object: [String: Any], prefix: String, into attributes: inout [String: AttributeValue], location: SourceLocation
+        _ object: [String: Any], prefix: String, into attributes: inout [String: AttributeValue],
+        location: SourceLocation
     ) throws {
         for (key, value) in object {
             let name = prefix + key
@@ -35,8 +37,9 @@ enum JSONRecords {
                 let texts = try array.compactMap { item -> String? in
                     guard let text = JSONValues.text(item) else {
                         if item is NSNull { return nil }
-                        throw SyncError(.source, "\(location): \"\(name)\" holds a list of \(JSONValues.kind(of: item))s",
-                                        hint: "a list may hold only strings, numbers or booleans")
+                        throw SyncError(
+                            .source, "\(location): \"\(name)\" holds a list of \(JSONValues.kind(of: item))s",
+                            hint: "a list may hold only strings, numbers or booleans")
                     }
                     return text
                 }.filter { !$0.isEmpty }

@@ -2,7 +2,7 @@ import Foundation
 import SyncCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// People from a JSON file: JSON Lines (one object per line, `source.type: jsonl`)
@@ -49,7 +49,8 @@ public struct JSONFileSource: UserSource {
                 try input.forEachLine(limit: limits.maxRecordBytes) { line in
                     lineNumber += 1
                     guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
-                    try emitter.emit(JSONRecords.record(from: line, idKey: idKey, location: .line(lineNumber, of: file)))
+                    try emitter.emit(
+                        JSONRecords.record(from: line, idKey: idKey, location: .line(lineNumber, of: file)))
                 }
             case .array:
                 try JSONArraySplitter(input: input, file: file, limits: limits).forEachElement { bytes, line in
@@ -99,8 +100,9 @@ final class ChunkedFile {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SyncError(.source, "cannot open \(path): \(String(cString: strerror(errno)))",
-                            hint: "check source.path and that this user may read the file")
+            throw SyncError(
+                .source, "cannot open \(path): \(String(cString: strerror(errno)))",
+                hint: "check source.path and that this user may read the file")
         }
     }
 
@@ -127,9 +129,12 @@ final class ChunkedFile {
         var line = 1
         func checked(_ count: Int) throws {
             guard count <= limit else {
-                throw SyncError(.source, "\(path):\(line): the line starting here is longer than source.max_record_bytes "
-                    + "(\(limit) bytes)", hint: "look for a missing line end near that line; raise source.max_record_bytes "
-                    + "if records really are this long")
+                throw SyncError(
+                    .source,
+                    "\(path):\(line): the line starting here is longer than source.max_record_bytes "
+                        + "(\(limit) bytes)",
+                    hint: "look for a missing line end near that line; raise source.max_record_bytes "
+                        + "if records really are this long")
             }
         }
         try forEachBlock { block in
@@ -202,7 +207,13 @@ struct JSONArraySplitter {
                     }
                     element.append(byte)
                     if inString {
-                        if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                        if escaped {
+                            escaped = false
+                        } else if byte == 0x5C {
+                            escaped = true
+                        } else if byte == 0x22 {
+                            inString = false
+                        }
                         continue
                     }
                     switch byte {

@@ -23,8 +23,9 @@ struct GroupScope {
         var scope = GroupScope(groups: [], members: [])
         var level = Set(source.groups.map(normalise))
         for group in level where memberLists[group] == nil {
-            throw SyncError(.source, "the group \(group) was not found under \(base) on \(source.urls[0])",
-                            hint: "check source.groups, or set source.group_base_dn to where the groups are")
+            throw SyncError(
+                .source, "the group \(group) was not found under \(base) on \(source.urls[0])",
+                hint: "check source.groups, or set source.group_base_dn to where the groups are")
         }
         var depth = 0
         while !level.isEmpty {
@@ -73,7 +74,8 @@ struct GroupScope {
         case .member:
             return members.contains(Self.normalise(entry.dn))
         case .memberOf:
-            let memberOf = entry.attributes.first { $0.name.caseInsensitiveCompare("memberOf") == .orderedSame }?.values ?? []
+            let memberOf =
+                entry.attributes.first { $0.name.caseInsensitiveCompare("memberOf") == .orderedSame }?.values ?? []
             return memberOf.contains { value in
                 if case .text(let dn) = value { return groups.contains(Self.normalise(dn)) }
                 return false

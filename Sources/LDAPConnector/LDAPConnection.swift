@@ -102,8 +102,9 @@ final class LDAPConnection {
             var messageID: Int32 = 0
             let rc = withCStrings(attributes) { attrs in
                 controls.withUnsafeMutableBufferPointer { serverControls in
-                    ldap_search_ext(handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil,
-                                    LDAP_NO_LIMIT, &messageID)
+                    ldap_search_ext(
+                        handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil,
+                        LDAP_NO_LIMIT, &messageID)
                 }
             }
             try check(rc, "search \(base) with filter \(filter) on")
@@ -138,7 +139,8 @@ final class LDAPConnection {
             }
             var code: Int32 = 0
             var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
-            try check(ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "read the search result of")
+            try check(
+                ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "read the search result of")
             try check(code, "search \(base) with filter \(filter) on")
             if let cookie { ber_bvfree(cookie) }
             cookie = nil
@@ -147,8 +149,11 @@ final class LDAPConnection {
             // follow, and a short list must never read as "everyone else left".
             guard let returned, let control = ldap_control_find(cldap_control_paged_results(), returned, nil) else {
                 throw SyncError(
-                    .source, "the answer to a paged search of \(base) on \(url) carries no paging control, so it may be incomplete",
-                    hint: "check that the server (or a proxy in front of it) supports the paged results control (RFC 2696)")
+                    .source,
+                    "the answer to a paged search of \(base) on \(url) carries no paging control, so it may be incomplete",
+                    hint:
+                        "check that the server (or a proxy in front of it) supports the paged results control (RFC 2696)"
+                )
             }
             var count: Int32 = 0
             var next = berval(bv_len: 0, bv_val: nil)
@@ -198,8 +203,9 @@ final class LDAPConnection {
     /// A berval's bytes as text (DNs and attribute names are UTF-8).
     private static func string(_ value: berval) -> String? {
         guard let pointer = value.bv_val else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: Int(value.bv_len)).bindMemory(to: UInt8.self),
-                      as: UTF8.self)
+        return String(
+            decoding: UnsafeRawBufferPointer(start: pointer, count: Int(value.bv_len)).bindMemory(to: UInt8.self),
+            as: UTF8.self)
     }
 
     /// Throws libldap's message for a failed call, with what was being done and where.
@@ -226,8 +232,9 @@ final class LDAPConnection {
                 hint: "source.ca_file must hold the CA that signed it (CN=\(names.issuer)), "
                     + "and the certificate must name the host of source.url")
         }
-        throw SyncError(.source, "could not \(doing) \(url): \(String(cString: ldap_err2string(rc)))\(detail)",
-                        hint: LDAPConnection.hint(for: rc))
+        throw SyncError(
+            .source, "could not \(doing) \(url): \(String(cString: ldap_err2string(rc)))\(detail)",
+            hint: LDAPConnection.hint(for: rc))
     }
 
     /// What to check for a result code.
@@ -247,7 +254,9 @@ final class LDAPConnection {
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings (or NULL for `nil`).
-private func withCStrings<R>(_ strings: [String]?, _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> R) -> R {
+private func withCStrings<R>(_ strings: [String]?, _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> R)
+    -> R
+{
     guard let strings else { return body(nil) }
     var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
     defer { for pointer in pointers { free(pointer) } }

@@ -24,7 +24,8 @@ import SyncCore
 /// cap results per request are read whole; a failure on any page fails the read.
 public struct LDAPSource: UserSource, SourceConnector {
     public static let type = "ldap"
-    public static let summary = "an LDAP directory (OpenLDAP, Active Directory), paged: url, base_dn, filter, id, bind_dn"
+    public static let summary =
+        "an LDAP directory (OpenLDAP, Active Directory), paged: url, base_dn, filter, id, bind_dn"
 
     /// How far below the base a search looks.
     public enum Scope: String, Sendable {
@@ -104,7 +105,8 @@ public struct LDAPSource: UserSource, SourceConnector {
         source.caFile = try section.path("ca_file", relativeTo: context.folder)
         source.verifyCertificates = try section.bool("tls_verify") ?? true
         source.bindDN = try section.string("bind_dn")
-        source.bindPassword = try section.secret("bind_password", relativeTo: context.folder)?.resolve(logger: context.logger)
+        source.bindPassword = try section.secret("bind_password", relativeTo: context.folder)?.resolve(
+            logger: context.logger)
         if source.bindPassword != nil && source.bindDN == nil {
             throw section.node.error("has a bind password but no bind_dn")
         }
@@ -129,7 +131,8 @@ public struct LDAPSource: UserSource, SourceConnector {
                 hint: "write each group DN on its own line (- cn=staff,ou=groups,dc=example,dc=com); "
                     + "in [a, flow, list] YAML splits a DN at its commas unless it is quoted")
         }
-        source.groupMembership = try section.choice("group_membership", ["member_of", "member"])
+        source.groupMembership =
+            try section.choice("group_membership", ["member_of", "member"])
             .flatMap(GroupMembership.init) ?? .memberOf
         source.nestedGroupDepth = try section.int("nested_groups", in: 0...20) ?? 0
         source.groupBaseDN = try section.string("group_base_dn")
@@ -152,7 +155,8 @@ public struct LDAPSource: UserSource, SourceConnector {
     public func records() -> ThreadedRecordStream {
         ThreadedRecordStream(name: "ldap-reader") { [self] emitter in
             let options = LDAPConnection.Options(
-                startTLS: startTLS, caFile: caFile, verifyCertificates: verifyCertificates, timeoutSeconds: timeoutSeconds)
+                startTLS: startTLS, caFile: caFile, verifyCertificates: verifyCertificates,
+                timeoutSeconds: timeoutSeconds)
             let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
             try connection.bind(dn: bindDN, password: bindPassword)
             var requested = attributes

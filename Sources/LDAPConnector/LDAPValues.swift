@@ -46,7 +46,9 @@ struct LDAPValues {
         for (name, raw) in entry.attributes where !raw.isEmpty {
             // Servers usually answer with the names as asked; only others need folding.
             // A scan of a few short names costs less than hashing each one.
-            guard let position = requested.firstIndex(of: name) ?? positions[name.lowercased()] ?? positions[Self.baseName(name)]
+            guard
+                let position = requested.firstIndex(of: name) ?? positions[name.lowercased()]
+                    ?? positions[Self.baseName(name)]
             else { continue }
             values[position] = Self.value(kinds[position], raw)
         }
@@ -72,7 +74,10 @@ struct LDAPValues {
 
     /// Whether an Active Directory account is disabled: `userAccountControl` has bit 2 (ACCOUNTDISABLE).
     static func isDisabled(_ entry: LDAPConnection.Entry) -> Bool {
-        guard let values = entry.attributes.first(where: { $0.name.caseInsensitiveCompare("userAccountControl") == .orderedSame })?.values,
+        guard
+            let values = entry.attributes.first(where: {
+                $0.name.caseInsensitiveCompare("userAccountControl") == .orderedSame
+            })?.values,
             case .text(let text)? = values.first, let flags = Int64(text)
         else { return false }
         return flags & 2 != 0

@@ -44,18 +44,24 @@ extension LDAPConnection {
             while let request = range.nextRequest {
                 var next: (name: String, values: [RawValue])?
                 try pagedSearch(
-                    base: entry.dn, scope: LDAP_SCOPE_BASE, filter: "(objectClass=*)", attributes: [request], pageSize: 1
+                    base: entry.dn, scope: LDAP_SCOPE_BASE, filter: "(objectClass=*)", attributes: [request],
+                    pageSize: 1
                 ) { found in
-                    next = found.attributes.first { RangedAttribute($0.name)?.name.lowercased() == range.name.lowercased() }
+                    next = found.attributes.first {
+                        RangedAttribute($0.name)?.name.lowercased() == range.name.lowercased()
+                    }
                 }
                 // Fail closed: ranges that stop short, skip or repeat values would leave a short member list.
                 guard let next, let following = RangedAttribute(next.name), !next.values.isEmpty,
                     following.low == (range.high ?? -1) + 1
                 else {
                     throw SyncError(
-                        .source, "\(entry.dn): the directory stopped returning values of \(range.name) after \(values.count) "
+                        .source,
+                        "\(entry.dn): the directory stopped returning values of \(range.name) after \(values.count) "
                             + "(asked for \(request), got \(next.map { "\($0.name) with \($0.values.count) values" } ?? "nothing"))",
-                        hint: "check the bind account's read access to \(range.name) and the server's MaxValRange; nothing was sent")
+                        hint:
+                            "check the bind account's read access to \(range.name) and the server's MaxValRange; nothing was sent"
+                    )
                 }
                 values += next.values
                 range = following

@@ -6,7 +6,8 @@ import Foundation
 /// error can name the certificate's subject and issuer.
 enum TLSProbe {
     /// The server certificate's subject and issuer common names, or `nil` when there is none to see.
-    static func certificateNames(url: String, startTLS: Bool, timeoutSeconds: Int) -> (subject: String, issuer: String)? {
+    static func certificateNames(url: String, startTLS: Bool, timeoutSeconds: Int) -> (subject: String, issuer: String)?
+    {
         let options = LDAPConnection.Options(
             startTLS: startTLS, caFile: nil, verifyCertificates: false, timeoutSeconds: timeoutSeconds)
         guard let probe = try? LDAPConnection(url: url, options: options), let der = probe.peerCertificate() else {
@@ -51,7 +52,8 @@ extension LDAPConnection {
                 let bytes = certificate.bv_val
             else { return nil }
             defer { ber_memfree(bytes) }
-            return Array(UnsafeRawBufferPointer(start: bytes, count: Int(certificate.bv_len)).bindMemory(to: UInt8.self))
+            return Array(
+                UnsafeRawBufferPointer(start: bytes, count: Int(certificate.bv_len)).bindMemory(to: UInt8.self))
         }
     }
 }

@@ -119,7 +119,9 @@ public final class PostgresConnection {
     private func check(_ result: OpaquePointer?, doing: String) throws {
         guard let result else { throw failure(doing: doing, message: Self.clean(PQerrorMessage(handle))) }
         let status = PQresultStatus(result)
-        guard status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR else { return }
+        guard status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR else {
+            return
+        }
         func field(_ code: Int32) -> String? {
             PQresultErrorField(result, code).map { String(cString: $0) }
         }
@@ -130,10 +132,14 @@ public final class PostgresConnection {
         throw failure(doing: doing, message: message, sqlState: state, serverHint: field(clibpq_diag_message_hint()))
     }
 
-    private func failure(doing: String, message: String, sqlState: String? = nil, serverHint: String? = nil) -> SyncError {
+    private func failure(doing: String, message: String, sqlState: String? = nil, serverHint: String? = nil)
+        -> SyncError
+    {
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
-        let hint = [serverHint, sqlState.flatMap(Self.stateHint) ?? (sqlState == nil ? Self.connectHint(message) : nil)]
-            .compactMap { $0 }.joined(separator: "; ")
+        let hint = [
+            serverHint, sqlState.flatMap(Self.stateHint) ?? (sqlState == nil ? Self.connectHint(message) : nil),
+        ]
+        .compactMap { $0 }.joined(separator: "; ")
         return SyncError(kind, "\(server): \(doing) failed\(state): \(message)", hint: hint.isEmpty ? nil : hint)
     }
 

@@ -73,7 +73,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         if written == nil && !remote.isEmpty {
             sslMode = "verify-full"
         } else if let written, !remote.isEmpty, written != "verify-full" {
-            let risk = Self.sslModes.firstIndex(of: written) ?? 0 < 3
+            let risk =
+                Self.sslModes.firstIndex(of: written) ?? 0 < 3
                 ? "the connection may not be encrypted" : "the server's identity is not fully verified"
             logger.warning("\(section.path("sslmode")) is \(written) for \(remote.joined(separator: ", ")): \(risk)")
         }
@@ -105,7 +106,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
 
         /// The hosts connected to, from the string or libpq's environment; empty for the default socket.
         func hosts(environment: [String: String]) -> [String] {
-            let list = options["hostaddr"] ?? options["host"] ?? environment["PGHOSTADDR"] ?? environment["PGHOST"] ?? ""
+            let list =
+                options["hostaddr"] ?? options["host"] ?? environment["PGHOSTADDR"] ?? environment["PGHOST"] ?? ""
             return list.split(separator: ",", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces)
             }

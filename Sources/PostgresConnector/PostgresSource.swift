@@ -56,7 +56,8 @@ public struct PostgresSource: UserSource, SourceConnector {
         }
         var source = PostgresSource(
             settings: settings, query: query, parameters: parameters,
-            idColumn: try section.requiredString("id", hint: "the column that identifies a person, such as employee_id"))
+            idColumn: try section.requiredString("id", hint: "the column that identifies a person, such as employee_id")
+        )
         source.statementTimeoutSeconds =
             try section.int("statement_timeout_seconds", in: 1...86_400) ?? source.statementTimeoutSeconds
         source.mappedColumns = context.mappedAttributes

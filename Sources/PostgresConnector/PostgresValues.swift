@@ -61,7 +61,8 @@ struct PostgresValues {
         guard let id = names.firstIndex(of: name) ?? names.firstIndex(where: { $0.lowercased() == name.lowercased() })
         else {
             throw SyncError(
-                .configuration, "the query's result has no column `\(name)` (source.id); its columns are: "
+                .configuration,
+                "the query's result has no column `\(name)` (source.id); its columns are: "
                     + names.joined(separator: ", "),
                 hint: "set source.id to the column that identifies a person, or add it to the SELECT")
         }
@@ -84,7 +85,9 @@ struct PostgresValues {
     static func value(_ kind: Kind, _ bytes: UnsafeRawBufferPointer) -> AttributeValue? {
         switch kind {
         case .array(let element):
-            let texts = ArrayLiteral.elements(bytes).compactMap { $0.flatMap { element == .text ? $0 : scalar(element, $0) } }
+            let texts = ArrayLiteral.elements(bytes).compactMap {
+                $0.flatMap { element == .text ? $0 : scalar(element, $0) }
+            }
             return texts.isEmpty ? nil : .multiple(texts)
         case .bytes:
             return .binary(hexBytes(bytes))
@@ -123,7 +126,9 @@ struct PostgresValues {
 
     /// bytea's `\x0a1b…` text form as bytes.
     static func hexBytes(_ bytes: UnsafeRawBufferPointer) -> Data {
-        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else { return Data(bytes) }
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else {
+            return Data(bytes)
+        }
         func nibble(_ c: UInt8) -> UInt8 {
             switch c {
             case 48...57: c - 48

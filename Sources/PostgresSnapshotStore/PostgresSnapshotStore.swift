@@ -85,14 +85,16 @@ public final class PostgresSnapshotStore: SnapshotStore {
         return PostgresSnapshotStore(worker: worker, tables: tables, key: key)
     }
 
-    private static func readSettings(_ settings: SnapshotSettings, logger: Logger) throws -> (PostgresSettings, Tables) {
+    private static func readSettings(_ settings: SnapshotSettings, logger: Logger) throws -> (PostgresSettings, Tables)
+    {
         guard let node = settings.options else {
             throw SyncError(.configuration, "`snapshot.type: postgres` needs `snapshot.conninfo`")
         }
         let section = try node.section()
         for used in ["type", "job", "key_file"] { _ = section.node(used) }
         guard section.has("conninfo") else {
-            throw node.error("needs `conninfo:` for the PostgreSQL snapshot store", hint: "such as host=db.example.com dbname=sync")
+            throw node.error(
+                "needs `conninfo:` for the PostgreSQL snapshot store", hint: "such as host=db.example.com dbname=sync")
         }
         var connection = try PostgresSettings(section: section, folder: settings.folder, logger: logger)
         // Named so that a second run can say which host holds the job's lock.
@@ -118,7 +120,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
         let deadline = ContinuousClock.now + wait
         while true {
             var locked = false
-            try connection.query("SELECT pg_try_advisory_lock(\(lockKey))", [tables.job], doing: "taking the job's lock") {
+            try connection.query(
+                "SELECT pg_try_advisory_lock(\(lockKey))", [tables.job], doing: "taking the job's lock"
+            ) {
                 locked = $0.text(0) == "t"
             }
             if locked { return }
@@ -130,7 +134,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
     }
 
     /// The error for a lock another run holds, naming that run's connection.
-    private static func lockHeld(_ tables: Tables, on connection: PostgresConnection, waited: Duration?) throws -> SyncError {
+    private static func lockHeld(_ tables: Tables, on connection: PostgresConnection, waited: Duration?) throws
+        -> SyncError
+    {
         var holder: String?
         try connection.query(
             """
@@ -140,7 +146,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
               AND ((l.classid::bigint << 32) | l.objid::bigint) = \(lockKey)
             """, [tables.job], doing: "finding who holds the job's lock"
         ) { row in
-            holder = "\(row.text(0) ?? "?") from \(row.text(1) ?? "?") (server pid \(row.text(2) ?? "?"), since \(row.text(3) ?? "?"))"
+            holder =
+                "\(row.text(0) ?? "?") from \(row.text(1) ?? "?") (server pid \(row.text(2) ?? "?"), since \(row.text(3) ?? "?"))"
         }
         let waitedText = waited.map { " after waiting \($0)" } ?? ""
         return SyncError(
@@ -159,7 +166,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
     ) throws -> SnapshotKey? {
         let keyFile = settings.keyPath
         var exists = false
-        try connection.query("SELECT to_regclass($1) IS NOT NULL", [tables.jobs], doing: "looking for the snapshot tables") {
+        try connection.query(
+            "SELECT to_regclass($1) IS NOT NULL", [tables.jobs], doing: "looking for the snapshot tables"
+        ) {
             exists = $0.text(0) == "t"
         }
         guard exists else { return nil }
@@ -185,27 +194,35 @@ public final class PostgresSnapshotStore: SnapshotStore {
             // A snapshot made before key files were the default: a dump of the database alone
             // would let anyone recover SSNs by trying all 10^9 of them against the digests.
             guard let decoded = try? SnapshotKey(bytes: stored) else {
-                throw SyncError(.snapshot, "the key of job \(tables.job) in \(tables.jobs) is damaged",
-                                hint: "restore the table from backup; without it the snapshot cannot be compared")
+                throw SyncError(
+                    .snapshot, "the key of job \(tables.job) in \(tables.jobs) is damaged",
+                    hint: "restore the table from backup; without it the snapshot cannot be compared")
             }
-            let advice = "the key that hashes SSNs for job \(tables.job) is kept in the database \(connection.server): "
+            let advice =
+                "the key that hashes SSNs for job \(tables.job) is kept in the database \(connection.server): "
                 + "a dump of it alone lets anyone recover SSNs; start the job afresh (a new job name or schema, then "
                 + "`baseline` or `sync --full`) so that its key is kept in a key file"
             logger.warning("\(advice)")
             key = decoded
         case _?:
-            throw SyncError(.snapshot, "the key of job \(tables.job) is kept in the database, but snapshot.key_file names \(keyFile)",
-                            hint: "remove key_file from the job, or start the job afresh with it")
+            throw SyncError(
+                .snapshot,
+                "the key of job \(tables.job) is kept in the database, but snapshot.key_file names \(keyFile)",
+                hint: "remove key_file from the job, or start the job afresh with it")
         case nil:
             guard let loaded = try SnapshotKey.load(fromFile: keyFile, create: false) else {
-                throw SyncError(.snapshot, "the snapshot of job \(tables.job) was written with the key \(keyFile), which is missing",
-                                hint: "copy the key file from the host that made it (mode 0600), or point snapshot.key_file at it")
+                throw SyncError(
+                    .snapshot,
+                    "the snapshot of job \(tables.job) was written with the key \(keyFile), which is missing",
+                    hint: "copy the key file from the host that made it (mode 0600), or point snapshot.key_file at it")
             }
             key = loaded
         }
         guard Self.keyCheck(key) == found.check else {
-            throw SyncError(.snapshot, "the key \(found.key == nil ? keyFile : "in the database") is not the one job \(tables.job)'s snapshot was written with",
-                            hint: "use the key file of the host that made the snapshot; every host of a job shares one key")
+            throw SyncError(
+                .snapshot,
+                "the key \(found.key == nil ? keyFile : "in the database") is not the one job \(tables.job)'s snapshot was written with",
+                hint: "use the key file of the host that made the snapshot; every host of a job shares one key")
         }
         return key
     }
@@ -216,7 +233,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
     }
 
     /// Creates the job's tables, its key kept in `keyFile` (made, mode 0600, in a folder of mode 0700, if missing).
-    private static func create(_ tables: Tables, keyFile: String, on connection: PostgresConnection) throws -> SnapshotKey {
+    private static func create(_ tables: Tables, keyFile: String, on connection: PostgresConnection) throws
+        -> SnapshotKey
+    {
         let folder = (keyFile as NSString).deletingLastPathComponent
         if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
             try? FileManager.default.createDirectory(
@@ -279,13 +298,18 @@ public final class PostgresSnapshotStore: SnapshotStore {
                     damaged = damaged ?? id
                     return
                 }
-                let missing = row.isNull(3)
-                    ? nil : Date(timeIntervalSince1970: Double(bitPattern: row.bytes(3).reduce(0) { $0 << 8 | UInt64($1) }))
-                index.append(id, SnapshotEntry(fingerprint: fingerprint, terminated: row.bytes(2).first == 1, missingSince: missing))
+                let missing =
+                    row.isNull(3)
+                    ? nil
+                    : Date(timeIntervalSince1970: Double(bitPattern: row.bytes(3).reduce(0) { $0 << 8 | UInt64($1) }))
+                index.append(
+                    id,
+                    SnapshotEntry(fingerprint: fingerprint, terminated: row.bytes(2).first == 1, missingSince: missing))
             }
             if let damaged {
-                throw SyncError(.snapshot, "\(description): the fingerprint of \(damaged) is damaged",
-                                hint: "restore the snapshot from backup, or run `sync --full`")
+                throw SyncError(
+                    .snapshot, "\(description): the fingerprint of \(damaged) is damaged",
+                    hint: "restore the snapshot from backup, or run `sync --full`")
             }
             return index
         }
@@ -312,8 +336,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
                     missingSince: row.text(3).flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
             }
             if let damaged {
-                throw SyncError(.snapshot, "\(description): the stored fields of \(damaged) are damaged",
-                                hint: "restore the snapshot from backup, or run `sync --full`")
+                throw SyncError(
+                    .snapshot, "\(description): the stored fields of \(damaged) are damaged",
+                    hint: "restore the snapshot from backup, or run `sync --full`")
             }
             return people
         }
@@ -419,7 +444,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
     public func addJournalEntry(_ entry: JournalEntry) async throws {
         let tables = tables
         let parameters = [
-            entry.key, entry.importID, String(entry.createdAt.timeIntervalSince1970), try JournalCoding.encode(entry.updates),
+            entry.key, entry.importID, String(entry.createdAt.timeIntervalSince1970),
+            try JournalCoding.encode(entry.updates),
         ]
         try await worker.run { connection in
             try connection.execute(

@@ -88,29 +88,39 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         try await read { db in
             var index = SnapshotIndex()
             index.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
-            let statement = try db.makeStatement(sql: """
-                SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id
+                    """)
             let handle = statement.sqliteStatement
             while true {
                 let step = sqlite3_step(handle)
                 if step == SQLITE_DONE { break }
                 guard step == SQLITE_ROW else {
-                    throw SyncError(.snapshot, "\(self.description): reading people failed: "
-                        + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
+                    throw SyncError(
+                        .snapshot,
+                        "\(self.description): reading people failed: "
+                            + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
                 }
                 let id = String(
-                    decoding: UnsafeBufferPointer(start: sqlite3_column_text(handle, 0), count: Int(sqlite3_column_bytes(handle, 0))),
+                    decoding: UnsafeBufferPointer(
+                        start: sqlite3_column_text(handle, 0), count: Int(sqlite3_column_bytes(handle, 0))),
                     as: UTF8.self)
-                let blob = UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1)))
+                let blob = UnsafeRawBufferPointer(
+                    start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1)))
                 guard let fingerprint = Fingerprint(bytes: blob) else {
-                    throw SyncError(.snapshot, "\(self.description): the fingerprint of \(id) is damaged",
-                                    hint: "restore the snapshot from backup, or run `sync --full`")
+                    throw SyncError(
+                        .snapshot, "\(self.description): the fingerprint of \(id) is damaged",
+                        hint: "restore the snapshot from backup, or run `sync --full`")
                 }
-                let missing = sqlite3_column_type(handle, 3) == SQLITE_NULL
+                let missing =
+                    sqlite3_column_type(handle, 3) == SQLITE_NULL
                     ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 3))
-                index.append(id, SnapshotEntry(
-                    fingerprint: fingerprint, terminated: sqlite3_column_int(handle, 2) != 0, missingSince: missing))
+                index.append(
+                    id,
+                    SnapshotEntry(
+                        fingerprint: fingerprint, terminated: sqlite3_column_int(handle, 2) != 0, missingSince: missing)
+                )
             }
             return index
         }
@@ -132,20 +142,26 @@ public final class SQLiteSnapshotStore: SnapshotStore {
                 let step = sqlite3_step(handle)
                 if step == SQLITE_DONE { continue }
                 guard step == SQLITE_ROW else {
-                    throw SyncError(.snapshot, "\(self.description): reading \(id) failed: "
-                        + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
+                    throw SyncError(
+                        .snapshot,
+                        "\(self.description): reading \(id) failed: "
+                            + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
                 }
                 let count = Int(sqlite3_column_bytes(handle, 0))
                 let json = sqlite3_column_blob(handle, 0).map { Data(bytes: $0, count: count) } ?? Data()
                 guard let fields = StoredPerson.decodeFields(json) else {
-                    throw SyncError(.snapshot, "\(self.description): the stored fields of \(id) are damaged",
-                                    hint: "restore the snapshot from backup, or run `sync --full`")
+                    throw SyncError(
+                        .snapshot, "\(self.description): the stored fields of \(id) are damaged",
+                        hint: "restore the snapshot from backup, or run `sync --full`")
                 }
-                let terminatedAt = sqlite3_column_type(handle, 1) == SQLITE_NULL
+                let terminatedAt =
+                    sqlite3_column_type(handle, 1) == SQLITE_NULL
                     ? nil : String(cString: sqlite3_column_text(handle, 1))
-                let missing = sqlite3_column_type(handle, 2) == SQLITE_NULL
+                let missing =
+                    sqlite3_column_type(handle, 2) == SQLITE_NULL
                     ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 2))
-                people[id] = StoredPerson(sourceID: id, fields: fields, terminatedAt: terminatedAt, missingSince: missing)
+                people[id] = StoredPerson(
+                    sourceID: id, fields: fields, terminatedAt: terminatedAt, missingSince: missing)
             }
             sqlite3_reset(handle)
             return people
@@ -155,12 +171,13 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     public func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
         guard !updates.isEmpty || journalKey != nil else { return }
         try await write { db in
-            let statement = try db.makeStatement(sql: """
-                INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
-                VALUES (?, ?, ?, ?, NULL, ?)
-                ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
-                    terminated_at = excluded.terminated_at, missing_since = NULL, updated_at = excluded.updated_at
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
+                    VALUES (?, ?, ?, ?, NULL, ?)
+                    ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
+                        terminated_at = excluded.terminated_at, missing_since = NULL, updated_at = excluded.updated_at
+                    """)
             let replaced = try db.makeStatement(sql: "DELETE FROM people WHERE source_id = ?")
             let now = Date().timeIntervalSince1970
             for update in updates {
@@ -178,12 +195,13 @@ public final class SQLiteSnapshotStore: SnapshotStore {
 
     public func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
         try await write { db in
-            let statement = try db.makeStatement(sql: """
-                INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
-                VALUES (?, ?, ?, NULL, NULL, ?)
-                ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
-                    terminated_at = NULL, updated_at = excluded.updated_at
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO people (source_id, fingerprint, fields, terminated_at, missing_since, updated_at)
+                    VALUES (?, ?, ?, NULL, NULL, ?)
+                    ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
+                        terminated_at = NULL, updated_at = excluded.updated_at
+                    """)
             let now = Date().timeIntervalSince1970
             let unconfirmed = Data(Fingerprint.unconfirmed.bytes)
             for update in updates {
@@ -206,7 +224,8 @@ public final class SQLiteSnapshotStore: SnapshotStore {
 
     public func setImportID(_ importID: String, forJournalKey key: String) async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE journal SET import_id = ? WHERE idempotency_key = ?", arguments: [importID, key])
+            try db.execute(
+                sql: "UPDATE journal SET import_id = ? WHERE idempotency_key = ?", arguments: [importID, key])
         }
     }
 
@@ -218,12 +237,14 @@ public final class SQLiteSnapshotStore: SnapshotStore {
 
     public func journalEntries() async throws -> [JournalEntry] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT idempotency_key, import_id, created_at, entries FROM journal ORDER BY created_at")
-                .map { row in
-                    JournalEntry(
-                        key: row[0], importID: row[1], createdAt: Date(timeIntervalSince1970: row[2]),
-                        updates: try JournalCoding.decode(row[3], description: self.description))
-                }
+            try Row.fetchAll(
+                db, sql: "SELECT idempotency_key, import_id, created_at, entries FROM journal ORDER BY created_at"
+            )
+            .map { row in
+                JournalEntry(
+                    key: row[0], importID: row[1], createdAt: Date(timeIntervalSince1970: row[2]),
+                    updates: try JournalCoding.decode(row[3], description: self.description))
+            }
         }
     }
 
@@ -253,8 +274,9 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         } catch let error as SyncError {
             throw error
         } catch {
-            throw SyncError(.snapshot, "reading the snapshot \(description) failed: \(error)",
-                            hint: "if the file is damaged, restore it from backup or move it away and run `sync --full`")
+            throw SyncError(
+                .snapshot, "reading the snapshot \(description) failed: \(error)",
+                hint: "if the file is damaged, restore it from backup or move it away and run `sync --full`")
         }
     }
 
@@ -264,8 +286,9 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         } catch let error as SyncError {
             throw error
         } catch {
-            throw SyncError(.snapshot, "writing the snapshot \(description) failed: \(error)",
-                            hint: "check free disk space and the file's permissions; nothing of this batch was recorded")
+            throw SyncError(
+                .snapshot, "writing the snapshot \(description) failed: \(error)",
+                hint: "check free disk space and the file's permissions; nothing of this batch was recorded")
         }
     }
 
@@ -288,24 +311,30 @@ public final class SQLiteSnapshotStore: SnapshotStore {
                 if tables == 0 { return (true, nil, 0) }
                 guard try db.tableExists("meta"), try db.tableExists("people") else { return (false, nil, 0) }
                 let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
-                return (false, version.flatMap(Int.init) ?? -1, try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
+                return (
+                    false, version.flatMap(Int.init) ?? -1,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0
+                )
             }
         } catch {
             throw damaged(path, error)
         }
         if found.empty { return nil }
         guard let version = found.version else {
-            throw SyncError(.snapshot, "\(path) is a database of another program, not a compliance-sync snapshot",
-                            hint: "point snapshot.path at the job's snapshot file, or at a new path")
+            throw SyncError(
+                .snapshot, "\(path) is a database of another program, not a compliance-sync snapshot",
+                hint: "point snapshot.path at the job's snapshot file, or at a new path")
         }
         if version > schemaVersion {
-            throw SyncError(.snapshot,
-                            "the snapshot \(path) has schema version \(version), newer than this build's \(schemaVersion)",
-                            hint: "run the compliance-sync release that wrote it, or a newer one")
+            throw SyncError(
+                .snapshot,
+                "the snapshot \(path) has schema version \(version), newer than this build's \(schemaVersion)",
+                hint: "run the compliance-sync release that wrote it, or a newer one")
         }
         if version < 1 {
-            throw SyncError(.snapshot, "the snapshot \(path) has no valid schema version",
-                            hint: "restore it from backup, or move it away and run `sync --full`")
+            throw SyncError(
+                .snapshot, "the snapshot \(path) has no valid schema version",
+                hint: "restore it from backup, or move it away and run `sync --full`")
         }
         return found.people
     }
@@ -313,23 +342,24 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     private static func create(_ queue: DatabaseQueue, job: String, path: String) throws {
         do {
             try queue.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                    CREATE TABLE people (
-                        source_id TEXT PRIMARY KEY,
-                        fingerprint BLOB NOT NULL,
-                        fields TEXT NOT NULL,
-                        terminated_at TEXT,
-                        missing_since REAL,
-                        updated_at REAL NOT NULL
-                    ) WITHOUT ROWID;
-                    CREATE TABLE journal (
-                        idempotency_key TEXT PRIMARY KEY,
-                        import_id TEXT,
-                        created_at REAL NOT NULL,
-                        entries TEXT NOT NULL
-                    );
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                        CREATE TABLE people (
+                            source_id TEXT PRIMARY KEY,
+                            fingerprint BLOB NOT NULL,
+                            fields TEXT NOT NULL,
+                            terminated_at TEXT,
+                            missing_since REAL,
+                            updated_at REAL NOT NULL
+                        ) WITHOUT ROWID;
+                        CREATE TABLE journal (
+                            idempotency_key TEXT PRIMARY KEY,
+                            import_id TEXT,
+                            created_at REAL NOT NULL,
+                            entries TEXT NOT NULL
+                        );
+                        """)
                 try db.execute(
                     sql: "INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('job', ?), ('created_at', ?)",
                     arguments: [String(schemaVersion), job, Timestamps.iso(Date())])
@@ -346,9 +376,10 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     private static func addIndex(_ queue: DatabaseQueue, path: String) throws {
         do {
             try queue.write { db in
-                try db.execute(sql: """
-                    CREATE INDEX IF NOT EXISTS people_index ON people (source_id, fingerprint, terminated_at, missing_since)
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE INDEX IF NOT EXISTS people_index ON people (source_id, fingerprint, terminated_at, missing_since)
+                        """)
             }
         } catch {
             throw damaged(path, error)
@@ -356,12 +387,14 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     }
 
     private static func damaged(_ path: String, _ error: any Error) -> SyncError {
-        SyncError(.snapshot, "the snapshot \(path) cannot be read as a SQLite database (\(error))",
-                  hint: "restore it from backup, or move it away and run `sync --full` to rebuild it")
+        SyncError(
+            .snapshot, "the snapshot \(path) cannot be read as a SQLite database (\(error))",
+            hint: "restore it from backup, or move it away and run `sync --full` to rebuild it")
     }
 
     private static func missingKey(_ settings: SnapshotSettings) -> SyncError {
-        SyncError(.snapshot, "the snapshot \(settings.path) holds people but its key \(settings.keyPath) is missing",
-                  hint: "restore the key file from backup; or move both away and run `sync --full` to start afresh")
+        SyncError(
+            .snapshot, "the snapshot \(settings.path) holds people but its key \(settings.keyPath) is missing",
+            hint: "restore the key file from backup; or move both away and run `sync --full` to start afresh")
     }
 }

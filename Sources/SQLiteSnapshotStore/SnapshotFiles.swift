@@ -2,7 +2,7 @@ import Foundation
 import SyncCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The files beside a snapshot: its folder and its lock (the key file is ``SnapshotKey/load(fromFile:create:)``).
@@ -15,8 +15,9 @@ enum SnapshotFiles {
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw SyncError(.snapshot, "cannot create the snapshot folder \(folder): \(error.localizedDescription)",
-                            hint: "create it, or set snapshot.path to a folder this user may write")
+            throw SyncError(
+                .snapshot, "cannot create the snapshot folder \(folder): \(error.localizedDescription)",
+                hint: "create it, or set snapshot.path to a folder this user may write")
         }
     }
 
@@ -29,12 +30,16 @@ enum SnapshotFiles {
             var info = stat()
             guard lstat(item, &info) == 0 else { continue }
             if info.st_uid != geteuid() {
-                throw SyncError(.snapshot, "the snapshot \(what) \(item) is owned by user id \(info.st_uid), not by this user (\(geteuid()))",
-                                hint: "run the job as the user that owns it, or `chown` it to the job's user")
+                throw SyncError(
+                    .snapshot,
+                    "the snapshot \(what) \(item) is owned by user id \(info.st_uid), not by this user (\(geteuid()))",
+                    hint: "run the job as the user that owns it, or `chown` it to the job's user")
             }
             if info.st_mode & 0o022 != 0 {
-                throw SyncError(.snapshot, "the snapshot \(what) \(item) may be changed by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
-                                hint: "run `chmod go-w \(item)`, or keep snapshots in a folder of their own (mode 0700)")
+                throw SyncError(
+                    .snapshot,
+                    "the snapshot \(what) \(item) may be changed by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                    hint: "run `chmod go-w \(item)`, or keep snapshots in a folder of their own (mode 0700)")
             }
         }
     }
@@ -43,8 +48,9 @@ enum SnapshotFiles {
     static func touchPrivate(_ path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SyncError(.snapshot, "cannot create the snapshot \(path): \(String(cString: strerror(errno)))",
-                            hint: "check that this user may write to its folder")
+            throw SyncError(
+                .snapshot, "cannot create the snapshot \(path): \(String(cString: strerror(errno)))",
+                hint: "check that this user may write to its folder")
         }
         close(fd)
     }
@@ -70,7 +76,8 @@ final class SnapshotLock: Sendable {
         if locked != 0 && errno != EWOULDBLOCK {
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw SyncError(.snapshot, "cannot lock \(path): \(reason)", hint: "check the folder's file system and permissions")
+            throw SyncError(
+                .snapshot, "cannot lock \(path): \(reason)", hint: "check the folder's file system and permissions")
         }
         guard locked == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
@@ -78,12 +85,13 @@ final class SnapshotLock: Sendable {
             let holder = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
-            throw SyncError(.locked,
-                            "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))"
-                                + (wait == .zero ? "" : " after waiting \(wait)"),
-                            hint: wait == .zero
-                                ? "runs of one job never overlap; pass --wait-for-lock 15m to wait for the other run instead"
-                                : "the other run is still going; try again later or wait longer")
+            throw SyncError(
+                .locked,
+                "another run is using this snapshot (lock \(path) held by process \(holder.isEmpty ? "?" : holder))"
+                    + (wait == .zero ? "" : " after waiting \(wait)"),
+                hint: wait == .zero
+                    ? "runs of one job never overlap; pass --wait-for-lock 15m to wait for the other run instead"
+                    : "the other run is still going; try again later or wait longer")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

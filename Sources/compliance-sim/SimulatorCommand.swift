@@ -17,7 +17,8 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
     @Option(name: .customLong("client"), help: "Accepted client credentials as ID:SECRET (repeatable).")
     var clients: [String] = ["demo-client:demo-secret"]
-    @Option(name: .customLong("client-without-imports"), help: "A client id whose user lacks the Imports permission (403).")
+    @Option(
+        name: .customLong("client-without-imports"), help: "A client id whose user lacks the Imports permission (403).")
     var clientsWithoutImports: [String] = []
     @Option(help: "Access token lifetime in seconds.") var tokenLifetime: Double = 3600
     @Option(help: "Refresh token lifetime in seconds.") var refreshLifetime: Double = 86400
@@ -37,7 +38,8 @@ struct SimulatorCommand: AsyncParsableCommand {
     var tokenRedirect: String?
     @Option(help: "The first N imports report row errors that name no row of the request.")
     var unmappableErrorsFirst = 0
-    @Option(name: .customLong("facility"), help: "A facility id that exists in the account (repeatable; default 1 to 20).")
+    @Option(
+        name: .customLong("facility"), help: "A facility id that exists in the account (repeatable; default 1 to 20).")
     var facilities: [String] = []
     @Flag(help: "Allow listening on a non-loopback address.") var allowRemote = false
 
@@ -60,7 +62,11 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.maxRows = maxRows
         configuration.processingTime = processingTime
         configuration.rateLimitEvery = rateLimitEvery
-        if let seconds = Int(retryAfter) { configuration.retryAfter = seconds } else { configuration.retryAfterText = retryAfter }
+        if let seconds = Int(retryAfter) {
+            configuration.retryAfter = seconds
+        } else {
+            configuration.retryAfterText = retryAfter
+        }
         configuration.tokenRedirect = tokenRedirect
         configuration.refuseRefreshWith = refuseRefreshWith
         configuration.unmappableErrorsFirst = unmappableErrorsFirst

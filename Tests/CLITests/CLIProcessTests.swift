@@ -8,7 +8,8 @@ import Testing
     func ssns(_ example: ExampleCopy) throws -> [String] {
         let lines = try example.read("people.csv").split(separator: "\n").dropFirst()
         return lines.flatMap { line -> [String] in
-            let ssn = line.split(separator: ",", omittingEmptySubsequences: false).dropLast().last.map(String.init) ?? ""
+            let ssn =
+                line.split(separator: ",", omittingEmptySubsequences: false).dropLast().last.map(String.init) ?? ""
             return ssn.isEmpty ? [] : [ssn, ssn.replacingOccurrences(of: "-", with: "")]
         }
     }
@@ -51,7 +52,8 @@ import Testing
 
     @Test func invalidRowsAreReportedWithoutFailingTheRun() async throws {
         let example = try ExampleCopy("quickstart")
-        try example.write("people.csv", try example.read("people.csv") + "E9999,Bad,,Row,not-an-email,Nobody,None,12,2020-01-01\n")
+        try example.write(
+            "people.csv", try example.read("people.csv") + "E9999,Bad,,Row,not-an-email,Nobody,None,12,2020-01-01\n")
         let result = try await runCLI(["plan", "--config", example.path("quickstart.yml"), "--format", "json"])
         #expect(result.status == 0)
         let plan = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-import Testing
-@testable import ComplianceSyncCLI
 import SyncCore
 import TestSupport
+import Testing
+
+@testable import ComplianceSyncCLI
 
 @Suite struct ConfigLoadingTests {
     let base = """
@@ -43,7 +44,8 @@ import TestSupport
         #expect(job.snapshot.job == "quickstart")
         #expect(job.snapshot.path.hasSuffix("examples/quickstart/.state/quickstart.snapshot"))
         #expect(job.api.clientSecret == .environment("COMPLIANCE_CLIENT_SECRET"))
-        #expect(job.api.batchSize == 500 && job.api.importsPath == "/v1/imports" && job.api.tokenPath == "/v1/auth/token")
+        #expect(
+            job.api.batchSize == 500 && job.api.importsPath == "/v1/imports" && job.api.tokenPath == "/v1/auth/token")
     }
 
     @Test func unknownKeysNameTheKeyAndLine() {
@@ -57,8 +59,9 @@ import TestSupport
     }
 
     @Test func variablesExpandFromTheEnvironment() throws {
-        let job = try load(base.replacingOccurrences(of: "people.csv", with: "${HR_DIR}/people.csv"),
-                           environment: ["HR_DIR": "/srv/hr"])
+        let job = try load(
+            base.replacingOccurrences(of: "people.csv", with: "${HR_DIR}/people.csv"),
+            environment: ["HR_DIR": "/srv/hr"])
         #expect(try job.source.section().path("path", relativeTo: job.folder) == "/srv/hr/people.csv")
         let missing = error(base.replacingOccurrences(of: "people.csv", with: "${HR_DIR}/people.csv"))
         #expect(missing?.message.contains("uses ${HR_DIR}, which is not set") == true)
@@ -79,25 +82,35 @@ import TestSupport
     }
 
     @Test func mappingForms() throws {
-        let job = try load(base + """
-            api:
-              fields:
-                known: [first_name, last_name, email, job_title, hired_at]
-            """.replacingOccurrences(of: "api:", with: "api:") + "\n" + "")
+        let job = try load(
+            base
+                + """
+                api:
+                  fields:
+                    known: [first_name, last_name, email, job_title, hired_at]
+                """.replacingOccurrences(of: "api:", with: "api:") + "\n" + "")
         #expect(job.api.fields.known.count == 5)
-        let forms = try load(base.replacingOccurrences(of: "  email: email", with: """
-              email: { attribute: mail, transform: [trim, { replace: { pattern: "@old\\\\.com$", with: "@new.com" } }] }
-              job_title: { template: "{title} ({dept})" }
-              cage_code: { value: 1ABC2 }
-              hired_at: { attribute: start, transform: [{ date: { from: "MM/dd/yyyy", zone: EST } }] }
-            """))
+        let forms = try load(
+            base.replacingOccurrences(
+                of: "  email: email",
+                with: """
+                      email: { attribute: mail, transform: [trim, { replace: { pattern: "@old\\\\.com$", with: "@new.com" } }] }
+                      job_title: { template: "{title} ({dept})" }
+                      cage_code: { value: 1ABC2 }
+                      hired_at: { attribute: start, transform: [{ date: { from: "MM/dd/yyyy", zone: EST } }] }
+                    """))
         #expect(forms.mapping.count == 6)
         #expect(forms.mappedAttributes == ["first_name", "last_name", "mail", "title", "dept", "start"])
-        let badTransform = error(base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: mail, transform: [shout] }"))
+        let badTransform = error(
+            base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: mail, transform: [shout] }"))
         #expect(badTransform?.message.contains("unknown transform \"shout\"") == true)
-        let badDate = error(base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: m, transform: [{ date: \"QQ\" }] }"))
+        let badDate = error(
+            base.replacingOccurrences(
+                of: "  email: email", with: "  email: { attribute: m, transform: [{ date: \"QQ\" }] }"))
         #expect(badDate?.message.contains("not a date format") == true)
-        let badRegex = error(base.replacingOccurrences(of: "  email: email", with: "  email: { attribute: m, transform: [{ replace: { pattern: \"(\" } }] }"))
+        let badRegex = error(
+            base.replacingOccurrences(
+                of: "  email: email", with: "  email: { attribute: m, transform: [{ replace: { pattern: \"(\" } }] }"))
         #expect(badRegex?.message.contains("not a valid regular expression") == true)
         let noRequired = error(base.replacingOccurrences(of: "  email: email\n", with: ""))
         #expect(noRequired?.message.contains("does not map the required field `email`") == true)
@@ -123,14 +136,18 @@ import TestSupport
         } throws: { error in
             (error as? SyncError)?.message.contains("lists the group \"cn=staff\", which is not a full DN") == true
         }
-        let typo = try load(ldap.replacingOccurrences(of: "  groups: [cn=staff,ou=groups,dc=example,dc=com]\n", with: "  page_sise: 100\n"))
+        let typo = try load(
+            ldap.replacingOccurrences(
+                of: "  groups: [cn=staff,ou=groups,dc=example,dc=com]\n", with: "  page_sise: 100\n"))
         #expect {
             _ = try ConnectorRegistry.builtIn.makeSource(for: typo, logger: Logger(label: "t"))
         } throws: { error in
             (error as? SyncError)?.message.contains("unknown key `source.page_sise`") == true
         }
         let http = try load(ldap.replacingOccurrences(of: "ldaps://", with: "http://"))
-        #expect(throws: SyncError.self) { _ = try ConnectorRegistry.builtIn.makeSource(for: http, logger: Logger(label: "t")) }
+        #expect(throws: SyncError.self) {
+            _ = try ConnectorRegistry.builtIn.makeSource(for: http, logger: Logger(label: "t"))
+        }
     }
 
     @Test func execAndPostgresSettingsAreChecked() throws {
@@ -144,16 +161,29 @@ import TestSupport
             }
         }
         #expect(try sourceError("source:\n  type: exec\n  command: python3 hr.py\n").contains("must be a list"))
-        #expect(try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  pass_env: [NO_SUCH_VARIABLE_X]\n")
-            .contains("names NO_SUCH_VARIABLE_X, which is not set"))
-        #expect(try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  env: {A: 1}\n  timeout: 5\n")
-            .contains("unknown key `source.timeout`"))
-        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  id: id\n").contains("`source.query` is required"))
-        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  params: x\n")
+        #expect(
+            try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  pass_env: [NO_SUCH_VARIABLE_X]\n")
+                .contains("names NO_SUCH_VARIABLE_X, which is not set"))
+        #expect(
+            try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  env: {A: 1}\n  timeout: 5\n")
+                .contains("unknown key `source.timeout`"))
+        #expect(
+            try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  id: id\n").contains(
+                "`source.query` is required"))
+        #expect(
+            try sourceError(
+                "source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  params: x\n"
+            )
             .contains("must be a list of values"))
-        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  sslmode: maybe\n")
+        #expect(
+            try sourceError(
+                "source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  sslmode: maybe\n"
+            )
             .contains("must be one of disable, allow, prefer, require, verify-ca, verify-full"))
-        #expect(try sourceError("source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  password: x\n")
+        #expect(
+            try sourceError(
+                "source:\n  type: postgres\n  conninfo: host=db\n  query: SELECT 1\n  id: id\n  password: x\n"
+            )
             .contains("holds a secret in the config file"))
     }
 
@@ -161,7 +191,8 @@ import TestSupport
         #expect(error("source: [unclosed\n")?.message.contains("not valid YAML") == true)
         let twice = error(base + "removals:\n  action: terminate\n  action: report\n")?.message ?? ""
         #expect(twice.contains("'action'") || twice.contains("`action` appears twice"))
-        #expect(error(base + "removals:\n  action: delete\n")?.message.contains("must be one of terminate, report") == true)
+        #expect(
+            error(base + "removals:\n  action: delete\n")?.message.contains("must be one of terminate, report") == true)
         #expect(error(base + "removals:\n  grace: 3 days\n")?.message.contains("duration") == true)
     }
 }
@@ -193,18 +224,22 @@ import TestSupport
         try "hunter2".write(toFile: secret, atomically: true, encoding: .utf8)
         chmod(secret, 0o600)
         defer { try? FileManager.default.removeItem(atPath: secret) }
-        let ldap = "  type: ldap\n  base_dn: dc=example,dc=com\n  bind_dn: cn=sync,dc=example,dc=com\n  bind_password_file: \(secret)\n"
+        let ldap =
+            "  type: ldap\n  base_dn: dc=example,dc=com\n  bind_dn: cn=sync,dc=example,dc=com\n  bind_password_file: \(secret)\n"
         let refused = source(ldap + "  url: ldap://dc1.example.com\n")
         #expect(refused.contains("would send the bind password in clear text to ldap://dc1.example.com"), "\(refused)")
         #expect(refused.contains("ldaps://") && !refused.contains("hunter2"))
-        #expect(source(ldap + "  url: [ldaps://dc1.example.com, ldap://dc2.example.com:389]\n").contains("ldap://dc2.example.com:389"))
+        #expect(
+            source(ldap + "  url: [ldaps://dc1.example.com, ldap://dc2.example.com:389]\n").contains(
+                "ldap://dc2.example.com:389"))
         #expect(source(ldap + "  url: ldap://dc1.example.com\n  start_tls: true\n") == "accepted")
         #expect(source(ldap + "  url: ldaps://dc1.example.com\n") == "accepted")
         #expect(source(ldap + "  url: ldap://127.0.0.1:3890\n") == "accepted")
         #expect(source(ldap + "  url: ldap://[::1]:3890\n") == "accepted")
         #expect(source(ldap + "  url: ldap://dc1.example.com\n  allow_plaintext_bind: true\n") == "accepted")
-        #expect(source("  type: ldap\n  base_dn: dc=example,dc=com\n  url: ldap://dc1.example.com\n") == "accepted",
-                "an anonymous bind sends no password")
+        #expect(
+            source("  type: ldap\n  base_dn: dc=example,dc=com\n  url: ldap://dc1.example.com\n") == "accepted",
+            "an anonymous bind sends no password")
     }
 
     @Test func guardsAndLimitsAreSettings() throws {
@@ -227,12 +262,16 @@ import TestSupport
               max_retry_after: 2m
 
             """
-        let job = try JobConfiguration(root: try YAMLConfigLoader.parse(text, file: "/etc/jobs/job.yml", environment: [:]), file: "/etc/jobs/job.yml")
+        let job = try JobConfiguration(
+            root: try YAMLConfigLoader.parse(text, file: "/etc/jobs/job.yml", environment: [:]),
+            file: "/etc/jobs/job.yml")
         #expect(job.guards.minRecords == 900 && job.guards.maxClearedPercent == 5 && job.guards.maxClearedCount == 40)
         #expect(job.api.maxRetryAfter == .seconds(120))
         _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
         #expect(source("  type: csv\n  path: p.csv\n  id: id\n  max_record_bytes: 10\n").contains("max_record_bytes"))
-        #expect(source("  type: ldap\n  url: ldaps://x\n  base_dn: dc=x\n  settle_seconds: 5\n").contains("unknown key `source.settle_seconds`"))
+        #expect(
+            source("  type: ldap\n  url: ldaps://x\n  base_dn: dc=x\n  settle_seconds: 5\n").contains(
+                "unknown key `source.settle_seconds`"))
     }
 }
 
@@ -243,7 +282,8 @@ import TestSupport
             .appendingPathComponent("../../examples/quickstart/quickstart.yml").standardized
         let corpus = [
             Array(try Data(contentsOf: quickstart)),
-            Array("""
+            Array(
+                """
                 source: { type: csv, path: p.csv, id: id, min_records: 5 }
                 mapping:
                   first_name: { template: "{a} {b}", transform: [trim, { date: { format: unix } }] }
@@ -256,19 +296,23 @@ import TestSupport
                 """.utf8),
             Array("a: &x [1, *x]\nb: !!binary AAAA\nc: ${NOPE}\n".utf8),
             // Found by this test: a mapping or a template written as null trapped.
-            Array("source: { type: csv, path: p, id: i }\nmapping:\n  first_name:\n  last_name: { template: }\n  email: e\n".utf8),
+            Array(
+                "source: { type: csv, path: p, id: i }\nmapping:\n  first_name:\n  last_name: { template: }\n  email: e\n"
+                    .utf8),
         ]
         for found in ["  first_name:\n", "  first_name: { template: }\n"] {
             let text = "source: { type: csv, path: p, id: i }\nmapping:\n" + found + "  last_name: l\n  email: e\n"
             #expect(throws: SyncError.self) {
-                _ = try JobConfiguration(root: try YAMLConfigLoader.parse(text, file: "j.yml", environment: [:]), file: "j.yml")
+                _ = try JobConfiguration(
+                    root: try YAMLConfigLoader.parse(text, file: "j.yml", environment: [:]), file: "j.yml")
             }
         }
         var fuzzer = Fuzzer(seed: 41)
         for _ in 0..<Fuzzer.iterations(1500) {
             let text = String(decoding: fuzzer.input(from: corpus), as: UTF8.self)
             do {
-                let root = try YAMLConfigLoader.parse(text, file: "/etc/jobs/job.yml", environment: ["COMPLIANCE_CLIENT_SECRET": "x"])
+                let root = try YAMLConfigLoader.parse(
+                    text, file: "/etc/jobs/job.yml", environment: ["COMPLIANCE_CLIENT_SECRET": "x"])
                 _ = try JobConfiguration(root: root, file: "/etc/jobs/job.yml")
             } catch let error as SyncError {
                 #expect(error.kind == .configuration, "\(error)")

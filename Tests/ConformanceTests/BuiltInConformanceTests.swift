@@ -7,8 +7,8 @@ import Logging
 import PostgresClient
 import PostgresConnector
 import SyncCore
-import Testing
 import TestSupport
+import Testing
 
 /// Every built-in connector passes the conformance kit, against real files,
 /// programs and servers (scripts/test starts slapd and PostgreSQL).
@@ -29,7 +29,8 @@ import TestSupport
 
     func setting(_ name: String) throws -> String {
         guard let value = environment[name] else {
-            throw SyncError(.configuration, "\(name) is not set", hint: "run scripts/test, which starts the test servers")
+            throw SyncError(
+                .configuration, "\(name) is not set", hint: "run scripts/test, which starts the test servers")
         }
         return value
     }
@@ -48,9 +49,12 @@ import TestSupport
     }
 
     @Test func jsonLinesAndArrays() async throws {
-        let objects = (1...3000).map { #"{"id": "E\#($0)", "name": "Zoë", "mail": ["a\#($0)@x.com", "b@x.com"], "n": \#($0)}"# }
+        let objects = (1...3000).map {
+            #"{"id": "E\#($0)", "name": "Zoë", "mail": ["a\#($0)@x.com", "b@x.com"], "n": \#($0)}"#
+        }
         let lines = try file("good.jsonl", objects.joined(separator: "\n"))
-        let badLines = try file("bad.jsonl", (objects[..<1500] + ["{\"id\": "] + objects[1500...]).joined(separator: "\n"))
+        let badLines = try file(
+            "bad.jsonl", (objects[..<1500] + ["{\"id\": "] + objects[1500...]).joined(separator: "\n"))
         try await ConnectorConformance(
             source: { JSONFileSource(path: lines, idKey: "id", layout: .lines) },
             failing: { JSONFileSource(path: badLines, idKey: "id", layout: .lines) }
@@ -64,7 +68,9 @@ import TestSupport
     }
 
     @Test func exec() async throws {
-        let script = try file("people.py", """
+        let script = try file(
+            "people.py",
+            """
             import json, sys
             print(json.dumps({"protocol": "compliance-sync.records", "version": 1}))
             for i in range(1, 3001):
@@ -74,8 +80,9 @@ import TestSupport
             """)
         let folder = folder.path
         @Sendable func source(_ arguments: [String]) -> ExecSource {
-            ExecSource(command: ["python3", script] + arguments, environment: ["PATH": "/usr/bin:/bin"], directory: folder,
-                       logger: Logger(label: "test"))
+            ExecSource(
+                command: ["python3", script] + arguments, environment: ["PATH": "/usr/bin:/bin"], directory: folder,
+                logger: Logger(label: "test"))
         }
         try await ConnectorConformance(source: { source([]) }, failing: { source(["--fail"]) }).verify()
     }
@@ -97,11 +104,14 @@ import TestSupport
         let settings = try PostgresSettings(
             conninfo: try setting("PG_TEST_READER"), password: Secret(try setting("PG_TEST_READER_PASSWORD")))
         try await ConnectorConformance(
-            source: { PostgresSource(settings: settings, query: "SELECT * FROM hr.employees", idColumn: "employee_id") },
+            source: {
+                PostgresSource(settings: settings, query: "SELECT * FROM hr.employees", idColumn: "employee_id")
+            },
             failing: {
                 PostgresSource(
                     settings: settings,
-                    query: "SELECT employee_id, 1 / (3000 - row_number() OVER (ORDER BY employee_id)) AS x FROM hr.employees",
+                    query:
+                        "SELECT employee_id, 1 / (3000 - row_number() OVER (ORDER BY employee_id)) AS x FROM hr.employees",
                     idColumn: "employee_id")
             }
         ).verify()
@@ -195,6 +205,10 @@ import TestSupport
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var value = 0
-        func next() -> Int { lock.withLock { value += 1; return value } }
+        func next() -> Int {
+            lock.withLock {
+                value += 1; return value
+            }
+        }
     }
 }

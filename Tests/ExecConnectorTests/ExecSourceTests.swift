@@ -1,10 +1,11 @@
-@testable import ExecConnector
+import ConnectorTestKit
 import Foundation
 import Logging
 import SyncCore
-import ConnectorTestKit
-import Testing
 import TestSupport
+import Testing
+
+@testable import ExecConnector
 
 /// The exec connector against real programs (Python scripts written per test).
 @Suite struct ExecSourceTests {
@@ -19,7 +20,8 @@ import TestSupport
 
     /// A source running `python3 prog.py` with `script` after the import line.
     func source(_ script: String, timeout: Int = 30, logger: Logger = Logger(label: "test")) throws -> ExecSource {
-        try ("import json, os, sys, time\n" + script).write(to: folder.appendingPathComponent("prog.py"), atomically: true, encoding: .utf8)
+        try ("import json, os, sys, time\n" + script).write(
+            to: folder.appendingPathComponent("prog.py"), atomically: true, encoding: .utf8)
         var source = ExecSource(
             command: ["python3", "prog.py"], environment: ["PATH": "/usr/bin:/bin", "ONLY_THIS": "yes"],
             directory: folder.path, logger: logger)
@@ -32,14 +34,16 @@ import TestSupport
     }
 
     @Test func readsRecordsWithEveryKindOfValue() async throws {
-        let records = try await readAll(try source(Self.header + """
+        let records = try await readAll(
+            try source(
+                Self.header + """
 
-            print(json.dumps({"id": "E1", "attributes": {"given": "Zoë", "mail": ["a@x.com", "b@x.com"], "n": 42,
-                  "ok": True, "gone": None, "photo": {"base64": "AAEC"}, "env": os.environ.get("ONLY_THIS"),
-                  "home": os.environ.get("HOME", "unset"), "cwd": os.getcwd()}}))
-            print()
-            print(json.dumps({"id": "E2", "attributes": {}}))
-            """))
+                    print(json.dumps({"id": "E1", "attributes": {"given": "Zoë", "mail": ["a@x.com", "b@x.com"], "n": 42,
+                          "ok": True, "gone": None, "photo": {"base64": "AAEC"}, "env": os.environ.get("ONLY_THIS"),
+                          "home": os.environ.get("HOME", "unset"), "cwd": os.getcwd()}}))
+                    print()
+                    print(json.dumps({"id": "E2", "attributes": {}}))
+                    """))
         #expect(records.map(\.id) == ["E1", "E2"])
         let first = records[0]
         #expect(first["given"] == .text("Zoë"))
@@ -50,8 +54,9 @@ import TestSupport
         #expect(first["photo"] == .binary(Data([0, 1, 2])))
         #expect(first["env"] == .text("yes"))
         #expect(first["home"] == .text("unset"), "only the environment given")
-        #expect(first["cwd"]?.texts.first.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
-            == folder.resolvingSymlinksInPath().path)
+        #expect(
+            first["cwd"]?.texts.first.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+                == folder.resolvingSymlinksInPath().path)
         #expect(first.location?.description == "output of python3 prog.py:2")
         #expect(records[1].location?.description == "output of python3 prog.py:4")
     }
@@ -73,12 +78,14 @@ import TestSupport
             (#"print('{"id": "E2", "attributes": {"m": [[1]]}}')"#, "prog.py:3: has a list in \"m\" holding a list"),
             (#"print('{"id": "E1", "attributes": {}}')"#, "prog.py:3: the id E1 was already given on line 2"),
         ] {
-            let message = await failure(try source(Self.header + """
+            let message = await failure(
+                try source(
+                    Self.header + """
 
-                print('{"id": "E1", "attributes": {}}')
-                \(line)
-                print('{"id": "E9", "attributes": {}}')
-                """))
+                        print('{"id": "E1", "attributes": {}}')
+                        \(line)
+                        print('{"id": "E9", "attributes": {}}')
+                        """))
             #expect(message.contains(expected), "\(message)")
         }
     }
@@ -86,13 +93,15 @@ import TestSupport
     @Test func aFailingProgramFailsTheReadAndItsStandardErrorIsLogged() async throws {
         let recorder = LogRecorder()
         let logger = recorder.logger
-        let message = await failure(try source(Self.header + """
+        let message = await failure(
+            try source(
+                Self.header + """
 
-            print('{"id": "E1", "attributes": {}}')
-            sys.stdout.flush()
-            print("HR API answered 503", file=sys.stderr)
-            sys.exit(3)
-            """, logger: logger))
+                    print('{"id": "E1", "attributes": {}}')
+                    sys.stdout.flush()
+                    print("HR API answered 503", file=sys.stderr)
+                    sys.exit(3)
+                    """, logger: logger))
         #expect(message.contains("failed with exit status 3 after printing 1 records"), "\(message)")
         #expect(recorder.messages.contains("python3: HR API answered 503"))
     }
@@ -108,46 +117,52 @@ import TestSupport
     /// the program exits; the read still ends at the timeout.
     @Test func aGrandchildHoldingTheOutputOpenCannotHangTheRun() async throws {
         let started = Date()
-        let message = await failure(try source(Self.header + """
+        let message = await failure(
+            try source(
+                Self.header + """
 
-            import subprocess
-            subprocess.Popen(["setsid", "sleep", "60"])
-            print(json.dumps({"id": "E1", "attributes": {}}), flush=True)
-            """, timeout: 2))
+                    import subprocess
+                    subprocess.Popen(["setsid", "sleep", "60"])
+                    print(json.dumps({"id": "E1", "attributes": {}}), flush=True)
+                    """, timeout: 2))
         #expect(message.contains("did not finish its output within 2 s"), "\(message)")
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
     @Test func aLineWithoutEndIsCutOffAtTheLimit() async throws {
-        var source = try source(Self.header + """
+        var source = try source(
+            Self.header + """
 
-            sys.stdout.write("x" * 200000)
-            sys.stdout.flush()
-            time.sleep(30)
-            """)
+                sys.stdout.write("x" * 200000)
+                sys.stdout.flush()
+                time.sleep(30)
+                """)
         source.maxLineBytes = 65536
         let started = Date()
         let message = await failure(source)
-        #expect(message.contains("line 2 of the program's output is longer than source.max_record_bytes (65536 bytes)"),
-                "\(message)")
+        #expect(
+            message.contains("line 2 of the program's output is longer than source.max_record_bytes (65536 bytes)"),
+            "\(message)")
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
     @Test func aMissingProgramIsNamed() async throws {
-        let source = ExecSource(command: ["no-such-connector"], environment: ["PATH": "/usr/bin"], directory: folder.path,
-                                logger: Logger(label: "test"))
+        let source = ExecSource(
+            command: ["no-such-connector"], environment: ["PATH": "/usr/bin"], directory: folder.path,
+            logger: Logger(label: "test"))
         let message = await failure(source)
         #expect(message.contains("cannot start no-such-connector"), "\(message)")
     }
 
     @Test func stoppingEarlyStopsTheProgram() async throws {
-        let source = try source(Self.header + """
+        let source = try source(
+            Self.header + """
 
-            i = 0
-            while True:
-                i += 1
-                print(json.dumps({"id": f"E{i}", "attributes": {}}))
-            """)
+                i = 0
+                while True:
+                    i += 1
+                    print(json.dumps({"id": f"E{i}", "attributes": {}}))
+                """)
         var seen = 0
         for try await _ in source.records() {
             seen += 1

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import FileConnector
 import SyncCore
+import Testing
+
+@testable import FileConnector
 
 @Suite struct CSVReaderTests {
     func rows(_ text: String, delimiter: Character = ",") throws -> [[String?]] {
@@ -65,7 +66,10 @@ import SyncCore
     }
 
     @Test func byteOrderMarkAndDelimiters() throws {
-        #expect(try rows([0xEF, 0xBB, 0xBF] + Array("id;name\n1;Zoë".utf8), delimiter: ";") == [["id", "name"], ["1", "Zoë"]])
+        #expect(
+            try rows([0xEF, 0xBB, 0xBF] + Array("id;name\n1;Zoë".utf8), delimiter: ";") == [
+                ["id", "name"], ["1", "Zoë"],
+            ])
         #expect(try rows("a\tb\n", delimiter: "\t") == [["a", "b"]])
     }
 
@@ -111,7 +115,8 @@ import SyncCore
     @Test func oversizedRecordsAndManyColumns() throws {
         let huge = String(repeating: "line of a long note, \"quoted\"\n", count: 100_000)  // 3.2 MB
         let wide = (0..<300).map { "c\($0)" }
-        let text = "id,note\n1,\"" + huge.replacingOccurrences(of: "\"", with: "\"\"") + "\"\n"
+        let text =
+            "id,note\n1,\"" + huge.replacingOccurrences(of: "\"", with: "\"\"") + "\"\n"
             + wide.joined(separator: ",") + "\n2,short\n"
         let (got, lines) = try readFile(text)
         #expect(got.count == 4)

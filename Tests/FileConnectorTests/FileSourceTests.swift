@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import FileConnector
 import SyncCore
+import Testing
+
+@testable import FileConnector
 
 /// A temporary folder with files, removed when the test ends.
 final class Scratch {
@@ -56,23 +57,30 @@ func errorMessage(_ source: some UserSource) async -> String {
 
     @Test func badFilesFailWithFileAndLine() async throws {
         let scratch = try Scratch()
-        #expect(await errorMessage(CSVSource(path: try scratch.write("a.csv", "id,name\n1,x\n2,y,z\n"), idColumn: "id"))
-            .hasSuffix("/a.csv:3: this record has 3 fields, the header has 2"))
-        #expect(await errorMessage(CSVSource(path: try scratch.write("b.csv", "id,name\n"), idColumn: "emp"))
-            .hasSuffix("/b.csv:1: there is no column \"emp\" for the source id"))
-        #expect(await errorMessage(CSVSource(path: try scratch.write("c.csv", "id,name,name\n"), idColumn: "id"))
-            .hasSuffix("/c.csv:1: the header names the column \"name\" twice"))
-        #expect(await errorMessage(CSVSource(path: try scratch.write("d.csv", ""), idColumn: "id"))
-            .hasSuffix("/d.csv:1: the file is empty: it has no header row"))
-        #expect(await errorMessage(CSVSource(path: scratch.folder.appendingPathComponent("none.csv").path, idColumn: "id"))
-            .contains("cannot open"))
+        #expect(
+            await errorMessage(CSVSource(path: try scratch.write("a.csv", "id,name\n1,x\n2,y,z\n"), idColumn: "id"))
+                .hasSuffix("/a.csv:3: this record has 3 fields, the header has 2"))
+        #expect(
+            await errorMessage(CSVSource(path: try scratch.write("b.csv", "id,name\n"), idColumn: "emp"))
+                .hasSuffix("/b.csv:1: there is no column \"emp\" for the source id"))
+        #expect(
+            await errorMessage(CSVSource(path: try scratch.write("c.csv", "id,name,name\n"), idColumn: "id"))
+                .hasSuffix("/c.csv:1: the header names the column \"name\" twice"))
+        #expect(
+            await errorMessage(CSVSource(path: try scratch.write("d.csv", ""), idColumn: "id"))
+                .hasSuffix("/d.csv:1: the file is empty: it has no header row"))
+        #expect(
+            await errorMessage(CSVSource(path: scratch.folder.appendingPathComponent("none.csv").path, idColumn: "id"))
+                .contains("cannot open"))
     }
 }
 
 @Suite struct JSONSourceTests {
     @Test func jsonLines() async throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.jsonl", """
+        let path = try scratch.write(
+            "p.jsonl",
+            """
             {"id": 7, "name": "Zoë", "mail": ["a@example.com", "b@example.com"], "manager": {"name": "Ada"}, "x": null}
 
             {"id": "E2", "active": true, "score": 1.5}
@@ -90,14 +98,20 @@ func errorMessage(_ source: some UserSource) async -> String {
     @Test func malformedLineIsNamed() async throws {
         let scratch = try Scratch()
         let path = try scratch.write("p.jsonl", "{\"id\": 1}\n{\"id\": 2,,}\n")
-        #expect(await errorMessage(JSONFileSource(path: path, idKey: "id", layout: .lines)).hasPrefix("p.jsonl:2: not valid JSON"))
+        #expect(
+            await errorMessage(JSONFileSource(path: path, idKey: "id", layout: .lines)).hasPrefix(
+                "p.jsonl:2: not valid JSON"))
         let notObject = try scratch.write("q.jsonl", "[1, 2]\n")
-        #expect(await errorMessage(JSONFileSource(path: notObject, idKey: "id", layout: .lines)) == "q.jsonl:1: a record must be a JSON object, not list")
+        #expect(
+            await errorMessage(JSONFileSource(path: notObject, idKey: "id", layout: .lines))
+                == "q.jsonl:1: a record must be a JSON object, not list")
     }
 
     @Test func jsonArrayIsReadElementByElement() async throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.json", """
+        let path = try scratch.write(
+            "p.json",
+            """
             [
               {"id": "E1", "note": "brace } and [bracket] in \\"text\\""},
               {"id": "E2", "nested": {"deep": [1, 2]}}
@@ -109,7 +123,9 @@ func errorMessage(_ source: some UserSource) async -> String {
         #expect(records[1]["nested.deep"] == .multiple(["1", "2"]))
         #expect(records[1].location?.description == "p.json:3")
         let truncated = try scratch.write("t.json", "[{\"id\": 1}, {\"id\": 2")
-        #expect(await errorMessage(JSONFileSource(path: truncated, idKey: "id", layout: .array)).contains("ends before the array closes"))
+        #expect(
+            await errorMessage(JSONFileSource(path: truncated, idKey: "id", layout: .array)).contains(
+                "ends before the array closes"))
         let object = try scratch.write("o.json", "{\"id\": 1}")
         #expect(await errorMessage(JSONFileSource(path: object, idKey: "id", layout: .array)).contains("expected `[`"))
     }
@@ -136,26 +152,34 @@ func errorMessage(_ source: some UserSource) async -> String {
 
     @Test func anUnclosedQuoteFailsAtTheLimitNamingItsLine() async throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.csv", "id,name\nE1,Ada\nE2,\"never closed\n" + String(repeating: "x,y\n", count: 5000))
+        let path = try scratch.write(
+            "p.csv", "id,name\nE1,Ada\nE2,\"never closed\n" + String(repeating: "x,y\n", count: 5000))
         var source = CSVSource(path: path, idColumn: "id")
         source.limits = small
         let message = await errorMessage(source)
-        #expect(message.contains("p.csv:3: the record starting here is longer than source.max_record_bytes (4096 bytes)"),
-                "\(message)")
+        #expect(
+            message.contains("p.csv:3: the record starting here is longer than source.max_record_bytes (4096 bytes)"),
+            "\(message)")
         // The same file under the default limit is read to its end and fails on the quote instead.
-        #expect(await errorMessage(CSVSource(path: path, idColumn: "id")).contains("p.csv:3: a quoted field opens here and never closes"))
+        #expect(
+            await errorMessage(CSVSource(path: path, idColumn: "id")).contains(
+                "p.csv:3: a quoted field opens here and never closes"))
     }
 
     @Test func aJSONLineOrElementWithoutEndFailsAtTheLimit() async throws {
         let scratch = try Scratch()
-        let lines = try scratch.write("p.jsonl", "{\"id\": 1}\n{\"id\": 2, \"x\": \"" + String(repeating: "y", count: 10000))
+        let lines = try scratch.write(
+            "p.jsonl", "{\"id\": 1}\n{\"id\": 2, \"x\": \"" + String(repeating: "y", count: 10000))
         let lineMessage = await errorMessage(JSONFileSource(path: lines, idKey: "id", layout: .lines, limits: small))
-        #expect(lineMessage.contains("p.jsonl:2: the line starting here is longer than source.max_record_bytes (4096 bytes)"),
-                "\(lineMessage)")
+        #expect(
+            lineMessage.contains(
+                "p.jsonl:2: the line starting here is longer than source.max_record_bytes (4096 bytes)"),
+            "\(lineMessage)")
         let array = try scratch.write("p.json", "[{\"id\": 1},\n {\"id\": \"" + String(repeating: "y", count: 10000))
         let arrayMessage = await errorMessage(JSONFileSource(path: array, idKey: "id", layout: .array, limits: small))
-        #expect(arrayMessage.contains("p.json:2: the array element starting here is longer than source.max_record_bytes"),
-                "\(arrayMessage)")
+        #expect(
+            arrayMessage.contains("p.json:2: the array element starting here is longer than source.max_record_bytes"),
+            "\(arrayMessage)")
     }
 
     @Test func aFileChangedJustNowIsRefusedWhenTheJobAsksToWait() async throws {

@@ -1,7 +1,8 @@
 import Foundation
 import SyncCore
-import Testing
 import TestSupport
+import Testing
+
 @testable import FileConnector
 
 /// Seeded random inputs: every reader either reads or fails with a ``SyncError``
@@ -39,7 +40,11 @@ import TestSupport
         let alphabet = Array("ab ,\"\n\r\té名;".unicodeScalars)
         for _ in 0..<Fuzzer.iterations(500) {
             let rows = (0...fuzzer.below(5)).map { _ in
-                (0..<3).map { _ in String(String.UnicodeScalarView((0..<fuzzer.below(6)).map { _ in alphabet[fuzzer.below(alphabet.count)] })) }
+                (0..<3).map { _ in
+                    String(
+                        String.UnicodeScalarView(
+                            (0..<fuzzer.below(6)).map { _ in alphabet[fuzzer.below(alphabet.count)] }))
+                }
             }
             let text = rows.map { row in
                 row.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
@@ -69,7 +74,8 @@ import TestSupport
             }
         }
         // Nesting far past any real export is an error, not a stack overflow.
-        let deep = Array((String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)).utf8)
+        let deep = Array(
+            (String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)).utf8)
         #expect(throws: SyncError.self) { try JSONRecords.record(from: deep, idKey: "id", location: .line(1, of: "f")) }
     }
 

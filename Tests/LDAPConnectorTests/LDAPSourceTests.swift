@@ -1,9 +1,10 @@
-import Foundation
 import ConnectorTestKit
-import Testing
-import TestSupport
-@testable import LDAPConnector
+import Foundation
 import SyncCore
+import TestSupport
+import Testing
+
+@testable import LDAPConnector
 
 /// Against the private slapd that scripts/test starts (scripts/ldap-test-server):
 /// 5,000 people, a 500-entry size limit for ordinary binds, TLS from a CA made at test time.
@@ -12,7 +13,8 @@ import SyncCore
 
     func setting(_ name: String) throws -> String {
         guard let value = environment[name] else {
-            throw SyncError(.configuration, "\(name) is not set", hint: "run scripts/test, which starts the test directory")
+            throw SyncError(
+                .configuration, "\(name) is not set", hint: "run scripts/test, which starts the test directory")
         }
         return value
     }
@@ -39,13 +41,15 @@ import SyncCore
     }
 
     @Test func valuesKeepTheirShape() async throws {
-        let records = Dictionary(uniqueKeysWithValues: try await readAll(try source()).map { ($0["employeeNumber"]!.texts[0], $0) })
+        let records = Dictionary(
+            uniqueKeysWithValues: try await readAll(try source()).map { ($0["employeeNumber"]!.texts[0], $0) })
         #expect(records["E000004"]?["mail"] == .multiple(["u000004@example.com", "u000004.alt@example.com"]))
         #expect(records["E000003"]?["mail"] == nil)
         #expect(records["E000005"]?["givenName"] == .text("太郎"))
         #expect(records["E000002"]?["givenName"] == .text("José"))
-        #expect(records["E000007"]?.location?.description.hasPrefix("cn=Smith\\2C John 7") == true
-            || records["E000007"]?.location?.description.hasPrefix("cn=Smith\\, John 7") == true)
+        #expect(
+            records["E000007"]?.location?.description.hasPrefix("cn=Smith\\2C John 7") == true
+                || records["E000007"]?.location?.description.hasPrefix("cn=Smith\\, John 7") == true)
     }
 
     @Test func tlsWithTheRightCAAndNotWithAnother() async throws {
@@ -60,8 +64,10 @@ import SyncCore
         wrong.caFile = try setting("LDAP_TEST_OTHER_CA")
         let refused = await failure(wrong)
         #expect(refused?.kind == .source)
-        #expect(refused?.message.contains("TLS verification failed for the server's certificate (subject CN=127.0.0.1, "
-            + "issued by CN=compliance-sync test CA)") == true, "\(String(describing: refused))")
+        #expect(
+            refused?.message.contains(
+                "TLS verification failed for the server's certificate (subject CN=127.0.0.1, "
+                    + "issued by CN=compliance-sync test CA)") == true, "\(String(describing: refused))")
         var wrongStartTLS = startTLS
         wrongStartTLS.caFile = try setting("LDAP_TEST_OTHER_CA")
         #expect(await failure(wrongStartTLS)?.message.contains("subject CN=127.0.0.1") == true)
@@ -121,9 +127,13 @@ import SyncCore
     }
 
     @Test func activeDirectoryBinaryIdentifiers() {
-        let guid = Data([0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78])
+        let guid = Data([
+            0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78,
+        ])
         #expect(LDAPValues.guidString(guid) == "12345678-1234-5678-9abc-def012345678")
-        let sid = Data([1, 4, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0x15, 0xcd, 0x5b, 0x07, 0x4e, 0x61, 0x2b, 0x33, 0xe9, 0x03, 0, 0])
+        let sid = Data([
+            1, 4, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0x15, 0xcd, 0x5b, 0x07, 0x4e, 0x61, 0x2b, 0x33, 0xe9, 0x03, 0, 0,
+        ])
         #expect(LDAPValues.sidString(sid) == "S-1-5-21-123456789-858480974-1001")
         #expect(LDAPValues.value(.init("objectGUID"), [.bytes(guid)]) == .text("12345678-1234-5678-9abc-def012345678"))
         #expect(LDAPValues.value(.init("jpegPhoto"), [.bytes(Data([0xff, 0xd8]))]) == .binary(Data([0xff, 0xd8])))
@@ -154,7 +164,9 @@ import SyncCore
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let port = try String(contentsOfFile: portFile, encoding: .utf8)
         return ("ldap://127.0.0.1:\(port)", process)
     }
@@ -175,7 +187,8 @@ import SyncCore
 
     @Test func rangesThatStopShortAreAnError() async throws {
         let message = try await failure("short-range")
-        #expect(message.contains("cn=staff,dc=example,dc=com: the directory stopped returning values of member after 2"),
-                "\(message)")
+        #expect(
+            message.contains("cn=staff,dc=example,dc=com: the directory stopped returning values of member after 2"),
+            "\(message)")
     }
 }

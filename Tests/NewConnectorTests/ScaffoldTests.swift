@@ -12,10 +12,11 @@ import Testing
 
     @Test func writesAModuleItsSettingsAndAConformanceTest() {
         let scaffold = ConnectorScaffold(name: "Workday", corePackage: nil)
-        #expect(scaffold.files.map(\.path) == [
-            "Sources/WorkdayConnector/WorkdaySource.swift", "Sources/WorkdayConnector/WorkdaySettings.swift",
-            "Tests/WorkdayConnectorTests/WorkdaySourceTests.swift",
-        ])
+        #expect(
+            scaffold.files.map(\.path) == [
+                "Sources/WorkdayConnector/WorkdaySource.swift", "Sources/WorkdayConnector/WorkdaySettings.swift",
+                "Tests/WorkdayConnectorTests/WorkdaySourceTests.swift",
+            ])
         let source = scaffold.files[0].contents
         #expect(source.contains("public struct WorkdaySource: UserSource, SourceConnector"))
         #expect(source.contains("public static let type = \"workday\""))
@@ -25,17 +26,26 @@ import Testing
     @Test func declaresTargetsByNameInsideThePackageAndByProductOutside() {
         let inside = ConnectorScaffold(name: "Workday", corePackage: nil).manifestAddition(executables: [])
         #expect(inside.contains(#".target(name: "WorkdayConnector", dependencies: ["SyncCore"])"#))
-        let outside = ConnectorScaffold(name: "Workday", corePackage: "compliance-sync").manifestAddition(executables: ["hr-sync"])
+        let outside = ConnectorScaffold(name: "Workday", corePackage: "compliance-sync").manifestAddition(executables: [
+            "hr-sync"
+        ])
         #expect(outside.contains(#".product(name: "ConnectorTestKit", package: "compliance-sync")"#))
-        #expect(outside.contains(#"package.targets.first { $0.name == "hr-sync" }?.dependencies.append("WorkdayConnector")"#))
+        #expect(
+            outside.contains(
+                #"package.targets.first { $0.name == "hr-sync" }?.dependencies.append("WorkdayConnector")"#))
     }
 
     @Test func registersInTheCommandLinesMain() {
         let scaffold = ConnectorScaffold(name: "Workday", corePackage: nil)
-        #expect(scaffold.register(inMain: "import ComplianceSyncCLI\n\nawait ComplianceSyncCommand.main(connectors: .builtIn)\n")
-            == "import WorkdayConnector\nimport ComplianceSyncCLI\n\nawait ComplianceSyncCommand.main(connectors: .builtIn + [WorkdaySource.self])\n")
-        #expect(scaffold.register(inMain: "await ComplianceSyncCommand.main(connectors: .builtIn + [A.self])")
-            == "import WorkdayConnector\nawait ComplianceSyncCommand.main(connectors: .builtIn + [A.self, WorkdaySource.self])")
+        #expect(
+            scaffold.register(
+                inMain: "import ComplianceSyncCLI\n\nawait ComplianceSyncCommand.main(connectors: .builtIn)\n")
+                == "import WorkdayConnector\nimport ComplianceSyncCLI\n\nawait ComplianceSyncCommand.main(connectors: .builtIn + [WorkdaySource.self])\n"
+        )
+        #expect(
+            scaffold.register(inMain: "await ComplianceSyncCommand.main(connectors: .builtIn + [A.self])")
+                == "import WorkdayConnector\nawait ComplianceSyncCommand.main(connectors: .builtIn + [A.self, WorkdaySource.self])"
+        )
         #expect(scaffold.register(inMain: "print(1)") == nil)
     }
 }

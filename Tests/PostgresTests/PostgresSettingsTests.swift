@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-@testable import PostgresClient
 import SyncCore
-import Testing
 import TestSupport
+import Testing
+
+@testable import PostgresClient
 
 /// Config reading and the TLS policy; no server needed.
 @Suite struct PostgresSettingsTests {
@@ -67,14 +68,14 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("pg_service.conf").path
         try """
-            # HR's database
-            [hr]
-            host = hr-db.corp.example.com
-            dbname=hr
+        # HR's database
+        [hr]
+        host = hr-db.corp.example.com
+        dbname=hr
 
-            [local]
-            host=/var/run/postgresql
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        [local]
+        host=/var/run/postgresql
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let environment = ["PGSERVICEFILE": file]
         let hr = try PostgresSettings.parse("service=hr user=sync").resolvingService(environment: environment)
         #expect(hr.hosts(environment: environment) == ["hr-db.corp.example.com"])

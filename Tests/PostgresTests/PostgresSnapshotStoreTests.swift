@@ -2,22 +2,26 @@ import Foundation
 import Logging
 import PostgresClient
 import PostgresSnapshotStore
-@testable import SyncCore
-import Testing
 import TestSupport
+import Testing
+
+@testable import SyncCore
 
 /// The PostgreSQL snapshot store against a real server (database `sync` of scripts/pg-test-server).
 @Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSnapshotStoreTests {
     let logger = Logger(label: "test")
 
     /// Settings for a job of its own, so that tests do not meet.
-    func settings(job: String = "t\(UInt32.random(in: 0...UInt32.max))", wait: Duration = .zero) throws -> SnapshotSettings {
-        var settings = try SnapshotSettings(yaml: """
-            type: postgres
-            job: \(job)
-            conninfo: \(PostgresTestServer.setting("PG_TEST_STORE"))
-            password_env: PG_TEST_STORE_PASSWORD
-            """)
+    func settings(job: String = "t\(UInt32.random(in: 0...UInt32.max))", wait: Duration = .zero) throws
+        -> SnapshotSettings
+    {
+        var settings = try SnapshotSettings(
+            yaml: """
+                type: postgres
+                job: \(job)
+                conninfo: \(PostgresTestServer.setting("PG_TEST_STORE"))
+                password_env: PG_TEST_STORE_PASSWORD
+                """)
         settings.lockWait = wait
         return settings
     }
@@ -29,7 +33,8 @@ import TestSupport
     }
 
     func tableExists(_ name: String) throws -> Bool {
-        try PostgresTestServer.admin("SELECT to_regclass('compliance_sync.\"\(name)\"') IS NOT NULL", database: "sync") == "t"
+        try PostgresTestServer.admin("SELECT to_regclass('compliance_sync.\"\(name)\"') IS NOT NULL", database: "sync")
+            == "t"
     }
 
     @Test func planCreatesNothing() async throws {
@@ -47,7 +52,9 @@ import TestSupport
             let store = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
             key = store.key.bytes
             let odd = "quote\" back\\slash, comma {brace} ünï 名"
-            try await store.commit([update("b", 2), update("a", 1), update(odd, 3), update("Z", 4, terminated: "2026-01-01 00:00:00 UTC")])
+            try await store.commit([
+                update("b", 2), update("a", 1), update(odd, 3), update("Z", 4, terminated: "2026-01-01 00:00:00 UTC"),
+            ])
             try await store.setMissing(["a"], since: Date(timeIntervalSince1970: 1_800_000_000))
             try await store.commit([update("a", 5)], resolving: nil)
             try await store.setMissing(["b"], since: Date(timeIntervalSince1970: 1_800_000_100.5))
@@ -69,9 +76,11 @@ import TestSupport
 
     @Test func theJournalCommitsWithItsRows() async throws {
         let store = try await PostgresSnapshotStore.openForWriting(try settings(), logger: logger)
-        let entry = JournalEntry(key: "key-1", createdAt: Date(timeIntervalSince1970: 1_800_000_000), updates: [update("a", 1)])
+        let entry = JournalEntry(
+            key: "key-1", createdAt: Date(timeIntervalSince1970: 1_800_000_000), updates: [update("a", 1)])
         try await store.addJournalEntry(entry)
-        try await store.addJournalEntry(JournalEntry(key: "key-2", createdAt: Date(timeIntervalSince1970: 1_800_000_001), updates: []))
+        try await store.addJournalEntry(
+            JournalEntry(key: "key-2", createdAt: Date(timeIntervalSince1970: 1_800_000_001), updates: []))
         try await store.setImportID("imp-9", forJournalKey: "key-1")
         var entries = try await store.journalEntries()
         #expect(entries.map(\.key) == ["key-1", "key-2"])
@@ -87,7 +96,9 @@ import TestSupport
     /// A re-key moves a row in the transaction that records it; an unconfirmed row keeps when it went missing.
     @Test func rekeysAndUnconfirmedRows() async throws {
         let store = try await PostgresSnapshotStore.openForWriting(try settings(), logger: logger)
-        try await store.commit([update("old", 1), update("gone", 2, terminated: "2026-01-01 00:00:00 UTC"), update("kept", 3)])
+        try await store.commit([
+            update("old", 1), update("gone", 2, terminated: "2026-01-01 00:00:00 UTC"), update("kept", 3),
+        ])
         try await store.setMissing(["kept"], since: Date(timeIntervalSince1970: 1_800_000_000))
         var moved = update("new", 4)
         moved.replacing = ["old"]
@@ -95,7 +106,9 @@ import TestSupport
         #expect(try await store.journalEntries().first?.updates == [moved], "the journal keeps what a row replaces")
         try await store.commit([moved], resolving: "k")
         #expect(try await store.index().ids == ["gone", "kept", "new"])
-        try await store.addJournalEntry(JournalEntry(key: "u", createdAt: Date(), updates: [update("gone", 5), update("kept", 6), update("fresh", 7)]))
+        try await store.addJournalEntry(
+            JournalEntry(
+                key: "u", createdAt: Date(), updates: [update("gone", 5), update("kept", 6), update("fresh", 7)]))
         try await store.markUnconfirmed([update("gone", 5), update("kept", 6), update("fresh", 7)], resolving: "u")
         let index = try await store.index()
         #expect(try await store.journalEntries().isEmpty)
@@ -115,19 +128,24 @@ import TestSupport
             _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
         } throws: { error in
             let text = String(describing: error)
-            return text.contains("another run of job \(settings.job) holds its lock") && text.contains("compliance-sync ")
+            return text.contains("another run of job \(settings.job) holds its lock")
+                && text.contains("compliance-sync ")
                 && text.contains("--wait-for-lock")
         }
         let started = Date()
         await #expect {
-            _ = try await PostgresSnapshotStore.openForWriting(try self.settings(job: settings.job, wait: .seconds(1)), logger: logger)
+            _ = try await PostgresSnapshotStore.openForWriting(
+                try self.settings(job: settings.job, wait: .seconds(1)), logger: logger)
         } throws: { String(describing: $0).contains("after waiting 1.0 seconds") }
         #expect(Date().timeIntervalSince(started) >= 0.9)
         // Another job is not held up.
         _ = try await PostgresSnapshotStore.openForWriting(try self.settings(), logger: logger)
 
         // A waiting run proceeds when the first lets go.
-        let waiting = Task { try await PostgresSnapshotStore.openForWriting(try self.settings(job: settings.job, wait: .seconds(30)), logger: logger) }
+        let waiting = Task {
+            try await PostgresSnapshotStore.openForWriting(
+                try self.settings(job: settings.job, wait: .seconds(30)), logger: logger)
+        }
         try await Task.sleep(for: .milliseconds(300))
         first = nil
         let second = try await waiting.value
@@ -140,15 +158,18 @@ import TestSupport
         try await withThrowingTaskGroup(of: Void.self) { group in
             for job in 0..<6 {
                 group.addTask {
-                    let settings = try SnapshotSettings(yaml: """
-                        type: postgres
-                        job: job\(job)
-                        schema: \(schema)
-                        conninfo: \(conninfo)
-                        password_env: PG_TEST_STORE_PASSWORD
-                        """)
+                    let settings = try SnapshotSettings(
+                        yaml: """
+                            type: postgres
+                            job: job\(job)
+                            schema: \(schema)
+                            conninfo: \(conninfo)
+                            password_env: PG_TEST_STORE_PASSWORD
+                            """)
                     let store = try await PostgresSnapshotStore.openForWriting(settings, logger: Logger(label: "test"))
-                    try await store.commit([SnapshotUpdate(sourceID: "a", fingerprint: Fingerprint(high: 1, low: 2), fields: [:])])
+                    try await store.commit([
+                        SnapshotUpdate(sourceID: "a", fingerprint: Fingerprint(high: 1, low: 2), fields: [:])
+                    ])
                 }
             }
             try await group.waitForAll()
@@ -166,8 +187,10 @@ import TestSupport
         let key = try await PostgresSnapshotStore.openForWriting(settings, logger: logger).key
         let mode = try FileManager.default.attributesOfItem(atPath: settings.keyPath)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(try PostgresTestServer.admin(
-            "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync") == "t")
+        #expect(
+            try PostgresTestServer.admin(
+                "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync")
+                == "t")
         #expect(try await PostgresSnapshotStore.openForReading(settings, logger: logger).key.bytes == key.bytes)
 
         var missing = settings
@@ -192,15 +215,18 @@ import TestSupport
         settings.keyPath = folder.appendingPathComponent(".state/\(settings.job).snapshot.key").path
         #expect(!settings.keyFileGiven)
         let key = try await PostgresSnapshotStore.openForWriting(settings, logger: logger).key
-        #expect(try PostgresTestServer.admin(
-            "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync") == "t")
+        #expect(
+            try PostgresTestServer.admin(
+                "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync")
+                == "t")
         #expect(try Data(contentsOf: URL(fileURLWithPath: settings.keyPath)) == key.bytes)
         #expect(try FileManager.default.attributesOfItem(atPath: settings.keyPath)[.posixPermissions] as? Int == 0o600)
 
         // A snapshot of an earlier version, its key in the database, still opens, with a warning.
         let hex = key.bytes.map { String(format: "%02x", $0) }.joined()
         try PostgresTestServer.admin(
-            "UPDATE compliance_sync.jobs SET hmac_key = decode('\(hex)', 'hex') WHERE job = '\(settings.job)'", database: "sync")
+            "UPDATE compliance_sync.jobs SET hmac_key = decode('\(hex)', 'hex') WHERE job = '\(settings.job)'",
+            database: "sync")
         try FileManager.default.removeItem(atPath: settings.keyPath)
         let recorder = LogRecorder()
         let reopened = try await PostgresSnapshotStore.openForReading(settings, logger: recorder.logger)
@@ -211,7 +237,8 @@ import TestSupport
     @Test func aNewerSchemaIsRefused() async throws {
         let settings = try settings()
         _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
-        try PostgresTestServer.admin("UPDATE compliance_sync.jobs SET schema_version = 99 WHERE job = '\(settings.job)'", database: "sync")
+        try PostgresTestServer.admin(
+            "UPDATE compliance_sync.jobs SET schema_version = 99 WHERE job = '\(settings.job)'", database: "sync")
         await #expect {
             _ = try await PostgresSnapshotStore.openForReading(settings, logger: logger)
         } throws: { String(describing: $0).contains("schema version 99, newer than this build's 1") }

@@ -1,11 +1,12 @@
+import ConnectorTestKit
 import Foundation
 import Logging
 import PostgresClient
-@testable import PostgresConnector
 import SyncCore
-import ConnectorTestKit
-import Testing
 import TestSupport
+import Testing
+
+@testable import PostgresConnector
 
 /// The PostgreSQL source against a real server (scripts/pg-test-server).
 @Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSourceTests {
@@ -28,15 +29,16 @@ import TestSupport
     }
 
     @Test func typesReadAsDocumented() async throws {
-        let records = try await readAll(try source(
-            """
-            SELECT e.*, d.cost_center, f.compliance_facility_id, '\\x00ff10'::bytea AS blob,
-                   ARRAY[true, NULL, false] AS flags, ARRAY[[1, 2], [3, 4]] AS grid, '{}'::text[] AS nothing,
-                   '2026-03-04 05:06:07.891'::timestamp AS seen_at
-            FROM hr.employees e JOIN hr.departments d USING (department_id) JOIN hr.facilities f USING (facility_id)
-            WHERE employee_id IN ('E000101', 'E000102', 'E000106', 'E000125')
-            ORDER BY employee_id
-            """))
+        let records = try await readAll(
+            try source(
+                """
+                SELECT e.*, d.cost_center, f.compliance_facility_id, '\\x00ff10'::bytea AS blob,
+                       ARRAY[true, NULL, false] AS flags, ARRAY[[1, 2], [3, 4]] AS grid, '{}'::text[] AS nothing,
+                       '2026-03-04 05:06:07.891'::timestamp AS seen_at
+                FROM hr.employees e JOIN hr.departments d USING (department_id) JOIN hr.facilities f USING (facility_id)
+                WHERE employee_id IN ('E000101', 'E000102', 'E000106', 'E000125')
+                ORDER BY employee_id
+                """))
         let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
         let margaret = try #require(byID["E000101"])
         #expect(margaret["given_name"] == .text("Margaret"))
@@ -67,17 +69,23 @@ import TestSupport
     }
 
     @Test func paddedCharactersLoseTheirPadding() async throws {
-        let records = try await readAll(try source("SELECT department_id AS id, cost_center FROM hr.departments ORDER BY 1", id: "id"))
+        let records = try await readAll(
+            try source("SELECT department_id AS id, cost_center FROM hr.departments ORDER BY 1", id: "id"))
         #expect(records.map { $0["cost_center"] } == [.text("ENG001"), .text("SEC01"), nil])
     }
 
     @Test func parametersAreBoundNotSpliced() async throws {
         let hostile = "active' OR '1'='1"
-        let none = try await readAll(try source("SELECT employee_id FROM hr.employees WHERE status::text = $1", [hostile]))
+        let none = try await readAll(
+            try source("SELECT employee_id FROM hr.employees WHERE status::text = $1", [hostile]))
         #expect(none.isEmpty)
-        let leave = try await readAll(try source(
-            "SELECT employee_id FROM hr.employees WHERE status::text = $1 AND employee_id > $2", ["on_leave", "E000000"]))
-        #expect(leave.count == Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE status = 'on_leave'")))
+        let leave = try await readAll(
+            try source(
+                "SELECT employee_id FROM hr.employees WHERE status::text = $1 AND employee_id > $2",
+                ["on_leave", "E000000"]))
+        #expect(
+            leave.count
+                == Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE status = 'on_leave'")))
     }
 
     @Test func theQueryCannotWrite() async throws {
@@ -88,8 +96,9 @@ import TestSupport
 
     @Test func anErrorPartWayFailsTheRead() async throws {
         // Row 3000 divides by zero after 2,999 rows have been streamed.
-        let error = await failure(try source(
-            "SELECT employee_id, 1 / (3000 - row_number() OVER (ORDER BY employee_id)) AS x FROM hr.employees"))
+        let error = await failure(
+            try source(
+                "SELECT employee_id, 1 / (3000 - row_number() OVER (ORDER BY employee_id)) AS x FROM hr.employees"))
         #expect(error?.kind == .source)
         #expect(error?.message.contains("SQLSTATE 22012") == true, "\(String(describing: error))")
         #expect(error?.message.contains("running source.query") == true)
@@ -106,10 +115,14 @@ import TestSupport
         #expect(column?.message.contains("no column `person_id`") == true)
         #expect(column?.message.contains("employee_id, given_name") == true)
 
-        var twice = try source("SELECT e.employee_id, e.department_id, d.* FROM hr.employees e JOIN hr.departments d ON d.department_id = e.department_id")
+        var twice = try source(
+            "SELECT e.employee_id, e.department_id, d.* FROM hr.employees e JOIN hr.departments d ON d.department_id = e.department_id"
+        )
         twice.mappedColumns = ["department_id"]
         let ambiguous = await failure(twice)
-        #expect(ambiguous?.message.contains("returns the column `department_id` 2 times (columns 2, 3)") == true, "\(String(describing: ambiguous))")
+        #expect(
+            ambiguous?.message.contains("returns the column `department_id` 2 times (columns 2, 3)") == true,
+            "\(String(describing: ambiguous))")
         twice.mappedColumns = ["name"]
         #expect(try await readAll(twice).count >= 5000, "a repeated column nobody maps is fine")
 
@@ -157,8 +170,9 @@ import TestSupport
         func elements(_ text: String) -> [String?] {
             Array(text.utf8).withUnsafeBytes { ArrayLiteral.elements($0) }
         }
-        #expect(elements("{a,\"b c\",NULL,\"NULL\",\"q\\\"uote\",\"back\\\\slash\"}")
-            == ["a", "b c", nil, "NULL", "q\"uote", "back\\slash"])
+        #expect(
+            elements("{a,\"b c\",NULL,\"NULL\",\"q\\\"uote\",\"back\\\\slash\"}")
+                == ["a", "b c", nil, "NULL", "q\"uote", "back\\slash"])
         #expect(elements("{{1,2},{3,4}}") == ["1", "2", "3", "4"])
         #expect(elements("[0:1]={x,y}") == ["x", "y"])
         #expect(elements("{}") == [])

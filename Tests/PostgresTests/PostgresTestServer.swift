@@ -9,7 +9,8 @@ enum PostgresTestServer {
 
     static func setting(_ name: String) throws -> String {
         guard let value = environment[name] else {
-            throw SyncError(.configuration, "\(name) is not set", hint: "run scripts/test, which starts the test database")
+            throw SyncError(
+                .configuration, "\(name) is not set", hint: "run scripts/test, which starts the test database")
         }
         return value
     }

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import SQLiteSnapshotStore
 import SyncCore
+import Testing
+
+@testable import SQLiteSnapshotStore
 
 @Suite struct SQLiteSnapshotStoreTests {
     let folder: URL
@@ -13,12 +14,15 @@ import SyncCore
         settings = SnapshotSettings(job: "test", path: folder.appendingPathComponent("state/test.snapshot").path)
     }
 
-    func update(_ id: String, key: SnapshotKey, ssn: String = "123-45-6789", terminated: String? = nil) -> SnapshotUpdate {
+    func update(_ id: String, key: SnapshotKey, ssn: String = "123-45-6789", terminated: String? = nil)
+        -> SnapshotUpdate
+    {
         let layout = RowLayout(fields: ["email", "ssn"], catalog: FieldCatalog())
         var fingerprinter = Fingerprinter(key: key, layout: layout)
         let row: [String?] = ["\(id)@example.com", ssn]
-        return SnapshotUpdate(sourceID: id, fingerprint: fingerprinter.fingerprint(row),
-                              fields: key.storedFields(row, layout: layout), terminatedAt: terminated)
+        return SnapshotUpdate(
+            sourceID: id, fingerprint: fingerprinter.fingerprint(row),
+            fields: key.storedFields(row, layout: layout), terminatedAt: terminated)
     }
 
     func mode(_ path: String) throws -> Int {
@@ -55,13 +59,17 @@ import SyncCore
         #expect(try mode(settings.path) == 0o600)
         #expect(try mode(settings.keyPath) == 0o600)
         #expect(try mode(folder.appendingPathComponent("state").path) == 0o700)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: settings.path))
+        let bytes =
+            try Data(contentsOf: URL(fileURLWithPath: settings.path))
             + ((try? Data(contentsOf: URL(fileURLWithPath: settings.path + "-wal"))) ?? Data())
         #expect(bytes.range(of: Data("123-45-6789".utf8)) == nil)
         #expect(bytes.range(of: Data("123456789".utf8)) == nil)
 
         let pragmas = try await DatabaseQueue(path: settings.path).read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'"))
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
+            )
         }
         #expect(pragmas.0 == "wal" && pragmas.1 == SQLiteSnapshotStore.schemaVersion)
     }
@@ -70,16 +78,20 @@ import SyncCore
     @Test func rekeysAndUnconfirmedRows() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteSnapshotStore.openForWriting(settings)
-        try await store.commit([update("old", key: store.key), update("gone", key: store.key, terminated: "2026-01-01 00:00:00 UTC"),
-                                update("kept", key: store.key)])
+        try await store.commit([
+            update("old", key: store.key), update("gone", key: store.key, terminated: "2026-01-01 00:00:00 UTC"),
+            update("kept", key: store.key),
+        ])
         try await store.setMissing(["kept"], since: Date(timeIntervalSince1970: 1000))
         var moved = update("new", key: store.key)
         moved.replacing = ["old"]
         try await store.commit([moved])
         #expect(try await store.index().ids == ["gone", "kept", "new"])
-        try await store.addJournalEntry(JournalEntry(key: "u", createdAt: Date(), updates: [update("gone", key: store.key)]))
-        try await store.markUnconfirmed([update("gone", key: store.key), update("kept", key: store.key), update("fresh", key: store.key)],
-                                        resolving: "u")
+        try await store.addJournalEntry(
+            JournalEntry(key: "u", createdAt: Date(), updates: [update("gone", key: store.key)]))
+        try await store.markUnconfirmed(
+            [update("gone", key: store.key), update("kept", key: store.key), update("fresh", key: store.key)],
+            resolving: "u")
         let index = try await store.index()
         #expect(try await store.journalEntries().isEmpty)
         #expect(index.ids == ["fresh", "gone", "kept", "new"])
@@ -109,7 +121,8 @@ import SyncCore
         #expect {
             _ = try SQLiteSnapshotStore.openForWriting(settings)
         } throws: { error in
-            (error as? SyncError)?.message.contains("another run is using this snapshot") == true && (error as? SyncError)?.exitCode == 5
+            (error as? SyncError)?.message.contains("another run is using this snapshot") == true
+                && (error as? SyncError)?.exitCode == 5
         }
         _ = first
     }
@@ -141,7 +154,8 @@ import SyncCore
         // The lock file is never followed through a link.
         let lock = settings.path + ".lock"
         try FileManager.default.removeItem(atPath: lock)
-        try FileManager.default.createSymbolicLink(atPath: lock, withDestinationPath: folder.appendingPathComponent("elsewhere").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: lock, withDestinationPath: folder.appendingPathComponent("elsewhere").path)
         #expect(refusal().contains("cannot open the lock file"))
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("elsewhere").path))
     }
@@ -167,14 +181,19 @@ import SyncCore
 
     @Test func corruptFileIsAnErrorNotAnEmptySnapshot() throws {
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: settings.path))
-        for open in [{ _ = try SQLiteSnapshotStore.openForReading(settings) }, { _ = try SQLiteSnapshotStore.openForWriting(settings) }] {
+        for open in [
+            { _ = try SQLiteSnapshotStore.openForReading(settings) },
+            { _ = try SQLiteSnapshotStore.openForWriting(settings) },
+        ] {
             #expect {
                 try open()
             } throws: { error in
                 let error = error as? SyncError
-                return error?.kind == .snapshot && error?.message.contains("cannot be read as a SQLite database") == true
+                return error?.kind == .snapshot
+                    && error?.message.contains("cannot be read as a SQLite database") == true
             }
         }
     }
@@ -227,9 +246,12 @@ import SyncCore
             try await store.commit(updates)
         }
         try await DatabaseQueue(path: settings.path).write { try $0.execute(sql: "DROP INDEX people_index") }
-        let plan = "EXPLAIN QUERY PLAN SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id"
+        let plan =
+            "EXPLAIN QUERY PLAN SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id"
         func query() async throws -> String {
-            try await DatabaseQueue(path: settings.path).read { try Row.fetchAll($0, sql: plan).map { $0["detail"] as String }.joined() }
+            try await DatabaseQueue(path: settings.path).read {
+                try Row.fetchAll($0, sql: plan).map { $0["detail"] as String }.joined()
+            }
         }
         #expect(try await query() == "SCAN people")
         let old = try await SQLiteSnapshotStore.openForReading(settings).index()
@@ -250,7 +272,9 @@ import SyncCore
         }
         let index = try await store.index()
         #expect(index.count == 20_000)
-        #expect(index.ids == index.ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "the index comes in id byte order")
+        #expect(
+            index.ids == index.ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
+            "the index comes in id byte order")
         #expect(index["E19999"]?.fingerprint == updates[19_999].fingerprint)
     }
 }

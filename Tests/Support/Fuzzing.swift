@@ -8,7 +8,8 @@ public struct Fuzzer {
     private var state: UInt64
 
     /// Bytes that parsers of CSV, JSON and YAML treat specially.
-    public static let special: [UInt8] = Array("\"',:;[]{}\\\n\r\t #-|>&*!%@`=".utf8) + [0, 0x7F, 0xC3, 0xFF, 0xEF, 0xBB, 0xBF]
+    public static let special: [UInt8] =
+        Array("\"',:;[]{}\\\n\r\t #-|>&*!%@`=".utf8) + [0, 0x7F, 0xC3, 0xFF, 0xEF, 0xBB, 0xBF]
 
     /// A fuzzer starting from `seed` (or `FUZZ_SEED` from the environment, to replay one).
     public init(seed: UInt64) {

@@ -71,5 +71,7 @@ public final class ExampleCopy: @unchecked Sendable {
 
     public func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
 
-    public func write(_ name: String, _ text: String) throws { try text.write(toFile: path(name), atomically: true, encoding: .utf8) }
+    public func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 /// Seeded random walks of source changes under random API faults and runs killed
@@ -8,7 +9,9 @@ import Testing
 /// `scripts/convergence` runs many more seeds (CONVERGENCE_SEEDS=first-last).
 @Suite struct ConvergenceTests {
     static var seeds: [UInt64] {
-        let range = ProcessInfo.processInfo.environment["CONVERGENCE_SEEDS"]?.split(separator: "-").compactMap { UInt64($0) }
+        let range = ProcessInfo.processInfo.environment["CONVERGENCE_SEEDS"]?.split(separator: "-").compactMap {
+            UInt64($0)
+        }
         guard let range, range.count == 2, range[0] <= range[1] else { return Array(1...12) }
         return Array(range[0]...range[1])
     }
@@ -38,7 +41,8 @@ import Testing
         let live = engine.account.live, terminated = engine.account.terminated
         for human in walk.humans where human.present {
             let person = live[human.identity]
-            #expect(person?["job_title"] == human.title, "seed \(seed): \(human.identity) should be live as \(human.title)")
+            #expect(
+                person?["job_title"] == human.title, "seed \(seed): \(human.identity) should be live as \(human.title)")
             #expect(person?["email"] == human.email, "seed \(seed): \(human.identity)'s email")
         }
         let known = Dictionary(walk.humans.map { ($0.identity, $0) }, uniquingKeysWith: { first, _ in first })
@@ -95,14 +99,17 @@ struct Walk {
             humans[i].present = true
             if random.below(2) == 0 { humans[i].sourceID = fresh("id") }
         default:
-            humans[present[random.below(present.count)]].title = ["Engineer", "Manager", "Analyst", "Officer"][random.below(4)]
+            humans[present[random.below(present.count)]].title =
+                ["Engineer", "Manager", "Analyst", "Officer"][random.below(4)]
         }
     }
 
     private mutating func add() {
         let hasEmployeeID = random.below(5) > 0
-        humans.append(Human(sourceID: fresh("id"), employeeID: hasEmployeeID ? fresh("E") : nil,
-                            email: fresh("mail") + "@example.com", title: "Engineer"))
+        humans.append(
+            Human(
+                sourceID: fresh("id"), employeeID: hasEmployeeID ? fresh("E") : nil,
+                email: fresh("mail") + "@example.com", title: "Engineer"))
     }
 
     private mutating func fresh(_ prefix: String) -> String {

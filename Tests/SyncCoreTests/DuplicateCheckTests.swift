@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 @Suite struct DuplicateCheckTests {
@@ -47,8 +48,10 @@ import Testing
         let layout = RowLayout(fields: ["first_name", "email"], catalog: FieldCatalog())
         var candidates = CandidateList()
         for (id, email) in [("A", "a@example.com"), ("B", "b@example.com"), ("C", "A@Example.com")] {
-            candidates.append(Differ.Candidate(
-                id: id, location: nil, values: ["x", email], fingerprint: Fingerprint(high: 1, low: 2), problems: []))
+            candidates.append(
+                Differ.Candidate(
+                    id: id, location: nil, values: ["x", email], fingerprint: Fingerprint(high: 1, low: 2), problems: []
+                ))
         }
         let collided = entries([99, 99, 99])
         DuplicateEmails(layout: layout).mark(collided, in: &candidates)
@@ -60,7 +63,9 @@ import Testing
 
     @Test func manyRecordsWithOneEmailAreAllInvalid() async throws {
         var items = (0..<6_000).map { person(String(format: "E%05d", $0), line: $0 + 2) }
-        for i in stride(from: 1, to: 6_000, by: 3) { items[i] = person(String(format: "E%05d", i), email: "HR@example.com") }
+        for i in stride(from: 1, to: 6_000, by: 3) {
+            items[i] = person(String(format: "E%05d", i), email: "HR@example.com")
+        }
         let changes = try await planner().plan(source: ArraySource(items: items), snapshot: MemorySnapshot())
         #expect(changes.invalid.count == 2_000)
         #expect(changes.creates.count == 4_000)

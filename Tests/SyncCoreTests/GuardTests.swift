@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 @Suite struct GuardTests {
@@ -21,8 +22,10 @@ import Testing
         let stopped = try #require(Guards.check(changes, removals: RemovalPolicy(), guards: GuardPolicy()))
         #expect(stopped.kind == .guardStopped)
         #expect(stopped.message.contains("job_title for 20 people (100% of 20)"), "\(stopped.message)")
-        #expect(Guards.check(changes, removals: RemovalPolicy(), guards: GuardPolicy(),
-                             overrides: GuardOverrides(allowMassClear: true)) == nil)
+        #expect(
+            Guards.check(
+                changes, removals: RemovalPolicy(), guards: GuardPolicy(),
+                overrides: GuardOverrides(allowMassClear: true)) == nil)
         let report = await engine.sync(untitled)
         #expect(report.failed, "nothing is sent")
         #expect(engine.account.live["E1"]?["job_title"] == "Engineer")
@@ -48,8 +51,11 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID()).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let file = try ByteOutput(creating: path)
-        PlanRendering.json(reviewed, header: PlanHeader(job: "test", source: "memory", snapshot: "memory",
-                                                        removalAction: .terminate, stoppedBy: nil), to: file)
+        PlanRendering.json(
+            reviewed,
+            header: PlanHeader(
+                job: "test", source: "memory", snapshot: "memory",
+                removalAction: .terminate, stoppedBy: nil), to: file)
         try file.finish()
         #expect(!(try String(contentsOfFile: path, encoding: .utf8)).contains("Engineer\",\"ssn"))
         let approval = try PlanApproval(path: path, job: "test", maxAge: .seconds(3600))

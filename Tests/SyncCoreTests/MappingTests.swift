@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SyncCore
 
 @Suite struct MappingTests {
@@ -12,7 +13,8 @@ import Testing
     }
 
     @Test func attributesTemplatesAndValues() {
-        #expect(map(FieldMapping(field: "job_title", input: .attribute("title")), ["title": "Engineer"]).0 == "Engineer")
+        #expect(
+            map(FieldMapping(field: "job_title", input: .attribute("title")), ["title": "Engineer"]).0 == "Engineer")
         #expect(map(FieldMapping(field: "job_title", input: .attribute("title")), [:]).0 == nil)
         let template = FieldMapping(field: "job_title", input: .template(Template("{givenName} {sn}")!))
         #expect(map(template, ["givenName": "Ada", "sn": "Lovelace"]).0 == "Ada Lovelace")
@@ -33,7 +35,8 @@ import Testing
         #expect(map(mail, ["mail": "ÉLODIE@example.com"]).0 == "élodie@example.com")
         let upper = FieldMapping(field: "cage_code", input: .attribute("c"), transforms: [.uppercase])
         #expect(map(upper, ["c": "1abc2"]).0 == "1ABC2")
-        let fallback = FieldMapping(field: "job_title", input: .attribute("t"), transforms: [.trim, .defaultValue("Staff")])
+        let fallback = FieldMapping(
+            field: "job_title", input: .attribute("t"), transforms: [.trim, .defaultValue("Staff")])
         #expect(map(fallback, ["t": "   "]).0 == "Staff")
         #expect(map(fallback, [:]).0 == "Staff")
         #expect(map(fallback, ["t": "Lead"]).0 == "Lead")
@@ -44,48 +47,60 @@ import Testing
         let plain = map(FieldMapping(field: "email", input: .attribute("mail")), values)
         #expect(plain.0 == nil)
         #expect(plain.1.first?.reason.contains("2 values") == true)
-        #expect(map(FieldMapping(field: "email", input: .attribute("mail"), transforms: [.first]), values).0 == "a@example.com")
+        #expect(
+            map(FieldMapping(field: "email", input: .attribute("mail"), transforms: [.first]), values).0
+                == "a@example.com")
         let joined = map(FieldMapping(field: "job_title", input: .attribute("mail"), transforms: [.join("; ")]), values)
         #expect(joined.0 == "a@example.com; b@example.com")
     }
 
     @Test func regexReplace() {
-        let digits = FieldMapping(field: "employee_id", input: .attribute("n"), transforms: [.replace(pattern: "^E0*", with: "")])
+        let digits = FieldMapping(
+            field: "employee_id", input: .attribute("n"), transforms: [.replace(pattern: "^E0*", with: "")])
         #expect(map(digits, ["n": "E000123"]).0 == "123")
-        let swap = FieldMapping(field: "job_title", input: .attribute("n"),
-                                transforms: [.replace(pattern: "(\\w+), (\\w+)", with: "$2 $1")])
+        let swap = FieldMapping(
+            field: "job_title", input: .attribute("n"),
+            transforms: [.replace(pattern: "(\\w+), (\\w+)", with: "$2 $1")])
         #expect(map(swap, ["n": "Engineer, Senior"]).0 == "Senior Engineer")
     }
 
     @Test func dateTransformWritesTheAPIFormat() {
-        let hired = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("MM/dd/yyyy")!, zone: "EST")])
+        let hired = FieldMapping(
+            field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("MM/dd/yyyy")!, zone: "EST")])
         #expect(map(hired, ["d": "01/31/2026"]).0 == "2026-01-31 00:00:00 EST")
         let bad = map(hired, ["d": "31/01/2026"])
         #expect(bad.0 == nil)
         #expect(bad.1.first?.field == "hired_at")
-        let birth = FieldMapping(field: "date_of_birth", input: .attribute("d"), transforms: [.date(DateFormat("d.M.yy")!, zone: nil)])
+        let birth = FieldMapping(
+            field: "date_of_birth", input: .attribute("d"), transforms: [.date(DateFormat("d.M.yy")!, zone: nil)])
         #expect(map(birth, ["d": "7.3.85"]).0 == "1985-03-07")
-        let iso = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("iso8601")!, zone: nil)])
+        let iso = FieldMapping(
+            field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("iso8601")!, zone: nil)])
         #expect(map(iso, ["d": "2026-01-31T05:00:00-05:00"]).0 == "2026-01-31 10:00:00")
-        let ldap = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("ldap")!, zone: nil)])
+        let ldap = FieldMapping(
+            field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("ldap")!, zone: nil)])
         #expect(map(ldap, ["d": "20260131120000.0Z"]).0 == "2026-01-31 12:00:00")
-        let filetime = FieldMapping(field: "terminated_at", input: .attribute("d"), transforms: [.date(DateFormat("filetime")!, zone: nil)])
+        let filetime = FieldMapping(
+            field: "terminated_at", input: .attribute("d"), transforms: [.date(DateFormat("filetime")!, zone: nil)])
         #expect(map(filetime, ["d": "133800000000000000"]).0 == "2024-12-30 02:40:00")
     }
 
     /// Data never crashes a run: each of these once trapped (an empty list, an overflow).
     @Test func odditiesInDataAreProblemsNotCrashes() {
-        let dated = FieldMapping(field: "hired_at", input: .attribute("d"),
-                                 transforms: [.date(DateFormat("MM/dd/yyyy")!, zone: nil), .first])
+        let dated = FieldMapping(
+            field: "hired_at", input: .attribute("d"),
+            transforms: [.date(DateFormat("MM/dd/yyyy")!, zone: nil), .first])
         let both = map(dated, ["d": ["garbage", "more garbage"]])
         #expect(both.0 == nil)
         #expect(both.1.first?.field == "hired_at")
-        let unix = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("unix")!, zone: nil)])
+        let unix = FieldMapping(
+            field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("unix")!, zone: nil)])
         for huge in ["9223372036854775807", "-9223372036854775808", "253402300800"] {
             #expect(map(unix, ["d": .text(huge)]).1.first?.reason.contains("date format") == true, "\(huge)")
         }
         #expect(map(unix, ["d": "0"]).0 == "1970-01-01 00:00:00")
-        let filetime = FieldMapping(field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("filetime")!, zone: nil)])
+        let filetime = FieldMapping(
+            field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("filetime")!, zone: nil)])
         #expect(map(filetime, ["d": "9223372036854775806"]).0 == nil)
     }
 
@@ -122,7 +137,8 @@ import Testing
 /// The fast text helpers give exactly what the standard library gives.
 @Suite struct FastTextTests {
     static let samples = [
-        "", "plain", "MiXeD Case", "  padded\t", "\u{00A0}nbsp\u{3000}", "Émile.Zoë@Example.COM", "İstanbul", "ΣΑΣ ΟΔΟΣ",
+        "", "plain", "MiXeD Case", "  padded\t", "\u{00A0}nbsp\u{3000}", "Émile.Zoë@Example.COM", "İstanbul",
+        "ΣΑΣ ΟΔΟΣ",
         "Straße", "美咲 Ильин", "e\u{0301}COLE", "ǅemal", " \n ", "\u{2003}", "x\u{2028}",
     ]
 

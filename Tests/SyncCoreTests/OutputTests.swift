@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 @Suite struct OutputTests {
@@ -13,7 +14,8 @@ import Testing
         json.field("none", nil as String?)
         json.endObject()
         try out.finish()
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
         #expect(object?["text"] as? String == "quote \" backslash \\ newline \n tab \t bell \u{07} Zoë")
         #expect(object?["none"] is NSNull)
     }
@@ -61,7 +63,8 @@ import Testing
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious")
         try out.finish()
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "new report")
-        #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious", "the link was replaced, not followed")
+        #expect(
+            try String(contentsOfFile: target, encoding: .utf8) == "precious", "the link was replaced, not followed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["report.json", "victim"])
     }
 }

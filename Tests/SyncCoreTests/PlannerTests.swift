@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 @Suite struct PlannerTests {
@@ -28,11 +29,13 @@ import Testing
             person("E1", ssn: "987-65-4321"), person("E2", title: "Director"), person("E3", email: "new@example.com"),
             person("E5"),
         ])
-        let changes = try await planner(removals: {
-            var policy = RemovalPolicy()
-            policy.maxPercent = nil
-            return policy
-        }()).plan(source: after, snapshot: snapshot)
+        let changes = try await planner(
+            removals: {
+                var policy = RemovalPolicy()
+                policy.maxPercent = nil
+                return policy
+            }()
+        ).plan(source: after, snapshot: snapshot)
         #expect(changes.creates.map(\.sourceID) == ["E5"])
         #expect(changes.updates.map(\.row.sourceID) == ["E1", "E2", "E3"])
         #expect(changes.updates.map(\.changed) == [["ssn"], ["job_title"], ["email"]])
@@ -45,14 +48,17 @@ import Testing
 
     @Test func clearedFieldIsAChange() async throws {
         let snapshot = MemorySnapshot()
-        try await snapshot.accept(try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
-        let changes = try await planner().plan(source: ArraySource(items: [person("E1", title: nil)]), snapshot: snapshot)
+        try await snapshot.accept(
+            try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
+        let changes = try await planner().plan(
+            source: ArraySource(items: [person("E1", title: nil)]), snapshot: snapshot)
         #expect(changes.updates.first?.changed == ["job_title"])
     }
 
     @Test func newlyMappedFieldWithoutValuesChangesNothing() async throws {
         let snapshot = MemorySnapshot()
-        try await snapshot.accept(try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
+        try await snapshot.accept(
+            try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
         let more = standardMapping + [FieldMapping(field: "middle_name", input: .attribute("initials"))]
         let changes = try await planner(more).plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
         #expect(changes.isEmpty)
@@ -61,8 +67,9 @@ import Testing
 
     @Test func invalidRecordsAreReportedAndNeverRemoved() async throws {
         let snapshot = MemorySnapshot()
-        try await snapshot.accept(try await planner().plan(
-            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot))
+        try await snapshot.accept(
+            try await planner().plan(
+                source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot))
         let changes = try await planner().plan(
             source: ArraySource(items: [person("E1", email: "not-an-email", line: 2), person("E2", ssn: "12-3")]),
             snapshot: snapshot)
@@ -123,20 +130,23 @@ import Testing
 
     @Test func gracePeriodDelaysRemoval() async throws {
         let snapshot = MemorySnapshot()
-        try await snapshot.accept(try await planner().plan(
-            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot))
+        try await snapshot.accept(
+            try await planner().plan(
+                source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot))
         var policy = RemovalPolicy()
         policy.grace = .seconds(3600)
         policy.maxPercent = nil
         let now = Date()
-        let first = try await planner(removals: policy).plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot, now: now)
+        let first = try await planner(removals: policy).plan(
+            source: ArraySource(items: [person("E1")]), snapshot: snapshot, now: now)
         #expect(first.removals.isEmpty && first.waiting.map(\.person.sourceID) == ["E2"])
         try await snapshot.setMissing(["E2"], since: now)
         let later = try await planner(removals: policy).plan(
             source: ArraySource(items: [person("E1")]), snapshot: snapshot, now: now.addingTimeInterval(3601))
         #expect(later.removals.map(\.person.sourceID) == ["E2"])
         let back = try await planner(removals: policy).plan(
-            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot, now: now.addingTimeInterval(3602))
+            source: ArraySource(items: [person("E1"), person("E2")]), snapshot: snapshot,
+            now: now.addingTimeInterval(3602))
         #expect(back.isEmpty && back.returned == ["E2"])
     }
 
@@ -144,9 +154,12 @@ import Testing
         let snapshot = MemorySnapshot()
         let changes = try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
         let row = changes.creates[0]
-        try await snapshot.commit([SnapshotUpdate(
-            sourceID: "E1", fingerprint: row.fingerprint, fields: snapshot.key.storedFields(row.values, layout: changes.layout),
-            terminatedAt: "2026-01-01 00:00:00 UTC")])
+        try await snapshot.commit([
+            SnapshotUpdate(
+                sourceID: "E1", fingerprint: row.fingerprint,
+                fields: snapshot.key.storedFields(row.values, layout: changes.layout),
+                terminatedAt: "2026-01-01 00:00:00 UTC")
+        ])
         let back = try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
         #expect(back.updates.first?.changed == ["terminated_at"])
         let gone = try await planner().plan(source: ArraySource(items: [person("E9")]), snapshot: snapshot)
@@ -168,22 +181,31 @@ import Testing
     }
 
     @Test func emptySourceAgainstFullSnapshotStops() {
-        let error = RemovalGuard.check(changes(read: 0, active: 10, removals: 10), policy: RemovalPolicy(), allowMassRemoval: false)
+        let error = RemovalGuard.check(
+            changes(read: 0, active: 10, removals: 10), policy: RemovalPolicy(), allowMassRemoval: false)
         #expect(error?.kind == .guardStopped)
         #expect(error?.exitCode == 3)
         #expect(error?.hint?.contains("--allow-mass-removal") == true)
-        #expect(RemovalGuard.check(changes(read: 0, active: 10, removals: 10), policy: RemovalPolicy(), allowMassRemoval: true) == nil)
-        #expect(RemovalGuard.check(changes(read: 0, active: 0, removals: 0), policy: RemovalPolicy(), allowMassRemoval: false) == nil)
+        #expect(
+            RemovalGuard.check(
+                changes(read: 0, active: 10, removals: 10), policy: RemovalPolicy(), allowMassRemoval: true) == nil)
+        #expect(
+            RemovalGuard.check(
+                changes(read: 0, active: 0, removals: 0), policy: RemovalPolicy(), allowMassRemoval: false) == nil)
     }
 
     @Test func percentAndCountLimits() {
         var policy = RemovalPolicy()
         policy.maxPercent = 20
-        #expect(RemovalGuard.check(changes(read: 80, active: 100, removals: 20), policy: policy, allowMassRemoval: false) == nil)
-        let stopped = RemovalGuard.check(changes(read: 79, active: 100, removals: 21), policy: policy, allowMassRemoval: false)
+        #expect(
+            RemovalGuard.check(changes(read: 80, active: 100, removals: 20), policy: policy, allowMassRemoval: false)
+                == nil)
+        let stopped = RemovalGuard.check(
+            changes(read: 79, active: 100, removals: 21), policy: policy, allowMassRemoval: false)
         #expect(stopped?.message.contains("21 removals are 21.0% of the 100 people") == true)
         policy.maxCount = 5
-        let byCount = RemovalGuard.check(changes(read: 94, active: 100, removals: 6), policy: policy, allowMassRemoval: false)
+        let byCount = RemovalGuard.check(
+            changes(read: 94, active: 100, removals: 6), policy: policy, allowMassRemoval: false)
         #expect(byCount?.message.contains("max_count (5)") == true)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import SyncCore
 
 /// An in-memory Compliance account behind the ``ImportService`` contract: the
@@ -72,16 +73,21 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
             case .loseOutcome: throw Lost()
             case .strayRowError:
                 guard case .completed(let errors, let count) = found.outcome else { return found.outcome }
-                return .completed(errors: errors + [ImportRowError(row: found.rows + 3, field: nil, message: "?")], rowCount: count)
+                return .completed(
+                    errors: errors + [ImportRowError(row: found.rows + 3, field: nil, message: "?")], rowCount: count)
             default: return found.outcome
             }
         }
     }
 
     /// The live people, by employee id (or email when they have none).
-    var live: [String: [String: String]] { lock.withLock { Self.byIdentity(people.filter { $0["terminated_at"] == nil }) } }
+    var live: [String: [String: String]] {
+        lock.withLock { Self.byIdentity(people.filter { $0["terminated_at"] == nil }) }
+    }
     /// The terminated people, by employee id (or email).
-    var terminated: [String: [String: String]] { lock.withLock { Self.byIdentity(people.filter { $0["terminated_at"] != nil }) } }
+    var terminated: [String: [String: String]] {
+        lock.withLock { Self.byIdentity(people.filter { $0["terminated_at"] != nil }) }
+    }
 
     private static func byIdentity(_ people: [[String: String]]) -> [String: [String: String]] {
         Dictionary(people.map { ($0["employee_id"] ?? $0["email"]!, $0) }, uniquingKeysWith: { first, _ in first })
@@ -98,13 +104,18 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
                 continue
             }
             let match = self.match(row)
-            if let owner = people.firstIndex(where: { $0["email"]?.lowercased() == email.lowercased() }), owner != match {
+            if let owner = people.firstIndex(where: { $0["email"]?.lowercased() == email.lowercased() }), owner != match
+            {
                 errors.append(ImportRowError(row: index, field: "email", message: "email already taken"))
                 continue
             }
             var person = match.map { people[$0] } ?? [:]
             for field in row.fields {
-                if let value = field.value, !value.isEmpty { person[field.name] = value } else { person[field.name] = nil }
+                if let value = field.value, !value.isEmpty {
+                    person[field.name] = value
+                } else {
+                    person[field.name] = nil
+                }
             }
             if let match { people[match] = person } else { people.append(person) }
         }
@@ -112,7 +123,9 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
     }
 
     private func match(_ row: ImportRow) -> Int? {
-        if let id = row["employee_id"] ?? nil, !id.isEmpty, let index = people.firstIndex(where: { $0["employee_id"] == id }) {
+        if let id = row["employee_id"] ?? nil, !id.isEmpty,
+            let index = people.firstIndex(where: { $0["employee_id"] == id })
+        {
             return index
         }
         let email = (row["email"] ?? nil)?.lowercased()

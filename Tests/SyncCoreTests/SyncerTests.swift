@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import SyncCore
 
 /// A person of the source whose source id, employee id and email are each their own.
@@ -35,9 +36,10 @@ struct Engine {
     ) async -> Result<SyncReport, any Error> {
         let syncer = Syncer(planner: planner(removals: removals), batchSize: batchSize, logger: Logger(label: "test"))
         do {
-            return .success(try await syncer.run(
-                source: ArraySource(items: records), store: store, service: account, job: "test",
-                overrides: overrides, now: now))
+            return .success(
+                try await syncer.run(
+                    source: ArraySource(items: records), store: store, service: account, job: "test",
+                    overrides: overrides, now: now))
         } catch {
             return .failure(error)
         }
@@ -56,8 +58,10 @@ extension Result {
 @Suite struct RekeyTests {
     @Test func aRecreatedAccountIsARekeyNeverATermination() async throws {
         let engine = Engine()
-        let before = [staff("guid-1", employeeID: "E1", email: "ada@example.com"),
-                      staff("guid-2", employeeID: "E2", email: "bob@example.com", first: "Bob")]
+        let before = [
+            staff("guid-1", employeeID: "E1", email: "ada@example.com"),
+            staff("guid-2", employeeID: "E2", email: "bob@example.com", first: "Bob"),
+        ]
         #expect(await engine.sync(before).report?.created == 2)
         // The directory account is recreated: a new objectGUID, the same person.
         let after = [staff("guid-9", employeeID: "E1", email: "ada@example.com"), before[1]]
@@ -95,20 +99,28 @@ extension Result {
         await engine.sync([staff("1", employeeID: "E1", email: "a@example.com"), bob], now: start)
         // Gone for two days (past the grace period), then back under a new id: still no termination.
         #expect(await engine.sync([bob], now: start.addingTimeInterval(3600)).report?.waiting == ["1"])
-        let report = try #require(await engine.sync([staff("2", employeeID: "E1", email: "a@example.com"), bob],
-                                                    now: start.addingTimeInterval(2 * 86400)).report)
+        let report = try #require(
+            await engine.sync(
+                [staff("2", employeeID: "E1", email: "a@example.com"), bob],
+                now: start.addingTimeInterval(2 * 86400)
+            ).report)
         #expect(report.terminated == 0 && report.rekeys.count == 1)
         #expect(engine.account.terminated.isEmpty)
     }
 
     @Test func aRehireUnderANewIdLandsLive() async throws {
         let engine = Engine()
-        await engine.sync([staff("1", employeeID: "E1", email: "a@example.com"), staff("2", employeeID: "E2", email: "b@example.com")])
+        await engine.sync([
+            staff("1", employeeID: "E1", email: "a@example.com"), staff("2", employeeID: "E2", email: "b@example.com"),
+        ])
         #expect(await engine.sync([staff("2", employeeID: "E2", email: "b@example.com")]).report?.terminated == 1)
         #expect(engine.account.terminated.keys.sorted() == ["E1"])
         // Rehired months later under a new HR key: the create lands on the terminated record.
-        let report = try #require(await engine.sync([staff("2", employeeID: "E2", email: "b@example.com"),
-                                                     staff("7", employeeID: "E1", email: "a@example.com")]).report)
+        let report = try #require(
+            await engine.sync([
+                staff("2", employeeID: "E2", email: "b@example.com"),
+                staff("7", employeeID: "E1", email: "a@example.com"),
+            ]).report)
         #expect(report.created == 1)
         #expect(engine.account.live.keys.sorted() == ["E1", "E2"], "every create leaves the person live")
     }
@@ -123,7 +135,8 @@ extension Result {
         await engine.sync([bob], now: start.addingTimeInterval(86400))
         #expect(engine.snapshot.all["1"]?.missingSince != nil)
         // Back, but with a broken email for a day.
-        await engine.sync([staff("1", employeeID: "E1", email: "not-an-email"), bob], now: start.addingTimeInterval(10 * 86400))
+        await engine.sync(
+            [staff("1", employeeID: "E1", email: "not-an-email"), bob], now: start.addingTimeInterval(10 * 86400))
         #expect(engine.snapshot.all["1"]?.missingSince == nil, "a matched person has returned, valid or not")
         let gone = try #require(await engine.sync([bob], now: start.addingTimeInterval(11 * 86400)).report)
         #expect(gone.terminated == 0 && gone.waiting == ["1"], "a new absence starts a new grace period")
@@ -131,8 +144,10 @@ extension Result {
 
     @Test func aSourceIDWithAControlCharacterIsInvalid() async throws {
         let engine = Engine()
-        let plan = try await engine.plan([staff("ab\u{0}c", employeeID: "E1", email: "a@example.com"),
-                                          staff("x\u{1B}y", employeeID: "E2", email: "b@example.com")])
+        let plan = try await engine.plan([
+            staff("ab\u{0}c", employeeID: "E1", email: "a@example.com"),
+            staff("x\u{1B}y", employeeID: "E2", email: "b@example.com"),
+        ])
         #expect(plan.creates.isEmpty)
         #expect(plan.invalid.count == 2)
         #expect(plan.invalid.allSatisfy { $0.reason.contains("control character") })
@@ -241,7 +256,11 @@ extension Result {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func next() -> Int { lock.withLock { value += 1; return value } }
+    func next() -> Int {
+        lock.withLock {
+            value += 1; return value
+        }
+    }
 }
 
 /// A snapshot whose process "dies" after a given number of transactions: every call after

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+
 @testable import SyncCore
 
 /// A source over records held in memory, optionally failing after some of them.
@@ -58,7 +59,8 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
                 for old in update.replacing { people.removeValue(forKey: old) }
                 people[update.sourceID] = (
                     SnapshotEntry(fingerprint: update.fingerprint, terminated: update.terminatedAt != nil),
-                    StoredPerson(sourceID: update.sourceID, fields: update.fields, terminatedAt: update.terminatedAt))
+                    StoredPerson(sourceID: update.sourceID, fields: update.fields, terminatedAt: update.terminatedAt)
+                )
             }
         }
     }
@@ -70,7 +72,8 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
                 let since = people[update.sourceID]?.0.missingSince
                 people[update.sourceID] = (
                     SnapshotEntry(fingerprint: .unconfirmed, missingSince: since),
-                    StoredPerson(sourceID: update.sourceID, fields: update.fields, missingSince: since))
+                    StoredPerson(sourceID: update.sourceID, fields: update.fields, missingSince: since)
+                )
             }
         }
     }
@@ -102,10 +105,12 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
     /// Records a plan's creates and updates as if the API accepted them all.
     func accept(_ changes: ChangeSet) async throws {
         let rows = changes.creates + changes.updates.map(\.row)
-        try await commit(rows.map {
-            SnapshotUpdate(sourceID: $0.sourceID, fingerprint: $0.fingerprint,
-                           fields: key.storedFields($0.values, layout: changes.layout))
-        })
+        try await commit(
+            rows.map {
+                SnapshotUpdate(
+                    sourceID: $0.sourceID, fingerprint: $0.fingerprint,
+                    fields: key.storedFields($0.values, layout: changes.layout))
+            })
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 @Suite struct ThreadedRecordStreamTests {
@@ -55,10 +56,12 @@ import Testing
             for i in 0..<1_000 {
                 // Large enough that Data keeps these bytes rather than copying small ones inline.
                 let bytes = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 8)
-                let data = Data(bytesNoCopy: bytes, count: 256, deallocator: .custom { pointer, _ in
-                    frees.note(pthread_self())
-                    pointer.deallocate()
-                })
+                let data = Data(
+                    bytesNoCopy: bytes, count: 256,
+                    deallocator: .custom { pointer, _ in
+                        frees.note(pthread_self())
+                        pointer.deallocate()
+                    })
                 try emitter.emit(SourceRecord(id: "\(i)", attributes: ["photo": .binary(data)]))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SyncCore
 
 @Suite struct ValidatorTests {
@@ -65,14 +66,23 @@ import Testing
     /// or an upgrade would see everyone as changed. (Values computed by the first release.)
     @Test func fingerprintsAreStableAcrossVersions() throws {
         let key = try SnapshotKey(bytes: Data((0..<32).map { UInt8($0) }))
-        let layout = RowLayout(fields: ["last_name", "email", "first_name", "ssn", "job_title"], catalog: FieldCatalog())
+        let layout = RowLayout(
+            fields: ["last_name", "email", "first_name", "ssn", "job_title"], catalog: FieldCatalog())
         var fingerprinter = Fingerprinter(key: key, layout: layout)
-        let row: [String?] = ["Bérénger-Łukasiewicz", "zoe.berenger@example.com", "Zoë", nil, "Senior Systems Administrator, 東京"]
+        let row: [String?] = [
+            "Bérénger-Łukasiewicz", "zoe.berenger@example.com", "Zoë", nil, "Senior Systems Administrator, 東京",
+        ]
         let plain = fingerprinter.fingerprint(row)
         let terminated = fingerprinter.fingerprint(row, terminatedAt: "2026-11-29 00:00:00 UTC")
         let empty = fingerprinter.fingerprint([nil, nil, nil, nil, nil])
-        let hex: [String] = [plain, terminated, empty].map { (f: Fingerprint) -> String in "\(String(f.high, radix: 16))/\(String(f.low, radix: 16))" }
-        #expect(hex == ["82211f9569e66e9b/c77096dfb01906f5", "d3a9ce1f63400360/e4ce1d7dbd1d728", "726fdb47dd0e0e31/c3c824d7df144eef"])
+        let hex: [String] = [plain, terminated, empty].map { (f: Fingerprint) -> String in
+            "\(String(f.high, radix: 16))/\(String(f.low, radix: 16))"
+        }
+        #expect(
+            hex == [
+                "82211f9569e66e9b/c77096dfb01906f5", "d3a9ce1f63400360/e4ce1d7dbd1d728",
+                "726fdb47dd0e0e31/c3c824d7df144eef",
+            ])
     }
 
     @Test func fingerprintsDependOnKeyAndContent() {

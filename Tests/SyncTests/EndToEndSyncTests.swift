@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `compliance-sync sync` as a user runs it, against the simulator over real HTTP,
 /// each test checking the people the simulator ends up with against the source.
@@ -15,11 +15,15 @@ import TestSupport
 
         var lines = try harness.example.read("people.csv").split(separator: "\n").map(String.init)
         lines = lines.filter { !$0.hasPrefix("E1005,") }.map { line in
-            if line.hasPrefix("E1003,") { return line.replacingOccurrences(of: "Cryptanalyst", with: "Chief Cryptanalyst") }
+            if line.hasPrefix("E1003,") {
+                return line.replacingOccurrences(of: "Cryptanalyst", with: "Chief Cryptanalyst")
+            }
             if line.hasPrefix("E1002,") { return line.replacingOccurrences(of: "grace.hopper@", with: "g.hopper@") }
             return line
         }
-        lines.append("E1029,Katherine,Coleman,Johnson,katherine.johnson@example.com,Mathematician,Research,111-22-3333,2026-11-01")
+        lines.append(
+            "E1029,Katherine,Coleman,Johnson,katherine.johnson@example.com,Mathematician,Research,111-22-3333,2026-11-01"
+        )
         try harness.example.write("people.csv", lines.joined(separator: "\n") + "\n")
 
         let plan = try await harness.run("plan")
@@ -43,8 +47,10 @@ import TestSupport
         let harness = try await SyncHarness()
         defer { Task { await harness.stop() } }
         let runs = [
-            try await harness.run("validate"), try await harness.run("plan"), try await harness.run("plan", ["--format", "json"]),
-            try await harness.run("sync", ["--log-level", "trace"]), try await harness.run("sync", ["--full", "--log-level", "debug"]),
+            try await harness.run("validate"), try await harness.run("plan"),
+            try await harness.run("plan", ["--format", "json"]),
+            try await harness.run("sync", ["--log-level", "trace"]),
+            try await harness.run("sync", ["--full", "--log-level", "debug"]),
         ]
         #expect(runs.allSatisfy { $0.status == 0 })
         let output = runs.map(\.all).joined()
@@ -61,14 +67,21 @@ import TestSupport
         let harness = try await SyncHarness()
         defer { Task { await harness.stop() } }
         let config = try harness.example.read("quickstart.yml")
-        try harness.example.write("quickstart.yml", config.replacingOccurrences(
-            of: "  ssn: ssn\n", with: "  ssn: ssn\n  facility_id: { attribute: department, transform: [{ replace: { pattern: \"^Security$\", with: \"99\" } }, { replace: { pattern: \"^[A-Za-z].*\", with: \"3\" } }] }\n"))
+        try harness.example.write(
+            "quickstart.yml",
+            config.replacingOccurrences(
+                of: "  ssn: ssn\n",
+                with:
+                    "  ssn: ssn\n  facility_id: { attribute: department, transform: [{ replace: { pattern: \"^Security$\", with: \"99\" } }, { replace: { pattern: \"^[A-Za-z].*\", with: \"3\" } }] }\n"
+            ))
         let first = try await harness.run("sync")
         #expect(first.status == 4, "\(first.all)")
         #expect(first.stdout.contains("rejected 5"))
         #expect(first.stdout.contains("facility_id: does not exist"))
-        let report = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: harness.example.folder.appendingPathComponent(".state/quickstart.report.json"))) as? [String: Any]
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: harness.example.folder.appendingPathComponent(".state/quickstart.report.json")))
+            as? [String: Any]
         #expect((report?["summary"] as? [String: Int])?["rejected"] == 5)
         #expect(report?["exit_status"] as? Int == 4)
         #expect(await harness.people().count == 23)
@@ -77,8 +90,10 @@ import TestSupport
         #expect(again.status == 4)
         #expect(again.stdout.contains("created 0, updated 0") && again.stdout.contains("rejected 5"))
 
-        try harness.example.write("quickstart.yml", try harness.example.read("quickstart.yml")
-            .replacingOccurrences(of: "with: \"99\"", with: "with: \"7\""))
+        try harness.example.write(
+            "quickstart.yml",
+            try harness.example.read("quickstart.yml")
+                .replacingOccurrences(of: "with: \"99\"", with: "with: \"7\""))
         let fixed = try await harness.run("sync")
         #expect(fixed.status == 0, "\(fixed.all)")
         #expect(fixed.stdout.contains("created 5"))
@@ -138,8 +153,10 @@ import TestSupport
         defer { Task { await harness.stop() } }
         #expect(try await harness.run("sync").status == 0)
         let original = try harness.example.read("people.csv")
-        try harness.example.write("people.csv", original.split(separator: "\n").filter { !$0.hasPrefix("E1020,") }
-            .joined(separator: "\n") + "\n")
+        try harness.example.write(
+            "people.csv",
+            original.split(separator: "\n").filter { !$0.hasPrefix("E1020,") }
+                .joined(separator: "\n") + "\n")
         let waiting = try await harness.run("sync")
         #expect(waiting.stdout.contains("1 missing, within the grace period"))
         #expect(await harness.actualPeople().terminated.isEmpty)

@@ -1,7 +1,7 @@
 import ComplianceSimulator
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The connector examples end to end against the simulator: examples/exec-python
 /// through compliance-sync, and examples/custom-connector through its own
@@ -34,7 +34,8 @@ import TestSupport
 
         let export = try example.read("hr_export.json")
         let turing = try #require(export.range(of: "\"employeeId\": \"1002\""))
-        let status = try #require(export.range(of: "\"status\": \"active\"", range: turing.upperBound..<export.endIndex))
+        let status = try #require(
+            export.range(of: "\"status\": \"active\"", range: turing.upperBound..<export.endIndex))
         try example.write("hr_export.json", export.replacingCharacters(in: status, with: "\"status\": \"terminated\""))
         let second = try await runCLI(["sync", "--config", job], environment: env)
         #expect(second.status == 0, "\(second.all)")
@@ -43,7 +44,9 @@ import TestSupport
         #expect(alan?["terminated_at"] != nil)
     }
 
-    @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why))) func customConnectorExecutableSyncs() async throws {
+    @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why))) func customConnectorExecutableSyncs()
+        async throws
+    {
         guard let binary = ProcessInfo.processInfo.environment["CUSTOM_SYNC_BINARY"] else {
             Issue.record("CUSTOM_SYNC_BINARY is not set: run scripts/test, which builds examples/custom-connector")
             return

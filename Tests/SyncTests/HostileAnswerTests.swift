@@ -1,9 +1,10 @@
-@testable import ComplianceAPI
 import ComplianceSimulator
 import Foundation
-import Testing
 import SyncCore
 import TestSupport
+import Testing
+
+@testable import ComplianceAPI
 
 /// Odd or hostile answers from the network, played by the simulator over real HTTP.
 @Suite struct HostileAnswerTests {
@@ -21,11 +22,12 @@ import TestSupport
     /// Any refusal of a refresh grant, not only `invalid_grant`, falls back to the client credentials.
     @Test(arguments: [400, 401])
     func aRefusedRefreshFallsBackToTheClientCredentials(_ status: Int) async throws {
-        let harness = try await SyncHarness({
-            $0.tokenLifetime = 1
-            $0.latency = 0.05
-            $0.refuseRefreshWith = status
-        }, api: "  batch_size: 3\n")
+        let harness = try await SyncHarness(
+            {
+                $0.tokenLifetime = 1
+                $0.latency = 0.05
+                $0.refuseRefreshWith = status
+            }, api: "  batch_size: 3\n")
         defer { Task { await harness.stop() } }
         let result = try await harness.run("sync")
         #expect(result.status == 0, "\(result.all)")
@@ -35,10 +37,11 @@ import TestSupport
 
     @Test(arguments: ["Sun, 06 Nov 1994 08:49:37 GMT", "inf", "nan", "-5", "soon"])
     func retryAfterAsADateOrNonsenseStillConverges(_ text: String) async throws {
-        let harness = try await SyncHarness({
-            $0.rateLimitEvery = 3
-            $0.retryAfterText = text
-        }, api: "  batch_size: 10\n  max_attempts: 8\n  max_backoff: 1s\n")
+        let harness = try await SyncHarness(
+            {
+                $0.rateLimitEvery = 3
+                $0.retryAfterText = text
+            }, api: "  batch_size: 10\n  max_attempts: 8\n  max_backoff: 1s\n")
         defer { Task { await harness.stop() } }
         let result = try await harness.run("sync")
         #expect(result.status == 0, "\(result.all)")
@@ -46,16 +49,18 @@ import TestSupport
     }
 
     @Test func aRetryAfterLongerThanTheCapFailsNamingTheWait() async throws {
-        let harness = try await SyncHarness({
-            $0.rateLimitEvery = 1
-            $0.retryAfterText = "86400"
-        }, api: "  max_retry_after: 1m\n")
+        let harness = try await SyncHarness(
+            {
+                $0.rateLimitEvery = 1
+                $0.retryAfterText = "86400"
+            }, api: "  max_retry_after: 1m\n")
         defer { Task { await harness.stop() } }
         let started = Date()
         let result = try await harness.run("sync")
         #expect(result.status == 1, "\(result.all)")
-        #expect(result.stderr.contains("asked to wait 86400 seconds (Retry-After), longer than api.max_retry_after"),
-                "\(result.all)")
+        #expect(
+            result.stderr.contains("asked to wait 86400 seconds (Retry-After), longer than api.max_retry_after"),
+            "\(result.all)")
         #expect(Date().timeIntervalSince(started) < 30)
     }
 
@@ -91,11 +96,15 @@ import TestSupport
 
     @Test func aCompletedAnswerIsAcceptedOnlyWhenFullyUnderstood() {
         func outcome(_ json: String) -> ImportOutcome {
-            ComplianceAPIClient.completedOutcome(try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])
+            ComplianceAPIClient.completedOutcome(
+                try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])
         }
-        #expect(outcome(#"{"row_count": 2, "errors": [{"row": 1, "field": "email", "message": "bad"}]}"#)
-            == .completed(errors: [ImportRowError(row: 1, field: "email", message: "bad")], rowCount: 2))
-        #expect(outcome(#"{"row_count": 2, "created": 1, "updated": 1, "unchanged": 0}"#) == .completed(errors: [], rowCount: 2))
+        #expect(
+            outcome(#"{"row_count": 2, "errors": [{"row": 1, "field": "email", "message": "bad"}]}"#)
+                == .completed(errors: [ImportRowError(row: 1, field: "email", message: "bad")], rowCount: 2))
+        #expect(
+            outcome(#"{"row_count": 2, "created": 1, "updated": 1, "unchanged": 0}"#)
+                == .completed(errors: [], rowCount: 2))
         for garbled in [
             #"{"row_count": 2}"#, #"{"row_count": 2, "errors": {"row": 1}}"#, #"{"errors": [{"row": "1"}]}"#,
             #"{"errors": [{"row": 1.5}]}"#, #"{"errors": [{"message": "no row"}]}"#, #"{"errors": ["text"]}"#,

@@ -1,7 +1,7 @@
 import ComplianceSimulator
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// LDAP → plan → sync into the simulator → change an entry with ldapmodify → sync sends exactly that change.
 @Suite(.enabled(if: TestServers.ldap, Comment(rawValue: TestServers.why))) struct LDAPSyncTests {
@@ -25,33 +25,36 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let job = folder.appendingPathComponent("directory.yml").path
         try """
-            api:
-              base_url: \(simulator.baseURL)
-              client_id: ldap-job
-              client_secret_env: LDAP_JOB_SECRET
-              batch_size: 1000
-            source:
-              type: ldap
-              url: \(url)
-              base_dn: \(base)
-              filter: (objectClass=inetOrgPerson)
-              page_size: 250
-            mapping:
-              first_name: givenName
-              last_name: sn
-              email: { attribute: mail, transform: [first, lowercase] }
-              employee_id: employeeNumber
-              job_title: title
-            removals:
-              max_percent: 5
-            """.write(toFile: job, atomically: true, encoding: .utf8)
+        api:
+          base_url: \(simulator.baseURL)
+          client_id: ldap-job
+          client_secret_env: LDAP_JOB_SECRET
+          batch_size: 1000
+        source:
+          type: ldap
+          url: \(url)
+          base_dn: \(base)
+          filter: (objectClass=inetOrgPerson)
+          page_size: 250
+        mapping:
+          first_name: givenName
+          last_name: sn
+          email: { attribute: mail, transform: [first, lowercase] }
+          employee_id: employeeNumber
+          job_title: title
+        removals:
+          max_percent: 5
+        """.write(toFile: job, atomically: true, encoding: .utf8)
         let env = ["LDAP_JOB_SECRET": "ldap-job-secret"]
         let people = Int(environment["LDAP_TEST_PEOPLE"] ?? "0")!
-        let withoutMail = (0..<people).filter { $0 % 53 == 3 && $0 % 61 != 4 }.count  // as scripts/gen-directory.py writes them
+        // As scripts/gen-directory.py writes them.
+        let withoutMail = (0..<people).filter { $0 % 53 == 3 && $0 % 61 != 4 }.count
 
         let plan = try await runCLI(["plan", "--config", job, "--format", "json"], environment: env)
         #expect(plan.status == 0, "\(plan.stderr)")
-        let summary = (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"] as? [String: Int]
+        let summary =
+            (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"]
+            as? [String: Int]
         #expect(summary?["creates"] == people - withoutMail)
         #expect(summary?["invalid"] == withoutMail)
 
@@ -68,13 +71,15 @@ import TestSupport
         modify.standardInput = input
         modify.standardOutput = FileHandle.nullDevice
         try modify.run()
-        input.fileHandleForWriting.write(Data("""
-            dn: uid=u000010,\(base)
-            changetype: modify
-            replace: title
-            title: \(title)
+        input.fileHandleForWriting.write(
+            Data(
+                """
+                dn: uid=u000010,\(base)
+                changetype: modify
+                replace: title
+                title: \(title)
 
-            """.utf8))
+                """.utf8))
         try input.fileHandleForWriting.close()
         modify.waitUntilExit()
         #expect(modify.terminationStatus == 0)

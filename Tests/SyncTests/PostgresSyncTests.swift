@@ -1,7 +1,7 @@
 import ComplianceSimulator
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// PostgreSQL end to end: the HR database of examples/postgres-hr as the source,
 /// the snapshot in PostgreSQL, the simulator as the API (scripts/pg-test-server).
@@ -47,25 +47,42 @@ import TestSupport
         let config = try example.read("postgres-hr.yml")
             .replacingOccurrences(of: "https://api.threatswitch.com", with: simulator.baseURL + "\n  batch_size: 1000")
             .replacingOccurrences(of: "${COMPLIANCE_CLIENT_ID}", with: "hr-job")
-            .replacingOccurrences(of: "client_secret_file: /etc/compliance-sync/client-secret", with: "client_secret_env: HR_JOB_SECRET")
-            .replacingOccurrences(of: "host=hr-db.example.com port=5432 dbname=hr user=compliance_reader", with: try setting("PG_TEST_READER"))
-            .replacingOccurrences(of: "password_file: /etc/compliance-sync/hr-db-password", with: "password_env: HR_DB_PASSWORD")
+            .replacingOccurrences(
+                of: "client_secret_file: /etc/compliance-sync/client-secret", with: "client_secret_env: HR_JOB_SECRET"
+            )
+            .replacingOccurrences(
+                of: "host=hr-db.example.com port=5432 dbname=hr user=compliance_reader",
+                with: try setting("PG_TEST_READER")
+            )
+            .replacingOccurrences(
+                of: "password_file: /etc/compliance-sync/hr-db-password", with: "password_env: HR_DB_PASSWORD"
+            )
             .replacingOccurrences(of: "/etc/ssl/certs/hr-db-ca.pem", with: try setting("PG_TEST_CA"))
-            .replacingOccurrences(of: "  path: /var/lib/compliance-sync/postgres-hr.snapshot\n", with: try postgresSnapshot())
+            .replacingOccurrences(
+                of: "  path: /var/lib/compliance-sync/postgres-hr.snapshot\n", with: try postgresSnapshot())
         try example.write("postgres-hr.yml", config)
-        let readerPassword = try setting("PG_TEST_READER_PASSWORD"), storePassword = try setting("PG_TEST_STORE_PASSWORD")
-        let env = ["HR_JOB_SECRET": "hr-job-secret", "HR_DB_PASSWORD": readerPassword, "PG_TEST_STORE_PASSWORD": storePassword]
+        let readerPassword = try setting("PG_TEST_READER_PASSWORD"),
+            storePassword = try setting("PG_TEST_STORE_PASSWORD")
+        let env = [
+            "HR_JOB_SECRET": "hr-job-secret", "HR_DB_PASSWORD": readerPassword, "PG_TEST_STORE_PASSWORD": storePassword,
+        ]
 
-        let current = Int(try admin("""
-            SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
-            """))!
-        let invalid = Int(try admin("""
-            SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
-              AND coalesce(work_email, email_aliases[1]) IS NULL
-            """))!
+        let current = Int(
+            try admin(
+                """
+                SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
+                """))!
+        let invalid = Int(
+            try admin(
+                """
+                SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
+                  AND coalesce(work_email, email_aliases[1]) IS NULL
+                """))!
         let plan = try await runCLI(["plan", "--config", job, "--format", "json"], environment: env)
         #expect(plan.status == 0, "\(plan.stderr)")
-        let summary = (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"] as? [String: Int]
+        let summary =
+            (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"]
+            as? [String: Int]
         #expect(summary?["creates"] == current - invalid)
         #expect(summary?["invalid"] == invalid)
 
@@ -108,12 +125,16 @@ import TestSupport
         #expect(await harness.stats()["rows_received"] == 28)
 
         // Told to wait, the second run waits for the first and then finds nothing to do.
-        try harness.example.write("people.csv", try harness.example.read("people.csv") + "E9999,Ada,,King,ada.king@example.com,Analyst,Engineering,123-45-9999,2020-01-01\n")
+        try harness.example.write(
+            "people.csv",
+            try harness.example.read("people.csv")
+                + "E9999,Ada,,King,ada.king@example.com,Analyst,Engineering,123-45-9999,2020-01-01\n")
         async let c = harness.run("sync", ["--wait-for-lock", "60s"], environment: env)
         async let d = harness.run("sync", ["--wait-for-lock", "60s"], environment: env)
         let waited = try await [c, d]
         #expect(waited.allSatisfy { $0.status == 0 }, "\(waited.map(\.all))")
-        #expect(waited.filter { $0.stdout.contains("nothing to do, 0 imports sent") }.count == 1, "\(waited.map(\.all))")
+        #expect(
+            waited.filter { $0.stdout.contains("nothing to do, 0 imports sent") }.count == 1, "\(waited.map(\.all))")
         #expect(await harness.stats()["rows_received"] == 29)
     }
 
@@ -122,7 +143,8 @@ import TestSupport
         let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]
         let harness = try await SyncHarness(api: "  batch_size: 10\n", snapshot: try postgresSnapshot())
         defer { Task { await harness.stop() } }
-        let killed = try await harness.run("sync", environment: env.merging(["COMPLIANCE_SYNC_FAILPOINT": failpoint]) { $1 })
+        let killed = try await harness.run(
+            "sync", environment: env.merging(["COMPLIANCE_SYNC_FAILPOINT": failpoint]) { $1 })
         #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
         let rerun = try await harness.run("sync", environment: env)
         #expect(rerun.status == 0, "\(rerun.all)")

@@ -3,8 +3,8 @@ import ComplianceSimulator
 import Foundation
 import Logging
 import SyncCore
-import Testing
 import TestSupport
+import Testing
 
 /// Faults of the network and the API, and a run killed at any moment: every
 /// test ends with the simulator holding exactly the source's people.
@@ -15,11 +15,12 @@ import TestSupport
     }
 
     @Test func stormOf429And503() async throws {
-        let harness = try await SyncHarness({
-            $0.rateLimitEvery = 3
-            $0.retryAfter = 0
-            $0.unavailableEvery = 4
-        }, api: "  batch_size: 5\n  max_attempts: 8\n")
+        let harness = try await SyncHarness(
+            {
+                $0.rateLimitEvery = 3
+                $0.retryAfter = 0
+                $0.unavailableEvery = 4
+            }, api: "  batch_size: 5\n  max_attempts: 8\n")
         defer { Task { await harness.stop() } }
         let result = try await harness.run("sync")
         #expect(result.status == 0, "\(result.all)")
@@ -29,7 +30,8 @@ import TestSupport
     }
 
     @Test func randomServerErrors() async throws {
-        let harness = try await SyncHarness({ $0.errorRate = 0.3 }, api: "  batch_size: 4\n  max_attempts: 12\n  max_backoff: 1s\n")
+        let harness = try await SyncHarness(
+            { $0.errorRate = 0.3 }, api: "  batch_size: 4\n  max_attempts: 12\n  max_backoff: 1s\n")
         defer { Task { await harness.stop() } }
         let result = try await harness.run("sync")
         #expect(result.status == 0, "\(result.all)")
@@ -37,10 +39,11 @@ import TestSupport
     }
 
     @Test func tokensExpireAndRotateMidRun() async throws {
-        let harness = try await SyncHarness({
-            $0.tokenLifetime = 1
-            $0.latency = 0.05
-        }, api: "  batch_size: 3\n")
+        let harness = try await SyncHarness(
+            {
+                $0.tokenLifetime = 1
+                $0.latency = 0.05
+            }, api: "  batch_size: 3\n")
         defer { Task { await harness.stop() } }
         let result = try await harness.run("sync")
         #expect(result.status == 0, "\(result.all)")
@@ -73,7 +76,8 @@ import TestSupport
         #expect(try await harness.run("sync").stdout.contains("terminated 1"))
         let terminated = await harness.actualPeople().terminated
         #expect(terminated.keys.sorted() == ["E1012"])
-        #expect(terminated["E1012"]?["job_title"] == "Help Desk Technician", "a CSV termination row clears nothing else")
+        #expect(
+            terminated["E1012"]?["job_title"] == "Help Desk Technician", "a CSV termination row clears nothing else")
     }
 
     @Test func aRevokedTokenIsReplacedOnce() async throws {
@@ -85,10 +89,15 @@ import TestSupport
         var settings = APISettings(baseURL: URL(string: running.baseURL)!)
         settings.tokenFormat = .form
         settings.format = .csv
-        let client = ComplianceAPIClient(settings: settings, clientID: "c", secret: Secret("s"), logger: Logger(label: "t"))
+        let client = ComplianceAPIClient(
+            settings: settings, clientID: "c", secret: Secret("s"), logger: Logger(label: "t"))
         defer { Task { await client.shutdown() } }
-        let rows = [ImportRow([.init("first_name", "Ada"), .init("last_name", "Lovelace"), .init("email", "ada@example.com"),
-                               .init("job_title", "Engineer, \"Analytical\"")])]
+        let rows = [
+            ImportRow([
+                .init("first_name", "Ada"), .init("last_name", "Lovelace"), .init("email", "ada@example.com"),
+                .init("job_title", "Engineer, \"Analytical\""),
+            ])
+        ]
         let first = try await client.submit(rows, idempotencyKey: "k1")
         #expect(try await client.outcome(of: first.id) == .completed(errors: [], rowCount: 1))
         await running.simulator.revokeTokens()
@@ -106,10 +115,11 @@ import TestSupport
     }
 
     @Test func aLostAnswerIsRetriedWithTheSameKey() async throws {
-        let harness = try await SyncHarness({
-            $0.dropAnswerEvery = 2
-            $0.dropAnswerHang = 3
-        }, api: "  batch_size: 10\n  request_timeout: 1s\n")
+        let harness = try await SyncHarness(
+            {
+                $0.dropAnswerEvery = 2
+                $0.dropAnswerHang = 3
+            }, api: "  batch_size: 10\n  request_timeout: 1s\n")
         defer { Task { await harness.stop() } }
         let result = try await harness.run("sync")
         #expect(result.status == 0, "\(result.all)")
@@ -135,14 +145,14 @@ import TestSupport
     }
 }
 
-
 /// Every answer lost: the journal shows what is pending, and settling it converges.
 @Suite struct JournalCommandTests {
     @Test func pendingSubmissionsAreListedAndSettled() async throws {
-        let harness = try await SyncHarness({
-            $0.dropAnswerEvery = 1
-            $0.dropAnswerHang = 2
-        }, api: "  batch_size: 10\n  request_timeout: 1s\n  max_attempts: 1\n")
+        let harness = try await SyncHarness(
+            {
+                $0.dropAnswerEvery = 1
+                $0.dropAnswerHang = 2
+            }, api: "  batch_size: 10\n  request_timeout: 1s\n  max_attempts: 1\n")
         defer { Task { await harness.stop() } }
         let lost = try await harness.run("sync")
         #expect(lost.status == 1, "\(lost.all)")

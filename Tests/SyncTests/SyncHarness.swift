@@ -23,7 +23,8 @@ final class SyncHarness: @unchecked Sendable {
         let config = try example.read("quickstart.yml")
             .replacingOccurrences(of: "http://127.0.0.1:8080", with: simulator.baseURL + "\n" + extra)
             .replacingOccurrences(of: "  action: terminate\n  max_percent: 20\n", with: removals)
-            .replacingOccurrences(of: "  path: .state/quickstart.snapshot\n", with: snapshot ?? "  path: .state/quickstart.snapshot\n")
+            .replacingOccurrences(
+                of: "  path: .state/quickstart.snapshot\n", with: snapshot ?? "  path: .state/quickstart.snapshot\n")
         try example.write("quickstart.yml", config)
     }
 
@@ -31,8 +32,9 @@ final class SyncHarness: @unchecked Sendable {
     func run(_ command: String, _ arguments: [String] = [], environment: [String: String] = [:]) async throws
         -> ProcessResult
     {
-        try await runCLI([command, "--config", example.path("quickstart.yml")] + arguments,
-                   environment: ["COMPLIANCE_CLIENT_SECRET": Self.secret].merging(environment) { $1 })
+        try await runCLI(
+            [command, "--config", example.path("quickstart.yml")] + arguments,
+            environment: ["COMPLIANCE_CLIENT_SECRET": Self.secret].merging(environment) { $1 })
     }
 
     func stop() async { await simulator.stop() }
@@ -106,6 +108,8 @@ final class SyncHarness: @unchecked Sendable {
 
     /// Every SSN of the CSV, hyphenated and bare.
     func ssns() throws -> [String] {
-        try expectedPeople().values.compactMap { $0["ssn"] }.flatMap { [$0, $0.replacingOccurrences(of: "-", with: "")] }
+        try expectedPeople().values.compactMap { $0["ssn"] }.flatMap {
+            [$0, $0.replacingOccurrences(of: "-", with: "")]
+        }
     }
 }

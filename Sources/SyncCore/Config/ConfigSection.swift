@@ -122,7 +122,8 @@ public final class ConfigSection {
         case (nil, nil): return nil
         default:
             throw SyncError.config(
-                "`\(path(name))_env` and `\(path(name))_file` are both set", at: node.location, hint: "keep one of them")
+                "`\(path(name))_env` and `\(path(name))_file` are both set", at: node.location, hint: "keep one of them"
+            )
         }
     }
 

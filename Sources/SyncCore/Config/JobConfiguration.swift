@@ -32,33 +32,38 @@ public struct JobConfiguration: Sendable {
         let top = try root.section()
         api = try APISettings(section: top.section("api"), folder: folder)
         guard let source = top.node("source") else {
-            throw SyncError.config("the config has no `source:` section", at: root.location,
-                                   hint: "add `source:` with a `type:` (see `compliance-sync connectors`)")
+            throw SyncError.config(
+                "the config has no `source:` section", at: root.location,
+                hint: "add `source:` with a `type:` (see `compliance-sync connectors`)")
         }
         let sourceSection = try source.section()
         sourceType = try sourceSection.requiredString("type", hint: "see `compliance-sync connectors` for the types")
         self.source = source
         guard let mappingNode = top.node("mapping") else {
-            throw SyncError.config("the config has no `mapping:` section", at: root.location,
-                                   hint: "map at least first_name, last_name and email")
+            throw SyncError.config(
+                "the config has no `mapping:` section", at: root.location,
+                hint: "map at least first_name, last_name and email")
         }
         let mappingSection = try mappingNode.section()
         let catalog = api.fields
         mapping = try mappingSection.keys.map { field in
             guard let node = mappingSection.node(field) else {
-                throw SyncError.config("`mapping.\(field)` maps to nothing", at: mappingNode.location,
-                                       hint: "name the attribute it comes from, or remove the line")
+                throw SyncError.config(
+                    "`mapping.\(field)` maps to nothing", at: mappingNode.location,
+                    hint: "name the attribute it comes from, or remove the line")
             }
             guard catalog.known.contains(field) else {
-                throw node.error("is not an import field the API knows",
-                                 hint: "fields are: \(catalog.known.joined(separator: ", ")); "
-                                    + "add it to api.fields.known if the API has gained it")
+                throw node.error(
+                    "is not an import field the API knows",
+                    hint: "fields are: \(catalog.known.joined(separator: ", ")); "
+                        + "add it to api.fields.known if the API has gained it")
             }
             return try FieldMapping(field: field, node: node)
         }
         for field in api.fields.required where !mapping.contains(where: { $0.field == field }) {
-            throw mappingNode.error("does not map the required field `\(field)`",
-                                    hint: "every row must carry \(api.fields.required.joined(separator: ", "))")
+            throw mappingNode.error(
+                "does not map the required field `\(field)`",
+                hint: "every row must carry \(api.fields.required.joined(separator: ", "))")
         }
         removals = try RemovalPolicy(section: top.section("removals"))
         guards = try GuardPolicy(section: top.section("guards"), source: sourceSection)

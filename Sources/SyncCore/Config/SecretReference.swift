@@ -27,19 +27,24 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .environment(let name):
             guard let value = environment[name], !value.isEmpty else {
-                throw SyncError(.configuration, "the environment variable \(name) is not set or empty",
-                                hint: "export \(name) before running, or use a *_file setting")
+                throw SyncError(
+                    .configuration, "the environment variable \(name) is not set or empty",
+                    hint: "export \(name) before running, or use a *_file setting")
             }
             return Secret(value)
         case .file(let path):
-            if let logger, let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+            if let logger,
+                let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
                 mode & 0o077 != 0
             {
-                logger.warning("the secret file \(path) may be read by other users (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`")
+                logger.warning(
+                    "the secret file \(path) may be read by other users (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`"
+                )
             }
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw SyncError(.configuration, "cannot read the secret file \(path)",
-                                hint: "check that it exists and that this user may read it")
+                throw SyncError(
+                    .configuration, "cannot read the secret file \(path)",
+                    hint: "check that it exists and that this user may read it")
             }
             var value = String(decoding: data, as: UTF8.self)
             while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }

@@ -29,7 +29,8 @@ public struct SnapshotSettings: Sendable {
 
     init(section: ConfigSection?, defaultJob: String, folder: String) throws {
         let job = try section?.string("job") ?? defaultJob
-        let path = try section?.path("path", relativeTo: folder)
+        let path =
+            try section?.path("path", relativeTo: folder)
             ?? ConfigPaths.resolve(".state/\(job).snapshot", relativeTo: folder)
         self.init(job: job, path: path)
         self.folder = folder

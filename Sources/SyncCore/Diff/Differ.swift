@@ -53,9 +53,10 @@ struct Differ {
             if entry?.missingSince != nil { changes.returned.append(id) }
             for position in order[i..<end] {
                 guard candidates[position].problems.isEmpty, let fingerprint = candidates[position].fingerprint else {
-                    changes.invalid.append(InvalidRecord(
-                        sourceID: candidates[position].id, location: candidates[position].location,
-                        problems: candidates[position].problems))
+                    changes.invalid.append(
+                        InvalidRecord(
+                            sourceID: candidates[position].id, location: candidates[position].location,
+                            problems: candidates[position].problems))
                     continue
                 }
                 if let entry {
@@ -67,7 +68,8 @@ struct Differ {
                 // Moved, not copied: the candidates are done with once merged.
                 var values: [String?] = []
                 swap(&values, &candidates[position].values)
-                let row = PlannedRow(sourceID: id, values: values, fingerprint: fingerprint, location: candidates[position].location)
+                let row = PlannedRow(
+                    sourceID: id, values: values, fingerprint: fingerprint, location: candidates[position].location)
                 if entry == nil { changes.creates.append(row) } else { updates.append(row) }
             }
             i = end
@@ -79,21 +81,25 @@ struct Differ {
         var stored = try await snapshot.people(updates.map(\.sourceID) + missing.map { index.ids[$0] })
         if !missing.isEmpty {
             let gone = missing.map { index.ids[$0] }
-            var rekeys = RekeyMatcher(differ: self, gone: gone.map { stored[$0] ?? StoredPerson(sourceID: $0, fields: [:]) })
+            var rekeys = RekeyMatcher(
+                differ: self, gone: gone.map { stored[$0] ?? StoredPerson(sourceID: $0, fields: [:]) })
             let kept = try await rekeys.apply(
                 updates: &updates, candidates: &candidates, stored: &stored,
                 snapshot: snapshot, changes: &changes,
-                fingerprints: Dictionary(missing.map { (index.ids[$0], index.entries[$0].fingerprint) },
-                                         uniquingKeysWith: { first, _ in first }))
+                fingerprints: Dictionary(
+                    missing.map { (index.ids[$0], index.entries[$0].fingerprint) },
+                    uniquingKeysWith: { first, _ in first }))
             missing = kept.map { missing[$0] }
         }
         for row in updates {
             // A re-keyed person's previous state is the one stored under their old id.
             guard let previous = stored[row.sourceID] ?? row.replacing.first.flatMap({ stored[$0] }) else {
-                throw SyncError(.snapshot, "the snapshot lists \(row.sourceID) but holds no fields for it",
-                                hint: "the snapshot may be damaged; run `sync --full` to rebuild it")
+                throw SyncError(
+                    .snapshot, "the snapshot lists \(row.sourceID) but holds no fields for it",
+                    hint: "the snapshot may be damaged; run `sync --full` to rebuild it")
             }
-            changes.updates.append(PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous))
+            changes.updates.append(
+                PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous))
         }
         for s in missing {
             let id = index.ids[s]
@@ -128,7 +134,8 @@ struct Differ {
         let places = positions.map { candidates[$0].location?.description ?? "record \($0 + 1)" }
         for (n, position) in positions.enumerated() {
             let others = places.enumerated().filter { $0.offset != n }.map(\.element).joined(separator: ", ")
-            candidates[position].problems.append(RecordProblem(field: nil, "has the same source id as the record at \(others)"))
+            candidates[position].problems.append(
+                RecordProblem(field: nil, "has the same source id as the record at \(others)"))
             candidates[position].fingerprint = nil
         }
     }

@@ -83,12 +83,15 @@ struct RekeyMatcher {
                 // Already in the snapshot under its own id: sent once more, taking over the old rows.
                 let candidate = candidates[position]
                 newID = candidate.id
-                extra.append(PlannedRow(sourceID: candidate.id, values: candidate.values, fingerprint: candidate.fingerprint!,
-                                        location: candidate.location, replacing: oldIDs))
+                extra.append(
+                    PlannedRow(
+                        sourceID: candidate.id, values: candidate.values, fingerprint: candidate.fingerprint!,
+                        location: candidate.location, replacing: oldIDs))
                 changes.unchanged -= 1
             case .invalid(let position):
                 for n in people {
-                    changes.warnings.append("""
+                    changes.warnings.append(
+                        """
                         \(gone[n].sourceID) is gone from the source, but the invalid record \(candidates[position].id) \
                         has its \(matches[n]!.field); not removed until that record is fixed
                         """)
@@ -97,9 +100,10 @@ struct RekeyMatcher {
             }
             for n in people {
                 let row = rowOf(target, creates: creates, updates: updates, extra: extra)
-                changes.rekeys.append(PlannedRekey(
-                    previous: gone[n], sourceID: newID, matchedOn: matches[n]!.field,
-                    changed: row.map { differ.changedFields($0.values, gone[n]) } ?? []))
+                changes.rekeys.append(
+                    PlannedRekey(
+                        previous: gone[n], sourceID: newID, matchedOn: matches[n]!.field,
+                        changed: row.map { differ.changedFields($0.values, gone[n]) } ?? []))
             }
         }
         if !extra.isEmpty {
@@ -111,7 +115,9 @@ struct RekeyMatcher {
         return gone.indices.filter { matches[$0] == nil }
     }
 
-    private func rowOf(_ target: Target, creates: [PlannedRow], updates: [PlannedRow], extra: [PlannedRow]) -> PlannedRow? {
+    private func rowOf(_ target: Target, creates: [PlannedRow], updates: [PlannedRow], extra: [PlannedRow])
+        -> PlannedRow?
+    {
         switch target {
         case .create(let i): creates[i]
         case .update(let i): updates[i]

@@ -35,7 +35,11 @@ struct DuplicateEmails: Sendable {
                 let email = FastText.lowercased(candidates[first].values[position] ?? "")
                 var same: [Int] = [], others: [Int] = []
                 for p in rest {
-                    if FastText.lowercased(candidates[p].values[position] ?? "") == email { same.append(p) } else { others.append(p) }
+                    if FastText.lowercased(candidates[p].values[position] ?? "") == email {
+                        same.append(p)
+                    } else {
+                        others.append(p)
+                    }
                 }
                 rest = others
                 guard same.count > 1 else { continue }
@@ -46,7 +50,8 @@ struct DuplicateEmails: Sendable {
                         RecordProblem(field: field, "is also the email of source id \(candidates[first].id)"))
                     candidates[later].fingerprint = nil
                     if named.insert(laterID).inserted {
-                        candidates[first].problems.append(RecordProblem(field: field, "is also the email of source id \(laterID)"))
+                        candidates[first].problems.append(
+                            RecordProblem(field: field, "is also the email of source id \(laterID)"))
                     }
                 }
                 candidates[first].fingerprint = nil

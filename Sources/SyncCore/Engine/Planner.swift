@@ -65,7 +65,10 @@ public struct Planner: Sendable {
             let (returned, prepared) = await pending.removeFirst().value
             idle.append(returned)
             let offset = Int32(truncatingIfNeeded: candidates.count)
-            emails.append(contentsOf: prepared.emails.lazy.map { EqualHashes.Entry(hash: $0.hash, position: $0.position + offset) })
+            emails.append(
+                contentsOf: prepared.emails.lazy.map {
+                    EqualHashes.Entry(hash: $0.hash, position: $0.position + offset)
+                })
             candidates.append(contentsOf: prepared.candidates)
         }
         func collect() async {
@@ -78,14 +81,15 @@ public struct Planner: Sendable {
             let worker = idle.removeLast()
             batch = []
             batch.reserveCapacity(RecordPreparer.batchSize)
-            pending.append(Task { [recycler] in
-                var worker = worker
-                let records = work.take()
-                let prepared = worker.prepare(records)
-                // Freed by the thread that made them, when it is the source's own.
-                recycler?.giveBack(consume records)
-                return (worker, prepared)
-            })
+            pending.append(
+                Task { [recycler] in
+                    var worker = worker
+                    let records = work.take()
+                    let prepared = worker.prepare(records)
+                    // Freed by the thread that made them, when it is the source's own.
+                    recycler?.giveBack(consume records)
+                    return (worker, prepared)
+                })
         }
         let started = ContinuousClock.now
         do {
@@ -110,8 +114,10 @@ public struct Planner: Sendable {
             await collect()
             _ = try? await loadedIndex
             if let error = error as? SyncError { throw error }
-            throw SyncError(.source, "reading \(source.description) failed after \(candidates.count + batch.count) records: \(error)",
-                            hint: "nothing was sent; fix the source and run again")
+            throw SyncError(
+                .source,
+                "reading \(source.description) failed after \(candidates.count + batch.count) records: \(error)",
+                hint: "nothing was sent; fix the source and run again")
         }
         duplicates.mark(emails, in: &candidates)
         emails = []

@@ -44,15 +44,18 @@ struct RecordPreparer: Sendable {
             if records[i].id.isEmpty {
                 problems.append(RecordProblem(field: nil, "has no source id"))
             } else if let offset = Self.controlCharacter(in: records[i].id) {
-                problems.append(RecordProblem(
-                    field: nil, "has a control character in its source id (at byte \(offset + 1)), which no snapshot can keep"))
+                problems.append(
+                    RecordProblem(
+                        field: nil,
+                        "has a control character in its source id (at byte \(offset + 1)), which no snapshot can keep"))
             }
             if let hash = duplicates.hash(of: values) {
                 batch.emails.append(EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: i)))
             }
-            batch.candidates.append(Differ.Candidate(
-                id: records[i].id, location: records[i].location, values: values,
-                fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
+            batch.candidates.append(
+                Differ.Candidate(
+                    id: records[i].id, location: records[i].location, values: values,
+                    fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
         }
         return batch
     }

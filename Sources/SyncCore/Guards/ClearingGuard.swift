@@ -7,7 +7,8 @@ public enum ClearingGuard {
         let layout = changes.layout
         var cleared = Array(repeating: [String](), count: layout.fields.count)
         for update in changes.updates {
-            for (i, value) in update.row.values.enumerated() where value == nil && update.previous.fields[layout.fields[i]] != nil {
+            for (i, value) in update.row.values.enumerated()
+            where value == nil && update.previous.fields[layout.fields[i]] != nil {
                 cleared[i].append(update.row.sourceID)
             }
         }

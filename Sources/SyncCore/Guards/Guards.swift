@@ -30,7 +30,9 @@ public enum Guards {
                     + "lower source.min_records if it really shrank")
         }
         if let approved = overrides.approved { return approved.check(changes) }
-        if !overrides.allowMassRemoval, let stopped = RemovalGuard.check(changes, policy: removals, allowMassRemoval: false) {
+        if !overrides.allowMassRemoval,
+            let stopped = RemovalGuard.check(changes, policy: removals, allowMassRemoval: false)
+        {
             return stopped
         }
         if !overrides.allowMassClear, let stopped = ClearingGuard.check(changes, policy: guards) { return stopped }

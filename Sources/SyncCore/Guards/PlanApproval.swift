@@ -21,8 +21,9 @@ public struct PlanApproval: Sendable {
     public init(path: String, job: String, maxAge: Duration, now: Date = Date()) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SyncError(.configuration, "cannot read the saved plan \(path)",
-                            hint: "save one with `compliance-sync plan --config JOB.yml --save PLAN.json`")
+            throw SyncError(
+                .configuration, "cannot read the saved plan \(path)",
+                hint: "save one with `compliance-sync plan --config JOB.yml --save PLAN.json`")
         }
         guard let plan = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
             plan["format"] as? String == "compliance-sync.plan"
@@ -30,21 +31,25 @@ public struct PlanApproval: Sendable {
             throw SyncError(.configuration, "\(path) is not a plan saved by `compliance-sync plan --save`")
         }
         guard plan["job"] as? String == job else {
-            throw SyncError(.configuration, "the saved plan \(path) is of job \(plan["job"] as? String ?? "?"), not \(job)",
-                            hint: "approve a plan saved from this job's config")
+            throw SyncError(
+                .configuration, "the saved plan \(path) is of job \(plan["job"] as? String ?? "?"), not \(job)",
+                hint: "approve a plan saved from this job's config")
         }
         let formatter = ISO8601DateFormatter()
         guard let text = plan["planned_at"] as? String, let plannedAt = formatter.date(from: text) else {
             throw SyncError(.configuration, "the saved plan \(path) has no readable planned_at")
         }
         guard now.timeIntervalSince(plannedAt) <= maxAge.seconds else {
-            throw SyncError(.configuration, "the saved plan \(path) was made at \(text), more than \(maxAge) ago",
-                            hint: "review a fresh plan (`plan --save`), or pass a longer --approve-max-age")
+            throw SyncError(
+                .configuration, "the saved plan \(path) was made at \(text), more than \(maxAge) ago",
+                hint: "review a fresh plan (`plan --save`), or pass a longer --approve-max-age")
         }
         removals = Set((plan["removals"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         var clearings: Set<[String]> = []
         for update in plan["updates"] as? [[String: Any]] ?? [] {
-            guard let id = update["source_id"] as? String, let changed = update["changed"] as? [String] else { continue }
+            guard let id = update["source_id"] as? String, let changed = update["changed"] as? [String] else {
+                continue
+            }
             let fields = update["fields"] as? [String: Any] ?? [:]
             for field in changed where fields[field] == nil { clearings.insert([id, field]) }
         }
@@ -54,14 +59,18 @@ public struct PlanApproval: Sendable {
     /// Checks that a run makes no removal and no clearing the saved plan did not list.
     /// - Returns: `nil` when everything is approved, else the ``SyncError`` (kind `.guardStopped`) naming what is not.
     public func check(_ changes: ChangeSet) -> SyncError? {
-        var missing = changes.removals.map(\.person.sourceID).filter { !removals.contains($0) }.map { "removal of \($0)" }
+        var missing = changes.removals.map(\.person.sourceID).filter { !removals.contains($0) }.map {
+            "removal of \($0)"
+        }
         for (field, people) in ClearingGuard.clearings(changes) {
             missing += people.filter { !clearings.contains([$0, field]) }.map { "clearing \(field) of \($0)" }
         }
         guard !missing.isEmpty else { return nil }
-        let shown = missing.prefix(10).joined(separator: ", ") + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
+        let shown =
+            missing.prefix(10).joined(separator: ", ") + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
         return SyncError(
-            .guardStopped, "the run would make changes the saved plan \(path) does not list: \(shown); nothing was sent",
+            .guardStopped,
+            "the run would make changes the saved plan \(path) does not list: \(shown); nothing was sent",
             hint: "review a new plan (`plan --save`) and approve that one")
     }
 }

@@ -47,8 +47,9 @@ struct CivilDateTime: Hashable, Sendable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let rest = seconds - days * 86_400
         let (y, m, d) = Self.civilFromDays(days)
-        self.init(year: y, month: m, day: d, hour: rest / 3600, minute: rest % 3600 / 60, second: rest % 60,
-                  offset: offset)
+        self.init(
+            year: y, month: m, day: d, hour: rest / 3600, minute: rest % 3600 / 60, second: rest % 60,
+            offset: offset)
     }
 
     /// `yyyy-MM-dd`.

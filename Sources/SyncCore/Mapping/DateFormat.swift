@@ -141,7 +141,8 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
         }
         var time = Array(b[i..<timeEnd])
         if let dot = time.firstIndex(of: UInt8(ascii: ".")) { time = Array(time[..<dot]) }
-        let pattern: [Token] = time.count == 5
+        let pattern: [Token] =
+            time.count == 5
             ? [.hour, .literal(58), .minute] : [.hour, .literal(58), .minute, .literal(58), .second]
         guard let t = parse(time, pattern) else { return nil }
         (value.hour, value.minute, value.second) = (t.hour, t.minute, t.second)

@@ -31,12 +31,13 @@ public struct Mapper: Sendable {
             case .attribute(let name): input = .attribute(index(name))
             case .value(let value): input = .value(value)
             case .template(let template):
-                input = .template(template.parts.map {
-                    switch $0 {
-                    case .literal(let text): .literal(text)
-                    case .attribute(let name): .attribute(index(name))
-                    }
-                })
+                input = .template(
+                    template.parts.map {
+                        switch $0 {
+                        case .literal(let text): .literal(text)
+                        case .attribute(let name): .attribute(index(name))
+                        }
+                    })
             }
             let isDate = catalog.date.contains(mapping.field)
             return CompiledField(
@@ -101,8 +102,9 @@ public struct Mapper: Sendable {
             case .none: row.append(nil)
             case .one(let text): row.append(text)
             case .many(let values):
-                problems.append(RecordProblem(
-                    field: field.name, "has \(values.count) values; add `first` or `join` to its transform"))
+                problems.append(
+                    RecordProblem(
+                        field: field.name, "has \(values.count) values; add `first` or `join` to its transform"))
                 row.append(nil)
             }
         }
@@ -137,7 +139,10 @@ enum Working {
         case .none: .none
         case .one(let text): text.isEmpty ? .none : self
         case .many(let values):
-            { let kept = values.filter { !$0.isEmpty }; return kept.isEmpty ? .none : kept.count == 1 ? .one(kept[0]) : .many(kept) }()
+            {
+                let kept = values.filter { !$0.isEmpty };
+                return kept.isEmpty ? .none : kept.count == 1 ? .one(kept[0]) : .many(kept)
+            }()
         }
     }
 

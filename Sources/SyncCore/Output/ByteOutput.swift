@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A buffered writer to a file descriptor, for output that may be large
@@ -31,8 +31,9 @@ public final class ByteOutput {
         let temporary = path + ".tmp-\(getpid())"
         let opened = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
         guard opened >= 0 else {
-            throw SyncError(.io, "cannot write \(path): \(String(cString: strerror(errno)))",
-                            hint: "check that the folder exists, this user may write there, and \(temporary) is not a link")
+            throw SyncError(
+                .io, "cannot write \(path): \(String(cString: strerror(errno)))",
+                hint: "check that the folder exists, this user may write there, and \(temporary) is not a link")
         }
         fd = opened
         self.path = path
@@ -54,15 +55,17 @@ public final class ByteOutput {
         if path != nil, fsync(fd) != 0, failure == nil { failure = errno }
         if let failure {
             if let temporary { unlink(temporary) }
-            throw SyncError(.io, "writing \(path ?? "standard output") failed: \(String(cString: strerror(failure)))",
-                            hint: "check free disk space and the file's permissions")
+            throw SyncError(
+                .io, "writing \(path ?? "standard output") failed: \(String(cString: strerror(failure)))",
+                hint: "check free disk space and the file's permissions")
         }
         if let temporary, let path {
             guard rename(temporary, path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 unlink(temporary)
-                throw SyncError(.io, "cannot move the new \(path) into place: \(reason)",
-                                hint: "check the folder's permissions")
+                throw SyncError(
+                    .io, "cannot move the new \(path) into place: \(reason)",
+                    hint: "check the folder's permissions")
             }
             self.temporary = nil
         }

@@ -17,7 +17,8 @@ public enum Masking {
     }
 
     /// Stored fields as they may be shown: digests of sensitive ones masked.
-    public static func shown(stored fields: [String: String], catalog: FieldCatalog) -> [(field: String, value: String)] {
+    public static func shown(stored fields: [String: String], catalog: FieldCatalog) -> [(field: String, value: String)]
+    {
         fields.keys.sorted().map { field in
             (field, catalog.sensitive.contains(field) ? mask(field: field, catalog: catalog) : fields[field]!)
         }

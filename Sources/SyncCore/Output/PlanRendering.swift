@@ -14,7 +14,9 @@ public struct PlanHeader: Sendable {
     public var stoppedBy: SyncError?
 
     /// Creates a header.
-    public init(job: String, source: String, snapshot: String, removalAction: RemovalPolicy.Action, stoppedBy: SyncError?) {
+    public init(
+        job: String, source: String, snapshot: String, removalAction: RemovalPolicy.Action, stoppedBy: SyncError?
+    ) {
         self.job = job
         self.source = source
         self.snapshot = snapshot
@@ -34,10 +36,11 @@ public enum PlanRendering {
         let layout = changes.layout
         let removalVerb = header.removalAction == .terminate ? "terminate" : "report as gone"
         out.write("Plan for job \(header.job)\n  source:   \(header.source)\n  snapshot: \(header.snapshot)\n")
-        out.write("  \(changes.recordsRead) records read: \(changes.creates.count) to create, "
-            + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "
-            + (changes.rekeys.isEmpty ? "" : "\(changes.rekeys.count) re-keyed (never terminated), ")
-            + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid\n")
+        out.write(
+            "  \(changes.recordsRead) records read: \(changes.creates.count) to create, "
+                + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "
+                + (changes.rekeys.isEmpty ? "" : "\(changes.rekeys.count) re-keyed (never terminated), ")
+                + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid\n")
         let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
             out.write("\nCreate (\(changes.creates.count))\n")
@@ -61,24 +64,28 @@ public enum PlanRendering {
         if !changes.rekeys.isEmpty {
             out.write("\nRe-keyed: a new source id, the same person; never terminated (\(changes.rekeys.count))\n")
             for rekey in changes.rekeys {
-                let change = rekey.changed.isEmpty ? "nothing else changed" : "changed: " + rekey.changed.joined(separator: ", ")
-                out.write("  > \(rekey.previous.sourceID) -> \(rekey.sourceID)  \(identity(rekey.previous.fields, layout.catalog))"
-                    + "  same \(rekey.matchedOn); \(change)\n")
+                let change =
+                    rekey.changed.isEmpty ? "nothing else changed" : "changed: " + rekey.changed.joined(separator: ", ")
+                out.write(
+                    "  > \(rekey.previous.sourceID) -> \(rekey.sourceID)  \(identity(rekey.previous.fields, layout.catalog))"
+                        + "  same \(rekey.matchedOn); \(change)\n")
             }
         }
         if !changes.removals.isEmpty {
             let title = header.removalAction == .terminate ? "Terminate" : "Gone from the source (reported only)"
             out.write("\n\(title) (\(changes.removals.count))\n")
             for removal in changes.removals {
-                out.write("  - \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))"
-                    + "  missing since \(Timestamps.iso(removal.missingSince))\n")
+                out.write(
+                    "  - \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))"
+                        + "  missing since \(Timestamps.iso(removal.missingSince))\n")
             }
         }
         if !changes.waiting.isEmpty {
             out.write("\nMissing, within the grace period (\(changes.waiting.count))\n")
             for removal in changes.waiting {
-                out.write("  ? \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))"
-                    + "  removed from \(Timestamps.iso(removal.dueAt)) if still missing\n")
+                out.write(
+                    "  ? \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))"
+                        + "  removed from \(Timestamps.iso(removal.dueAt)) if still missing\n")
             }
         }
         if !changes.invalid.isEmpty {
@@ -172,8 +179,9 @@ public enum PlanRendering {
             json.field("changed", strings: rekey.changed)
             json.key("fields")
             let identity = layout.catalog.identity
-            fields(Masking.shown(stored: rekey.previous.fields, catalog: layout.catalog)
-                .filter { identity.contains($0.field) }, &json)
+            fields(
+                Masking.shown(stored: rekey.previous.fields, catalog: layout.catalog)
+                    .filter { identity.contains($0.field) }, &json)
             json.endObject()
         }
         json.endArray()
@@ -185,8 +193,9 @@ public enum PlanRendering {
                 json.field("source_id", removal.person.sourceID)
                 json.key("fields")
                 let identity = layout.catalog.identity
-                fields(Masking.shown(stored: removal.person.fields, catalog: layout.catalog)
-                    .filter { identity.contains($0.field) }, &json)
+                fields(
+                    Masking.shown(stored: removal.person.fields, catalog: layout.catalog)
+                        .filter { identity.contains($0.field) }, &json)
                 json.field("missing_since", Timestamps.iso(removal.missingSince))
                 json.field("due_at", Timestamps.iso(removal.dueAt))
                 json.endObject()
@@ -302,6 +311,7 @@ public enum Timestamps {
 
     /// The API's date-time format in UTC: `2026-01-31 05:00:00 UTC`.
     public static func api(_ date: Date) -> String {
-        CivilDateTime(secondsSinceEpoch: Int(date.timeIntervalSince1970.rounded(.down)), offset: 0).dateTimeText + " UTC"
+        CivilDateTime(secondsSinceEpoch: Int(date.timeIntervalSince1970.rounded(.down)), offset: 0).dateTimeText
+            + " UTC"
     }
 }

@@ -21,16 +21,20 @@ public enum JournalCoding {
     /// Rows from their journal text.
     /// - Throws: ``SyncError`` naming the snapshot when the text is damaged.
     public static func decode(_ text: String, description: String) throws -> [SnapshotUpdate] {
-        let damaged = SyncError(.snapshot, "\(description): a journal entry is damaged",
-                                hint: "restore the snapshot from backup, or run `sync --full`")
-        guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { throw damaged }
+        let damaged = SyncError(
+            .snapshot, "\(description): a journal entry is damaged",
+            hint: "restore the snapshot from backup, or run `sync --full`")
+        guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
+            throw damaged
+        }
         return try list.map { item in
             guard let id = item["source_id"] as? String, let hex = item["fingerprint"] as? String,
                 let fields = item["fields"] as? [String: String], let fingerprint = Fingerprint(hex: hex)
             else { throw damaged }
-            return SnapshotUpdate(sourceID: id, fingerprint: fingerprint, fields: fields,
-                                  terminatedAt: item["terminated_at"] as? String,
-                                  replacing: item["replacing"] as? [String] ?? [])
+            return SnapshotUpdate(
+                sourceID: id, fingerprint: fingerprint, fields: fields,
+                terminatedAt: item["terminated_at"] as? String,
+                replacing: item["replacing"] as? [String] ?? [])
         }
     }
 }

@@ -124,7 +124,8 @@ public struct Fingerprinter: Sendable {
                 out.append(0x1D)
                 out.append(terminatedAt)
             }
-            let (high, low) = SipHash24.hash(UnsafeRawBufferPointer(start: buffer.baseAddress, count: out.end), with: high, and: low)
+            let (high, low) = SipHash24.hash(
+                UnsafeRawBufferPointer(start: buffer.baseAddress, count: out.end), with: high, and: low)
             return Fingerprint(high: high, low: low)
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension SnapshotKey {
@@ -14,16 +14,18 @@ extension SnapshotKey {
             do {
                 return try SnapshotKey(bytes: data)
             } catch {
-                throw SyncError(.snapshot, "the snapshot key \(path) is damaged (\(data.count) bytes, expected 32)",
-                                hint: "restore it from backup; without it the snapshot cannot be compared")
+                throw SyncError(
+                    .snapshot, "the snapshot key \(path) is damaged (\(data.count) bytes, expected 32)",
+                    hint: "restore it from backup; without it the snapshot cannot be compared")
             }
         }
         guard create else { return nil }
         let key = SnapshotKey.random()
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SyncError(.snapshot, "cannot create the snapshot key \(path): \(String(cString: strerror(errno)))",
-                            hint: "check that this user may write to \((path as NSString).deletingLastPathComponent)")
+            throw SyncError(
+                .snapshot, "cannot create the snapshot key \(path): \(String(cString: strerror(errno)))",
+                hint: "check that this user may write to \((path as NSString).deletingLastPathComponent)")
         }
         defer { close(fd) }
         let bytes = [UInt8](key.bytes)
@@ -39,8 +41,9 @@ extension SnapshotKey {
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         if info.st_mode & 0o077 != 0 {
-            throw SyncError(.snapshot, "the snapshot key \(path) may be read by other users",
-                            hint: "run `chmod 600 \(path)`")
+            throw SyncError(
+                .snapshot, "the snapshot key \(path) may be read by other users",
+                hint: "run `chmod 600 \(path)`")
         }
     }
 }

@@ -36,7 +36,8 @@ public protocol SourceConnector: Sendable {
 
 /// The connectors a command line knows, by type.
 public struct ConnectorRegistry: Sendable {
-    private var connectors: [(type: String, summary: String, make: @Sendable (ConfigSection, SourceContext) throws -> any UserSource)] = []
+    private var connectors:
+        [(type: String, summary: String, make: @Sendable (ConfigSection, SourceContext) throws -> any UserSource)] = []
 
     /// An empty registry.
     public init() {}

@@ -31,22 +31,24 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(channel: Channel(), start: { [name, chunkSize, produce] channel in
-            let thread = Thread {
-                let emitter = RecordEmitter(channel: channel, chunkSize: chunkSize)
-                do {
-                    try produce(emitter)
-                    emitter.flush()
-                    channel.finish(nil)
-                } catch {
-                    emitter.flush()
-                    channel.finish(error)
+        Iterator(
+            channel: Channel(),
+            start: { [name, chunkSize, produce] channel in
+                let thread = Thread {
+                    let emitter = RecordEmitter(channel: channel, chunkSize: chunkSize)
+                    do {
+                        try produce(emitter)
+                        emitter.flush()
+                        channel.finish(nil)
+                    } catch {
+                        emitter.flush()
+                        channel.finish(error)
+                    }
                 }
-            }
-            thread.name = name
-            thread.stackSize = 1 << 22
-            thread.start()
-        })
+                thread.name = name
+                thread.stackSize = 1 << 22
+                thread.start()
+            })
     }
 
     /// Hands records to the consumer of a ``ThreadedRecordStream``.
@@ -249,7 +251,11 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
                     } else if finished || cancelled {
                         let error = cancelled ? CancellationError() : failure
                         condition.unlock()
-                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: nil) }
+                        if let error {
+                            continuation.resume(throwing: error)
+                        } else {
+                            continuation.resume(returning: nil)
+                        }
                     } else {
                         waiter = continuation
                         condition.signal()

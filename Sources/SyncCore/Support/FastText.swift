@@ -9,7 +9,9 @@ enum FastText {
         let scalars = text.unicodeScalars
         var start = scalars.startIndex, end = scalars.endIndex
         while start < end, scalars[start].properties.isWhitespace { start = scalars.index(after: start) }
-        while end > start, scalars[scalars.index(before: end)].properties.isWhitespace { end = scalars.index(before: end) }
+        while end > start, scalars[scalars.index(before: end)].properties.isWhitespace {
+            end = scalars.index(before: end)
+        }
         if start == scalars.startIndex && end == scalars.endIndex { return text }
         return String(scalars[start..<end])
     }
@@ -34,9 +36,11 @@ enum FastText {
 
     private static func unicodeLowercased(_ text: String) -> String {
         // Most text with accents is lower case already: then it is returned as it is, without a copy.
-        guard text.unicodeScalars.contains(where: {
-            $0.isASCII ? ($0.value >= 65 && $0.value <= 90) : $0.properties.changesWhenLowercased
-        }) else { return text }
+        guard
+            text.unicodeScalars.contains(where: {
+                $0.isASCII ? ($0.value >= 65 && $0.value <= 90) : $0.properties.changesWhenLowercased
+            })
+        else { return text }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {

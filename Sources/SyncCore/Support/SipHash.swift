@@ -14,7 +14,8 @@ struct SipHash24 {
 
     /// The hashes of `bytes` under two keys, in one pass: the two computations are
     /// independent, so the processor overlaps them (about 1.7 times the speed of two passes).
-    static func hash(_ bytes: UnsafeRawBufferPointer, with first: SipHash24, and second: SipHash24) -> (UInt64, UInt64) {
+    static func hash(_ bytes: UnsafeRawBufferPointer, with first: SipHash24, and second: SipHash24) -> (UInt64, UInt64)
+    {
         var a = State(first), b = State(second)
         blocks(of: bytes) { m in
             a.absorb(m)

@@ -84,7 +84,8 @@ public struct SyncReport: Sendable {
             "sync \(job): \(records) records read from \(source)",
             "  created \(created), updated \(updated), terminated \(terminated), re-keyed \(rekeys.count), "
                 + "unchanged \(unchanged), invalid \(invalid.count), rejected \(rejected.count)",
-            "  \(importsSent) import\(importsSent == 1 ? "" : "s") sent in \(seconds)s" + (settled > 0 ? "; \(settled) interrupted imports settled" : ""),
+            "  \(importsSent) import\(importsSent == 1 ? "" : "s") sent in \(seconds)s"
+                + (settled > 0 ? "; \(settled) interrupted imports settled" : ""),
         ]
         if importsSent == 0 && rejected.isEmpty && settled == 0 { lines.append("  nothing to do, 0 imports sent") }
         if !reportedGone.isEmpty { lines.append("  \(reportedGone.count) gone from the source (reported only)") }
@@ -94,13 +95,15 @@ public struct SyncReport: Sendable {
         }
         if rekeys.count > 20 { lines.append("  … and \(rekeys.count - 20) more re-keyed (see the run report)") }
         for rejection in rejected.prefix(20) {
-            lines.append("  rejected \(rejection.action) \(rejection.sourceID): "
-                + (rejection.field.map { "\($0): " } ?? "") + rejection.message)
+            lines.append(
+                "  rejected \(rejection.action) \(rejection.sourceID): "
+                    + (rejection.field.map { "\($0): " } ?? "") + rejection.message)
         }
         if rejected.count > 20 { lines.append("  … and \(rejected.count - 20) more rejected (see the run report)") }
         for record in invalid.prefix(20) {
-            lines.append("  invalid \(record.sourceID.isEmpty ? "(no id)" : record.sourceID)"
-                + (record.location.map { " (\($0))" } ?? "") + ": \(record.reason)")
+            lines.append(
+                "  invalid \(record.sourceID.isEmpty ? "(no id)" : record.sourceID)"
+                    + (record.location.map { " (\($0))" } ?? "") + ": \(record.reason)")
         }
         if invalid.count > 20 { lines.append("  … and \(invalid.count - 20) more invalid (see the run report)") }
         for warning in warnings { lines.append("  warning: \(warning)") }

@@ -46,7 +46,8 @@ public struct Syncer: Sendable {
         report.full = full
         try await settleJournal(store: store, service: service, report: &report)
         let changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
-        if let stopped = Guards.check(changes, removals: planner.removals, guards: planner.guards, overrides: overrides) {
+        if let stopped = Guards.check(changes, removals: planner.removals, guards: planner.guards, overrides: overrides)
+        {
             throw stopped
         }
         report.records = changes.recordsRead
@@ -54,11 +55,14 @@ public struct Syncer: Sendable {
         report.invalid = changes.invalid
         report.warnings += changes.warnings
         report.waiting = changes.waiting.map(\.person.sourceID)
-        report.rekeys = changes.rekeys.map { .init(from: $0.previous.sourceID, to: $0.sourceID, matchedOn: $0.matchedOn) }
+        report.rekeys = changes.rekeys.map {
+            .init(from: $0.previous.sourceID, to: $0.sourceID, matchedOn: $0.matchedOn)
+        }
 
         if !changes.moved.isEmpty {
             // Re-keyed people whose row is as it was: only the snapshot row moves.
-            try await store.commit(changes.moved.map { snapshotUpdate(of: $0, layout: changes.layout, key: changes.key) })
+            try await store.commit(
+                changes.moved.map { snapshotUpdate(of: $0, layout: changes.layout, key: changes.key) })
         }
         for batch in outgoing(changes, now: now) {
             try await send(batch[...], store: store, service: service, report: &report)
@@ -99,7 +103,8 @@ public struct Syncer: Sendable {
                 return ImportRow.Field(layout.fields[i], row.values[i])
             }
             if clearsTermination { fields.append(ImportRow.Field(catalog.terminatedAt, nil)) }
-            return Outgoing(kind: kind, row: ImportRow(fields), update: snapshotUpdate(of: row, layout: layout, key: key))
+            return Outgoing(
+                kind: kind, row: ImportRow(fields), update: snapshotUpdate(of: row, layout: layout, key: key))
         }
         var upserts = changes.creates.map { upsert($0, kind: .create) }
         upserts += changes.updates.map { upsert($0.row, kind: .update) }
@@ -112,10 +117,12 @@ public struct Syncer: Sendable {
                     return ImportRow.Field(name, value)
                 }
                 fields.append(ImportRow.Field(catalog.terminatedAt, when))
-                terminations.append(Outgoing(
-                    kind: .terminate, row: ImportRow(fields),
-                    update: SnapshotUpdate(sourceID: removal.person.sourceID, fingerprint: removal.fingerprint,
-                                           fields: removal.person.fields, terminatedAt: when)))
+                terminations.append(
+                    Outgoing(
+                        kind: .terminate, row: ImportRow(fields),
+                        update: SnapshotUpdate(
+                            sourceID: removal.person.sourceID, fingerprint: removal.fingerprint,
+                            fields: removal.person.fields, terminatedAt: when)))
             }
         }
         return chunks(upserts) + chunks(terminations)
@@ -123,8 +130,9 @@ public struct Syncer: Sendable {
 
     /// The snapshot state a row gets once accepted.
     private func snapshotUpdate(of row: PlannedRow, layout: RowLayout, key: SnapshotKey) -> SnapshotUpdate {
-        SnapshotUpdate(sourceID: row.sourceID, fingerprint: row.fingerprint,
-                       fields: key.storedFields(row.values, layout: layout), replacing: row.replacing)
+        SnapshotUpdate(
+            sourceID: row.sourceID, fingerprint: row.fingerprint,
+            fields: key.storedFields(row.values, layout: layout), replacing: row.replacing)
     }
 
     private func chunks(_ rows: [Outgoing]) -> [[Outgoing]] {
@@ -172,7 +180,9 @@ public struct Syncer: Sendable {
             for item in rows { report.reject(item, field: nil, "the import failed: \(message)") }
         case .unconfirmed(let reason):
             try await store.markUnconfirmed(rows.map(\.update), resolving: key)
-            logger.warning("import \(submitted.id) could not be confirmed (\(reason)); its \(rows.count) people are sent again next run")
+            logger.warning(
+                "import \(submitted.id) could not be confirmed (\(reason)); its \(rows.count) people are sent again next run"
+            )
             for item in rows { report.reject(item, field: nil, "not confirmed: \(reason); sent again next run") }
         case .completed(let errors, _):
             let rejectedRows = Dictionary(grouping: errors, by: \.row)
@@ -212,11 +222,14 @@ public struct Syncer: Sendable {
     /// source may have changed since: its people are marked unconfirmed, so that this
     /// run's plan sends each of them in their current state under a new key. (Sending it
     /// again under its own key could meet a different body the API already holds.)
-    public func settleJournal(store: some SnapshotStore, service: some ImportService, report: inout SyncReport) async throws {
+    public func settleJournal(store: some SnapshotStore, service: some ImportService, report: inout SyncReport)
+        async throws
+    {
         for entry in try await store.journalEntries() {
             guard let importID = entry.importID else {
                 try await store.markUnconfirmed(entry.updates, resolving: entry.key)
-                logger.warning("""
+                logger.warning(
+                    """
                     an interrupted submission (key \(entry.key), \(entry.updates.count) rows) was never confirmed; \
                     its people are sent again in their current state
                     """)
@@ -228,11 +241,14 @@ public struct Syncer: Sendable {
                 try await store.removeJournalEntry(entry.key)
             case .unconfirmed(let reason):
                 try await store.markUnconfirmed(entry.updates, resolving: entry.key)
-                report.warnings.append("import \(importID) of an earlier run could not be confirmed (\(reason)); its people are sent again")
+                report.warnings.append(
+                    "import \(importID) of an earlier run could not be confirmed (\(reason)); its people are sent again"
+                )
             case .completed(let errors, _):
                 let rejected = Set(errors.map(\.row))
-                try await store.commit(entry.updates.indices.filter { !rejected.contains($0) }.map { entry.updates[$0] },
-                                       resolving: entry.key)
+                try await store.commit(
+                    entry.updates.indices.filter { !rejected.contains($0) }.map { entry.updates[$0] },
+                    resolving: entry.key)
             }
             logger.notice("settled interrupted import \(importID)")
             report.settled += 1
@@ -252,6 +268,7 @@ extension SyncReport {
 
     /// Lists a row the API did not apply.
     mutating func reject(_ item: Syncer.Outgoing, field: String?, _ message: String) {
-        rejected.append(Rejection(sourceID: item.update.sourceID, action: item.kind.rawValue, field: field, message: message))
+        rejected.append(
+            Rejection(sourceID: item.update.sourceID, action: item.kind.rawValue, field: field, message: message))
     }
 }

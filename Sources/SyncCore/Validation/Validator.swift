@@ -49,8 +49,10 @@ public struct Validator: Sendable {
                 if let normal = Self.normalisedDateTime(value) {
                     row[position] = normal
                 } else {
-                    problems.append(RecordProblem(
-                        field: field, "is not a date-time in the form yyyy-mm-dd HH:MM:SS with an optional zone name"))
+                    problems.append(
+                        RecordProblem(
+                            field: field,
+                            "is not a date-time in the form yyyy-mm-dd HH:MM:SS with an optional zone name"))
                 }
             case .date:
                 if DateFormat.isoDate.parse(value) == nil {
@@ -96,7 +98,8 @@ public struct Validator: Sendable {
                     continue
                 }
                 let b = bytes[i]
-                let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+                let ok =
+                    (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
                     || b == UInt8(ascii: "-") || b >= 0x80
                 if !ok { return false }
             }
