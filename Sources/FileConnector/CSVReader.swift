@@ -146,7 +146,7 @@ public final class CSVReader {
     /// Finds the fields of one record at `start` (into ``spans``); `nil` when the buffer ends
     /// before the record does. Nothing is decoded until the whole record is in.
     private func parseRecord() throws -> Int? {
-        // The loop works on locals: a class's properties cost an exclusivity check per access.
+        // perf: The loop works on locals: a class's properties cost an exclusivity check per access.
         let b = buffer, end = end, eof = eof, delimiter = delimiter, line = line
         recordLine = line
         var newlines = 0

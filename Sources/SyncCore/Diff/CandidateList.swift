@@ -11,7 +11,7 @@ struct CandidateList: RandomAccessCollection {
     var endIndex: Int { count }
 
     subscript(position: Int) -> Differ.Candidate {
-        // Yielded, not returned: reading one field (`candidates[i].id`, a million times in a sort)
+        // perf: Yielded, not returned: reading one field (`candidates[i].id`, a million times in a sort)
         // must not copy, retain and release the whole candidate.
         _read { yield chunks[position >> Self.shift][position & (Self.chunkSize - 1)] }
         _modify { yield &chunks[position >> Self.shift][position & (Self.chunkSize - 1)] }

@@ -48,7 +48,7 @@ struct Differ {
                 s += 1
             }
             if end - i > 1 && !id.isEmpty { markDuplicates(order[i..<end], in: &candidates) }
-            // Fields are read in place: copying a million candidates whole is most of a merge's time.
+            // perf: Fields are read in place: copying a million candidates whole is most of a merge's time.
             // Anyone matched is back, valid or not: a later absence starts a new grace period.
             if entry?.missingSince != nil { changes.returned.append(id) }
             for position in order[i..<end] {
@@ -65,7 +65,7 @@ struct Differ {
                         continue
                     }
                 }
-                // Moved, not copied: the candidates are done with once merged.
+                // perf: Moved, not copied: the candidates are done with once merged.
                 var values: [String?] = []
                 swap(&values, &candidates[position].values)
                 let row = PlannedRow(

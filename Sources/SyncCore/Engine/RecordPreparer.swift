@@ -30,7 +30,7 @@ struct RecordPreparer: Sendable {
         var batch = Batch()
         batch.candidates.reserveCapacity(records.count)
         batch.emails.reserveCapacity(records.count)
-        // The loop works on locals, and reads records in place: with `self`'s properties or `map`,
+        // perf: The loop works on locals, and reads records in place: with `self`'s properties or `map`,
         // the compiler copies each whole record (and the mapper) around every call, and every
         // copy retains and releases objects that the reader's thread touches too.
         var mapper = mapper, fingerprinter = fingerprinter

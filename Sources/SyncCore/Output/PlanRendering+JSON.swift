@@ -1,0 +1,127 @@
+import Foundation
+
+/// The plan for programs (`--format json`, docs/plan-format.md).
+extension PlanRendering {
+    /// Writes the plan as one JSON object.
+    public static func json(_ changes: ChangeSet, header: PlanHeader, to out: ByteOutput) {
+        let layout = changes.layout
+        var json = JSONWriter(out)
+        json.beginObject()
+        json.field("format", "compliance-sync.plan")
+        json.field("version", jsonVersion)
+        json.field("job", header.job)
+        json.field("source", header.source)
+        json.field("snapshot", header.snapshot)
+        json.field("planned_at", Timestamps.iso(changes.plannedAt))
+        json.field("removal_action", header.removalAction.rawValue)
+        json.key("summary")
+        json.beginObject()
+        json.field("records", changes.recordsRead)
+        json.field("creates", changes.creates.count)
+        json.field("updates", changes.updates.count)
+        json.field("rekeys", changes.rekeys.count)
+        json.field("removals", changes.removals.count)
+        json.field("waiting", changes.waiting.count)
+        json.field("unchanged", changes.unchanged)
+        json.field("invalid", changes.invalid.count)
+        json.endObject()
+        json.key("stopped")
+        if let stopped = header.stoppedBy {
+            json.beginObject()
+            json.field("message", stopped.message)
+            json.field("hint", stopped.hint)
+            json.endObject()
+        } else {
+            json.value(nil as String?)
+        }
+        json.field("warnings", strings: changes.warnings)
+        json.key("creates")
+        json.beginArray()
+        for i in changes.creates.indices {
+            let row = changes.creates[i]
+            json.beginObject()
+            json.field("source_id", row.sourceID)
+            json.field("location", row.location?.description)
+            json.key("fields")
+            fields(Masking.shown(row.values, layout: layout), &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("updates")
+        json.beginArray()
+        for update in changes.updates {
+            json.beginObject()
+            json.field("source_id", update.row.sourceID)
+            json.field("location", update.row.location?.description)
+            json.field("changed", strings: update.changed)
+            json.key("fields")
+            fields(Masking.shown(update.row.values, layout: layout), &json)
+            json.key("previous")
+            let previous = Masking.shown(stored: update.previous.fields, catalog: layout.catalog)
+            fields(previous.filter { update.changed.contains($0.field) }, &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("rekeys")
+        json.beginArray()
+        for rekey in changes.rekeys {
+            json.beginObject()
+            json.field("from", rekey.previous.sourceID)
+            json.field("source_id", rekey.sourceID)
+            json.field("matched_on", rekey.matchedOn)
+            json.field("changed", strings: rekey.changed)
+            json.key("fields")
+            let identity = layout.catalog.identity
+            fields(
+                Masking.shown(stored: rekey.previous.fields, catalog: layout.catalog)
+                    .filter { identity.contains($0.field) }, &json)
+            json.endObject()
+        }
+        json.endArray()
+        for (name, list) in [("removals", changes.removals), ("waiting", changes.waiting)] {
+            json.key(name)
+            json.beginArray()
+            for removal in list {
+                json.beginObject()
+                json.field("source_id", removal.person.sourceID)
+                json.key("fields")
+                let identity = layout.catalog.identity
+                fields(
+                    Masking.shown(stored: removal.person.fields, catalog: layout.catalog)
+                        .filter { identity.contains($0.field) }, &json)
+                json.field("missing_since", Timestamps.iso(removal.missingSince))
+                json.field("due_at", Timestamps.iso(removal.dueAt))
+                json.endObject()
+            }
+            json.endArray()
+        }
+        json.key("invalid")
+        json.beginArray()
+        for record in changes.invalid {
+            json.beginObject()
+            json.field("source_id", record.sourceID)
+            json.field("location", record.location?.description)
+            json.field("reason", record.reason)
+            json.key("problems")
+            json.beginArray()
+            for problem in record.problems {
+                json.beginObject()
+                json.field("field", problem.field)
+                json.field("reason", problem.reason)
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        out.write("\n")
+        out.flush()
+    }
+
+    static func fields(_ pairs: [(field: String, value: String)], _ json: inout JSONWriter) {
+        json.beginObject()
+        for (field, value) in pairs { json.field(field, value) }
+        json.endObject()
+    }
+}
