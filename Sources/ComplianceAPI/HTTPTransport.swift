@@ -98,7 +98,8 @@ struct HTTPTransport: Sendable {
                 guard attempt < settings.maxAttempts else {
                     throw SyncError(
                         .api, "cannot reach \(url) after \(attempt) attempts: \(error)",
-                        hint: "check api.base_url, the network and any proxy; run again (nothing is lost)")
+                        hint: "check api.base_url, the network and any proxy; run again (nothing is lost)",
+                        underlying: error)
                 }
                 wait = backoff(attempt)
                 logger.notice("\(method.rawValue) \(path) failed (\(error)); retrying in \(wait)")

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 // An integrator's executable that imports this module gets the registry and its `+` with it.
 @_exported import SyncCore
+import Synchronization
 
 /// The `compliance-sync` command line.
 ///
@@ -51,7 +52,8 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as SyncError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            let text = CommandContext.debugging.load(ordering: .relaxed) ? error.debugDescription : error.description
+            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
             Foundation.exit(error.exitCode)
         } catch {
             exit(withError: error)
@@ -62,6 +64,8 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
 /// What every command shares: the registry it was started with and logging.
 enum CommandContext {
     @TaskLocal static var registry = ConnectorRegistry.builtIn
+    /// Whether the command runs at `--log-level debug` or below: errors then show what they wrap.
+    static let debugging = Atomic<Bool>(false)
 
     /// A logger to standard error at the chosen level.
     static func logger(level: Logger.Level) -> Logger {
@@ -81,6 +85,7 @@ struct JobOptions: ParsableArguments {
 
     /// Reads the job file and builds its source with the registry the command line was started with.
     func load() throws -> (configuration: JobConfiguration, logger: Logger, source: any UserSource) {
+        CommandContext.debugging.store(logLevel <= .debug, ordering: .relaxed)
         let configuration = try YAMLConfigLoader.load(path: config)
         let logger = CommandContext.logger(level: logLevel)
         return (configuration, logger, try CommandContext.registry.makeSource(for: configuration, logger: logger))

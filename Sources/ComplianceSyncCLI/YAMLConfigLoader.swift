@@ -34,7 +34,7 @@ public enum YAMLConfigLoader {
         } catch let error as YamlError {
             throw SyncError(
                 .configuration, "\(file): not valid YAML: \(error)",
-                hint: "check the indentation and quoting near that line")
+                hint: "check the indentation and quoting near that line", underlying: error)
         }
         guard let node else {
             throw SyncError(.configuration, "\(file) is empty", hint: "see examples/quickstart/quickstart.yml")

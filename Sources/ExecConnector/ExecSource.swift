@@ -80,7 +80,7 @@ public struct ExecSource: UserSource, SourceConnector {
             } catch {
                 throw SyncError(
                     .source, "\(description): \(error)",
-                    hint: "check that the program exists and is executable, and its PATH")
+                    hint: "check that the program exists and is executable, and its PATH", underlying: error)
             }
             let name = (command[0] as NSString).lastPathComponent
             let errorsDone = DispatchSemaphore(value: 0)

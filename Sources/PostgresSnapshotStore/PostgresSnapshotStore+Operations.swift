@@ -32,9 +32,7 @@ extension PostgresSnapshotStore {
                     SnapshotEntry(fingerprint: fingerprint, terminated: row.bytes(2).first == 1, missingSince: missing))
             }
             if let damaged {
-                throw SyncError(
-                    .snapshot, "\(description): the fingerprint of \(damaged) is damaged",
-                    hint: "restore the snapshot from backup, or run `sync --full`")
+                throw SyncError.damagedSnapshot(description, "the fingerprint of \(damaged) is damaged")
             }
             return index
         }
@@ -61,9 +59,7 @@ extension PostgresSnapshotStore {
                     missingSince: row.text(3).flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
             }
             if let damaged {
-                throw SyncError(
-                    .snapshot, "\(description): the stored fields of \(damaged) are damaged",
-                    hint: "restore the snapshot from backup, or run `sync --full`")
+                throw SyncError.damagedSnapshot(description, "the stored fields of \(damaged) are damaged")
             }
             return people
         }

@@ -32,9 +32,7 @@ extension SQLiteSnapshotStore {
                 let blob = UnsafeRawBufferPointer(
                     start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1)))
                 guard let fingerprint = Fingerprint(bytes: blob) else {
-                    throw SyncError(
-                        .snapshot, "\(self.description): the fingerprint of \(id) is damaged",
-                        hint: "restore the snapshot from backup, or run `sync --full`")
+                    throw SyncError.damagedSnapshot(self.description, "the fingerprint of \(id) is damaged")
                 }
                 let missing =
                     sqlite3_column_type(handle, 3) == SQLITE_NULL
@@ -73,9 +71,7 @@ extension SQLiteSnapshotStore {
                 let count = Int(sqlite3_column_bytes(handle, 0))
                 let json = sqlite3_column_blob(handle, 0).map { Data(bytes: $0, count: count) } ?? Data()
                 guard let fields = StoredPerson.decodeFields(json) else {
-                    throw SyncError(
-                        .snapshot, "\(self.description): the stored fields of \(id) are damaged",
-                        hint: "restore the snapshot from backup, or run `sync --full`")
+                    throw SyncError.damagedSnapshot(self.description, "the stored fields of \(id) are damaged")
                 }
                 let terminatedAt =
                     sqlite3_column_type(handle, 1) == SQLITE_NULL
@@ -199,7 +195,8 @@ extension SQLiteSnapshotStore {
         } catch {
             throw SyncError(
                 .snapshot, "reading the snapshot \(description) failed: \(error)",
-                hint: "if the file is damaged, restore it from backup or move it away and run `sync --full`")
+                hint: "if the file is damaged, restore it from backup or move it away and run `sync --full`",
+                underlying: error)
         }
     }
 
@@ -211,7 +208,8 @@ extension SQLiteSnapshotStore {
         } catch {
             throw SyncError(
                 .snapshot, "writing the snapshot \(description) failed: \(error)",
-                hint: "check free disk space and the file's permissions; nothing of this batch was recorded")
+                hint: "check free disk space and the file's permissions; nothing of this batch was recorded",
+                underlying: error)
         }
     }
 }

@@ -181,7 +181,7 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     private static func damaged(_ path: String, _ error: any Error) -> SyncError {
         SyncError(
             .snapshot, "the snapshot \(path) cannot be read as a SQLite database (\(error))",
-            hint: "restore it from backup, or move it away and run `sync --full` to rebuild it")
+            hint: "restore it from backup, or move it away and run `sync --full` to rebuild it", underlying: error)
     }
 
     private static func missingKey(_ settings: SnapshotSettings) -> SyncError {

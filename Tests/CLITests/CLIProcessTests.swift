@@ -14,6 +14,20 @@ import Testing
         }
     }
 
+    /// An error says what and where; what it wraps (a library's own message) shows at debug level.
+    @Test func wrappedErrorsShowTheirCauseAtDebugLevel() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let job = folder.appendingPathComponent("broken.yml").path
+        try "source:\n  type: csv\n  path: [unclosed\n".write(toFile: job, atomically: true, encoding: .utf8)
+        let plain = try await runCLI(["plan", "--config", job])
+        #expect(plain.status == 2)
+        #expect(plain.stderr.contains("not valid YAML") && !plain.stderr.contains("caused by:"), "\(plain.all)")
+        let debug = try await runCLI(["plan", "--config", job, "--log-level", "debug"])
+        #expect(debug.stderr.contains("not valid YAML") && debug.stderr.contains("caused by:"), "\(debug.all)")
+    }
+
     @Test func connectorsAndHelp() async throws {
         let connectors = try await runCLI(["connectors"])
         #expect(connectors.status == 0)

@@ -94,9 +94,8 @@ struct Differ {
         for row in updates {
             // A re-keyed person's previous state is the one stored under their old id.
             guard let previous = stored[row.sourceID] ?? row.replacing.first.flatMap({ stored[$0] }) else {
-                throw SyncError(
-                    .snapshot, "the snapshot lists \(row.sourceID) but holds no fields for it",
-                    hint: "the snapshot may be damaged; run `sync --full` to rebuild it")
+                throw SyncError.damagedSnapshot(
+                    snapshot.description, "it lists \(row.sourceID) but holds no fields for it")
             }
             changes.updates.append(
                 PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous))

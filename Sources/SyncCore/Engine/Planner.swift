@@ -117,7 +117,7 @@ public struct Planner: Sendable {
             throw SyncError(
                 .source,
                 "reading \(source.description) failed after \(candidates.count + batch.count) records: \(error)",
-                hint: "nothing was sent; fix the source and run again")
+                hint: "nothing was sent; fix the source and run again", underlying: error)
         }
         duplicates.mark(emails, in: &candidates)
         emails = []

@@ -21,9 +21,7 @@ public enum JournalCoding {
     /// Rows from their journal text.
     /// - Throws: ``SyncError`` naming the snapshot when the text is damaged.
     public static func decode(_ text: String, description: String) throws -> [SnapshotUpdate] {
-        let damaged = SyncError(
-            .snapshot, "\(description): a journal entry is damaged",
-            hint: "restore the snapshot from backup, or run `sync --full`")
+        let damaged = SyncError.damagedSnapshot(description, "a journal entry is damaged")
         guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
             throw damaged
         }

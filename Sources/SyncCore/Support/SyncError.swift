@@ -2,7 +2,7 @@
 ///
 /// Every message says what was wrong and where (file and line, record, field);
 /// ``hint`` says what to do. Neither ever holds a secret or a sensitive value.
-public struct SyncError: Error, Sendable, CustomStringConvertible {
+public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What part of the run failed; it decides the exit status.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
@@ -41,21 +41,37 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// What to do about it, when there is something to say.
     public var hint: String?
+    /// The error underneath, when this one wraps another (a library's, the system's); shown
+    /// only in ``debugDescription`` (`--log-level debug`), as it may say more than a user needs.
+    public var underlying: (any Error)?
 
     /// Creates an error.
     /// - Parameters:
     ///   - kind: what part of the run failed.
     ///   - message: what was wrong and where; never a secret or a sensitive value.
     ///   - hint: what to do about it.
-    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
+    ///   - underlying: the error this one wraps, if any.
+    public init(_ kind: Kind, _ message: String, hint: String? = nil, underlying: (any Error)? = nil) {
         self.kind = kind
         self.message = message
         self.hint = hint
+        self.underlying = underlying
     }
 
     public var description: String {
         guard let hint else { return message }
         return "\(message)\n  hint: \(hint)"
+    }
+
+    /// The description, then the chain of underlying errors.
+    public var debugDescription: String {
+        var text = description
+        var next = underlying
+        while let error = next {
+            text += "\n  caused by: \(String(reflecting: error))"
+            next = (error as? SyncError)?.underlying
+        }
+        return text
     }
 
     /// The process exit status this error maps to (see the command-line contract).
@@ -78,5 +94,17 @@ extension SyncError {
     ///   - hint: what to do.
     public static func config(_ message: String, at location: ConfigLocation?, hint: String? = nil) -> SyncError {
         SyncError(.configuration, location.map { "\($0): \(message)" } ?? message, hint: hint)
+    }
+}
+
+extension SyncError {
+    /// A snapshot that holds something it cannot have written: the one remedy is the same everywhere.
+    /// - Parameters:
+    ///   - snapshot: the snapshot, as it describes itself.
+    ///   - problem: what is damaged (`the stored fields of E1001 are damaged`).
+    public static func damagedSnapshot(_ snapshot: String, _ problem: String) -> SyncError {
+        SyncError(
+            .snapshot, "\(snapshot): \(problem)",
+            hint: "restore the snapshot from backup, or run `sync --full` to rebuild it")
     }
 }
