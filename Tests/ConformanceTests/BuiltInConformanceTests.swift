@@ -202,13 +202,4 @@ import Testing
         #expect(report.problems.contains { $0.contains("a cancelled read was still going") }, "\(report.problems)")
     }
 
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func next() -> Int {
-            lock.withLock {
-                value += 1; return value
-            }
-        }
-    }
 }

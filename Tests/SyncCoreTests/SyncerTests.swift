@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import SyncCore
@@ -142,6 +143,20 @@ extension Result {
         #expect(gone.terminated == 0 && gone.waiting == ["1"], "a new absence starts a new grace period")
     }
 
+    @Test func theIdentityFilterNeverMissesAnIdentity() {
+        var filter = IdentityFilter()
+        let identities = (0..<3000).map { "Person.\($0)@Example.com" } + ["E1001", "zoë@example.com"]
+        for identity in identities { filter.insert(identity) }
+        for identity in identities {
+            #expect(
+                filter.contains(identity) && filter.contains(identity.lowercased())
+                    && filter.contains(identity.uppercased()))
+        }
+        #expect(filter.contains("ZOË@EXAMPLE.COM"), "text beyond ASCII is always checked in full")
+        let strangers = (0..<10_000).filter { filter.contains("stranger\($0)@example.org") }.count
+        #expect(strangers < 500, "a stranger rarely passes: \(strangers) of 10,000")
+    }
+
     @Test func aSourceIDWithAControlCharacterIsInvalid() async throws {
         let engine = Engine()
         let plan = try await engine.plan([
@@ -249,17 +264,6 @@ extension Result {
         }
         let report = try #require(await engine.sync(people).report)
         #expect(report.created == 8 && report.importsSent == 4)
-    }
-}
-
-/// A thread-safe count of calls.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.withLock {
-            value += 1; return value
-        }
     }
 }
 

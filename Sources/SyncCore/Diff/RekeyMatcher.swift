@@ -11,6 +11,12 @@ struct RekeyMatcher {
     let gone: [StoredPerson]
     private var byEmployeeID: [String: [Int]] = [:]
     private var byEmail: [String: [Int]] = [:]
+    /// Which identities could belong to a gone person: a record whose values miss it (nearly
+    /// all) costs two short hashes instead of two lower-cased, hashed strings.
+    private var mayMatch = IdentityFilter()
+    /// perf: where the identity fields sit in a row, looked up once rather than per record.
+    private let employeeIDPosition: Int?
+    private let emailPositions: [(field: String, position: Int)]
     /// The best match found for each gone person so far.
     private var matches: [Match?]
 
@@ -29,11 +35,17 @@ struct RekeyMatcher {
         self.gone = gone
         matches = Array(repeating: nil, count: gone.count)
         let catalog = differ.layout.catalog
+        employeeIDPosition = differ.layout.position(of: catalog.employeeID)
+        emailPositions = catalog.email.compactMap { field in differ.layout.position(of: field).map { (field, $0) } }
         for (n, person) in gone.enumerated() {
-            if let id = person.fields[catalog.employeeID], !id.isEmpty { byEmployeeID[id, default: []].append(n) }
+            if let id = person.fields[catalog.employeeID], !id.isEmpty {
+                byEmployeeID[id, default: []].append(n)
+                mayMatch.insert(id)
+            }
             for field in catalog.email {
                 if let email = person.fields[field], !email.isEmpty {
                     byEmail[normalisedEmail(email, field: field, stored: true), default: []].append(n)
+                    mayMatch.insert(email)
                 }
             }
         }
@@ -131,14 +143,18 @@ struct RekeyMatcher {
     private mutating func see(_ values: [String?], _ target: Target) {
         let layout = differ.layout
         let catalog = layout.catalog
-        if let p = layout.position(of: catalog.employeeID), let value = values[p], !value.isEmpty {
+        if let p = employeeIDPosition, let value = values[p], !value.isEmpty,
+            layout.sensitive[p] || mayMatch.contains(value)
+        {
             let key = layout.sensitive[p] ? differ.key.digest(field: catalog.employeeID, value: value) : value
             for n in byEmployeeID[key] ?? [] where matches[n]?.field != catalog.employeeID {
                 matches[n] = Match(target: target, field: catalog.employeeID)
             }
         }
-        for field in catalog.email {
-            guard let p = layout.position(of: field), let value = values[p], !value.isEmpty else { continue }
+        for (field, p) in emailPositions {
+            guard let value = values[p], !value.isEmpty,
+                layout.sensitive[p] || mayMatch.contains(value)
+            else { continue }
             for n in byEmail[normalisedEmail(value, field: field, stored: false)] ?? [] where matches[n] == nil {
                 matches[n] = Match(target: target, field: field)
             }
@@ -151,5 +167,43 @@ struct RekeyMatcher {
             return FastText.lowercased(value)
         }
         return stored ? value : differ.key.digest(field: field, value: value)
+    }
+}
+
+/// A small Bloom filter over identities, compared with ASCII letters folded to lower case:
+/// `contains` is never wrong when it says no, and a yes is checked in full. Text with bytes
+/// beyond ASCII always passes (its case folding is Unicode's, done in full by the caller).
+struct IdentityFilter {
+    private var bits = [UInt64](repeating: 0, count: 1024)
+
+    mutating func insert(_ text: String) {
+        guard let hash = Self.hash(text) else { return }
+        for shift in [0, 16, 32] as [UInt64] {
+            let bit = Int((hash >> shift) & 0xFFFF)
+            bits[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+    }
+
+    func contains(_ text: String) -> Bool {
+        guard let hash = Self.hash(text) else { return true }
+        // perf: three shifts written out: no array per record.
+        return isSet(hash) && isSet(hash >> 16) && isSet(hash >> 32)
+    }
+
+    private func isSet(_ hash: UInt64) -> Bool {
+        let bit = Int(hash & 0xFFFF)
+        return bits[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+    }
+
+    /// FNV-1a over the bytes with A-Z folded; `nil` for text beyond ASCII.
+    private static func hash(_ text: String) -> UInt64? {
+        UTF8Text.withBytes(of: text) { bytes -> UInt64? in
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in bytes {
+                guard byte < 0x80 else { return nil }
+                hash = (hash ^ UInt64(byte >= 65 && byte <= 90 ? byte + 32 : byte)) &* 0x100_0000_01B3
+            }
+            return hash
+        }
     }
 }
