@@ -23,6 +23,7 @@ public final class CSVReader {
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private let maxRecordBytes: Int
+    private let blockSize: Int
     private var start = 0
     private var end = 0
     private var eof: Bool
@@ -56,12 +57,19 @@ public final class CSVReader {
     ///   - name: how messages name the file; the path by default.
     ///   - delimiter: the field separator.
     /// - Throws: ``SyncError`` when the file cannot be opened.
-    public init(
+    public convenience init(
         path: String, name: String? = nil, delimiter: UInt8 = UInt8(ascii: ","), maxRecordBytes: Int = 16 << 20
     ) throws {
+        try self.init(path: path, name: name, delimiter: delimiter, maxRecordBytes: maxRecordBytes, blockSize: 1 << 20)
+    }
+
+    /// Opens a file to be read at most `blockSize` bytes at a time: tests make it tiny, so that
+    /// records, quotes and line ends fall across every buffer boundary.
+    init(path: String, name: String?, delimiter: UInt8, maxRecordBytes: Int, blockSize: Int) throws {
         self.name = name ?? path
         self.delimiter = delimiter
         self.maxRecordBytes = maxRecordBytes
+        self.blockSize = max(1, blockSize)
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw SyncError(
@@ -81,6 +89,7 @@ public final class CSVReader {
         self.name = name
         self.delimiter = delimiter
         maxRecordBytes = max(bytes.count, 1)
+        blockSize = maxRecordBytes
         fd = -1
         ownsDescriptor = false
         capacity = max(bytes.count, 1)
@@ -292,7 +301,7 @@ public final class CSVReader {
             buffer = grown
             capacity = min(capacity * 2, maxRecordBytes)
         }
-        let count = read(fd, buffer + end, capacity - end)
+        let count = read(fd, buffer + end, min(capacity - end, blockSize))
         if count < 0 {
             throw SyncError(.source, "\(name): read failed: \(String(cString: strerror(errno)))")
         }

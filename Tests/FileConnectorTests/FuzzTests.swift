@@ -56,6 +56,39 @@ import Testing
         }
     }
 
+    /// The same records, read a few bytes at a time: every quote, CRLF and byte-order mark
+    /// falls across a buffer boundary somewhere.
+    @Test func tinyBlocksReadTheSameRecords() throws {
+        var fuzzer = Fuzzer(seed: 15)
+        let scratch = try Scratch()
+        for i in 0..<Fuzzer.iterations(300) {
+            let input = fuzzer.input(from: Self.csvCorpus)
+            let path = scratch.folder.appendingPathComponent("b\(i).csv").path
+            try Data(input).write(to: URL(fileURLWithPath: path))
+            func read(_ reader: CSVReader) -> [String] {
+                var out: [String] = []
+                do {
+                    while try reader.next() { out.append("\(reader.recordLine):\(reader.fields)") }
+                } catch let error as SyncError {
+                    out.append("error \(error.message)")
+                } catch {
+                    out.append("other \(error)")
+                }
+                return out
+            }
+            let whole = read(try CSVReader(path: path, name: "b.csv"))
+            for blockSize in [1, 2, 3, 7] {
+                let tiny = read(
+                    try CSVReader(
+                        path: path, name: "b.csv", delimiter: UInt8(ascii: ","), maxRecordBytes: 1 << 20,
+                        blockSize: blockSize))
+                #expect(
+                    tiny == whole,
+                    "block size \(blockSize), input \(String(decoding: input, as: UTF8.self).debugDescription)")
+            }
+        }
+    }
+
     static let jsonCorpus: [[UInt8]] = [
         #"{"id": "E1", "name": "Zoë", "n": 1.5, "ok": true, "tags": ["a", "b", null], "m": {"x": {"y": 1}}}"#,
         #"{"id": 7, "list": [[1]], "e": "\u0000\ud83d"}"#,
