@@ -95,7 +95,7 @@ public final class ComplianceAPIClient: ImportService {
         let reply = try await authorized(.POST, path, headers: headers, body: body)
         switch reply.status {
         case 200, 201, 202:
-            guard let id = reply.json?["id"] as? String ?? (reply.json?["id"] as? NSNumber)?.stringValue else {
+            guard let id = WireReply.decode(WireReply.Submitted.self, from: reply.body)?.id else {
                 throw SyncError(
                     .api, "the imports endpoint answered without an import id", hint: "check api.imports_path")
             }

@@ -22,8 +22,8 @@ struct HTTPTransport: Sendable {
         var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
         /// The API's `error` code and `message`, for messages (never a secret: the API does not echo them).
         var problem: String {
-            let object = json
-            let parts = [object?["error"] as? String, object?["message"] as? String].compactMap { $0 }
+            let reply = WireReply.decode(WireReply.Problem.self, from: body)
+            let parts = [reply?.error, reply?.message].compactMap { $0 }
             return parts.isEmpty ? "HTTP \(status)" : parts.joined(separator: ": ")
         }
     }

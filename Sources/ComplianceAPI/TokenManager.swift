@@ -96,20 +96,19 @@ actor TokenManager {
         let url = settings.url(settings.tokenPath)
         switch reply.status {
         case 200..<300:
-            guard let json = reply.json, let access = json["access_token"] as? String,
-                let expiresIn = (json["expires_in"] as? NSNumber)?.doubleValue
-            else {
+            guard let token = WireReply.decode(WireReply.Token.self, from: reply.body), token.expiresIn.isFinite else {
                 throw SyncError(
                     .api, "the token endpoint \(url) answered without an access_token and expires_in",
                     hint: "check api.base_url and api.token_path")
             }
-            let refreshIn = (json["refresh_token_expires_in"] as? NSNumber)?.doubleValue
             return .token(
                 Token(
-                    access: access, expires: Date().addingTimeInterval(expiresIn), lifetime: expiresIn,
-                    refresh: json["refresh_token"] as? String,
-                    refreshExpires: refreshIn.map { Date().addingTimeInterval($0) }))
-        case 400 where refreshing || (reply.json?["error"] as? String) == "invalid_grant", 401 where refreshing:
+                    access: token.accessToken, expires: Date().addingTimeInterval(token.expiresIn),
+                    lifetime: token.expiresIn, refresh: token.refreshToken,
+                    refreshExpires: token.refreshTokenExpiresIn.map { Date().addingTimeInterval($0) }))
+        case 400
+        where refreshing || WireReply.decode(WireReply.Problem.self, from: reply.body)?.error == "invalid_grant",
+            401 where refreshing:
             return .invalidGrant
         case 401:
             throw SyncError(

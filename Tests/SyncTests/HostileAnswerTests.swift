@@ -94,6 +94,24 @@ import Testing
         }
     }
 
+    @Test func smallRepliesDecodeIntoTypes() {
+        func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+        let token = WireReply.decode(
+            WireReply.Token.self, from: bytes(#"{"access_token": "a", "token_type": "Bearer", "expires_in": 3600}"#))
+        #expect(token?.accessToken == "a" && token?.expiresIn == 3600 && token?.refreshToken == nil)
+        #expect(WireReply.decode(WireReply.Token.self, from: bytes(#"{"access_token": "a"}"#)) == nil)
+        #expect(WireReply.decode(WireReply.Token.self, from: bytes(#"{"access_token": 7, "expires_in": 1}"#)) == nil)
+        #expect(
+            WireReply.decode(WireReply.Submitted.self, from: bytes(#"{"id": "imp_8f2c", "status": "queued"}"#))?.id
+                == "imp_8f2c")
+        #expect(WireReply.decode(WireReply.Submitted.self, from: bytes(#"{"id": 42}"#))?.id == "42")
+        #expect(WireReply.decode(WireReply.Submitted.self, from: bytes(#"{"id": null}"#)) == nil)
+        #expect(
+            WireReply.decode(WireReply.Problem.self, from: bytes(#"{"error": "invalid_grant"}"#))?.error
+                == "invalid_grant")
+        #expect(WireReply.decode(WireReply.Problem.self, from: bytes("<html>502</html>")) == nil)
+    }
+
     @Test func aCompletedAnswerIsAcceptedOnlyWhenFullyUnderstood() {
         func outcome(_ json: String) -> ImportOutcome {
             ComplianceAPIClient.completedOutcome(
