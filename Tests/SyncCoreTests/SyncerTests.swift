@@ -143,6 +143,22 @@ extension Result {
         #expect(gone.terminated == 0 && gone.waiting == ["1"], "a new absence starts a new grace period")
     }
 
+    /// The API cannot follow an email change without an employee id: the plan says so.
+    @Test func anEmailChangeTheAPICannotFollowIsWarnedAbout() async throws {
+        let engine = Engine()
+        await engine.sync([
+            staff("1", employeeID: nil, email: "a@example.com"), staff("2", employeeID: "E2", email: "b@example.com"),
+        ])
+        let plan = try await engine.plan([
+            staff("1", employeeID: nil, email: "a.new@example.com"),
+            staff("2", employeeID: "E2", email: "b.new@example.com"),
+        ])
+        #expect(plan.updates.count == 2)
+        let emailWarnings = plan.warnings.filter { $0.contains("email changes") }
+        #expect(emailWarnings.count == 1, "\(plan.warnings)")
+        #expect(emailWarnings.first?.hasPrefix("1's email changes, and its row carries no employee_id") == true)
+    }
+
     @Test func theIdentityFilterNeverMissesAnIdentity() {
         var filter = IdentityFilter()
         let identities = (0..<3000).map { "Person.\($0)@Example.com" } + ["E1001", "zoë@example.com"]

@@ -97,8 +97,9 @@ struct Differ {
                 throw SyncError.damagedSnapshot(
                     snapshot.description, "it lists \(row.sourceID) but holds no fields for it")
             }
-            changes.updates.append(
-                PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous))
+            let update = PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous)
+            if let warning = unmatchableEmailChange(update) { changes.warnings.append(warning) }
+            changes.updates.append(update)
         }
         for s in missing {
             let id = index.ids[s]
@@ -137,6 +138,16 @@ struct Differ {
                 RecordProblem(field: nil, "has the same source id as the record at \(others)"))
             candidates[position].fingerprint = nil
         }
+    }
+
+    /// The API matches a row on `employee_id`, else on email: an email change in a row without an
+    /// `employee_id` creates a new person and leaves the old one as it was. Said, never silent.
+    func unmatchableEmailChange(_ update: PlannedUpdate) -> String? {
+        let catalog = layout.catalog
+        guard let field = catalog.email.first(where: update.changed.contains) else { return nil }
+        if let p = layout.position(of: catalog.employeeID), update.row.values[p] != nil { return nil }
+        return "\(update.row.sourceID)'s \(field) changes, and its row carries no \(catalog.employeeID): the API will "
+            + "create a new person and leave the old one as it is; map \(catalog.employeeID), or fix the old record by hand"
     }
 
     /// The fields whose sent value differs from the stored one, in layout order.
