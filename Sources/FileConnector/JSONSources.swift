@@ -46,7 +46,7 @@ public struct JSONFileSource: UserSource {
             switch layout {
             case .lines:
                 var lineNumber = 0
-                try input.forEachLine(limit: limits.maxRecordBytes) { line in
+                try input.forEachLine(limits: limits) { line in
                     lineNumber += 1
                     guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
                     try emitter.emit(
@@ -123,19 +123,12 @@ final class ChunkedFile {
     }
 
     /// Calls `body` with each line's bytes, without its line ending.
-    /// - Throws: ``SyncError`` naming the line when one is longer than `limit` bytes.
-    func forEachLine(limit: Int = .max, _ body: ([UInt8]) throws -> Void) throws {
+    /// - Throws: ``SyncError`` naming the line when one is longer than `limits.maxRecordBytes`.
+    func forEachLine(limits: FileLimits = FileLimits(), _ body: ([UInt8]) throws -> Void) throws {
         var pending: [UInt8] = []
         var line = 1
         func checked(_ count: Int) throws {
-            guard count <= limit else {
-                throw SyncError(
-                    .source,
-                    "\(path):\(line): the line starting here is longer than source.max_record_bytes "
-                        + "(\(limit) bytes)",
-                    hint: "look for a missing line end near that line; raise source.max_record_bytes "
-                        + "if records really are this long")
-            }
+            guard count <= limits.maxRecordBytes else { throw limits.tooLong(path, line: line, what: "the line") }
         }
         try forEachBlock { block in
             if block.isEmpty {

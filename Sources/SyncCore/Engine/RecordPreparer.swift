@@ -63,7 +63,6 @@ struct RecordPreparer: Sendable {
     /// The offset of the first control character (U+0000 to U+001F, U+007F) in an id, if any:
     /// PostgreSQL cannot store NUL, and an id the store truncates would be another person's.
     static func controlCharacter(in id: String) -> Int? {
-        var id = id
-        return id.withUTF8 { bytes in bytes.firstIndex { $0 < 0x20 || $0 == 0x7F } }
+        UTF8Text.withBytes(of: id) { bytes in bytes.firstIndex { $0 < 0x20 || $0 == 0x7F } }
     }
 }

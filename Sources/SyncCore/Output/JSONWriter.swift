@@ -113,4 +113,14 @@ public struct JSONWriter {
         bytes.append(0x7D)
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// Writes `key`: `{"message", "hint"}` of an error, or `null`.
+    public mutating func field(_ key: String, error: SyncError?) {
+        self.key(key)
+        guard let error else { return value(nil as String?) }
+        beginObject()
+        field("message", error.message)
+        field("hint", error.hint)
+        endObject()
+    }
 }

@@ -25,15 +25,7 @@ extension PlanRendering {
         json.field("unchanged", changes.unchanged)
         json.field("invalid", changes.invalid.count)
         json.endObject()
-        json.key("stopped")
-        if let stopped = header.stoppedBy {
-            json.beginObject()
-            json.field("message", stopped.message)
-            json.field("hint", stopped.hint)
-            json.endObject()
-        } else {
-            json.value(nil as String?)
-        }
+        json.field("stopped", error: header.stoppedBy)
         json.field("warnings", strings: changes.warnings)
         json.key("creates")
         json.beginArray()

@@ -123,15 +123,7 @@ public struct SyncReport: Sendable {
         json.field("full", full)
         json.field("exit_status", Int(exitCode))
         json.field("status", status)
-        json.key("error")
-        if let failure {
-            json.beginObject()
-            json.field("message", failure.message)
-            json.field("hint", failure.hint)
-            json.endObject()
-        } else {
-            json.value(nil as String?)
-        }
+        json.field("error", error: failure)
         json.key("summary")
         json.beginObject()
         json.field("records", records)
