@@ -47,10 +47,10 @@ public struct PlanApproval: Sendable {
         removals = Set((plan["removals"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         var clearings: Set<[String]> = []
         for update in plan["updates"] as? [[String: Any]] ?? [] {
-            guard let id = update["source_id"] as? String, let changed = update["changed"] as? [String] else {
-                continue
-            }
-            let fields = update["fields"] as? [String: Any] ?? [:]
+            // Fail closed: an entry that cannot be read whole approves nothing.
+            guard let id = update["source_id"] as? String, let changed = update["changed"] as? [String],
+                let fields = update["fields"] as? [String: Any]
+            else { continue }
             for field in changed where fields[field] == nil { clearings.insert([id, field]) }
         }
         self.clearings = clearings
