@@ -93,8 +93,9 @@ public struct ExecSource: UserSource, SourceConnector {
             let watchdog = Watchdog(program: program, seconds: timeoutSeconds)
             var parser = ExecProtocol(place: "output of \(command.prefix(2).joined(separator: " "))")
             var seen: [String: Int] = [:]
-            // Read to a deadline of its own: a grandchild that left the process group can keep the pipe open.
-            let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds) + 1)
+            // Read to a deadline of its own, after the watchdog's SIGTERM and SIGKILL have had their turn:
+            // a grandchild that left the process group can keep the pipe open.
+            let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds) + 6)
             do {
                 try Self.lines(of: program.stdout, limit: maxLineBytes, until: deadline) { line, number in
                     guard let record = try parser.read(line, number: number) else { return }

@@ -126,7 +126,7 @@ import Testing
                     print(json.dumps({"id": "E1", "attributes": {}}), flush=True)
                     """, timeout: 2))
         #expect(message.contains("did not finish its output within 2 s"), "\(message)")
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 15)
     }
 
     @Test func aLineWithoutEndIsCutOffAtTheLimit() async throws {
