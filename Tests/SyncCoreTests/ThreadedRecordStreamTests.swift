@@ -70,7 +70,7 @@ import Testing
         var count = 0
         while let chunk = try await iterator.nextChunk() {
             count += chunk.count
-            recycler.giveBack(consume chunk)
+            recycler?.giveBack(consume chunk)
         }
         #expect(count == 1_000)
         for _ in 0..<200 where frees.freed.count < 1_000 { try await Task.sleep(for: .milliseconds(10)) }

@@ -1,9 +1,9 @@
 /// The records of a run, in source order, stored in fixed-size chunks so that
 /// growing to millions never copies what is already there.
 struct CandidateList: RandomAccessCollection {
-    // One chunk per prepared batch (a power of two), so batches are kept whole.
-    private static let shift = RecordPreparer.batchSize.trailingZeroBitCount
-    private static let chunkSize = 1 << shift
+    /// Candidates a chunk holds; a batch of this many, appended on a chunk boundary, is kept whole.
+    static let chunkSize = 1 << shift
+    private static let shift = 11
     private var chunks: [[Differ.Candidate]] = []
     private(set) var count = 0
 

@@ -43,120 +43,61 @@ public struct Planner: Sendable {
         let mapper = Mapper(mappings, catalog: catalog)
         let duplicates = DuplicateEmails(layout: mapper.layout)
         let preparer = RecordPreparer(mapper: mapper, key: snapshot.key, duplicates: duplicates)
-        let layout = preparer.layout
-        var changes = ChangeSet(layout: layout, plannedAt: now, key: snapshot.key)
+        var changes = ChangeSet(layout: preparer.layout, plannedAt: now, key: snapshot.key)
 
-        let log = logger
-        async let loadedIndex = {
-            let started = ContinuousClock.now
-            let index = try await snapshot.index()
-            log.info("loaded \(index.count) people from \(snapshot.description) in \(ContinuousClock.now - started)")
-            return index
-        }()
-        var candidates = CandidateList()
-        var emails: [EqualHashes.Entry] = []
-        // Records are mapped, validated and fingerprinted a batch at a time on
-        // two other tasks, while this one reads the next batch and collects the
-        // finished ones in source order: the per-record work uses both cores.
-        var batch: [SourceRecord] = []
-        var idle = [preparer, preparer]
-        var pending: [Task<(RecordPreparer, RecordPreparer.Batch), Never>] = []
-        func collectOldest() async {
-            let (returned, prepared) = await pending.removeFirst().value
-            idle.append(returned)
-            let offset = Int32(truncatingIfNeeded: candidates.count)
-            emails.append(
-                contentsOf: prepared.emails.lazy.map {
-                    EqualHashes.Entry(hash: $0.hash, position: $0.position + offset)
-                })
-            candidates.append(contentsOf: prepared.candidates)
-        }
-        func collect() async {
-            while !pending.isEmpty { await collectOldest() }
-        }
-        var recycler: ThreadedRecordStream.Recycler?
-        func dispatch() async {
-            if idle.isEmpty { await collectOldest() }
-            let work = Transfer(batch)
-            let worker = idle.removeLast()
-            batch = []
-            batch.reserveCapacity(RecordPreparer.batchSize)
-            pending.append(
-                Task { [recycler] in
-                    var worker = worker
-                    let records = work.take()
-                    let prepared = worker.prepare(records)
-                    // Freed by the thread that made them, when it is the source's own.
-                    recycler?.giveBack(consume records)
-                    return (worker, prepared)
-                })
-        }
+        async let loadedIndex = loadIndex(of: snapshot)
         let started = ContinuousClock.now
+        var pipeline = PreparationPipeline(preparer: preparer)
         do {
-            let records = source.records()
-            if let threaded = records as? ThreadedRecordStream {
-                // Hand the producer's chunks on whole rather than record by record.
-                var iterator = threaded.makeAsyncIterator()
-                recycler = iterator.recycler
-                while let chunk = try await iterator.nextChunk() {
-                    batch = chunk
-                    await dispatch()
-                }
-            } else {
-                for try await record in records {
-                    batch.append(record)
-                    if batch.count >= RecordPreparer.batchSize { await dispatch() }
-                }
-                await dispatch()
-            }
-            await collect()
+            try await pipeline.run(source.records())
         } catch {
-            await collect()
             _ = try? await loadedIndex
-            if let error = error as? SyncError { throw error }
-            throw SyncError(
-                .source,
-                "reading \(source.description) failed after \(candidates.count + batch.count) records: \(error)",
-                hint: "nothing was sent; fix the source and run again", underlying: error)
+            throw readFailure(error, of: source, after: pipeline.recordsRead)
         }
+        var (candidates, emails) = pipeline.finish()
         duplicates.mark(emails, in: &candidates)
         emails = []
         changes.recordsRead = candidates.count
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
         if candidates.count > 0 {
-            // An attribute counts as seen when either worker saw it.
-            let unseen = idle.reduce(Set(preparer.mapper.attributes)) { $0.intersection($1.mapper.unseenAttributes) }
-            changes.warnings = preparer.mapper.attributes.filter(unseen.contains).map {
+            changes.warnings = pipeline.unseenAttributes(of: preparer.mapper).map {
                 "no record has the attribute `\($0)` that the mapping reads; check its spelling"
             }
         }
-        let differ = Differ(layout: layout, key: snapshot.key, grace: removals.grace, resendUnchanged: resendUnchanged)
+
+        let differ = Differ(
+            layout: preparer.layout, key: snapshot.key, grace: removals.grace, resendUnchanged: resendUnchanged)
         var index = try await loadedIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)
         logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
-        // Freeing a million records and index entries takes a tenth of a second: a background
-        // task does it while the caller goes on (prints the plan, sends the changes).
+        freeInBackground(&candidates, &index)
+        return changes
+    }
+
+    /// Loads the snapshot's index, saying how long it took.
+    private func loadIndex(of snapshot: some SnapshotReader) async throws -> SnapshotIndex {
+        let started = ContinuousClock.now
+        let index = try await snapshot.index()
+        logger.info("loaded \(index.count) people from \(snapshot.description) in \(ContinuousClock.now - started)")
+        return index
+    }
+
+    /// The error for a source that failed part-way: its own ``SyncError``, or one saying how far it got.
+    private func readFailure(_ error: any Error, of source: some UserSource, after records: Int) -> SyncError {
+        if let error = error as? SyncError { return error }
+        return SyncError(
+            .source, "reading \(source.description) failed after \(records) records: \(error)",
+            hint: "nothing was sent; fix the source and run again", underlying: error)
+    }
+
+    /// Frees a run's records and index on a background task: a million of each take a tenth
+    /// of a second, which the caller spends printing the plan or sending the changes instead.
+    private func freeInBackground(_ candidates: inout CandidateList, _ index: inout SnapshotIndex) {
         var spent = (CandidateList(), SnapshotIndex())
+        // perf: moved out with `swap`, so the background task holds the only reference.
         swap(&spent.0, &candidates)
         swap(&spent.1, &index)
         Task.detached(priority: .background) { [spent] in withExtendedLifetime(spent) {} }
-        return changes
-    }
-}
-
-/// Hands a value to another task as its only owner, so that the task can pass
-/// it on (`consume`) rather than share it.
-///
-/// Safety: the creating task never touches the value again after handing it over, and
-/// the receiving task takes it once; there is never a second owner at the same time.
-private final class Transfer<Value>: @unchecked Sendable {
-    private var value: Value?
-
-    init(_ value: Value) { self.value = value }
-
-    func take() -> Value {
-        defer { value = nil }
-        return value!
     }
 }

@@ -1,8 +1,8 @@
 /// Maps, validates and fingerprints records: the per-record work of a plan,
 /// which needs nothing from other records and so runs a batch at a time.
 struct RecordPreparer: Sendable {
-    /// Records handed over at a time.
-    static let batchSize = 2048
+    /// Records handed over at a time: a chunk of the candidate list, so batches are kept whole.
+    static let batchSize = CandidateList.chunkSize
 
     /// A batch of records, prepared.
     struct Batch: Sendable {

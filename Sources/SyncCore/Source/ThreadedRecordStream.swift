@@ -11,7 +11,7 @@ import Synchronization
 /// reaches the consumer after the records emitted before it. When the consumer
 /// stops iterating (or its task is cancelled) the next `emit` throws
 /// `CancellationError`, so the producer can close its resources.
-public struct ThreadedRecordStream: AsyncSequence, Sendable {
+public struct ThreadedRecordStream: ChunkedRecordSequence, Sendable {
     public typealias Element = SourceRecord
     public typealias Failure = any Error
 
@@ -29,6 +29,8 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
         self.chunkSize = Swift.max(1, chunkSize)
         self.produce = produce
     }
+
+    public func makeChunkIterator() -> Iterator { makeAsyncIterator() }
 
     public func makeAsyncIterator() -> Iterator {
         Iterator(
@@ -89,7 +91,7 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     }
 
     /// The consumer's side.
-    public struct Iterator: AsyncIteratorProtocol {
+    public struct Iterator: AsyncIteratorProtocol, RecordChunkIterator {
         public typealias Element = SourceRecord
         public typealias Failure = any Error
 
@@ -102,7 +104,7 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
         }
 
         /// Takes chunks back from consumers done with them, to be freed on the producer's thread.
-        public var recycler: Recycler { Recycler(channel: handle.channel) }
+        public var recycler: (any RecordRecycler)? { Recycler(channel: handle.channel) }
 
         /// The records not yet returned, a chunk at a time (the chunks the producer emitted):
         /// for consumers that work in batches anyway. `nil` at the end.
@@ -135,7 +137,7 @@ public struct ThreadedRecordStream: AsyncSequence, Sendable {
     /// frees it, glibc's malloc takes the allocating thread's arena lock, and the
     /// two threads contend for that lock on every record: 5,000 to 16,000
     /// voluntary context switches in a plan of a million rows, 450 with this.
-    public struct Recycler: Sendable {
+    public struct Recycler: RecordRecycler {
         fileprivate let channel: Channel
 
         /// Hands a chunk back; pass the last reference to it (`consume`), or it is not freed there.
