@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "compliance-sync", targets: ["compliance-sync"]),
+        .library(name: "ConnectorCore", targets: ["ConnectorCore"]),
         .library(name: "SyncCore", targets: ["SyncCore"]),
         .library(name: "SQLiteSnapshotStore", targets: ["SQLiteSnapshotStore"]),
         .library(name: "FileConnector", targets: ["FileConnector"]),
@@ -36,10 +37,16 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
-        // The sync core: records, mapping, validation, diff, guards, plan. No networking, no C of ours.
+        // What a connector needs: sources, records and their values, config sections, secrets, errors.
+        // Nothing heavier than swift-log, so a connector and its tests build in seconds.
+        .target(
+            name: "ConnectorCore", dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // The sync engine: mapping, validation, diff, guards, plan, sync. No networking, no C of ours.
         .target(
             name: "SyncCore",
             dependencies: [
+                "ConnectorCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -49,7 +56,7 @@ let package = Package(
         .target(
             name: "SQLiteSnapshotStore",
             dependencies: [
-                "SyncCore",
+                "ConnectorCore", "SyncCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -60,7 +67,7 @@ let package = Package(
         // LDAP and Active Directory sources over libldap.
         .target(
             name: "LDAPConnector",
-            dependencies: ["SyncCore", "CLDAP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConnectorCore", "CLDAP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // PostgreSQL's client library, through pkg-config.
@@ -68,19 +75,21 @@ let package = Package(
         // A libpq connection with streamed queries and readable errors, for the source and the store.
         .target(
             name: "PostgresClient",
-            dependencies: ["SyncCore", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConnectorCore", "CLibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // People from a PostgreSQL query.
         .target(
             name: "PostgresConnector",
-            dependencies: ["SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConnectorCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The snapshot in PostgreSQL, shared by two sync hosts.
         .target(
             name: "PostgresSnapshotStore",
-            dependencies: ["SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ConnectorCore", "SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // The few glibc functions Swift's Glibc module leaves out (declared only under _GNU_SOURCE).
@@ -88,16 +97,16 @@ let package = Package(
         // Connectors in any language: a program that prints JSON Lines.
         .target(
             name: "ExecConnector",
-            dependencies: ["SyncCore", "CSystemShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConnectorCore", "CSystemShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // CSV, JSON Lines and JSON array sources.
-        .target(name: "FileConnector", dependencies: ["SyncCore"], swiftSettings: strict),
+        .target(name: "FileConnector", dependencies: ["ConnectorCore"], swiftSettings: strict),
         // The Compliance import API client: OAuth2 tokens, imports, retries.
         .target(
             name: "ComplianceAPI",
             dependencies: [
-                "SyncCore",
+                "ConnectorCore", "SyncCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,7 +116,7 @@ let package = Package(
         .target(
             name: "ComplianceSimulator",
             dependencies: [
-                "SyncCore", "FileConnector",
+                "ConnectorCore", "SyncCore", "FileConnector",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -122,7 +131,8 @@ let package = Package(
         .target(
             name: "ComplianceSyncCLI",
             dependencies: [
-                "SyncCore", "SQLiteSnapshotStore", "PostgresSnapshotStore", "FileConnector", "LDAPConnector",
+                "ConnectorCore", "SyncCore", "SQLiteSnapshotStore", "PostgresSnapshotStore", "FileConnector",
+                "LDAPConnector",
                 "PostgresConnector", "ExecConnector", "ComplianceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,7 +141,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Checks any UserSource against the engine's contract; for integrators' tests and ours.
-        .target(name: "ConnectorTestKit", dependencies: ["SyncCore"], swiftSettings: strict),
+        .target(name: "ConnectorTestKit", dependencies: ["ConnectorCore"], swiftSettings: strict),
         .executableTarget(name: "compliance-sync", dependencies: ["ComplianceSyncCLI"], swiftSettings: strict),
 
         // `swift package new-connector NAME`: scaffolds a connector module and its conformance test.
@@ -151,14 +161,17 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support",
             swiftSettings: strict),
-        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "LDAPConnectorTests", dependencies: ["LDAPConnector", "SyncCore", "ConnectorTestKit", "TestSupport"],
+            name: "SyncCoreTests", dependencies: ["ConnectorCore", "SyncCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LDAPConnectorTests",
+            dependencies: ["LDAPConnector", "ConnectorCore", "SyncCore", "ConnectorTestKit", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "PostgresTests",
             dependencies: [
-                "PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "SyncCore", "TestSupport",
+                "PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "ConnectorCore", "SyncCore",
+                "TestSupport",
                 "ConnectorTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -166,36 +179,39 @@ let package = Package(
         .testTarget(
             name: "ExecConnectorTests",
             dependencies: [
-                "ExecConnector", "SyncCore", "TestSupport", "ConnectorTestKit",
+                "ExecConnector", "ConnectorCore", "SyncCore", "TestSupport", "ConnectorTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(
             name: "ConformanceTests",
             dependencies: [
-                "ConnectorTestKit", "SyncCore", "FileConnector", "ExecConnector", "LDAPConnector", "PostgresConnector",
+                "ConnectorTestKit", "ConnectorCore", "SyncCore", "FileConnector", "ExecConnector", "LDAPConnector",
+                "PostgresConnector",
                 "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(name: "NewConnectorTests", swiftSettings: strict),
         .testTarget(
-            name: "FileConnectorTests", dependencies: ["FileConnector", "SyncCore", "TestSupport"],
+            name: "FileConnectorTests", dependencies: ["FileConnector", "ConnectorCore", "SyncCore", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "SyncCore"], swiftSettings: strict),
+            name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "ConnectorCore", "SyncCore"],
+            swiftSettings: strict),
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "ComplianceSyncCLI", "SyncCore", "SQLiteSnapshotStore", "TestSupport",
+                "ComplianceSyncCLI", "ConnectorCore", "SyncCore", "SQLiteSnapshotStore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(
             name: "SyncTests",
             dependencies: [
-                "ComplianceAPI", "ComplianceSimulator", "SyncCore", "SQLiteSnapshotStore", "FileConnector",
+                "ComplianceAPI", "ComplianceSimulator", "ConnectorCore", "SyncCore", "SQLiteSnapshotStore",
+                "FileConnector",
                 "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
     ]

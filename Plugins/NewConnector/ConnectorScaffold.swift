@@ -7,7 +7,7 @@ import Foundation
 struct ConnectorScaffold {
     /// The connector's name in UpperCamelCase, such as `Workday`.
     let name: String
-    /// How targets of the package that defines `SyncCore` are named in this manifest:
+    /// How targets of the package that defines `ConnectorCore` are named in this manifest:
     /// `nil` inside that package, else its identity (for `.product(name:package:)`).
     let corePackage: String?
 
@@ -51,10 +51,10 @@ struct ConnectorScaffold {
 
             // Added by `swift package new-connector \(name)`.
             package.targets += [
-                .target(name: "\(module)", dependencies: [\(dependency("SyncCore"))]),
+                .target(name: "\(module)", dependencies: [\(dependency("ConnectorCore"))]),
                 .testTarget(
                     name: "\(module)Tests",
-                    dependencies: ["\(module)", \(dependency("SyncCore")), \(dependency("ConnectorTestKit"))]),
+                    dependencies: ["\(module)", \(dependency("ConnectorCore")), \(dependency("ConnectorTestKit"))]),
             ]
 
             """
@@ -87,7 +87,7 @@ struct ConnectorScaffold {
     private var sourceFile: String {
         """
         import Foundation
-        import SyncCore
+        import ConnectorCore
 
         /// People from \(name) (`source.type: \(typeName)`).
         ///
@@ -154,7 +154,7 @@ struct ConnectorScaffold {
 
     private var settingsFile: String {
         """
-        import SyncCore
+        import ConnectorCore
 
         /// The settings of a `\(typeName)` source, read from the job file's `source:` section.
         public struct \(settings): Sendable {
@@ -185,7 +185,7 @@ struct ConnectorScaffold {
         """
         import ConnectorTestKit
         import Foundation
-        import SyncCore
+        import ConnectorCore
         import Testing
         import \(module)
 

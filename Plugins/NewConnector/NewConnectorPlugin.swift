@@ -17,9 +17,9 @@ struct NewConnectorPlugin: CommandPlugin {
         if let problem = ConnectorScaffold.problem(with: name) { throw PluginFailure(problem) }
 
         let package = context.package
-        let definesCore = package.targets.contains { $0.name == "SyncCore" }
+        let definesCore = package.targets.contains { $0.name == "ConnectorCore" }
         // Named as manifests name it: by the package's name (`.package(name:path:)`, or a URL ending in it).
-        let core = package.dependencies.first { $0.package.products.contains { $0.name == "SyncCore" } }?.package
+        let core = package.dependencies.first { $0.package.products.contains { $0.name == "ConnectorCore" } }?.package
             .displayName
         guard definesCore || core != nil else {
             throw PluginFailure(

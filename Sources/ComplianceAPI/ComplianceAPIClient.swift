@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorCore
 import Foundation
 import Logging
 import NIOHTTP1

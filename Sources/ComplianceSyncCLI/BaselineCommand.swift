@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectorCore
 import Foundation
 import SyncCore
 

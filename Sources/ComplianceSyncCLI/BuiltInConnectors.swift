@@ -1,3 +1,4 @@
+import ConnectorCore
 import ExecConnector
 import FileConnector
 import LDAPConnector
@@ -11,5 +12,13 @@ extension ConnectorRegistry {
             CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self, LDAPSource.self, PostgresSource.self,
             ExecSource.self,
         ])
+    }
+
+    /// The registry with `connectors` added, each replacing any of the same type:
+    /// `ComplianceSyncCommand.main(connectors: .builtIn + [WorkdaySource.self])`.
+    public static func + (registry: ConnectorRegistry, connectors: [any SourceConnector.Type]) -> ConnectorRegistry {
+        var result = registry
+        for connector in connectors { result.register(connector) }
+        return result
     }
 }

@@ -1,9 +1,12 @@
 import ArgumentParser
+import ConnectorCore
 import Foundation
 import Logging
-// An integrator's executable that imports this module gets the registry and its `+` with it.
-@_exported import SyncCore
+import SyncCore
 import Synchronization
+
+// An integrator's executable that imports this module gets the registry (and its `+`) with it.
+@_exported import struct ConnectorCore.ConnectorRegistry
 
 /// The `compliance-sync` command line.
 ///
@@ -80,7 +83,9 @@ struct JobOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "The job's YAML config file.")
     var config: String
 
-    @Option(help: "Log level on standard error: trace, debug, info, notice, warning, error.")
+    @Option(
+        help: "Log level on standard error: trace, debug, info, notice, warning, error.",
+        transform: ArgumentParsing.logLevel)
     var logLevel: Logger.Level = .notice
 
     /// Reads the job file and builds its source with the registry the command line was started with.
@@ -92,4 +97,23 @@ struct JobOptions: ParsableArguments {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+/// Readers of option values of types this package does not own (conforming them to
+/// `ExpressibleByArgument` would change them for every importer).
+enum ArgumentParsing {
+    /// A log level by name: `debug`, `notice`...
+    static func logLevel(_ text: String) throws -> Logger.Level {
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("`\(text)` is not a log level; use one of \(names)")
+        }
+        return level
+    }
+
+    /// A duration as jobs write them: `90s`, `15m`, `2h`, `7d`.
+    static func duration(_ text: String) throws -> Duration {
+        guard let duration = Duration(configText: text) else {
+            throw ValidationError("`\(text)` is not a duration; write a whole number and a unit: 90s, 15m, 2h or 7d")
+        }
+        return duration
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectorCore
 
 /// `compliance-sync connectors`: the source types this build knows.
 struct ConnectorsCommand: ParsableCommand {

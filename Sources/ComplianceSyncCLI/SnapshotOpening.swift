@@ -28,10 +28,7 @@ struct LockOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Wait up to this long (90s, 15m, 2h) for another run of the job to finish, instead of stopping at once.",
-            valueName: "duration"))
+            valueName: "duration"),
+        transform: ArgumentParsing.duration)
     var waitForLock: Duration = .zero
-}
-
-extension Duration: @retroactive ExpressibleByArgument {
-    public init?(argument: String) { self.init(configText: argument) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ComplianceAPI
+import ConnectorCore
 import Foundation
 import SyncCore
 
@@ -28,7 +29,9 @@ struct SyncCommand: AsyncParsableCommand {
             valueName: "plan.json"))
     var approve: String?
 
-    @Option(help: ArgumentHelp("How old an approved plan may be (90s, 15m, 24h).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp("How old an approved plan may be (90s, 15m, 24h).", valueName: "duration"),
+        transform: ArgumentParsing.duration)
     var approveMaxAge: Duration = .seconds(86400)
 
     @Flag(help: "Send every current person as an upsert, whatever the snapshot says (heals drift).")

@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// Checks that a ``UserSource`` keeps the contract the sync engine relies on.
 ///

@@ -1,4 +1,4 @@
-import SyncCore
+import ConnectorCore
 
 /// Every record of one read of `source`, in order.
 /// - Throws: the error the read ends with.

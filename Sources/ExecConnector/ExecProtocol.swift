@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// The exec connector's protocol, version 1: JSON Lines on the program's standard output.
 ///

@@ -1,6 +1,6 @@
+import ConnectorCore
 import Foundation
 import Logging
-import SyncCore
 
 /// People from any program that prints them as JSON Lines (`source.type: exec`):
 /// connectors in any language.

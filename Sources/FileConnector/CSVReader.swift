@@ -1,4 +1,4 @@
-import SyncCore
+import ConnectorCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// People from a CSV file (`source.type: csv`).
 ///

@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// What every file source guards against: a record without end (an unclosed
 /// quote, a line with no newline) and a file still being written.

@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// Turns one JSON object into a source record.
 ///

@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 #if canImport(Glibc)
     import Glibc

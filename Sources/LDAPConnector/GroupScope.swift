@@ -1,6 +1,6 @@
 import CLDAP
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// Which entries a `groups:` setting admits: the listed groups, and groups
 /// nested in them up to the configured depth, read once before the search.

@@ -1,6 +1,6 @@
 import CLDAP
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// One connection to a directory server through libldap.
 ///

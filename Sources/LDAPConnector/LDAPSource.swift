@@ -1,7 +1,7 @@
 import CLDAP
+import ConnectorCore
 import Foundation
 import Logging
-import SyncCore
 
 /// People from an LDAP directory, OpenLDAP or Active Directory (`source.type: ldap`).
 ///
@@ -112,7 +112,7 @@ public struct LDAPSource: UserSource, SourceConnector {
         }
         let allowPlaintext = try section.bool("allow_plaintext_bind") ?? false
         if source.bindPassword != nil, !source.startTLS, !allowPlaintext,
-            let exposed = urls.first(where: { $0.hasPrefix("ldap://") && !APISettings.isLoopback(Self.host(of: $0)) })
+            let exposed = urls.first(where: { $0.hasPrefix("ldap://") && !Hosts.isLoopback(Self.host(of: $0)) })
         {
             throw section.node.error(
                 "would send the bind password in clear text to \(exposed) (ldap:// without StartTLS)",

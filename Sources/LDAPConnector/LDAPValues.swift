@@ -1,5 +1,5 @@
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// How directory values become attribute values.
 ///

@@ -1,5 +1,5 @@
 import CLDAP
-import SyncCore
+import ConnectorCore
 
 /// Active Directory's ranged attribute retrieval: a server that holds more
 /// values than it returns at once (a group's `member` beyond 1,500) answers

@@ -1,6 +1,6 @@
 import CLibPQ
+import ConnectorCore
 import Foundation
-import SyncCore
 
 /// One libpq connection, used by one thread at a time.
 ///

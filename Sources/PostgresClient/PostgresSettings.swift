@@ -1,7 +1,7 @@
 import CLibPQ
+import ConnectorCore
 import Foundation
 import Logging
-import SyncCore
 
 /// How to reach a PostgreSQL server: the part of a config section that the
 /// PostgreSQL source and the PostgreSQL snapshot store share.

@@ -1,5 +1,5 @@
+import ConnectorCore
 import Dispatch
-import SyncCore
 
 /// A connection kept on a serial queue of its own, for async callers.
 ///

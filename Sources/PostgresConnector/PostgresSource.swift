@@ -1,7 +1,7 @@
+import ConnectorCore
 import Foundation
 import Logging
 import PostgresClient
-import SyncCore
 
 /// People from a PostgreSQL query (`source.type: postgres`), through libpq.
 ///

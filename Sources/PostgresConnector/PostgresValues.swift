@@ -1,6 +1,6 @@
+import ConnectorCore
 import Foundation
 import PostgresClient
-import SyncCore
 
 /// How PostgreSQL values (in text form, session in `DateStyle=ISO`, `TimeZone=UTC`) become attribute values.
 ///

@@ -1,3 +1,4 @@
+import ConnectorCore
 import ConnectorTestKit
 import ExecConnector
 import FileConnector

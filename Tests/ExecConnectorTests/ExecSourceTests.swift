@@ -1,3 +1,4 @@
+import ConnectorCore
 import ConnectorTestKit
 import Foundation
 import Logging

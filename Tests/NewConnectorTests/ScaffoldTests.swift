@@ -25,7 +25,7 @@ import Testing
 
     @Test func declaresTargetsByNameInsideThePackageAndByProductOutside() {
         let inside = ConnectorScaffold(name: "Workday", corePackage: nil).manifestAddition(executables: [])
-        #expect(inside.contains(#".target(name: "WorkdayConnector", dependencies: ["SyncCore"])"#))
+        #expect(inside.contains(#".target(name: "WorkdayConnector", dependencies: ["ConnectorCore"])"#))
         let outside = ConnectorScaffold(name: "Workday", corePackage: "compliance-sync").manifestAddition(executables: [
             "hr-sync"
         ])

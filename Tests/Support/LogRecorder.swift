@@ -2,6 +2,9 @@ import Foundation
 import Logging
 
 /// A log handler that keeps what is logged, for tests that check messages.
+///
+/// Safety: what is logged is kept under `lock`; `metadata` and `logLevel` are set before the
+/// logger is shared (swift-log's handlers are values copied into each `Logger`).
 public final class LogRecorder: LogHandler, @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [(level: Logger.Level, message: String)] = []

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 import Testing
 
@@ -119,6 +120,8 @@ struct Walk {
 }
 
 /// Picks faults for the scripted account from a seed, until stopped.
+///
+/// Safety: its mutable state is read and written under `lock` only.
 final class FaultDice: @unchecked Sendable {
     private let lock = NSLock()
     private var random: SplitMix

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Testing
 
 @testable import SyncCore

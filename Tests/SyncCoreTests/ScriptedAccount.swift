@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 @testable import SyncCore
@@ -6,6 +7,8 @@ import Foundation
 /// importer's rules of compliance-api.md (upsert matching on `employee_id`,
 /// then email case-insensitively; "email already taken"; `null` clears; the
 /// same idempotency key returns the first import), and faults chosen per call.
+///
+/// Safety: its mutable state is read and written under its lock only.
 final class ScriptedAccount: ImportService, @unchecked Sendable {
     /// What goes wrong with one call.
     enum Fault: Sendable {

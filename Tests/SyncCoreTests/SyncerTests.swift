@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 import Logging
 import TestSupport
@@ -286,6 +287,8 @@ extension Result {
 /// A snapshot whose process "dies" after a given number of transactions: every call after
 /// that throws, as if the process had been killed between two transactions. Each store call
 /// is one transaction, so this is kill -9 at every point that matters to the snapshot.
+///
+/// Safety: its mutable state (`left`) is read and written under `lock` only.
 final class DyingSnapshot: SnapshotStore, @unchecked Sendable {
     struct Killed: Error {}
     let base: MemorySnapshot

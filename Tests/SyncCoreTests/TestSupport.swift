@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 import Logging
 
@@ -28,6 +29,8 @@ struct ArraySource: UserSource {
 }
 
 /// A snapshot kept in memory: the same protocol the SQLite store implements.
+///
+/// Safety: its mutable state is read and written under `lock` only.
 final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
     let description = "memory snapshot"
     let key = SnapshotKey.random()

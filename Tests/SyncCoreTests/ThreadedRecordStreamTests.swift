@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 import Testing
 
@@ -81,6 +82,7 @@ import Testing
         #expect(onProducer >= 900, "\(onProducer) of 1,000 freed on the producer's thread")
     }
 
+    /// What the producer's thread saw. Safety: its state is read and written under `lock` only.
     final class Finished: @unchecked Sendable {
         private let lock = NSLock()
         private var state: String?

@@ -13,7 +13,7 @@ let package = Package(
     targets: [
         .target(
             name: "WorkdayReportConnector",
-            dependencies: [.product(name: "SyncCore", package: "compliance-sync")]
+            dependencies: [.product(name: "ConnectorCore", package: "compliance-sync")]
         ),
         .executableTarget(
             name: "hr-sync",
@@ -26,7 +26,7 @@ let package = Package(
             name: "WorkdayReportConnectorTests",
             dependencies: [
                 "WorkdayReportConnector",
-                .product(name: "SyncCore", package: "compliance-sync"),
+                .product(name: "ConnectorCore", package: "compliance-sync"),
                 .product(name: "ConnectorTestKit", package: "compliance-sync"),
             ]
         ),

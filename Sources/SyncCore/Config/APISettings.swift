@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// How to reach the Compliance import API (`api:` in the config).
@@ -54,7 +55,7 @@ public struct APISettings: Sendable {
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host != nil,
                 scheme == "https" || scheme == "http"
             else { throw node.error("must be an http(s) URL such as https://api.threatswitch.com") }
-            if scheme == "http" && !Self.isLoopback(url.host ?? "") {
+            if scheme == "http" && !Hosts.isLoopback(url.host ?? "") {
                 throw node.error(
                     "uses plain http:// to a host that is not loopback",
                     hint: "use https://; plain http is allowed only to 127.0.0.1, ::1 or localhost (the simulator)")
@@ -89,11 +90,5 @@ public struct APISettings: Sendable {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         return base + path
-    }
-
-    /// Whether `host` is a loopback name or address.
-    public static func isLoopback(_ host: String) -> Bool {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 }

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// What the API's import fields are and which rules apply to each
 /// (compliance-api.md); every list is a setting under `api.fields`.
 public struct FieldCatalog: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// The limits besides the removal limits that stop a run before anything is
 /// sent: `guards:` in the config, and `source.min_records`.
 public struct GuardPolicy: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// One sync job, as its YAML file describes it.

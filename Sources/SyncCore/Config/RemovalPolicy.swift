@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// What happens to people who are gone from the source (`removals:` in the config).
 public struct RemovalPolicy: Sendable, Hashable {
     /// What a removal does.

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// Where the snapshot of the last successful sync lives (`snapshot:` in the config).
 public struct SnapshotSettings: Sendable {
     /// Which store holds it.

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// A person to create or update: their row as it will be sent.

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// Compares mapped, validated rows with the snapshot: a merge of both, sorted

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// Finds the people gone from the snapshot under one source id who are still

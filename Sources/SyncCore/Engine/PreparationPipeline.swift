@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// Maps, validates and fingerprints a source's records on worker tasks while
 /// the caller's task reads the next batch, and collects the prepared batches
 /// in source order.

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// Maps, validates and fingerprints records: the per-record work of a plan,
 /// which needs nothing from other records and so runs a batch at a time.
 struct RecordPreparer: Sendable {

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// Stops a run that would clear one field for many people at once: the mark of a
 /// bind account that lost read access to an attribute, or an HR column renamed,
 /// rather than of people really losing their job titles or birth dates.

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// What the operator said about the guards for one run.
 public struct GuardOverrides: Sendable {
     /// `--allow-mass-removal`: lift the removal limits and the empty-source stop.

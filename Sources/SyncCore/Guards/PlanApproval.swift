@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// A plan an operator saved (`plan --save PLAN.json`) and reviewed, given back to

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// Stops a run whose removals look like an outage rather than people leaving.
 public enum RemovalGuard {
     /// Checks a change set against the policy.

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// How one import field is made from a source record (one line under `mapping:`).

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// Turns source records into import rows, as the `mapping:` section says.

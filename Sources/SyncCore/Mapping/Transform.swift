@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// One step that changes a mapped value.

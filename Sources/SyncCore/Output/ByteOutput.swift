@@ -1,3 +1,5 @@
+import ConnectorCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,5 @@
+import ConnectorCore
+
 /// Writes JSON a value at a time, straight to a ``ByteOutput``: large
 /// documents (a plan of a million people) stream without being built in memory.
 ///

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// The plan for programs (`--format json`, docs/plan-format.md).

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// What a printed plan says besides the change set itself.

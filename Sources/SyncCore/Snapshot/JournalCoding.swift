@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// How journaled rows are stored: a JSON array of the snapshot states they

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 #if canImport(Glibc)

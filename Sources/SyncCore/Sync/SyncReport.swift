@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 
 /// What a sync did, for the summary it prints and the JSON run report

@@ -1,5 +1,5 @@
 import Foundation
-import SyncCore
+import ConnectorCore
 
 /// People from a Workday custom report in JSON (`source.type: workday-report`),
 /// as Workday's Reports-as-a-Service returns it: `{"Report_Entry": [{…}, …]}`.

@@ -1,6 +1,6 @@
 import ConnectorTestKit
 import Foundation
-import SyncCore
+import ConnectorCore
 import Testing
 import WorkdayReportConnector
 

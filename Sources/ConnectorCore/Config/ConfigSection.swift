@@ -158,16 +158,16 @@ public enum ConfigPaths {
 
 extension Duration {
     /// The duration in seconds.
-    public var seconds: TimeInterval {
+    package var seconds: TimeInterval {
         let (s, atto) = components
         return TimeInterval(s) + TimeInterval(atto) / 1e18
     }
 
     /// The longest duration a config or command line may say: ten years.
-    public static let longestConfigured = Duration.seconds(3650 * 86400)
+    package static let longestConfigured = Duration.seconds(3650 * 86400)
 
     /// Parses `90s`, `15m`, `72h`, `7d` (also `0`), at most ten years; `nil` for anything else.
-    public init?(configText text: String) {
+    package init?(configText text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "0" { self = .zero; return }
         guard let unit = trimmed.last, let amount = Int(trimmed.dropLast()), amount >= 0 else { return nil }

@@ -36,8 +36,7 @@ public protocol SourceConnector: Sendable {
 
 /// The connectors a command line knows, by type.
 public struct ConnectorRegistry: Sendable {
-    private var connectors:
-        [(type: String, summary: String, make: @Sendable (ConfigSection, SourceContext) throws -> any UserSource)] = []
+    private var connectors: [any SourceConnector.Type] = []
 
     /// An empty registry.
     public init() {}
@@ -50,15 +49,12 @@ public struct ConnectorRegistry: Sendable {
     /// Adds a connector, replacing any with the same type.
     public mutating func register(_ connector: any SourceConnector.Type) {
         connectors.removeAll { $0.type == connector.type }
-        connectors.append((connector.type, connector.summary, { try connector.makeSource(section: $0, context: $1) }))
+        connectors.append(connector)
     }
 
     /// Adds every connector of another registry.
     public mutating func merge(_ other: ConnectorRegistry) {
-        for entry in other.connectors {
-            connectors.removeAll { $0.type == entry.type }
-            connectors.append(entry)
-        }
+        for connector in other.connectors { register(connector) }
     }
 
     /// The known types and their summaries, sorted by type.
@@ -66,31 +62,8 @@ public struct ConnectorRegistry: Sendable {
         connectors.map { ($0.type, $0.summary) }.sorted { $0.type < $1.type }
     }
 
-    /// Builds the source a job's `source:` section describes.
-    /// - Throws: ``SyncError`` when the type is unknown or a setting is wrong.
-    public func makeSource(for job: JobConfiguration, logger: Logger) throws -> any UserSource {
-        guard let entry = connectors.first(where: { $0.type == job.sourceType }) else {
-            let known = types.map(\.type).joined(separator: ", ")
-            throw job.source.error(
-                "has the unknown type `\(job.sourceType)`", hint: "known types: \(known)")
-        }
-        let section = try job.source.section()
-        // Read by the job itself, for any connector.
-        _ = section.node("type")
-        _ = section.node("min_records")
-        let context = SourceContext(folder: job.folder, mappedAttributes: job.mappedAttributes, logger: logger)
-        let source = try entry.make(section, context)
-        try section.finish()
-        return source
-    }
-}
-
-extension ConnectorRegistry {
-    /// The registry with `connectors` added, each replacing any of the same type:
-    /// `ComplianceSyncCommand.main(connectors: .builtIn + [WorkdaySource.self])`.
-    public static func + (registry: ConnectorRegistry, connectors: [any SourceConnector.Type]) -> ConnectorRegistry {
-        var result = registry
-        for connector in connectors { result.register(connector) }
-        return result
+    /// The connector for a `type:`, if the registry has one.
+    public func connector(ofType type: String) -> (any SourceConnector.Type)? {
+        connectors.first { $0.type == type }
     }
 }
