@@ -29,11 +29,11 @@ public final class PostgresSnapshotStore: SnapshotStore {
     let worker: PostgresWorker
     let tables: Tables
 
-    private init(worker: PostgresWorker, tables: Tables, key: SnapshotKey) {
+    private init(worker: PostgresWorker, server: String, tables: Tables, key: SnapshotKey) {
         self.worker = worker
         self.tables = tables
         self.key = key
-        description = "\(worker.server) \(tables.people)"
+        description = "\(server) \(tables.people)"
     }
 
     /// The names of one job's tables, quoted for SQL.
@@ -62,11 +62,13 @@ public final class PostgresSnapshotStore: SnapshotStore {
     public static func openForReading(_ settings: SnapshotSettings, logger: Logger) async throws -> any SnapshotReader {
         let (connection, tables) = try readSettings(settings, logger: logger)
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
-        let key = try await worker.run { try Self.loadJob(tables, settings: settings, logger: logger, on: $0) }
-        guard let key else {
-            return EmptySnapshot(description: "\(worker.server) job \(settings.job) (not created yet: first run)")
+        let (server, key) = try await worker.run {
+            ($0.server, try Self.loadJob(tables, settings: settings, logger: logger, on: $0))
         }
-        return PostgresSnapshotStore(worker: worker, tables: tables, key: key)
+        guard let key else {
+            return EmptySnapshot(description: "\(server) job \(settings.job) (not created yet: first run)")
+        }
+        return PostgresSnapshotStore(worker: worker, server: server, tables: tables, key: key)
     }
 
     /// Opens (or creates) the job's snapshot to write, for `sync`: takes the job's lock first,
@@ -77,13 +79,15 @@ public final class PostgresSnapshotStore: SnapshotStore {
     {
         let (connection, tables) = try readSettings(settings, logger: logger)
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
-        let key = try await worker.run { connection in
+        let (server, key) = try await worker.run { connection in
             try Self.lock(tables, wait: settings.lockWait, on: connection)
-            if let key = try Self.loadJob(tables, settings: settings, logger: logger, on: connection) { return key }
-            return try Self.create(tables, keyFile: settings.keyPath, on: connection)
+            if let key = try Self.loadJob(tables, settings: settings, logger: logger, on: connection) {
+                return (connection.server, key)
+            }
+            return (connection.server, try Self.create(tables, keyFile: settings.keyPath, on: connection))
         }
-        logger.debug("holding the snapshot lock", metadata: ["snapshot": "\(worker.server) job \(settings.job)"])
-        return PostgresSnapshotStore(worker: worker, tables: tables, key: key)
+        logger.debug("holding the snapshot lock", metadata: ["snapshot": "\(server) job \(settings.job)"])
+        return PostgresSnapshotStore(worker: worker, server: server, tables: tables, key: key)
     }
 
     static func readSettings(_ settings: SnapshotSettings, logger: Logger) throws -> (PostgresSettings, Tables) {
