@@ -56,6 +56,8 @@ public func runProcess(
 }
 
 /// A copy of an example folder in a temporary place, removed at the end.
+///
+/// Safety: its one stored property is a `let` URL; the folder is removed once, in `deinit`.
 public final class ExampleCopy: @unchecked Sendable {
     public let folder: URL
 
@@ -74,4 +76,20 @@ public final class ExampleCopy: @unchecked Sendable {
     public func write(_ name: String, _ text: String) throws {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
     }
+}
+
+/// Runs `body` with a resource and then `stop`s it, whether `body` returns or throws: a scope
+/// for servers and clients that must not outlive a test (unlike `defer { Task { … } }`).
+public func scoped<Resource, Result>(
+    _ resource: Resource, stop: (Resource) async -> Void, _ body: (Resource) async throws -> Result
+) async throws -> Result {
+    let result: Result
+    do {
+        result = try await body(resource)
+    } catch {
+        await stop(resource)
+        throw error
+    }
+    await stop(resource)
+    return result
 }

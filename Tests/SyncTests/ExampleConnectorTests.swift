@@ -9,39 +9,40 @@ import Testing
 @Suite struct ExampleConnectorTests {
     static let secret = "example-Secret-4471"
 
-    func simulator() async throws -> RunningSimulator {
+    var simulatorConfiguration: SimulatorConfiguration {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
         configuration.clients = ["demo-client": Self.secret]
         configuration.processingTime = 0
-        return try await ComplianceSimulator(configuration: configuration).start()
+        return configuration
     }
 
     @Test func pythonConnectorSyncsAndALeaverIsTerminated() async throws {
-        let simulator = try await simulator()
-        defer { Task { await simulator.stop() } }
-        let example = try ExampleCopy("exec-python")
-        let env = ["COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret]
-        let job = example.path("exec-python.yml")
+        try await withSimulator(simulatorConfiguration) { simulator in
+            let example = try ExampleCopy("exec-python")
+            let env = ["COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret]
+            let job = example.path("exec-python.yml")
 
-        let first = try await runCLI(["sync", "--config", job], environment: env)
-        #expect(first.status == 0, "\(first.all)")
-        #expect(first.stdout.contains("created 11, updated 0, terminated 0"), "\(first.all)")
-        #expect(first.stderr.contains("python3: exported 11 employees"), "the program's standard error is logged")
-        #expect(!first.all.contains(Self.secret) && !first.all.contains("219-09-9999"))
-        let ada = await simulator.simulator.people().first { $0["employee_id"] == "1001" }
-        #expect(ada?["email"] == "ada.lovelace@example.com")
+            let first = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(first.status == 0, "\(first.all)")
+            #expect(first.stdout.contains("created 11, updated 0, terminated 0"), "\(first.all)")
+            #expect(first.stderr.contains("python3: exported 11 employees"), "the program's standard error is logged")
+            #expect(!first.all.contains(Self.secret) && !first.all.contains("219-09-9999"))
+            let ada = await simulator.simulator.people().first { $0["employee_id"] == "1001" }
+            #expect(ada?["email"] == "ada.lovelace@example.com")
 
-        let export = try example.read("hr_export.json")
-        let turing = try #require(export.range(of: "\"employeeId\": \"1002\""))
-        let status = try #require(
-            export.range(of: "\"status\": \"active\"", range: turing.upperBound..<export.endIndex))
-        try example.write("hr_export.json", export.replacingCharacters(in: status, with: "\"status\": \"terminated\""))
-        let second = try await runCLI(["sync", "--config", job], environment: env)
-        #expect(second.status == 0, "\(second.all)")
-        #expect(second.stdout.contains("created 0, updated 0, terminated 1"), "\(second.all)")
-        let alan = await simulator.simulator.people().first { $0["employee_id"] == "1002" }
-        #expect(alan?["terminated_at"] != nil)
+            let export = try example.read("hr_export.json")
+            let turing = try #require(export.range(of: "\"employeeId\": \"1002\""))
+            let status = try #require(
+                export.range(of: "\"status\": \"active\"", range: turing.upperBound..<export.endIndex))
+            try example.write(
+                "hr_export.json", export.replacingCharacters(in: status, with: "\"status\": \"terminated\""))
+            let second = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(second.status == 0, "\(second.all)")
+            #expect(second.stdout.contains("created 0, updated 0, terminated 1"), "\(second.all)")
+            let alan = await simulator.simulator.people().first { $0["employee_id"] == "1002" }
+            #expect(alan?["terminated_at"] != nil)
+        }
     }
 
     @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why))) func customConnectorExecutableSyncs()
@@ -51,19 +52,20 @@ import Testing
             Issue.record("CUSTOM_SYNC_BINARY is not set: run scripts/test, which builds examples/custom-connector")
             return
         }
-        let simulator = try await simulator()
-        defer { Task { await simulator.stop() } }
-        let example = try ExampleCopy("custom-connector")
-        let env = ["COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret]
+        try await withSimulator(simulatorConfiguration) { simulator in
+            let example = try ExampleCopy("custom-connector")
+            let env = ["COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret]
 
-        let connectors = try await runProcess(binary, ["connectors"], environment: env)
-        #expect(connectors.stdout.contains("workday-report"), "\(connectors.all)")
-        #expect(connectors.stdout.contains("ldap"), "the built-in connectors are still there")
-        let sync = try await runProcess(binary, ["sync", "--config", example.path("workday.yml")], environment: env)
-        #expect(sync.status == 0, "\(sync.all)")
-        #expect(sync.stdout.contains("created 12, updated 0, terminated 0"), "\(sync.all)")
-        let amara = await simulator.simulator.people().first { $0["employee_id"] == "21001" }
-        #expect(amara?["email"] == "amara.okafor@example.com")
-        #expect(amara?["job_title"] == "Systems Engineer")
+            let connectors = try await runProcess(binary, ["connectors"], environment: env)
+            #expect(connectors.stdout.contains("workday-report"), "\(connectors.all)")
+            #expect(connectors.stdout.contains("ldap"), "the built-in connectors are still there")
+            let sync = try await runProcess(
+                binary, ["sync", "--config", example.path("workday.yml")], environment: env)
+            #expect(sync.status == 0, "\(sync.all)")
+            #expect(sync.stdout.contains("created 12, updated 0, terminated 0"), "\(sync.all)")
+            let amara = await simulator.simulator.people().first { $0["employee_id"] == "21001" }
+            #expect(amara?["email"] == "amara.okafor@example.com")
+            #expect(amara?["job_title"] == "Systems Engineer")
+        }
     }
 }

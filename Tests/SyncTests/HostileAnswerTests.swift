@@ -9,74 +9,77 @@ import Testing
 /// Odd or hostile answers from the network, played by the simulator over real HTTP.
 @Suite struct HostileAnswerTests {
     @Test func aRedirectedTokenRequestIsNeverFollowed() async throws {
-        let harness = try await SyncHarness({ $0.tokenRedirect = "http://127.0.0.1:9/steal" })
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 1, "\(result.all)")
-        #expect(result.stderr.contains("answered 307, redirecting to http://127.0.0.1:9/steal"), "\(result.all)")
-        #expect(result.stderr.contains("never followed"))
-        #expect(!result.all.contains(SyncHarness.secret))
-        #expect(await harness.stats()["redirects"] == 1, "asked once, not followed, not retried")
+        try await withHarness({ $0.tokenRedirect = "http://127.0.0.1:9/steal" }) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 1, "\(result.all)")
+            #expect(result.stderr.contains("answered 307, redirecting to http://127.0.0.1:9/steal"), "\(result.all)")
+            #expect(result.stderr.contains("never followed"))
+            #expect(!result.all.contains(SyncHarness.secret))
+            #expect(await harness.stats()["redirects"] == 1, "asked once, not followed, not retried")
+        }
     }
 
     /// Any refusal of a refresh grant, not only `invalid_grant`, falls back to the client credentials.
     @Test(arguments: [400, 401])
     func aRefusedRefreshFallsBackToTheClientCredentials(_ status: Int) async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.tokenLifetime = 1
                 $0.latency = 0.05
                 $0.refuseRefreshWith = status
-            }, api: "  batch_size: 3\n")
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 0, "\(result.all)")
-        #expect(await harness.stats()["refused_refreshes"] ?? 0 >= 1, "the refresh was tried and refused")
-        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+            }, api: ["batch_size": 3]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 0, "\(result.all)")
+            #expect(await harness.stats()["refused_refreshes"] ?? 0 >= 1, "the refresh was tried and refused")
+            #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+        }
     }
 
     @Test(arguments: ["Sun, 06 Nov 1994 08:49:37 GMT", "inf", "nan", "-5", "soon"])
     func retryAfterAsADateOrNonsenseStillConverges(_ text: String) async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.rateLimitEvery = 3
                 $0.retryAfterText = text
-            }, api: "  batch_size: 10\n  max_attempts: 8\n  max_backoff: 1s\n")
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 0, "\(result.all)")
-        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+            }, api: ["batch_size": 10, "max_attempts": 8, "max_backoff": "1s"]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 0, "\(result.all)")
+            #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+        }
     }
 
     @Test func aRetryAfterLongerThanTheCapFailsNamingTheWait() async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.rateLimitEvery = 1
                 $0.retryAfterText = "86400"
-            }, api: "  max_retry_after: 1m\n")
-        defer { Task { await harness.stop() } }
-        let started = Date()
-        let result = try await harness.run("sync")
-        #expect(result.status == 1, "\(result.all)")
-        #expect(
-            result.stderr.contains("asked to wait 86400 seconds (Retry-After), longer than api.max_retry_after"),
-            "\(result.all)")
-        #expect(Date().timeIntervalSince(started) < 30)
+            }, api: ["max_retry_after": "1m"]
+        ) { harness in
+            let started = Date()
+            let result = try await harness.run("sync")
+            #expect(result.status == 1, "\(result.all)")
+            #expect(
+                result.stderr.contains("asked to wait 86400 seconds (Retry-After), longer than api.max_retry_after"),
+                "\(result.all)")
+            #expect(Date().timeIntervalSince(started) < 30)
+        }
     }
 
     @Test func rowErrorsThatCannotBeMappedCommitNothing() async throws {
-        let harness = try await SyncHarness({ $0.unmappableErrorsFirst = 2 }, api: "  batch_size: 10\n")
-        defer { Task { await harness.stop() } }
-        let first = try await harness.run("sync")
-        #expect(first.status == 4, "\(first.all)")
-        #expect(first.stdout.contains("not confirmed: its error entry 2 has no whole-number row"), "\(first.all)")
-        #expect(first.stdout.contains("created 8"), "only the import whose answer was whole counts: \(first.all)")
-        let second = try await harness.run("sync")
-        #expect(second.status == 0, "\(second.all)")
-        #expect(second.stdout.contains("updated 20"), "the unconfirmed are sent again: \(second.all)")
-        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
-        let third = try await harness.run("sync")
-        #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        try await withHarness({ $0.unmappableErrorsFirst = 2 }, api: ["batch_size": 10]) { harness in
+            let first = try await harness.run("sync")
+            #expect(first.status == 4, "\(first.all)")
+            #expect(first.stdout.contains("not confirmed: its error entry 2 has no whole-number row"), "\(first.all)")
+            #expect(first.stdout.contains("created 8"), "only the import whose answer was whole counts: \(first.all)")
+            let second = try await harness.run("sync")
+            #expect(second.status == 0, "\(second.all)")
+            #expect(second.stdout.contains("updated 20"), "the unconfirmed are sent again: \(second.all)")
+            #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+            let third = try await harness.run("sync")
+            #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        }
     }
 }
 

@@ -18,80 +18,76 @@ import Testing
         configuration.port = 0
         configuration.clients = ["ldap-job": "ldap-job-secret"]
         configuration.processingTime = 0
-        let simulator = try await ComplianceSimulator(configuration: configuration).start()
-        defer { Task { await simulator.stop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ldap-sync-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let job = folder.appendingPathComponent("directory.yml").path
-        try """
-        api:
-          base_url: \(simulator.baseURL)
-          client_id: ldap-job
-          client_secret_env: LDAP_JOB_SECRET
-          batch_size: 1000
-        source:
-          type: ldap
-          url: \(url)
-          base_dn: \(base)
-          filter: (objectClass=inetOrgPerson)
-          page_size: 250
-        mapping:
-          first_name: givenName
-          last_name: sn
-          email: { attribute: mail, transform: [first, lowercase] }
-          employee_id: employeeNumber
-          job_title: title
-        removals:
-          max_percent: 5
-        """.write(toFile: job, atomically: true, encoding: .utf8)
-        let env = ["LDAP_JOB_SECRET": "ldap-job-secret"]
-        let people = Int(environment["LDAP_TEST_PEOPLE"] ?? "0")!
-        // As scripts/gen-directory.py writes them.
-        let withoutMail = (0..<people).filter { $0 % 53 == 3 && $0 % 61 != 4 }.count
+        try await withSimulator(configuration) { simulator in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ldap-sync-\(UUID())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let job = folder.appendingPathComponent("directory.yml").path
+            try """
+            api:
+              base_url: \(simulator.baseURL)
+              client_id: ldap-job
+              client_secret_env: LDAP_JOB_SECRET
+              batch_size: 1000
+            source:
+              type: ldap
+              url: \(url)
+              base_dn: \(base)
+              filter: (objectClass=inetOrgPerson)
+              page_size: 250
+            mapping:
+              first_name: givenName
+              last_name: sn
+              email: { attribute: mail, transform: [first, lowercase] }
+              employee_id: employeeNumber
+              job_title: title
+            removals:
+              max_percent: 5
+            """.write(toFile: job, atomically: true, encoding: .utf8)
+            let env = ["LDAP_JOB_SECRET": "ldap-job-secret"]
+            let people = Int(environment["LDAP_TEST_PEOPLE"] ?? "0")!
+            // As scripts/gen-directory.py writes them.
+            let withoutMail = (0..<people).filter { $0 % 53 == 3 && $0 % 61 != 4 }.count
 
-        let plan = try await runCLI(["plan", "--config", job, "--format", "json"], environment: env)
-        #expect(plan.status == 0, "\(plan.stderr)")
-        let summary =
-            (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"]
-            as? [String: Int]
-        #expect(summary?["creates"] == people - withoutMail)
-        #expect(summary?["invalid"] == withoutMail)
+            let (summary, _) = try await planSummary(job, environment: env)
+            #expect(summary?["creates"] == people - withoutMail)
+            #expect(summary?["invalid"] == withoutMail)
 
-        let first = try await runCLI(["sync", "--config", job], environment: env)
-        #expect(first.status == 0, "\(first.all)")
-        #expect(await simulator.simulator.people().count == people - withoutMail)
+            let first = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(first.status == 0, "\(first.all)")
+            #expect(await simulator.simulator.people().count == people - withoutMail)
 
-        // A title of its own, so the test also holds against a directory an earlier run changed.
-        let title = "Director of Everything \(UInt32.random(in: 0...UInt32.max))"
-        let modify = Process()
-        modify.executableURL = URL(fileURLWithPath: "/usr/bin/ldapmodify")
-        modify.arguments = ["-x", "-H", url, "-D", adminDN, "-w", adminPassword]
-        let input = Pipe()
-        modify.standardInput = input
-        modify.standardOutput = FileHandle.nullDevice
-        try modify.run()
-        input.fileHandleForWriting.write(
-            Data(
-                """
-                dn: uid=u000010,\(base)
-                changetype: modify
-                replace: title
-                title: \(title)
+            // A title of its own, so the test also holds against a directory an earlier run changed.
+            let title = "Director of Everything \(UInt32.random(in: 0...UInt32.max))"
+            let modify = Process()
+            modify.executableURL = URL(fileURLWithPath: "/usr/bin/ldapmodify")
+            modify.arguments = ["-x", "-H", url, "-D", adminDN, "-w", adminPassword]
+            let input = Pipe()
+            modify.standardInput = input
+            modify.standardOutput = FileHandle.nullDevice
+            try modify.run()
+            input.fileHandleForWriting.write(
+                Data(
+                    """
+                    dn: uid=u000010,\(base)
+                    changetype: modify
+                    replace: title
+                    title: \(title)
 
-                """.utf8))
-        try input.fileHandleForWriting.close()
-        modify.waitUntilExit()
-        #expect(modify.terminationStatus == 0)
+                    """.utf8))
+            try input.fileHandleForWriting.close()
+            modify.waitUntilExit()
+            #expect(modify.terminationStatus == 0)
 
-        let before = await simulator.simulator.stats()
-        let second = try await runCLI(["sync", "--config", job], environment: env)
-        #expect(second.status == 0, "\(second.all)")
-        #expect(second.stdout.contains("created 0, updated 1, terminated 0"))
-        let after = await simulator.simulator.stats()
-        #expect(after["rows_received"]! - before["rows_received"]! == 1)
-        #expect(after["imports_created"]! - before["imports_created"]! == 1)
-        let person = await simulator.simulator.people().first { $0["employee_id"] == "E000010" }
-        #expect(person?["job_title"] == title)
+            let before = await simulator.simulator.stats()
+            let second = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(second.status == 0, "\(second.all)")
+            #expect(second.stdout.contains("created 0, updated 1, terminated 0"))
+            let after = await simulator.simulator.stats()
+            #expect(after["rows_received"]! - before["rows_received"]! == 1)
+            #expect(after["imports_created"]! - before["imports_created"]! == 1)
+            let person = await simulator.simulator.people().first { $0["employee_id"] == "E000010" }
+            #expect(person?["job_title"] == title)
+        }
     }
 }

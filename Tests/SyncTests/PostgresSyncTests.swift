@@ -17,8 +17,11 @@ import Testing
     }
 
     /// A `snapshot:` section in a job of its own on the test server's `sync` database.
-    func postgresSnapshot(job: String = "job\(UInt32.random(in: 0...UInt32.max))") throws -> String {
-        "  type: postgres\n  job: \(job)\n  conninfo: \(try setting("PG_TEST_STORE"))\n  password_env: PG_TEST_STORE_PASSWORD\n"
+    func postgresSnapshot(job: String = "job\(UInt32.random(in: 0...UInt32.max))") throws -> [String: Any] {
+        [
+            "type": "postgres", "job": job, "conninfo": try setting("PG_TEST_STORE"),
+            "password_env": "PG_TEST_STORE_PASSWORD",
+        ]
     }
 
     func admin(_ sql: String) throws -> String {
@@ -40,117 +43,114 @@ import Testing
         configuration.clients = ["hr-job": "hr-job-secret"]
         configuration.processingTime = 0
         configuration.facilities = ["101", "102"]
-        let simulator = try await ComplianceSimulator(configuration: configuration).start()
-        defer { Task { await simulator.stop() } }
-        let example = try ExampleCopy("postgres-hr")
-        let job = example.path("postgres-hr.yml")
-        let config = try example.read("postgres-hr.yml")
-            .replacingOccurrences(of: "https://api.threatswitch.com", with: simulator.baseURL + "\n  batch_size: 1000")
-            .replacingOccurrences(of: "${COMPLIANCE_CLIENT_ID}", with: "hr-job")
-            .replacingOccurrences(
-                of: "client_secret_file: /etc/compliance-sync/client-secret", with: "client_secret_env: HR_JOB_SECRET"
+        try await withSimulator(configuration) { simulator in
+            let example = try ExampleCopy("postgres-hr")
+            let job = example.path("postgres-hr.yml")
+            let (reader, ca, snapshot) = (
+                try setting("PG_TEST_READER"), try setting("PG_TEST_CA"), try postgresSnapshot()
             )
-            .replacingOccurrences(
-                of: "host=hr-db.example.com port=5432 dbname=hr user=compliance_reader",
-                with: try setting("PG_TEST_READER")
-            )
-            .replacingOccurrences(
-                of: "password_file: /etc/compliance-sync/hr-db-password", with: "password_env: HR_DB_PASSWORD"
-            )
-            .replacingOccurrences(of: "/etc/ssl/certs/hr-db-ca.pem", with: try setting("PG_TEST_CA"))
-            .replacingOccurrences(
-                of: "  path: /var/lib/compliance-sync/postgres-hr.snapshot\n", with: try postgresSnapshot())
-        try example.write("postgres-hr.yml", config)
-        let readerPassword = try setting("PG_TEST_READER_PASSWORD"),
-            storePassword = try setting("PG_TEST_STORE_PASSWORD")
-        let env = [
-            "HR_JOB_SECRET": "hr-job-secret", "HR_DB_PASSWORD": readerPassword, "PG_TEST_STORE_PASSWORD": storePassword,
-        ]
+            try example.editJob("postgres-hr.yml") { config in
+                config["api"] = [
+                    "base_url": simulator.baseURL, "batch_size": 1000, "client_id": "hr-job",
+                    "client_secret_env": "HR_JOB_SECRET",
+                ]
+                var source = config.section("source")
+                source["conninfo"] = reader
+                source["password_file"] = nil
+                source["password_env"] = "HR_DB_PASSWORD"
+                source["sslrootcert"] = ca
+                config["source"] = source
+                config["snapshot"] = snapshot
+            }
+            let readerPassword = try setting("PG_TEST_READER_PASSWORD"),
+                storePassword = try setting("PG_TEST_STORE_PASSWORD")
+            let env = [
+                "HR_JOB_SECRET": "hr-job-secret", "HR_DB_PASSWORD": readerPassword,
+                "PG_TEST_STORE_PASSWORD": storePassword,
+            ]
 
-        let current = Int(
-            try admin(
-                """
-                SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
-                """))!
-        let invalid = Int(
-            try admin(
-                """
-                SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
-                  AND coalesce(work_email, email_aliases[1]) IS NULL
-                """))!
-        let plan = try await runCLI(["plan", "--config", job, "--format", "json"], environment: env)
-        #expect(plan.status == 0, "\(plan.stderr)")
-        let summary =
-            (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"]
-            as? [String: Int]
-        #expect(summary?["creates"] == current - invalid)
-        #expect(summary?["invalid"] == invalid)
+            let current = Int(
+                try admin(
+                    """
+                    SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
+                    """))!
+            let invalid = Int(
+                try admin(
+                    """
+                    SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
+                      AND coalesce(work_email, email_aliases[1]) IS NULL
+                    """))!
+            let (summary, plan) = try await planSummary(job, environment: env)
+            #expect(summary?["creates"] == current - invalid)
+            #expect(summary?["invalid"] == invalid)
 
-        let first = try await runCLI(["sync", "--config", job, "--log-level", "trace"], environment: env)
-        #expect(first.status == 0, "\(first.all)")
-        #expect(await simulator.simulator.people().count == current - invalid)
-        let margaret = await simulator.simulator.people().first { $0["employee_id"] == "E000101" }
-        #expect(margaret?["hired_at"] == "2015-03-02 00:00:00")
-        #expect(margaret?["facility_id"] == "101")
-        for secret in [readerPassword, storePassword, "hr-job-secret", "123-45-6701", "123456702"] {
-            #expect(!first.all.contains(secret) && !plan.all.contains(secret))
+            let first = try await runCLI(["sync", "--config", job, "--log-level", "trace"], environment: env)
+            #expect(first.status == 0, "\(first.all)")
+            #expect(await simulator.simulator.people().count == current - invalid)
+            let margaret = await simulator.simulator.people().first { $0["employee_id"] == "E000101" }
+            #expect(margaret?["hired_at"] == "2015-03-02 00:00:00")
+            #expect(margaret?["facility_id"] == "101")
+            for secret in [readerPassword, storePassword, "hr-job-secret", "123-45-6701", "123456702"] {
+                #expect(!first.all.contains(secret) && !plan.all.contains(secret))
+            }
+
+            _ = try admin("UPDATE hr.employees SET title = 'Director of Everything' WHERE employee_id = 'E200010'")
+            defer { _ = try? admin("UPDATE hr.employees SET title = 'Engineer' WHERE employee_id = 'E200010'") }
+            let before = await simulator.simulator.stats()
+            let second = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(second.status == 0, "\(second.all)")
+            #expect(second.stdout.contains("created 0, updated 1, terminated 0"), "\(second.all)")
+            let after = await simulator.simulator.stats()
+            #expect(after["rows_received"]! - before["rows_received"]! == 1)
+            #expect(after["imports_created"]! - before["imports_created"]! == 1)
+            let person = await simulator.simulator.people().first { $0["employee_id"] == "E200010" }
+            #expect(person?["job_title"] == "Director of Everything")
         }
-
-        _ = try admin("UPDATE hr.employees SET title = 'Director of Everything' WHERE employee_id = 'E200010'")
-        defer { _ = try? admin("UPDATE hr.employees SET title = 'Engineer' WHERE employee_id = 'E200010'") }
-        let before = await simulator.simulator.stats()
-        let second = try await runCLI(["sync", "--config", job], environment: env)
-        #expect(second.status == 0, "\(second.all)")
-        #expect(second.stdout.contains("created 0, updated 1, terminated 0"), "\(second.all)")
-        let after = await simulator.simulator.stats()
-        #expect(after["rows_received"]! - before["rows_received"]! == 1)
-        #expect(after["imports_created"]! - before["imports_created"]! == 1)
-        let person = await simulator.simulator.people().first { $0["employee_id"] == "E200010" }
-        #expect(person?["job_title"] == "Director of Everything")
     }
 
     @Test func twoRunsOfOneJobNeverOverlap() async throws {
         let snapshot = try postgresSnapshot()
         let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]
-        let harness = try await SyncHarness({ $0.processingTime = 0.3 }, api: "  batch_size: 5\n", snapshot: snapshot)
-        defer { Task { await harness.stop() } }
-        async let a = harness.run("sync", environment: env)
-        async let b = harness.run("sync", environment: env)
-        let results = try await [a, b]
-        let stopped = results.filter { $0.status != 0 }
-        #expect(stopped.count == 1, "\(results.map(\.all))")
-        #expect(stopped.first?.status == 5, "a run that finds the job locked is skipped (exit 5), not failed")
-        #expect(stopped.first?.stderr.contains("holds its lock") == true, "\(stopped.first?.all ?? "")")
-        #expect(await harness.people().count == 28)
-        #expect(await harness.stats()["rows_received"] == 28)
+        try await withHarness({ $0.processingTime = 0.3 }, api: ["batch_size": 5], snapshot: snapshot) { harness in
+            async let a = harness.run("sync", environment: env)
+            async let b = harness.run("sync", environment: env)
+            let results = try await [a, b]
+            let stopped = results.filter { $0.status != 0 }
+            #expect(stopped.count == 1, "\(results.map(\.all))")
+            #expect(stopped.first?.status == 5, "a run that finds the job locked is skipped (exit 5), not failed")
+            #expect(stopped.first?.stderr.contains("holds its lock") == true, "\(stopped.first?.all ?? "")")
+            #expect(await harness.people().count == 28)
+            #expect(await harness.stats()["rows_received"] == 28)
 
-        // Told to wait, the second run waits for the first and then finds nothing to do.
-        try harness.example.write(
-            "people.csv",
-            try harness.example.read("people.csv")
-                + "E9999,Ada,,King,ada.king@example.com,Analyst,Engineering,123-45-9999,2020-01-01\n")
-        async let c = harness.run("sync", ["--wait-for-lock", "60s"], environment: env)
-        async let d = harness.run("sync", ["--wait-for-lock", "60s"], environment: env)
-        let waited = try await [c, d]
-        #expect(waited.allSatisfy { $0.status == 0 }, "\(waited.map(\.all))")
-        #expect(
-            waited.filter { $0.stdout.contains("nothing to do, 0 imports sent") }.count == 1, "\(waited.map(\.all))")
-        #expect(await harness.stats()["rows_received"] == 29)
+            // Told to wait, the second run waits for the first and then finds nothing to do.
+            try harness.example.write(
+                "people.csv",
+                try harness.example.read("people.csv")
+                    + "E9999,Ada,,King,ada.king@example.com,Analyst,Engineering,123-45-9999,2020-01-01\n")
+            async let c = harness.run("sync", ["--wait-for-lock", "60s"], environment: env)
+            async let d = harness.run("sync", ["--wait-for-lock", "60s"], environment: env)
+            let waited = try await [c, d]
+            #expect(waited.allSatisfy { $0.status == 0 }, "\(waited.map(\.all))")
+            #expect(
+                waited.filter { $0.stdout.contains("nothing to do, 0 imports sent") }.count == 1, "\(waited.map(\.all))"
+            )
+            #expect(await harness.stats()["rows_received"] == 29)
+        }
     }
 
     @Test(arguments: ["after-journal:2", "after-submit:2", "after-commit:1"])
     func killedMidUploadThenRerunConverges(_ failpoint: String) async throws {
         let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]
-        let harness = try await SyncHarness(api: "  batch_size: 10\n", snapshot: try postgresSnapshot())
-        defer { Task { await harness.stop() } }
-        let killed = try await harness.run(
-            "sync", environment: env.merging(["COMPLIANCE_SYNC_FAILPOINT": failpoint]) { $1 })
-        #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
-        let rerun = try await harness.run("sync", environment: env)
-        #expect(rerun.status == 0, "\(rerun.all)")
-        #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
-        #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
-        let third = try await harness.run("sync", environment: env)
-        #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        try await withHarness(api: ["batch_size": 10], snapshot: try postgresSnapshot()) { harness in
+            let killed = try await harness.run(
+                "sync", environment: env.merging(["COMPLIANCE_SYNC_FAILPOINT": failpoint]) { $1 })
+            #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
+            let rerun = try await harness.run("sync", environment: env)
+            #expect(rerun.status == 0, "\(rerun.all)")
+            #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
+            #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
+            let third = try await harness.run("sync", environment: env)
+            #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ComplianceAPI
 import ComplianceSimulator
+import ConnectorCore
 import Foundation
 import Logging
 import SyncCore
@@ -15,155 +16,164 @@ import Testing
     }
 
     @Test func stormOf429And503() async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.rateLimitEvery = 3
                 $0.retryAfter = 0
                 $0.unavailableEvery = 4
-            }, api: "  batch_size: 5\n  max_attempts: 8\n")
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 0, "\(result.all)")
-        #expect(await harness.stats()["faults_injected"] ?? 0 >= 5)
-        #expect(await harness.stats()["rows_received"] == 28)
-        try await converged(harness)
+            }, api: ["batch_size": 5, "max_attempts": 8]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 0, "\(result.all)")
+            #expect(await harness.stats()["faults_injected"] ?? 0 >= 5)
+            #expect(await harness.stats()["rows_received"] == 28)
+            try await converged(harness)
+        }
     }
 
     @Test func randomServerErrors() async throws {
-        let harness = try await SyncHarness(
-            { $0.errorRate = 0.3 }, api: "  batch_size: 4\n  max_attempts: 12\n  max_backoff: 1s\n")
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 0, "\(result.all)")
-        try await converged(harness)
+        try await withHarness(
+            { $0.errorRate = 0.3 }, api: ["batch_size": 4, "max_attempts": 12, "max_backoff": "1s"]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 0, "\(result.all)")
+            try await converged(harness)
+        }
     }
 
     @Test func tokensExpireAndRotateMidRun() async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.tokenLifetime = 1
                 $0.latency = 0.05
-            }, api: "  batch_size: 3\n")
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 0, "\(result.all)")
-        let stats = await harness.stats()
-        #expect(stats["refresh_grants"] ?? 0 >= 3, "short-lived tokens are refreshed with the rotating refresh token")
-        #expect(stats["invalid_grants"] == 0, "a used refresh token is never sent again")
-        try await converged(harness)
+            }, api: ["batch_size": 3]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 0, "\(result.all)")
+            let stats = await harness.stats()
+            #expect(
+                stats["refresh_grants"] ?? 0 >= 3, "short-lived tokens are refreshed with the rotating refresh token")
+            #expect(stats["invalid_grants"] == 0, "a used refresh token is never sent again")
+            try await converged(harness)
+        }
     }
 
     @Test func aFailedImportIsSentAgainNextRun() async throws {
-        let harness = try await SyncHarness({ $0.failImportEvery = 3 }, api: "  batch_size: 10\n")
-        defer { Task { await harness.stop() } }
-        let first = try await harness.run("sync")
-        #expect(first.status == 4, "\(first.all)")
-        #expect(first.stdout.contains("rejected 8"))
-        #expect(first.stdout.contains("the import failed"))
-        let second = try await harness.run("sync")
-        #expect(second.status == 0, "\(second.all)")
-        try await converged(harness)
+        try await withHarness({ $0.failImportEvery = 3 }, api: ["batch_size": 10]) { harness in
+            let first = try await harness.run("sync")
+            #expect(first.status == 4, "\(first.all)")
+            #expect(first.stdout.contains("rejected 8"))
+            #expect(first.stdout.contains("the import failed"))
+            let second = try await harness.run("sync")
+            #expect(second.status == 0, "\(second.all)")
+            try await converged(harness)
+        }
     }
 
     @Test func csvBodiesAndFormTokens() async throws {
-        let harness = try await SyncHarness(api: "  format: csv\n  token_format: form\n  batch_size: 7\n")
-        defer { Task { await harness.stop() } }
-        let first = try await harness.run("sync")
-        #expect(first.status == 0, "\(first.all)")
-        try await converged(harness)
-        let lines = try harness.example.read("people.csv").split(separator: "\n")
-        try harness.example.write("people.csv", lines.filter { !$0.hasPrefix("E1012,") }.joined(separator: "\n") + "\n")
-        #expect(try await harness.run("sync").stdout.contains("terminated 1"))
-        let terminated = await harness.actualPeople().terminated
-        #expect(terminated.keys.sorted() == ["E1012"])
-        #expect(
-            terminated["E1012"]?["job_title"] == "Help Desk Technician", "a CSV termination row clears nothing else")
+        try await withHarness(api: ["format": "csv", "token_format": "form", "batch_size": 7]) { harness in
+            let first = try await harness.run("sync")
+            #expect(first.status == 0, "\(first.all)")
+            try await converged(harness)
+            let lines = try harness.example.read("people.csv").split(separator: "\n")
+            try harness.example.write(
+                "people.csv", lines.filter { !$0.hasPrefix("E1012,") }.joined(separator: "\n") + "\n")
+            #expect(try await harness.run("sync").stdout.contains("terminated 1"))
+            let terminated = await harness.actualPeople().terminated
+            #expect(terminated.keys.sorted() == ["E1012"])
+            #expect(
+                terminated["E1012"]?["job_title"] == "Help Desk Technician", "a CSV termination row clears nothing else"
+            )
+        }
     }
 
     @Test func aRevokedTokenIsReplacedOnce() async throws {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
         configuration.clients = ["c": "s"]
-        let running = try await ComplianceSimulator(configuration: configuration).start()
-        defer { Task { await running.stop() } }
-        var settings = APISettings(baseURL: URL(string: running.baseURL)!)
-        settings.tokenFormat = .form
-        settings.format = .csv
-        let client = ComplianceAPIClient(
-            settings: settings, clientID: "c", secret: Secret("s"), logger: Logger(label: "t"))
-        defer { Task { await client.shutdown() } }
-        let rows = [
-            ImportRow([
-                .init("first_name", "Ada"), .init("last_name", "Lovelace"), .init("email", "ada@example.com"),
-                .init("job_title", "Engineer, \"Analytical\""),
-            ])
-        ]
-        let first = try await client.submit(rows, idempotencyKey: "k1")
-        #expect(try await client.outcome(of: first.id) == .completed(errors: [], rowCount: 1))
-        await running.simulator.revokeTokens()
-        let second = try await client.submit(rows, idempotencyKey: "k2")
-        #expect(!second.replayed)
-        await running.simulator.revokeTokens(includingRefreshTokens: true)
-        let third = try await client.submit(rows, idempotencyKey: "k3")
-        #expect(!third.replayed, "a dead refresh token falls back to the client credentials")
-        let replay = try await client.submit([], idempotencyKey: "k1")
-        #expect(replay == SubmittedImport(id: first.id, replayed: true))
-        #expect(await running.simulator.people().first?["job_title"] == "Engineer, \"Analytical\"")
-        let stats = await running.simulator.stats()
-        #expect(stats["token_requests"] == 4)
-        #expect(stats["refresh_grants"] == 1 && stats["invalid_grants"] == 1)
+        try await withSimulator(configuration) { running in
+            var settings = APISettings(baseURL: URL(string: running.baseURL)!)
+            settings.tokenFormat = .form
+            settings.format = .csv
+            let client = ComplianceAPIClient(
+                settings: settings, clientID: "c", secret: Secret("s"), logger: Logger(label: "t"))
+            try await scoped(client, stop: { await $0.shutdown() }) { client in
+                let rows = [
+                    ImportRow([
+                        .init("first_name", "Ada"), .init("last_name", "Lovelace"), .init("email", "ada@example.com"),
+                        .init("job_title", "Engineer, \"Analytical\""),
+                    ])
+                ]
+                let first = try await client.submit(rows, idempotencyKey: "k1")
+                #expect(try await client.outcome(of: first.id) == .completed(errors: [], rowCount: 1))
+                await running.simulator.revokeTokens()
+                let second = try await client.submit(rows, idempotencyKey: "k2")
+                #expect(!second.replayed)
+                await running.simulator.revokeTokens(includingRefreshTokens: true)
+                let third = try await client.submit(rows, idempotencyKey: "k3")
+                #expect(!third.replayed, "a dead refresh token falls back to the client credentials")
+                let replay = try await client.submit([], idempotencyKey: "k1")
+                #expect(replay == SubmittedImport(id: first.id, replayed: true))
+                #expect(await running.simulator.people().first?["job_title"] == "Engineer, \"Analytical\"")
+                let stats = await running.simulator.stats()
+                #expect(stats["token_requests"] == 4)
+                #expect(stats["refresh_grants"] == 1 && stats["invalid_grants"] == 1)
+            }
+        }
     }
 
     @Test func aLostAnswerIsRetriedWithTheSameKey() async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.dropAnswerEvery = 2
                 $0.dropAnswerHang = 3
-            }, api: "  batch_size: 10\n  request_timeout: 1s\n")
-        defer { Task { await harness.stop() } }
-        let result = try await harness.run("sync")
-        #expect(result.status == 0, "\(result.all)")
-        let stats = await harness.stats()
-        #expect(stats["imports_created"] == 3)
-        #expect(stats["import_requests"] ?? 0 > 3)
-        #expect(stats["rows_received"] == 28, "no row was applied twice")
-        try await converged(harness)
+            }, api: ["batch_size": 10, "request_timeout": "1s"]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 0, "\(result.all)")
+            let stats = await harness.stats()
+            #expect(stats["imports_created"] == 3)
+            #expect(stats["import_requests"] ?? 0 > 3)
+            #expect(stats["rows_received"] == 28, "no row was applied twice")
+            try await converged(harness)
+        }
     }
 
     @Test(arguments: ["after-journal:2", "after-submit:2", "after-complete:2", "after-commit:1", "after-submit:3"])
     func killedMidUploadThenRerunConverges(_ failpoint: String) async throws {
-        let harness = try await SyncHarness(api: "  batch_size: 10\n")
-        defer { Task { await harness.stop() } }
-        let killed = try await harness.run("sync", environment: ["COMPLIANCE_SYNC_FAILPOINT": failpoint])
-        #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
-        let rerun = try await harness.run("sync")
-        #expect(rerun.status == 0, "\(rerun.all)")
-        try await converged(harness)
-        #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
-        let third = try await harness.run("sync")
-        #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        try await withHarness(api: ["batch_size": 10]) { harness in
+            let killed = try await harness.run("sync", environment: ["COMPLIANCE_SYNC_FAILPOINT": failpoint])
+            #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
+            let rerun = try await harness.run("sync")
+            #expect(rerun.status == 0, "\(rerun.all)")
+            try await converged(harness)
+            #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
+            let third = try await harness.run("sync")
+            #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        }
     }
 }
 
 /// Every answer lost: the journal shows what is pending, and settling it converges.
 @Suite struct JournalCommandTests {
     @Test func pendingSubmissionsAreListedAndSettled() async throws {
-        let harness = try await SyncHarness(
+        try await withHarness(
             {
                 $0.dropAnswerEvery = 1
                 $0.dropAnswerHang = 2
-            }, api: "  batch_size: 10\n  request_timeout: 1s\n  max_attempts: 1\n")
-        defer { Task { await harness.stop() } }
-        let lost = try await harness.run("sync")
-        #expect(lost.status == 1, "\(lost.all)")
-        let listed = try await harness.run("journal")
-        #expect(listed.status == 0, "\(listed.all)")
-        #expect(listed.stdout.contains("1 pending"), "\(listed.all)")
-        #expect(listed.stdout.contains("(no import id)  10 rows"), "\(listed.all)")
-        let resolved = try await harness.run("journal", ["--resolve"])
-        #expect(resolved.stdout.contains("settled 1 entries; 0 pending"), "\(resolved.all)")
-        for secret in try harness.ssns() + [SyncHarness.secret] {
-            #expect(!(listed.all + resolved.all).contains(secret), "no values in the journal's output")
+            }, api: ["batch_size": 10, "request_timeout": "1s", "max_attempts": 1]
+        ) { harness in
+            let lost = try await harness.run("sync")
+            #expect(lost.status == 1, "\(lost.all)")
+            let listed = try await harness.run("journal")
+            #expect(listed.status == 0, "\(listed.all)")
+            #expect(listed.stdout.contains("1 pending"), "\(listed.all)")
+            #expect(listed.stdout.contains("(no import id)  10 rows"), "\(listed.all)")
+            let resolved = try await harness.run("journal", ["--resolve"])
+            #expect(resolved.stdout.contains("settled 1 entries; 0 pending"), "\(resolved.all)")
+            for secret in try harness.ssns() + [SyncHarness.secret] {
+                #expect(!(listed.all + resolved.all).contains(secret), "no values in the journal's output")
+            }
         }
     }
 }

@@ -1,17 +1,27 @@
 import ComplianceSimulator
 import Foundation
 import TestSupport
+import Testing
+import Yams
 
 /// A simulator on a free loopback port and a copy of the quick start pointed at it.
+///
+/// Safety: every stored property is a `let` of a type that is itself safe to share (the running
+/// simulator, an example folder removed in `deinit`).
 final class SyncHarness: @unchecked Sendable {
     static let secret = "s3cr3t-Quickstart-Value"
     let simulator: RunningSimulator
     let example: ExampleCopy
 
+    /// Starts a simulator and copies the quick start, its job file pointed at the simulator.
+    /// - Parameters:
+    ///   - configure: changes to the simulator's configuration (faults, timing).
+    ///   - api: settings added to the job's `api:` section.
+    ///   - removals: the job's `removals:` section, replacing the quick start's.
+    ///   - snapshot: the job's `snapshot:` section, replacing the quick start's.
     init(
         _ configure: (inout SimulatorConfiguration) -> Void = { _ in },
-        api extra: String = "", removals: String = "  action: terminate\n  max_percent: 20\n",
-        snapshot: String? = nil
+        api: [String: Any] = [:], removals: [String: Any]? = nil, snapshot: [String: Any]? = nil
     ) async throws {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
@@ -20,12 +30,12 @@ final class SyncHarness: @unchecked Sendable {
         configure(&configuration)
         simulator = try await ComplianceSimulator(configuration: configuration).start()
         example = try ExampleCopy("quickstart")
-        let config = try example.read("quickstart.yml")
-            .replacingOccurrences(of: "http://127.0.0.1:8080", with: simulator.baseURL + "\n" + extra)
-            .replacingOccurrences(of: "  action: terminate\n  max_percent: 20\n", with: removals)
-            .replacingOccurrences(
-                of: "  path: .state/quickstart.snapshot\n", with: snapshot ?? "  path: .state/quickstart.snapshot\n")
-        try example.write("quickstart.yml", config)
+        let baseURL = simulator.baseURL
+        try example.editJob("quickstart.yml") { job in
+            job["api"] = job.section("api").merging(api) { $1 }.merging(["base_url": baseURL]) { $1 }
+            if let removals { job["removals"] = removals }
+            if let snapshot { job["snapshot"] = snapshot }
+        }
     }
 
     /// Runs `compliance-sync COMMAND --config quickstart.yml ARGS` with the secret in the environment.
@@ -37,6 +47,7 @@ final class SyncHarness: @unchecked Sendable {
             environment: ["COMPLIANCE_CLIENT_SECRET": Self.secret].merging(environment) { $1 })
     }
 
+    /// Stops the simulator; the example folder goes with the harness.
     func stop() async { await simulator.stop() }
 
     func people() async -> [[String: String]] { await simulator.simulator.people() }
@@ -112,4 +123,49 @@ final class SyncHarness: @unchecked Sendable {
             [$0, $0.replacingOccurrences(of: "-", with: "")]
         }
     }
+}
+
+/// Runs `body` with a ``SyncHarness`` (the arguments are its initialiser's) and stops the
+/// harness's simulator when `body` returns or throws: nothing outlives the test.
+func withHarness<Result>(
+    _ configure: (inout SimulatorConfiguration) -> Void = { _ in },
+    api: [String: Any] = [:], removals: [String: Any]? = nil, snapshot: [String: Any]? = nil,
+    _ body: (SyncHarness) async throws -> Result
+) async throws -> Result {
+    let harness = try await SyncHarness(configure, api: api, removals: removals, snapshot: snapshot)
+    return try await scoped(harness, stop: { await $0.stop() }, body)
+}
+
+/// Runs `body` with a simulator started from `configuration`, stopped when `body` returns or throws.
+func withSimulator<Result>(
+    _ configuration: SimulatorConfiguration, _ body: (RunningSimulator) async throws -> Result
+) async throws -> Result {
+    let simulator = try await ComplianceSimulator(configuration: configuration).start()
+    return try await scoped(simulator, stop: { await $0.stop() }, body)
+}
+
+extension ExampleCopy {
+    /// Rewrites one of the example's job files through its values: read as YAML, changed, written back.
+    func editJob(_ name: String, _ change: (inout [String: Any]) throws -> Void) throws {
+        guard var job = try Yams.load(yaml: try read(name)) as? [String: Any] else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path(name)])
+        }
+        try change(&job)
+        try write(name, try Yams.dump(object: job))
+    }
+}
+
+extension [String: Any] {
+    /// A section of a job, empty when it has none.
+    func section(_ key: String) -> [String: Any] { self[key] as? [String: Any] ?? [:] }
+}
+
+/// Runs `plan --format json` on a job; returns its `summary` (creates, updates...) and the run.
+func planSummary(_ job: String, environment: [String: String]) async throws -> ([String: Int]?, ProcessResult) {
+    let plan = try await runCLI(["plan", "--config", job, "--format", "json"], environment: environment)
+    #expect(plan.status == 0, "\(plan.stderr)")
+    let summary =
+        (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["summary"]
+        as? [String: Int]
+    return (summary, plan)
 }
