@@ -235,19 +235,19 @@ enum ImportBody {
         JSONWriter.appendQuoted(importType, to: &bytes)
         bytes += Array(#","rows":["#.utf8)
         for (i, row) in rows.enumerated() {
-            if i > 0 { bytes.append(0x2C) }
-            bytes.append(0x7B)
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "{"))
             for (j, field) in row.fields.enumerated() {
-                if j > 0 { bytes.append(0x2C) }
+                if j > 0 { bytes.append(UInt8(ascii: ",")) }
                 JSONWriter.appendQuoted(field.name, to: &bytes)
-                bytes.append(0x3A)
+                bytes.append(UInt8(ascii: ":"))
                 if let value = field.value {
                     JSONWriter.appendQuoted(value, to: &bytes)
                 } else {
                     bytes += Array("null".utf8)
                 }
             }
-            bytes.append(0x7D)
+            bytes.append(UInt8(ascii: "}"))
         }
         bytes += Array("]}".utf8)
         return bytes

@@ -31,7 +31,9 @@ struct ExecProtocol {
     /// - Throws: ``SyncError`` naming the line and what is wrong with it.
     mutating func read(_ line: ArraySlice<UInt8>, number: Int) throws -> SourceRecord? {
         let location = SourceLocation.line(number, of: place)
-        if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { return nil }
+        if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
+            return nil
+        }
         let object: [String: Any]
         do {
             guard let parsed = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {

@@ -157,7 +157,7 @@ public struct ExecSource: UserSource, SourceConnector {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             var start = 0
-            for i in 0..<count where buffer[i] == 10 {
+            for i in 0..<count where buffer[i] == UInt8(ascii: "\n") {
                 number += 1
                 if pending.isEmpty {
                     try body(buffer[start..<i], number)

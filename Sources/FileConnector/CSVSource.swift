@@ -45,7 +45,9 @@ public struct CSVSource: UserSource, SourceConnector {
         if let node = section.node("delimiter") {
             let text = try node.text()
             let bytes = Array((text == "tab" || text == "\\t" ? "\t" : text).utf8)
-            guard bytes.count == 1, bytes[0] != UInt8(ascii: "\""), bytes[0] != 10, bytes[0] != 13 else {
+            guard bytes.count == 1, bytes[0] != UInt8(ascii: "\""), bytes[0] != UInt8(ascii: "\n"),
+                bytes[0] != UInt8(ascii: "\r")
+            else {
                 throw node.error("must be one character (or `tab`), not a quote or a newline")
             }
             delimiter = bytes[0]

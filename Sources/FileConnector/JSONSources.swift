@@ -48,7 +48,11 @@ public struct JSONFileSource: UserSource {
                 var lineNumber = 0
                 try input.forEachLine(limits: limits) { line in
                     lineNumber += 1
-                    guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
+                    guard
+                        line.contains(where: {
+                            $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r")
+                        })
+                    else { return }
                     try emitter.emit(
                         JSONRecords.record(from: line, idKey: idKey, location: .line(lineNumber, of: file)))
                 }
@@ -178,7 +182,7 @@ struct JSONArraySplitter {
                 if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
             }
             for byte in bytes {
-                if byte == 10 { line += 1 }
+                if byte == UInt8(ascii: "\n") { line += 1 }
                 switch state {
                 case .beforeArray:
                     if isSpace(byte) { continue }
@@ -202,15 +206,15 @@ struct JSONArraySplitter {
                     if inString {
                         if escaped {
                             escaped = false
-                        } else if byte == 0x5C {
+                        } else if byte == UInt8(ascii: "\\") {
                             escaped = true
-                        } else if byte == 0x22 {
+                        } else if byte == UInt8(ascii: "\"") {
                             inString = false
                         }
                         continue
                     }
                     switch byte {
-                    case 0x22: inString = true
+                    case UInt8(ascii: "\""): inString = true
                     case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
                     case UInt8(ascii: "}"), UInt8(ascii: "]"):
                         depth -= 1
@@ -227,5 +231,8 @@ struct JSONArraySplitter {
         }
     }
 
-    private func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 10 || byte == 13 || byte == 9 }
+    private func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+            || byte == UInt8(ascii: "\t")
+    }
 }

@@ -202,7 +202,9 @@ struct IdentityFilter {
             var hash: UInt64 = 0xCBF2_9CE4_8422_2325
             for byte in bytes {
                 guard byte < 0x80 else { return nil }
-                hash = (hash ^ UInt64(byte >= 65 && byte <= 90 ? byte + 32 : byte)) &* 0x100_0000_01B3
+                hash =
+                    (hash ^ UInt64(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte))
+                    &* 0x100_0000_01B3
             }
             return hash
         }

@@ -51,7 +51,9 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
             case (UInt8(ascii: "m"), 2): tokens.append(.minute)
             case (UInt8(ascii: "s"), 2): tokens.append(.second)
             case (UInt8(ascii: "S"), _): tokens.append(.fraction)
-            case (let letter, _) where (letter >= 65 && letter <= 90) || (letter >= 97 && letter <= 122):
+            case (let letter, _)
+            where (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(letter)
+                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(letter):
                 return nil
             default:
                 tokens.append(contentsOf: repeatElement(.literal(c), count: run))
@@ -91,7 +93,7 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
         func digits(_ min: Int, _ max: Int) -> Int? {
             var n = 0
             var count = 0
-            while count < max, i < b.count, b[i] >= 48, b[i] <= 57 {
+            while count < max, i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") {
                 n = n * 10 + Int(b[i] - 48)
                 i += 1
                 count += 1
@@ -179,11 +181,11 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func parseOffset(_ z: [UInt8]) -> Int? {
-        guard let sign = z.first, sign == 43 || sign == 45 else { return nil }
-        let digits = z.dropFirst().filter { $0 != 58 }
+        guard let sign = z.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
+        let digits = z.dropFirst().filter { $0 != UInt8(ascii: ":") }
         guard digits.count == 4 || digits.count == 2, digits.allSatisfy({ (48...57).contains($0) }) else { return nil }
         let n = digits.map { Int($0 - 48) }
         let seconds = (n[0] * 10 + n[1]) * 3600 + (n.count == 4 ? (n[2] * 10 + n[3]) * 60 : 0)
-        return sign == 45 ? -seconds : seconds
+        return sign == UInt8(ascii: "-") ? -seconds : seconds
     }
 }

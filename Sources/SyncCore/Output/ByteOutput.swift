@@ -80,9 +80,9 @@ public final class ByteOutput {
 
     /// Appends `text` as a JSON string literal, escaped straight into the buffer.
     public func writeJSONString(_ text: String) {
-        write(byte: 0x22)
+        write(byte: UInt8(ascii: "\""))
         UTF8Text.withBytes(of: text) { writeEscaped($0) }
-        write(byte: 0x22)
+        write(byte: UInt8(ascii: "\""))
     }
 
     /// Appends one byte.

@@ -12,19 +12,19 @@ public struct JSONWriter {
     public init(_ output: ByteOutput) { out = output }
 
     /// `{`
-    public mutating func beginObject() { separator(); out.write(byte: 0x7B); needsComma = false }
+    public mutating func beginObject() { separator(); out.write(byte: UInt8(ascii: "{")); needsComma = false }
     /// `}`
-    public mutating func endObject() { out.write(byte: 0x7D); needsComma = true }
+    public mutating func endObject() { out.write(byte: UInt8(ascii: "}")); needsComma = true }
     /// `[`
-    public mutating func beginArray() { separator(); out.write(byte: 0x5B); needsComma = false }
+    public mutating func beginArray() { separator(); out.write(byte: UInt8(ascii: "[")); needsComma = false }
     /// `]`
-    public mutating func endArray() { out.write(byte: 0x5D); needsComma = true }
+    public mutating func endArray() { out.write(byte: UInt8(ascii: "]")); needsComma = true }
 
     /// An object key; the value follows.
     public mutating func key(_ name: String) {
         separator()
         string(name)
-        out.write(byte: 0x3A)
+        out.write(byte: UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -71,7 +71,7 @@ public struct JSONWriter {
     }
 
     private mutating func separator() {
-        if needsComma { out.write(byte: 0x2C) }
+        if needsComma { out.write(byte: UInt8(ascii: ",")) }
     }
 
     private func string(_ text: String) {
@@ -80,11 +80,11 @@ public struct JSONWriter {
 
     /// Appends `text` as a JSON string literal, quotes included.
     public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
-        bytes.append(0x22)
+        bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             if let escape = escape(byte) { bytes.append(contentsOf: escape) } else { bytes.append(byte) }
         }
-        bytes.append(0x22)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
@@ -93,11 +93,11 @@ public struct JSONWriter {
     @inline(__always)
     static func escape(_ byte: UInt8) -> [UInt8]? {
         switch byte {
-        case 0x22: [0x5C, 0x22]
-        case 0x5C: [0x5C, 0x5C]
-        case 0x0A: [0x5C, 0x6E]
-        case 0x0D: [0x5C, 0x72]
-        case 0x09: [0x5C, 0x74]
+        case UInt8(ascii: "\""): [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+        case UInt8(ascii: "\\"): [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+        case UInt8(ascii: "\n"): [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+        case UInt8(ascii: "\r"): [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+        case UInt8(ascii: "\t"): [UInt8(ascii: "\\"), UInt8(ascii: "t")]
         case 0..<0x20: Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
         default: nil
         }
@@ -105,14 +105,14 @@ public struct JSONWriter {
 
     /// A flat object of strings as compact JSON with sorted keys (how the snapshot stores fields).
     public static func object(_ fields: [String: String]) -> String {
-        var bytes: [UInt8] = [0x7B]
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
         for (i, key) in fields.keys.sorted().enumerated() {
-            if i > 0 { bytes.append(0x2C) }
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
             appendQuoted(key, to: &bytes)
-            bytes.append(0x3A)
+            bytes.append(UInt8(ascii: ":"))
             appendQuoted(fields[key]!, to: &bytes)
         }
-        bytes.append(0x7D)
+        bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
     }
 

@@ -19,7 +19,7 @@ extension PlanRendering {
             for i in changes.creates.indices {
                 out.write("  + ")
                 printer.write(changes.creates[i], details: true)
-                out.write(byte: 10)
+                out.write(byte: UInt8(ascii: "\n"))
             }
         }
         if !changes.updates.isEmpty {
@@ -121,7 +121,7 @@ private struct RowPrinter {
             named = true
         }
         if let last, row.values[last] != nil {
-            if named { out.write(byte: 32) }
+            if named { out.write(byte: UInt8(ascii: " ")) }
             out.write(row.values[last]!)
             named = true
         }

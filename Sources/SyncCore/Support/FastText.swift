@@ -21,13 +21,13 @@ enum FastText {
         var needsWork = false
         for byte in text.utf8 {
             if byte >= 0x80 { return unicodeLowercased(text) }
-            if byte >= 65 && byte <= 90 { needsWork = true }
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { needsWork = true }
         }
         guard needsWork else { return text }
         return String(unsafeUninitializedCapacity: text.utf8.count) { buffer in
             var i = 0
             for byte in text.utf8 {
-                buffer[i] = byte >= 65 && byte <= 90 ? byte + 32 : byte
+                buffer[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
                 i += 1
             }
             return i
@@ -38,7 +38,7 @@ enum FastText {
         // Most text with accents is lower case already: then it is returned as it is, without a copy.
         guard
             text.unicodeScalars.contains(where: {
-                $0.isASCII ? ($0.value >= 65 && $0.value <= 90) : $0.properties.changesWhenLowercased
+                $0.isASCII ? ("A"..."Z").contains($0) : $0.properties.changesWhenLowercased
             })
         else { return text }
         var bytes: [UInt8] = []
@@ -46,7 +46,7 @@ enum FastText {
         for scalar in text.unicodeScalars {
             if scalar.isASCII {
                 let value = UInt8(scalar.value)
-                bytes.append(value >= 65 && value <= 90 ? value + 32 : value)
+                bytes.append(value >= UInt8(ascii: "A") && value <= UInt8(ascii: "Z") ? value + 32 : value)
             } else if scalar.properties.changesWhenLowercased {
                 bytes.append(contentsOf: scalar.properties.lowercaseMapping.utf8)
             } else {
@@ -57,6 +57,6 @@ enum FastText {
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {
-        byte == 32 || (byte >= 9 && byte <= 13)
+        byte == UInt8(ascii: " ") || (byte >= UInt8(ascii: "\t") && byte <= UInt8(ascii: "\r"))
     }
 }

@@ -59,7 +59,7 @@ public struct Validator: Sendable {
                     problems.append(RecordProblem(field: field, "is not a date in the form yyyy-mm-dd"))
                 }
             case .numeric:
-                if value.isEmpty || !value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                if value.isEmpty || !value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
                     problems.append(RecordProblem(field: field, "is not a whole number"))
                 }
             }
@@ -135,9 +135,9 @@ public struct Validator: Sendable {
         guard DateFormat.isoDateTime.parse(head) != nil else { return nil }
         let zone = bytes.dropFirst(19)
         if zone.isEmpty { return text }
-        guard zone.first == 32, zone.count >= 2 else { return nil }
+        guard zone.first == UInt8(ascii: " "), zone.count >= 2 else { return nil }
         let ok = zone.dropFirst().allSatisfy {
-            ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57)
+            ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
                 || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "+")
                 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":")
         }
