@@ -9,6 +9,8 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "compliance-sync",
+    // Linux only: the code calls glibc, libldap and libpq directly. The macOS line is the minimum the
+    // dependencies ask for, so that the manifest resolves on a Mac; the package does not build there.
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "compliance-sync", targets: ["compliance-sync"]),
