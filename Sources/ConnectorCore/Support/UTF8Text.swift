@@ -2,13 +2,13 @@
 /// names, ids and addresses): connectors decode millions of values.
 public enum UTF8Text {
     /// The bytes as a string, or `nil` when they are not valid UTF-8.
-    public static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    @inlinable public static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
     }
 
     /// Calls `body` with a string's UTF-8 bytes, read in place when the string is native (always,
     /// on Linux): no copy of the string, and so no reference counting.
-    public static func withBytes<Result>(
+    @inlinable public static func withBytes<Result>(
         of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
     ) rethrows -> Result {
         if let result = try text.utf8.withContiguousStorageIfAvailable(body) { return result }
@@ -16,7 +16,7 @@ public enum UTF8Text {
     }
 
     /// Whether every byte is below 0x80 (checked eight at a time).
-    public static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inlinable public static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let raw = UnsafeRawBufferPointer(bytes)
         var i = 0
         var bits: UInt64 = 0
