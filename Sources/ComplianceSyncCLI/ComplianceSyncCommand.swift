@@ -21,7 +21,7 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
             3 a guard stopped the run, 4 done but the API rejected some rows, \
             5 skipped: another run of the job holds its lock.
             """,
-        version: "0.1.0",
+        version: ComplianceSyncVersion.current,
         subcommands: [
             PlanCommand.self, SyncCommand.self, ValidateCommand.self, ConnectorsCommand.self, BaselineCommand.self,
             JournalCommand.self,
