@@ -112,19 +112,31 @@ public final class ConfigSection {
             used.insert(name)
             throw literal.node.error(
                 "holds a secret in the config file",
-                hint: "remove it and write `\(name)_env: VARIABLE` or `\(name)_file: /path/to/file` instead")
-        }
-        let env = try string("\(name)_env")
-        let file = try path("\(name)_file", relativeTo: folder)
-        switch (env, file) {
-        case (let env?, nil): return .environment(env)
-        case (nil, let file?): return .file(file)
-        case (nil, nil): return nil
-        default:
-            throw SyncError.config(
-                "`\(path(name))_env` and `\(path(name))_file` are both set", at: node.location, hint: "keep one of them"
+                hint:
+                    "remove it and write `\(name)_env: VARIABLE`, `\(name)_file: /path/to/file` or `\(name)_credential: NAME` instead"
             )
         }
+        let given: [SecretReference] = [
+            try string("\(name)_env").map(SecretReference.environment),
+            try path("\(name)_file", relativeTo: folder).map(SecretReference.file),
+            try credential("\(name)_credential").map(SecretReference.credential),
+        ].compactMap { $0 }
+        guard given.count <= 1 else {
+            throw SyncError.config(
+                "more than one of `\(path(name))_env`, `_file` and `_credential` is set", at: node.location,
+                hint: "keep one of them")
+        }
+        return given.first
+    }
+
+    /// A systemd credential's name: a file name, no folder.
+    private func credential(_ key: String) throws -> String? {
+        guard let name = try string(key) else { return nil }
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw self.node(key)!.error(
+                "must name a credential of the unit, such as client-secret (LoadCredential=client-secret:/path)")
+        }
+        return name
     }
 
     /// Fails on any key no reader asked for, naming it and its line.

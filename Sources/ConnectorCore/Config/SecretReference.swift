@@ -1,17 +1,21 @@
 import Foundation
 import Logging
 
-/// Where a secret lives: an environment variable or a file. Never the secret itself.
+/// Where a secret lives: an environment variable, a file or a systemd credential. Never the secret itself.
 public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
     /// An environment variable's name.
     case environment(String)
     /// A file's path; its content, less a trailing newline, is the secret.
     case file(String)
+    /// A systemd credential's name (`LoadCredential=NAME:...` in the unit): the file of that
+    /// name in `$CREDENTIALS_DIRECTORY`, which only the service's user may read.
+    case credential(String)
 
     public var description: String {
         switch self {
         case .environment(let name): "environment variable \(name)"
         case .file(let path): "file \(path)"
+        case .credential(let name): "systemd credential \(name)"
         }
     }
 
@@ -32,6 +36,13 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
                     hint: "export \(name) before running, or use a *_file setting")
             }
             return Secret(value)
+        case .credential(let name):
+            guard let folder = environment["CREDENTIALS_DIRECTORY"], !folder.isEmpty else {
+                throw SyncError(
+                    .configuration, "the systemd credential \(name) is named, but CREDENTIALS_DIRECTORY is not set",
+                    hint: "run the job through its unit (LoadCredential=\(name):...), or use a *_file or *_env setting")
+            }
+            return try Self.read(file: folder + "/" + name, what: "the systemd credential \(name)")
         case .file(let path):
             if let logger,
                 let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
@@ -41,18 +52,21 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
                     "the secret file \(path) may be read by other users (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`"
                 )
             }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SyncError(
-                    .configuration, "cannot read the secret file \(path)",
-                    hint: "check that it exists and that this user may read it")
-            }
-            var value = String(decoding: data, as: UTF8.self)
-            while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
-            guard !value.isEmpty else {
-                throw SyncError(.configuration, "the secret file \(path) is empty")
-            }
-            return Secret(value)
+            return try Self.read(file: path, what: "the secret file \(path)")
         }
+    }
+
+    /// A secret file's content, less trailing line breaks.
+    private static func read(file path: String, what: String) throws -> Secret {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SyncError(
+                .configuration, "cannot read \(what) (\(path))",
+                hint: "check that it exists and that this user may read it")
+        }
+        var value = String(decoding: data, as: UTF8.self)
+        while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+        guard !value.isEmpty else { throw SyncError(.configuration, "\(what) (\(path)) is empty") }
+        return Secret(value)
     }
 }
 

@@ -1,4 +1,5 @@
 import ConnectorCore
+import Foundation
 
 /// Where the snapshot of the last successful sync lives (`snapshot:` in the config).
 public struct SnapshotSettings: Sendable {
@@ -31,9 +32,7 @@ public struct SnapshotSettings: Sendable {
 
     init(section: ConfigSection?, defaultJob: String, folder: String) throws {
         let job = try section?.string("job") ?? defaultJob
-        let path =
-            try section?.path("path", relativeTo: folder)
-            ?? ConfigPaths.resolve(".state/\(job).snapshot", relativeTo: folder)
+        let path = try section?.path("path", relativeTo: folder) ?? Self.defaultPath(job: job, folder: folder)
         self.init(job: job, path: path)
         self.folder = folder
         guard let section else { return }
@@ -47,5 +46,17 @@ public struct SnapshotSettings: Sendable {
             for key in section.keys { _ = section.node(key) }
         }
         try section.finish()
+    }
+
+    /// Where a job's snapshot lives when its file does not say: in the service's state folder
+    /// when systemd gives one (`StateDirectory=`, so `/var/lib/compliance-sync/JOB.snapshot`),
+    /// else in `.state/` beside the job file.
+    static func defaultPath(
+        job: String, folder: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, state.hasPrefix("/") {
+            return "\(state)/\(job).snapshot"
+        }
+        return ConfigPaths.resolve(".state/\(job).snapshot", relativeTo: folder)
     }
 }
