@@ -3,6 +3,7 @@ import ConnectorCore
 import Foundation
 import Logging
 import NIOHTTP1
+import NIOSSL
 import SyncCore
 import Synchronization
 
@@ -30,6 +31,16 @@ public final class ComplianceAPIClient: ImportService {
         configuration.timeout.connect = .seconds(5)
         // Never follow a redirect: a 307 would carry the token request, secret and all, to another origin.
         configuration.redirectConfiguration = .disallow
+        if let proxy = settings.proxy {
+            configuration.proxy = .server(
+                host: proxy.host, port: proxy.port,
+                authorization: proxy.user.map { .basic(username: $0, password: proxy.password?.value ?? "") })
+        }
+        if let caFile = settings.caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(caFile)]
+            configuration.tlsConfiguration = tls
+        }
         ownedClient =
             httpClient == nil ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration) : nil
         transport = HTTPTransport(settings: settings, client: httpClient ?? ownedClient!, logger: logger)

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SyncCore
 
 /// One HTTP exchange with the API, and the retry policy of compliance-api.md:
@@ -49,7 +50,7 @@ struct HTTPTransport: Sendable {
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let authorize { request.headers.replaceOrAdd(name: "Authorization", value: try await authorize()) }
             request.headers.add(name: "Accept", value: "application/json")
-            request.headers.add(name: "User-Agent", value: "compliance-sync/0.1")
+            request.headers.add(name: "User-Agent", value: "compliance-sync/\(ComplianceSyncVersion.current)")
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             var wait: Duration
             do {
@@ -96,6 +97,7 @@ struct HTTPTransport: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
+                if let refusal = await refusal(error, url: url) { throw refusal }
                 guard attempt < settings.maxAttempts else {
                     throw SyncError(
                         .api, "cannot reach \(url) after \(attempt) attempts: \(error)",
@@ -107,6 +109,29 @@ struct HTTPTransport: Sendable {
             }
             try await Task.sleep(for: wait)
         }
+    }
+
+    /// An error that no retry can mend, said as what to do: a certificate this machine does
+    /// not trust (naming the certificate shown), or a proxy that refuses us. `nil` for others.
+    func refusal(_ error: any Error, url: String) async -> SyncError? {
+        let through = settings.proxy.map { " through the proxy \($0)" } ?? ""
+        if let error = error as? HTTPClientError, error == .proxyAuthenticationRequired {
+            return SyncError(
+                .api, "the proxy \(settings.proxy?.description ?? "") asks for a user and password (407)",
+                hint: "set api.proxy_user and api.proxy_password_file (or put them in the proxy URL)")
+        }
+        guard error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError else { return nil }
+        let host = settings.baseURL.host ?? ""
+        let shown = await CertificateProbe.names(
+            host: host, port: settings.baseURL.port ?? 443, proxy: settings.proxy)
+        let certificate = shown.map { "the certificate for \"\($0.subject)\" issued by \"\($0.issuer)\"" }
+        return SyncError(
+            .api,
+            "TLS with \(host)\(through) failed: \(certificate.map { "it showed \($0), which is not trusted" } ?? "\(error)")",
+            hint: settings.caFile == nil
+                ? "if a proxy inspects TLS, or the API uses a private CA, give its CA certificate as api.ca_file"
+                : "api.ca_file (\(settings.caFile!)) does not hold the CA that issued it; check base_url and ca_file",
+            underlying: error)
     }
 
     /// Exponential backoff with jitter: a random wait between half and all of 0.25 s × 2^(attempt-1), capped.

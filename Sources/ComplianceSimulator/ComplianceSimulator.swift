@@ -1,8 +1,11 @@
 import FileConnector
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -32,7 +35,7 @@ public final class ComplianceSimulator: Sendable {
 
     /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM.
     public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let app = makeApplication(onRunning: onRunning)
+        let app = try makeApplication(onRunning: onRunning)
         let group = ServiceGroup(
             configuration: .init(
                 services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -42,7 +45,7 @@ public final class ComplianceSimulator: Sendable {
     /// Starts serving in the background and returns once the port is known.
     /// - Returns: a handle whose `stop()` ends the server.
     public func start() async throws -> RunningSimulator {
-        let app = makeApplication(onRunning: { _ in })
+        let app = try makeApplication(onRunning: { _ in })
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task { try await group.run() }
         for _ in 0..<500 where port == nil { try await Task.sleep(for: .milliseconds(10)) }
@@ -50,7 +53,8 @@ public final class ComplianceSimulator: Sendable {
             task.cancel()
             throw SimulatorError(message: "the simulator did not start on \(configuration.host):\(configuration.port)")
         }
-        return RunningSimulator(port: port, group: group, task: task, simulator: self)
+        return RunningSimulator(
+            port: port, group: group, task: task, simulator: self, isTLS: configuration.tlsCertificate != nil)
     }
 
     /// The people the account holds, sorted by email.
@@ -74,7 +78,7 @@ public final class ComplianceSimulator: Sendable {
         ]
     }
 
-    private func makeApplication(onRunning: @escaping @Sendable (Int) -> Void) -> some Service {
+    private func makeApplication(onRunning: @escaping @Sendable (Int) -> Void) throws -> some Service {
         let router = Router()
         let api = APIRoutes(state: state, configuration: configuration)
         router.post(RouterPath(configuration.tokenPath)) { request, context in
@@ -98,7 +102,7 @@ public final class ComplianceSimulator: Sendable {
         }
         let boundPort = self.boundPort
         return Application(
-            router: router,
+            router: router, server: try serverBuilder(),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "compliance-sim"),
             onServerRunning: { channel in
@@ -110,6 +114,24 @@ public final class ComplianceSimulator: Sendable {
     }
 }
 
+extension ComplianceSimulator {
+    /// HTTP/1.1, over TLS when the configuration names a certificate and key.
+    fileprivate func serverBuilder() throws -> HTTPServerBuilder {
+        guard let certificate = configuration.tlsCertificate else { return .http1() }
+        guard let key = configuration.tlsKey else {
+            throw SimulatorError(message: "--tls-cert needs --tls-key, the certificate's private key")
+        }
+        do {
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            return try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw SimulatorError(message: "cannot serve TLS with \(certificate) and \(key): \(error)")
+        }
+    }
+}
+
 /// A simulator serving in the background.
 public struct RunningSimulator: Sendable {
     /// The port it listens on.
@@ -118,9 +140,11 @@ public struct RunningSimulator: Sendable {
     let task: Task<Void, any Error>
     /// The simulator, for its people and counters.
     public let simulator: ComplianceSimulator
+    /// Whether it serves HTTPS.
+    public let isTLS: Bool
 
-    /// Its base URL, `http://127.0.0.1:PORT`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// Its base URL, `http://127.0.0.1:PORT` (`https://` with TLS).
+    public var baseURL: String { "\(isTLS ? "https" : "http")://127.0.0.1:\(port)" }
 
     /// Stops serving.
     public func stop() async {

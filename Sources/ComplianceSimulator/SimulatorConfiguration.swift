@@ -6,6 +6,10 @@ public struct SimulatorConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// The port; 0 picks a free one (see ``ComplianceSimulator/port``).
     public var port = 8080
+    /// Serve HTTPS with this certificate chain (PEM), and ``tlsKey``; plain HTTP when `nil`.
+    public var tlsCertificate: String?
+    /// The private key (PEM) of ``tlsCertificate``.
+    public var tlsKey: String?
     /// Accepted client credentials, id to secret.
     public var clients: [String: String] = ["demo-client": "demo-secret"]
     /// Clients whose user lacks the "Imports" permission (they get 403 on imports).

@@ -1,4 +1,5 @@
 import CLDAP
+import ConnectorCore
 import Foundation
 
 /// After a TLS connection is refused, looks at the certificate the server
@@ -13,32 +14,9 @@ enum TLSProbe {
         guard let probe = try? LDAPConnection(url: url, options: options), let der = probe.peerCertificate() else {
             return nil
         }
-        let names = commonNames(inDER: der)
+        let names = CertificateNames.commonNames(inDER: der)
         guard names.count >= 2 else { return nil }
         return (subject: names[1], issuer: names[0])
-    }
-
-    /// The values of the common-name attributes (OID 2.5.4.3) in a DER certificate,
-    /// in order: the issuer's comes before the subject's.
-    static func commonNames(inDER der: [UInt8]) -> [String] {
-        var names: [String] = []
-        var i = 0
-        while i + 7 < der.count {
-            if der[i] == 0x06, der[i + 1] == 0x03, der[i + 2] == 0x55, der[i + 3] == 0x04, der[i + 4] == 0x03,
-                [0x0C, 0x13, 0x16, 0x14].contains(der[i + 5])
-            {
-                let length = Int(der[i + 6])
-                if length < 0x80, i + 7 + length <= der.count,
-                    let name = String(bytes: der[(i + 7)..<(i + 7 + length)], encoding: .utf8)
-                {
-                    names.append(name)
-                }
-                i += 7 + length
-            } else {
-                i += 1
-            }
-        }
-        return names
     }
 }
 

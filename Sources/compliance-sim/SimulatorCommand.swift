@@ -15,6 +15,9 @@ struct SimulatorCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this PEM certificate (chain); needs --tls-key.")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.") var tlsKey: String?
     @Option(name: .customLong("client"), help: "Accepted client credentials as ID:SECRET (repeatable).")
     var clients: [String] = ["demo-client:demo-secret"]
     @Option(
@@ -50,6 +53,8 @@ struct SimulatorCommand: AsyncParsableCommand {
         var configuration = SimulatorConfiguration()
         configuration.host = host
         configuration.port = port
+        configuration.tlsCertificate = tlsCertificate
+        configuration.tlsKey = tlsKey
         configuration.clients = [:]
         for client in clients {
             let parts = client.split(separator: ":", maxSplits: 1).map(String.init)
@@ -76,9 +81,9 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.dropAnswerEvery = dropAnswerEvery
         configuration.failImportEvery = failImportEvery
         if !facilities.isEmpty { configuration.facilities = Set(facilities) }
-        let host = self.host
+        let origin = "\(tlsCertificate == nil ? "http" : "https")://\(host)"
         try await ComplianceSimulator(configuration: configuration).run { port in
-            FileHandle.standardOutput.write(Data("compliance-sim listening on http://\(host):\(port)\n".utf8))
+            FileHandle.standardOutput.write(Data("compliance-sim listening on \(origin):\(port)\n".utf8))
         }
     }
 }

@@ -14,6 +14,8 @@ public enum TestServers {
     public static let postgres = required || environment["PG_TEST_STORE"] != nil
     /// The connector examples built by scripts/build-examples.
     public static let examples = required || environment["CUSTOM_SYNC_BINARY"] != nil
+    /// Debian's tinyproxy, which scripts/setup installs, for the proxy tests.
+    public static let tinyproxy = required || FileManager.default.isExecutableFile(atPath: "/usr/bin/tinyproxy")
     /// Why a suite was skipped.
     public static let why = "needs the servers scripts/test starts: run scripts/test"
 }

@@ -41,14 +41,25 @@ public struct APISettings: Sendable {
     public var importTimeout = Duration.seconds(600)
     /// The import fields and their rules.
     public var fields = FieldCatalog()
+    /// The HTTP proxy requests go through, if any (see ``ProxySettings``).
+    public var proxy: ProxySettings?
+    /// A PEM file of certificate authorities to trust besides the system's (`api.ca_file`):
+    /// a TLS-inspecting proxy's, or a private CA's. Certificates are verified either way.
+    public var caFile: String?
 
     /// The API's defaults, at `https://api.threatswitch.com`.
     public init(baseURL: URL = URL(string: "https://api.threatswitch.com")!) {
         self.baseURL = baseURL
     }
 
-    init(section: ConfigSection?, folder: String) throws {
+    init(
+        section: ConfigSection?, folder: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         self.init()
+        var noProxy: [String] = []
+        defer {
+            proxy = ProxySettings.effective(for: baseURL, configured: proxy, noProxy: noProxy, environment: environment)
+        }
         guard let section else { return }
         if let node = section.node("base_url") {
             let text = try node.text()
@@ -82,6 +93,18 @@ public struct APISettings: Sendable {
         importTimeout = try section.duration("import_timeout") ?? importTimeout
         maxRetryAfter = try section.duration("max_retry_after") ?? maxRetryAfter
         fields = try FieldCatalog(section: section.section("fields"))
+        proxy = try Self.proxy(in: section, folder: folder)
+        noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
+        if let path = try section.path("ca_file", relativeTo: folder) {
+            guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }),
+                text.contains("-----BEGIN CERTIFICATE-----")
+            else {
+                throw section.node("ca_file")!.error(
+                    "cannot read certificates from \(path)",
+                    hint: "give a readable PEM file of one or more CA certificates (-----BEGIN CERTIFICATE-----)")
+            }
+            caFile = path
+        }
         try section.finish()
     }
 
@@ -90,5 +113,32 @@ public struct APISettings: Sendable {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         return base + path
+    }
+
+    /// `api.proxy` with its user and password, if set.
+    private static func proxy(in section: ConfigSection, folder: String) throws -> ProxySettings? {
+        let user = try section.string("proxy_user")
+        let password = try section.secret("proxy_password", relativeTo: folder)
+        guard let node = section.node("proxy") else {
+            if user != nil || password != nil {
+                throw SyncError.config(
+                    "`api.proxy_user` and `proxy_password` need `api.proxy`", at: section.node.location)
+            }
+            return nil
+        }
+        guard var proxy = ProxySettings.parse(try node.text(), origin: "api.proxy"), proxy.user == nil,
+            URLComponents(string: try node.text())?.port != nil
+        else {
+            throw node.error(
+                "must be an http:// proxy URL with a port and no password, such as http://proxy.example.com:3128",
+                hint: "write the user as `proxy_user` and the password as `proxy_password_env` or `proxy_password_file`"
+            )
+        }
+        proxy.user = user
+        proxy.password = try password?.resolve()
+        if password != nil && user == nil {
+            throw SyncError.config("`api.proxy_password` needs `api.proxy_user`", at: node.location)
+        }
+        return proxy
     }
 }

@@ -1,0 +1,93 @@
+import ConnectorCore
+import Foundation
+import Testing
+
+@testable import SyncCore
+
+/// What a job reads from the service manager and the network around it: systemd credentials,
+/// the state folder, and proxies.
+@Suite struct ServiceSettingsTests {
+    @Test func aSystemdCredentialIsReadFromTheCredentialsFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("credentials-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "s3cret-From-systemd\n".write(
+            to: folder.appendingPathComponent("client-secret"), atomically: true, encoding: .utf8)
+        let secret = try SecretReference.credential("client-secret").resolve(environment: [
+            "CREDENTIALS_DIRECTORY": folder.path
+        ])
+        #expect(secret.value == "s3cret-From-systemd")
+
+        let outside = #expect(throws: SyncError.self) {
+            try SecretReference.credential("client-secret").resolve(environment: [:])
+        }
+        #expect(outside?.message.contains("CREDENTIALS_DIRECTORY is not set") == true)
+        #expect(outside?.hint?.contains("LoadCredential=client-secret") == true)
+        let missing = #expect(throws: SyncError.self) {
+            try SecretReference.credential("other").resolve(environment: ["CREDENTIALS_DIRECTORY": folder.path])
+        }
+        #expect(missing?.message.contains("cannot read the systemd credential other") == true)
+        #expect(missing?.message.contains("s3cret") == false)
+    }
+
+    @Test func theStateFolderHoldsTheSnapshotUnlessTheJobSaysOtherwise() {
+        #expect(
+            SnapshotSettings.defaultPath(job: "hr", folder: "/etc/compliance-sync", environment: [:])
+                == "/etc/compliance-sync/.state/hr.snapshot")
+        #expect(
+            SnapshotSettings.defaultPath(
+                job: "hr", folder: "/etc/compliance-sync", environment: ["STATE_DIRECTORY": "/var/lib/compliance-sync"])
+                == "/var/lib/compliance-sync/hr.snapshot")
+        #expect(
+            SnapshotSettings.defaultPath(
+                job: "hr", folder: "/etc/x", environment: ["STATE_DIRECTORY": "/var/lib/a:/var/lib/b"])
+                == "/var/lib/a/hr.snapshot")
+    }
+
+    @Test func proxyURLs() throws {
+        let full = try #require(ProxySettings.parse("http://me:p%40ss@proxy.example.com:3128", origin: "HTTPS_PROXY"))
+        #expect(full.host == "proxy.example.com" && full.port == 3128 && full.user == "me")
+        #expect(full.password?.value == "p@ss")
+        #expect(!"\(full)".contains("p@ss"), "a proxy prints without its password")
+        #expect(ProxySettings.parse("proxy.example.com:8080", origin: "x")?.port == 8080)
+        #expect(ProxySettings.parse("http://proxy.example.com", origin: "x")?.port == 1080, "curl's default")
+        #expect(ProxySettings.parse("https://proxy.example.com:443", origin: "x") == nil, "CONNECT proxies only")
+        #expect(ProxySettings.parse("socks5://proxy:1080", origin: "x") == nil)
+        #expect(ProxySettings.parse("", origin: "x") == nil)
+    }
+
+    @Test(arguments: [
+        ("*", "api.example.com", 443, true),
+        ("example.com", "api.example.com", 443, true),
+        (".example.com", "api.example.com", 443, true),
+        ("example.com", "example.com", 443, true),
+        ("ample.com", "api.example.com", 443, false),
+        ("api.example.com:443", "api.example.com", 443, true),
+        ("api.example.com:8443", "api.example.com", 443, false),
+        (" localhost , 127.0.0.1", "127.0.0.1", 8080, true),
+        ("[::1]", "::1", 443, true),
+        ("", "api.example.com", 443, false),
+    ])
+    func noProxy(_ list: String, _ host: String, _ port: Int, _ excluded: Bool) {
+        #expect(ProxySettings.excludes(list.split(separator: ",").map(String.init), host: host, port: port) == excluded)
+    }
+
+    @Test func theJobsProxyComesBeforeTheEnvironmentsAndNoProxyBeforeBoth() throws {
+        let api = URL(string: "https://api.threatswitch.com")!
+        let configured = ProxySettings.parse("http://job-proxy:3128", origin: "api.proxy")
+        let environment = ["HTTPS_PROXY": "http://env-proxy:8080", "NO_PROXY": "internal.example.com"]
+        #expect(
+            ProxySettings.effective(for: api, configured: configured, noProxy: [], environment: environment)?.host
+                == "job-proxy")
+        #expect(
+            ProxySettings.effective(for: api, configured: nil, noProxy: [], environment: environment)?.description
+                == "env-proxy:8080 (from HTTPS_PROXY)")
+        #expect(
+            ProxySettings.effective(for: api, configured: configured, noProxy: ["threatswitch.com"], environment: [:])
+                == nil)
+        #expect(
+            ProxySettings.effective(
+                for: URL(string: "http://127.0.0.1:8080")!, configured: nil, noProxy: [], environment: environment)
+                == nil, "HTTPS_PROXY is for https:// only")
+    }
+}
