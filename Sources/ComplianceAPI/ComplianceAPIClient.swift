@@ -47,6 +47,9 @@ public final class ComplianceAPIClient: ImportService {
         tokens = TokenManager(transport: transport, clientID: clientID, secret: secret)
     }
 
+    /// Requests tried again so far (rate limits, unavailable answers, lost connections).
+    public var retries: Int { transport.retries.count.load(ordering: .relaxed) }
+
     /// Closes the HTTP client this client made, if it made one.
     public func shutdown() async {
         try? await ownedClient?.shutdown()

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import SyncCore
+import Synchronization
 
 /// One HTTP exchange with the API, and the retry policy of compliance-api.md:
 /// `429` waits at least `Retry-After`; `500`, `502`, `503`, `504`, resets and
@@ -15,6 +16,8 @@ struct HTTPTransport: Sendable {
     let settings: APISettings
     let client: HTTPClient
     let logger: Logger
+    /// Requests tried again, for the run's metrics.
+    let retries = RetryCount()
 
     struct Reply: Sendable {
         var status: Int
@@ -107,6 +110,7 @@ struct HTTPTransport: Sendable {
                 wait = backoff(attempt)
                 logger.notice("\(method.rawValue) \(path) failed (\(error)); retrying in \(wait)")
             }
+            retries.count.add(1, ordering: .relaxed)
             try await Task.sleep(for: wait)
         }
     }
@@ -166,4 +170,9 @@ enum RetryAfter {
         }
         return nil
     }
+}
+
+/// How many requests a client tried again, shared by its copies of the transport.
+final class RetryCount: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ComplianceAPI
 import ConnectorCore
 import Foundation
+import Logging
 import SyncCore
 
 /// `compliance-sync sync`: the whole run.
@@ -40,6 +41,12 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Where to write the JSON run report (default: beside the snapshot, JOB.report.json).")
     var report: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the run's Prometheus metrics here, for node_exporter's textfile collector (overrides metrics.textfile).",
+            valueName: "file.prom"))
+    var metricsFile: String?
+
     @OptionGroup var lock: LockOptions
 
     func run() async throws {
@@ -59,8 +66,11 @@ struct SyncCommand: AsyncParsableCommand {
         let reportPath =
             report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
+        let metricsPath =
+            metricsFile.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
+            ?? configuration.metricsFile
         let started = Date()
-        let result: SyncReport
+        var result: SyncReport
         do {
             result = try await client.closing {
                 let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
@@ -68,18 +78,32 @@ struct SyncCommand: AsyncParsableCommand {
                     source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
                     overrides: overrides)
             }
-        } catch let error as SyncError where error.kind != .locked {
+        } catch let error as SyncError {
             // The report never shows a stale success: a failed or stopped run writes one too.
-            // (A run skipped for the lock leaves it to the run that holds it.)
+            // (A run skipped for the lock leaves the report to the run that holds it.)
             var failed = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
             failed.failure = error
-            try? Self.write(failed, to: reportPath)
+            failed.apiRetries = client.retries
+            if error.kind != .locked { try? Self.write(failed, to: reportPath) }
+            Self.writeMetrics(failed, to: metricsPath, logger: logger)
             throw error
         }
+        result.apiRetries = client.retries
         print(result.summary)
         try Self.write(result, to: reportPath)
         print("  report: \(reportPath)")
+        Self.writeMetrics(result, to: metricsPath, logger: logger)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    /// Writes the metrics file, if the job has one; a failure to write it is logged, never the run's.
+    private static func writeMetrics(_ report: SyncReport, to path: String?, logger: Logger) {
+        guard let path else { return }
+        do {
+            try MetricsFile.write(report, to: path)
+        } catch {
+            logger.error("cannot write the metrics file: \(error)")
+        }
     }
 
     /// Writes the JSON run report, whole or not at all.

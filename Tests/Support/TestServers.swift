@@ -16,6 +16,9 @@ public enum TestServers {
     public static let examples = required || environment["CUSTOM_SYNC_BINARY"] != nil
     /// Debian's tinyproxy, which scripts/setup installs, for the proxy tests.
     public static let tinyproxy = required || FileManager.default.isExecutableFile(atPath: "/usr/bin/tinyproxy")
+    /// Debian's python3-prometheus-client, whose parser reads the metrics files.
+    public static let prometheusParser =
+        required || FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/prometheus_client")
     /// Why a suite was skipped.
     public static let why = "needs the servers scripts/test starts: run scripts/test"
 }

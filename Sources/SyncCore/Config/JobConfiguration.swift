@@ -21,6 +21,8 @@ public struct JobConfiguration: Sendable {
     public var guards: GuardPolicy
     /// Where the snapshot lives.
     public var snapshot: SnapshotSettings
+    /// Where each run's Prometheus metrics go (`metrics.textfile`), if anywhere.
+    public var metricsFile: String?
 
     /// Reads a job from a parsed config document.
     /// - Parameters:
@@ -70,6 +72,10 @@ public struct JobConfiguration: Sendable {
         guards = try GuardPolicy(section: top.section("guards"), source: sourceSection)
         let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         snapshot = try SnapshotSettings(section: top.section("snapshot"), defaultJob: base, folder: folder)
+        if let metrics = try top.section("metrics") {
+            metricsFile = try metrics.path("textfile", relativeTo: folder)
+            try metrics.finish()
+        }
         try top.finish()
     }
 

@@ -60,6 +60,10 @@ public struct SyncReport: Sendable {
     public var warnings: [String] = []
     /// Why the run ended early (a failure, or a guard that stopped it), if it did.
     public var failure: SyncError?
+    /// Requests to the API that were tried again (429, 5xx, a lost connection).
+    public var apiRetries = 0
+    /// Journal entries left at the end of the run (imports not yet settled); `nil` when unknown.
+    public var journalPending: Int?
 
     /// An empty report of a run that starts now.
     public init(job: String, source: String, startedAt: Date = Date(), finishedAt: Date = Date()) {
@@ -68,6 +72,9 @@ public struct SyncReport: Sendable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
     }
+
+    /// Whether the run went to its end (exit status 0 or 4): stopped by nothing, failed at nothing.
+    public var completed: Bool { failure == nil }
 
     /// The exit status: the failure's, else 4 when the API rejected rows, else 0.
     public var exitCode: Int32 { failure?.exitCode ?? (rejected.isEmpty ? 0 : 4) }

@@ -73,6 +73,7 @@ public struct Syncer: Sendable {
         try await store.setMissing(newlyMissing, since: now)
         try await store.setMissing(changes.returned, since: nil)
         if planner.removals.action == .report { report.reportedGone = changes.removals.map(\.person.sourceID) }
+        report.journalPending = try await store.journalEntries().count
         report.finishedAt = Date()
         return report
     }
