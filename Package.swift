@@ -144,6 +144,7 @@ let package = Package(
                 "ConnectorCore", "SyncCore", "SQLiteSnapshotStore", "PostgresSnapshotStore", "FileConnector",
                 "LDAPConnector",
                 "PostgresConnector", "ExecConnector", "ComplianceAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -86,6 +86,7 @@ struct SyncCommand: AsyncParsableCommand {
             failed.apiRetries = client.retries
             if error.kind != .locked { try? Self.write(failed, to: reportPath) }
             Self.writeMetrics(failed, to: metricsPath, logger: logger)
+            await Notifier.send(failed, to: configuration.webhooks, logger: logger)
             throw error
         }
         result.apiRetries = client.retries
@@ -93,6 +94,7 @@ struct SyncCommand: AsyncParsableCommand {
         try Self.write(result, to: reportPath)
         print("  report: \(reportPath)")
         Self.writeMetrics(result, to: metricsPath, logger: logger)
+        await Notifier.send(result, to: configuration.webhooks, logger: logger)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

@@ -97,9 +97,7 @@ public final class TinyProxy {
     /// Stops the proxy and removes its folder.
     public func stop() {
         // tinyproxy may take its time over SIGTERM; a test proxy holds nothing worth a clean exit.
-        kill(process.processIdentifier, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(process.processIdentifier, &status, 0)
+        killAndReap(process)
         try? FileManager.default.removeItem(at: folder)
     }
 }
@@ -135,4 +133,11 @@ func canConnect(port: Int) -> Bool {
             connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
         }
     }
+}
+
+/// Stops a helper process at once (SIGKILL) and reaps it.
+func killAndReap(_ process: Process) {
+    kill(process.processIdentifier, SIGKILL)
+    var status: Int32 = 0
+    _ = waitpid(process.processIdentifier, &status, 0)
 }

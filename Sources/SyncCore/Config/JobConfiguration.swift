@@ -23,6 +23,8 @@ public struct JobConfiguration: Sendable {
     public var snapshot: SnapshotSettings
     /// Where each run's Prometheus metrics go (`metrics.textfile`), if anywhere.
     public var metricsFile: String?
+    /// Webhooks told about runs that need a person (`notify:`).
+    public var webhooks: [Webhook] = []
 
     /// Reads a job from a parsed config document.
     /// - Parameters:
@@ -72,6 +74,7 @@ public struct JobConfiguration: Sendable {
         guards = try GuardPolicy(section: top.section("guards"), source: sourceSection)
         let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         snapshot = try SnapshotSettings(section: top.section("snapshot"), defaultJob: base, folder: folder)
+        webhooks = try Webhook.list(top.node("notify"), folder: folder)
         if let metrics = try top.section("metrics") {
             metricsFile = try metrics.path("textfile", relativeTo: folder)
             try metrics.finish()
