@@ -70,9 +70,16 @@ enum CommandContext {
     /// Whether the command runs at `--log-level debug` or below: errors then show what they wrap.
     static let debugging = Atomic<Bool>(false)
 
-    /// A logger to standard error at the chosen level.
-    static func logger(level: Logger.Level) -> Logger {
-        var logger = Logger(label: "compliance-sync") { StreamLogHandler.standardError(label: $0) }
+    /// A logger to standard error at the chosen level, in the chosen format.
+    static func logger(level: Logger.Level, format: LogFormat = .text) -> Logger {
+        var logger = Logger(label: "compliance-sync") { label in
+            switch format {
+            case .json: JSONLogHandler()
+            case .text:
+                ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+                    ? JournalLogHandler() : StreamLogHandler.standardError(label: label)
+            }
+        }
         logger.logLevel = level
         return logger
     }
@@ -88,11 +95,23 @@ struct JobOptions: ParsableArguments {
         transform: ArgumentParsing.logLevel)
     var logLevel: Logger.Level = .notice
 
+    @Option(
+        help: ArgumentHelp(
+            "Log lines as text (without timestamps under systemd, whose journal adds them) or json (one object a line).",
+            valueName: "text|json"),
+        transform: ArgumentParsing.logFormat)
+    var logFormat: LogFormat = .text
+
     /// Reads the job file and builds its source with the registry the command line was started with.
     func load() throws -> (configuration: JobConfiguration, logger: Logger, source: any UserSource) {
         CommandContext.debugging.store(logLevel <= .debug, ordering: .relaxed)
         let configuration = try YAMLConfigLoader.load(path: config)
-        let logger = CommandContext.logger(level: logLevel)
+        var logger = CommandContext.logger(level: logLevel, format: logFormat)
+        if logFormat == .json {
+            // Which job and which run each line belongs to, for the shipper's index.
+            logger[metadataKey: "job"] = "\(configuration.snapshot.job)"
+            logger[metadataKey: "run"] = "\(UUID().uuidString.prefix(8).lowercased())"
+        }
         return (configuration, logger, try CommandContext.registry.makeSource(for: configuration, logger: logger))
     }
 }
@@ -107,6 +126,14 @@ enum ArgumentParsing {
             throw ValidationError("`\(text)` is not a log level; use one of \(names)")
         }
         return level
+    }
+
+    /// `text` or `json`.
+    static func logFormat(_ text: String) throws -> LogFormat {
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            throw ValidationError("`\(text)` is not a log format; use text or json")
+        }
+        return format
     }
 
     /// A duration as jobs write them: `90s`, `15m`, `2h`, `7d`.

@@ -171,7 +171,9 @@ public struct Syncer: Sendable {
         }
         try await store.setImportID(submitted.id, forJournalKey: key)
         report.importsSent += 1
-        logger.info("submitted \(batch.count) rows as import \(submitted.id)")
+        logger.info(
+            "submitted \(batch.count) rows as import \(submitted.id)",
+            metadata: ["import": "\(submitted.id)", "batch_rows": "\(batch.count)"])
         FailPoint.hit("after-submit")
         let outcome = try await service.outcome(of: submitted.id)
         FailPoint.hit("after-complete")
