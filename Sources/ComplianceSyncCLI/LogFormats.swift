@@ -12,20 +12,15 @@ enum LogFormat: String, CaseIterable {
 }
 
 /// Writes one JSON object a line: `{"time":…,"level":…,"message":…,"job":…,"run":…}`.
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: MetadataLogHandler {
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .notice
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
         var fields: [String: String] = [
             "time": JSONLogHandler.time(Date()), "level": event.level.rawValue, "message": "\(event.message)",
         ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+        for (key, value) in metadata(of: event) {
             fields[key] = "\(value)"
         }
         var line: [UInt8] = [UInt8(ascii: "{")]
@@ -49,19 +44,29 @@ struct JSONLogHandler: LogHandler {
 }
 
 /// Plain `level: message key=value` lines, for the journal, which stamps the time itself.
-struct JournalLogHandler: LogHandler {
+struct JournalLogHandler: MetadataLogHandler {
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .notice
 
+    func log(event: LogEvent) {
+        let all = metadata(of: event)
+        let extra = all.keys.sorted().map { " \($0)=\(all[$0]!)" }.joined()
+        let line = "\(event.level.rawValue): \(event.message)\(extra)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
+
+/// What the two handlers share: metadata set on the logger, merged with a line's own.
+protocol MetadataLogHandler: LogHandler {}
+
+extension MetadataLogHandler {
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
-        let extra = all.keys.sorted().map { " \($0)=\(all[$0]!)" }.joined()
-        let line = "\(event.level.rawValue): \(event.message)\(extra)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+    /// The logger's metadata with the line's on top.
+    func metadata(of event: LogEvent) -> Logger.Metadata {
+        metadata.merging(event.metadata ?? [:]) { $1 }
     }
 }
