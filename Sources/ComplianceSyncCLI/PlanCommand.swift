@@ -31,7 +31,17 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let (configuration, logger, source) = try job.load()
         let snapshot = try await SnapshotOpening.forReading(configuration.snapshot, logger: logger)
-        let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: snapshot)
+        let progress = TerminalProgress.ifTerminal(logFormat: job.logFormat)
+        var planner = Planner(job: configuration, logger: logger)
+        planner.progress = progress?.onRead
+        let changes: ChangeSet
+        do {
+            changes = try await planner.plan(source: source, snapshot: snapshot)
+            progress?.finish()
+        } catch {
+            progress?.finish()
+            throw error
+        }
         let stopped = Guards.check(
             changes, removals: configuration.removals, guards: configuration.guards,
             overrides: GuardOverrides(allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear))

@@ -53,9 +53,11 @@ struct SyncCommand: AsyncParsableCommand {
         var (configuration, logger, source) = try job.load()
         configuration.snapshot.lockWait = lock.waitForLock
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
-        let syncer = Syncer(
-            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger
-        )
+        let progress = TerminalProgress.ifTerminal(logFormat: job.logFormat)
+        var planner = Planner(job: configuration, logger: logger)
+        planner.progress = progress?.onRead
+        var syncer = Syncer(planner: planner, batchSize: configuration.api.batchSize, logger: logger)
+        syncer.progress = progress?.onSent
         let approved = try approve.map {
             try PlanApproval(
                 path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
@@ -79,6 +81,7 @@ struct SyncCommand: AsyncParsableCommand {
                     overrides: overrides)
             }
         } catch let error as SyncError {
+            progress?.finish()
             // The report never shows a stale success: a failed or stopped run writes one too.
             // (A run skipped for the lock leaves the report to the run that holds it.)
             var failed = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
@@ -89,6 +92,7 @@ struct SyncCommand: AsyncParsableCommand {
             await Notifier.send(failed, to: configuration.webhooks, logger: logger)
             throw error
         }
+        progress?.finish()
         result.apiRetries = client.retries
         print(result.summary)
         try Self.write(result, to: reportPath)

@@ -34,4 +34,23 @@ import Testing
             #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("info: ") }, "\(result.stderr)")
         }
     }
+
+    @Test func onATerminalARunShowsProgressAndNowhereElse() async throws {
+        try await withHarness { harness in
+            let people = try harness.expectedPeople().count
+            let plain = try await harness.run("plan")
+            #expect(!plain.all.contains("records ("), "no progress into a file or pipe: \(plain.all)")
+            // Under a pseudo-terminal (Python's pty module): drawn in place, then cleared.
+            let spawn = "import os, pty, sys\nsys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))"
+            let terminal = try await runProcess(
+                "/usr/bin/python3",
+                ["-c", spawn, cliPath, "sync", "--config", harness.example.path("quickstart.yml")],
+                environment: ["COMPLIANCE_CLIENT_SECRET": SyncHarness.secret, "TERM": "xterm"])
+            #expect(terminal.status == 0, "\(terminal.all)")
+            #expect(
+                terminal.stdout.contains("\r\u{1B}[K  read \(people) records ("), "\(terminal.stdout.debugDescription)")
+            #expect(terminal.stdout.contains("sent 1 of 1 batches"), "\(terminal.stdout.debugDescription)")
+            #expect(terminal.stdout.contains("\r\u{1B}[Ksync quickstart:"), "the line is cleared before the summary")
+        }
+    }
 }

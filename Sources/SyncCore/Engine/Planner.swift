@@ -15,6 +15,8 @@ public struct Planner: Sendable {
     public var guards = GuardPolicy()
     /// Where messages go.
     public var logger: Logger
+    /// Told the number of records read so far, a batch at a time (for a progress line).
+    public var progress: (@Sendable (_ recordsRead: Int) -> Void)?
 
     /// Creates a planner.
     public init(mappings: [FieldMapping], catalog: FieldCatalog, removals: RemovalPolicy, logger: Logger) {
@@ -49,6 +51,7 @@ public struct Planner: Sendable {
         async let loadedIndex = loadIndex(of: snapshot)
         let started = ContinuousClock.now
         var pipeline = PreparationPipeline(preparer: preparer)
+        pipeline.progress = progress
         do {
             try await pipeline.run(source.records())
         } catch {

@@ -15,6 +15,9 @@ struct PreparationPipeline {
     /// The hash of every email, with its record's position in ``candidates``.
     private var emails: [EqualHashes.Entry] = []
 
+    /// Told the number of records prepared so far, after each batch.
+    var progress: (@Sendable (Int) -> Void)?
+
     private var idle: [RecordPreparer]
     private var pending: [Task<(RecordPreparer, RecordPreparer.Batch), Never>] = []
     private var batch: [SourceRecord] = []
@@ -100,6 +103,7 @@ struct PreparationPipeline {
         emails.append(
             contentsOf: prepared.emails.lazy.map { EqualHashes.Entry(hash: $0.hash, position: $0.position + offset) })
         candidates.append(contentsOf: prepared.candidates)
+        progress?(candidates.count)
     }
 
     private mutating func collectAll() async {

@@ -19,6 +19,8 @@ public struct Syncer: Sendable {
     public var batchSize: Int
     /// Where messages go.
     public var logger: Logger
+    /// Told how many batches have been sent of how many, after each (for a progress line).
+    public var progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)?
 
     /// Creates a sync engine.
     public init(planner: Planner, batchSize: Int, logger: Logger) {
@@ -65,8 +67,10 @@ public struct Syncer: Sendable {
             try await store.commit(
                 changes.moved.map { snapshotUpdate(of: $0, layout: changes.layout, key: changes.key) })
         }
-        for batch in outgoing(changes, now: now) {
+        let batches = outgoing(changes, now: now)
+        for (index, batch) in batches.enumerated() {
             try await send(batch[...], store: store, service: service, report: &report)
+            progress?(index + 1, batches.count)
         }
         let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
             .filter { $0.person.missingSince == nil }.map(\.person.sourceID)
