@@ -31,6 +31,9 @@ public final class ComplianceAPIClient: ImportService {
         configuration.timeout.connect = .seconds(5)
         // Never follow a redirect: a 307 would carry the token request, secret and all, to another origin.
         configuration.redirectConfiguration = .disallow
+        // A connection that fails (refused, TLS refused) fails its attempt at once; retries are ours,
+        // with the backoff the log states, not AsyncHTTPClient's silent ones until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         if let proxy = settings.proxy {
             configuration.proxy = .server(
                 host: proxy.host, port: proxy.port,

@@ -15,6 +15,9 @@ enum Notifier {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(5)
         configuration.redirectConfiguration = .disallow
+        // A connection that fails (refused, TLS refused) fails its attempt at once; retries are ours,
+        // with the backoff the log states, not AsyncHTTPClient's silent ones until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let host = ProcessInfo.processInfo.hostName
         for (webhook, events) in wanted {

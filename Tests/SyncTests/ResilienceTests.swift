@@ -126,8 +126,8 @@ import Testing
         try await withHarness(
             {
                 $0.dropAnswerEvery = 2
-                $0.dropAnswerHang = 3
-            }, api: ["batch_size": 10, "request_timeout": "1s"]
+                $0.dropAnswerHang = 6
+            }, api: ["batch_size": 10, "request_timeout": "3s"]
         ) { harness in
             let result = try await harness.run("sync")
             #expect(result.status == 0, "\(result.all)")
