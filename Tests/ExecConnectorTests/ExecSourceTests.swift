@@ -109,9 +109,10 @@ import Testing
 
     @Test func aProgramThatRunsTooLongIsStopped() async throws {
         let started = Date()
-        let message = await failure(try source(Self.header + "\ntime.sleep(60)\n", timeout: 1))
+        let message = await failure(try source(Self.header + "\ntime.sleep(120)\n", timeout: 1))
         #expect(message.contains("did not finish within 1 s"), "\(message)")
-        #expect(Date().timeIntervalSince(started) < 10)
+        // Far sooner than the program would end, even on a machine the parallel suites saturate.
+        #expect(Date().timeIntervalSince(started) < 45)
     }
 
     /// A process the program started in a session of its own keeps the output pipe open after
@@ -123,11 +124,11 @@ import Testing
                 Self.header + """
 
                     import subprocess
-                    subprocess.Popen(["setsid", "sleep", "60"])
+                    subprocess.Popen(["setsid", "sleep", "120"])
                     print(json.dumps({"id": "E1", "attributes": {}}), flush=True)
                     """, timeout: 2))
         #expect(message.contains("did not finish its output within 2 s"), "\(message)")
-        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(Date().timeIntervalSince(started) < 45)
     }
 
     @Test func aLineWithoutEndIsCutOffAtTheLimit() async throws {
@@ -136,7 +137,7 @@ import Testing
 
                 sys.stdout.write("x" * 200000)
                 sys.stdout.flush()
-                time.sleep(30)
+                time.sleep(120)
                 """)
         source.maxLineBytes = 65536
         let started = Date()
@@ -144,7 +145,7 @@ import Testing
         #expect(
             message.contains("line 2 of the program's output is longer than source.max_record_bytes (65536 bytes)"),
             "\(message)")
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 45)
     }
 
     @Test func aMissingProgramIsNamed() async throws {

@@ -21,14 +21,16 @@ public final class TestCertificates: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (name, subject) in [("ca", Self.caName), ("other-ca", "Some Other CA")] {
             try await openssl([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(subject)",
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=\(subject)",
                 "-keyout", path("\(name).key"), "-out", path("\(name).pem"),
             ])
         }
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
             toFile: path("san.ext"), atomically: true, encoding: .utf8)
         try await openssl([
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(Self.serverName)", "-keyout", serverKey,
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+            "/CN=\(Self.serverName)", "-keyout", serverKey,
             "-out", path("server.csr"),
         ])
         try await openssl([

@@ -55,7 +55,7 @@ import Testing
             {
                 $0.rateLimitEvery = 1
                 $0.retryAfterText = "86400"
-            }, api: ["max_retry_after": "1m"]
+            }, api: ["max_retry_after": "10m"]
         ) { harness in
             let started = Date()
             let result = try await harness.run("sync")
@@ -63,7 +63,8 @@ import Testing
             #expect(
                 result.stderr.contains("asked to wait 86400 seconds (Retry-After), longer than api.max_retry_after"),
                 "\(result.all)")
-            #expect(Date().timeIntervalSince(started) < 30)
+            // Failed without waiting: far less than the 10-minute cap, even on a saturated machine.
+            #expect(Date().timeIntervalSince(started) < 120)
         }
     }
 
