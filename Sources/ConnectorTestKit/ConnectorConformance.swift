@@ -19,7 +19,8 @@ import Foundation
 /// - **Errors propagate**: a read that fails part-way throws; it never just ends early,
 ///   which would look like "everyone else left".
 /// - **Cancellation**: a read whose task is cancelled ends (returns `nil` or throws)
-///   within ``cancellationTimeout``, and so does one the consumer stops early.
+///   within ``cancellationTimeout`` of the cancellation, and so does one the consumer stops
+///   early (counted from the first record).
 /// - **Values**: attribute names are non-empty and unique within a record, a
 ///   multi-valued attribute holds at least one value, and every record says
 ///   where it came from (``SourceRecord/location``) so errors can name it.
@@ -126,39 +127,65 @@ public struct ConnectorConformance: Sendable {
 
     private func checkCancellation(into report: inout ConformanceReport) async {
         let make = makeSource
-        let cancelled = await Self.ends(within: cancellationTimeout) {
+        // The clock starts once the read is told to stop, not when it is started: a slow start
+        // (a busy machine, a server that takes its time to answer) is not a failure to stop.
+        let (toldToStop, stopping) = AsyncStream<Void>.makeStream()
+        let cancelled = await Self.ends(within: cancellationTimeout, after: toldToStop) {
             let reader = Task {
                 var iterator = try await make().records().makeAsyncIterator()
                 _ = try await iterator.next()
                 withUnsafeCurrentTask { $0?.cancel() }
+                stopping.finish()
                 while try await iterator.next() != nil {}
             }
             _ = await reader.result
+            stopping.finish()
         }
         if !cancelled {
             report.problems.append(
                 "a cancelled read was still going after \(cancellationTimeout): stop reading when the task is cancelled"
             )
         }
-        let left = await Self.ends(within: cancellationTimeout) {
+        let (leaving, left) = AsyncStream<Void>.makeStream()
+        let ended = await Self.ends(within: cancellationTimeout, after: leaving) {
             do {
-                for try await _ in try await make().records() { break }
+                for try await _ in try await make().records() {
+                    left.finish()
+                    break
+                }
             } catch {}
+            left.finish()
         }
-        if !left {
+        if !ended {
             report.problems.append("leaving a read after the first record took longer than \(cancellationTimeout)")
         }
     }
 
-    /// Whether `body` finishes within `timeout`.
-    private static func ends(within timeout: Duration, _ body: @escaping @Sendable () async -> Void) async -> Bool {
+    /// Whether `body` finishes within `timeout` of the moment `start` ends (and `start` ends
+    /// within a minute more: a read whose first record never comes does not hang the kit).
+    private static func ends(
+        within timeout: Duration, after start: AsyncStream<Void>, _ body: @escaping @Sendable () async -> Void
+    ) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await body()
                 return true
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                let started = await withTaskGroup(of: Bool.self) { waiting in
+                    waiting.addTask {
+                        for await _ in start {}
+                        return true
+                    }
+                    waiting.addTask {
+                        try? await Task.sleep(for: timeout + .seconds(60))
+                        return false
+                    }
+                    let first = await waiting.next() ?? false
+                    waiting.cancelAll()
+                    return first
+                }
+                if started { try? await Task.sleep(for: timeout) }
                 return false
             }
             let first = await group.next() ?? false
