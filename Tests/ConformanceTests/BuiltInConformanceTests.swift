@@ -177,7 +177,8 @@ import Testing
         #expect(report.problems.contains { $0.contains("two reads gave different ids") }, "\(report.problems)")
     }
 
-    /// A source that ignores cancellation: a record every 50 ms, 30 of them.
+    /// A source that ignores cancellation: a record every 50 ms, 60 of them (waiting on a timer
+    /// that cancellation does not stop, and that blocks no thread).
     struct StubbornSource: UserSource {
         var description: String { "stubborn" }
 
@@ -185,9 +186,11 @@ import Testing
             var count = 0
             func makeAsyncIterator() -> Records { self }
             mutating func next() async throws -> SourceRecord? {
-                guard count < 30 else { return nil }
+                guard count < 60 else { return nil }
                 count += 1
-                usleep(50_000)
+                await withCheckedContinuation { done in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { done.resume() }
+                }
                 return ConformanceKitTests.record("\(count)")
             }
         }
