@@ -173,7 +173,14 @@ import Testing
             String(describing: error).contains("after waiting 0.3 seconds") && Date().timeIntervalSince(started) >= 0.25
         }
         patient.lockWait = .seconds(30)
-        let waiting = Task { [patient] in try SQLiteSnapshotStore.openForWriting(patient) }
+        // The wait blocks its thread: on a dispatch thread, not one of the few the test's tasks share.
+        let waiting = Task { [patient] in
+            try await withCheckedThrowingContinuation { (opened: CheckedContinuation<Void, any Error>) in
+                DispatchQueue.global().async {
+                    opened.resume(with: Result { _ = try SQLiteSnapshotStore.openForWriting(patient) })
+                }
+            }
+        }
         try await Task.sleep(for: .milliseconds(200))
         #expect(first != nil)
         first = nil
