@@ -77,17 +77,30 @@ import Testing
         let configured = ProxySettings.parse("http://job-proxy:3128", origin: "api.proxy")
         let environment = ["HTTPS_PROXY": "http://env-proxy:8080", "NO_PROXY": "internal.example.com"]
         #expect(
-            ProxySettings.effective(for: api, configured: configured, noProxy: [], environment: environment)?.host
+            try ProxySettings.effective(for: api, configured: configured, noProxy: [], environment: environment)?.host
                 == "job-proxy")
         #expect(
-            ProxySettings.effective(for: api, configured: nil, noProxy: [], environment: environment)?.description
+            try ProxySettings.effective(for: api, configured: nil, noProxy: [], environment: environment)?.description
                 == "env-proxy:8080 (from HTTPS_PROXY)")
         #expect(
-            ProxySettings.effective(for: api, configured: configured, noProxy: ["threatswitch.com"], environment: [:])
+            try ProxySettings.effective(
+                for: api, configured: configured, noProxy: ["threatswitch.com"], environment: [:])
                 == nil)
         #expect(
-            ProxySettings.effective(
+            try ProxySettings.effective(
                 for: URL(string: "http://127.0.0.1:8080")!, configured: nil, noProxy: [], environment: environment)
                 == nil, "HTTPS_PROXY is for https:// only")
+    }
+
+    /// A proxy the machine names but we cannot use is an error, never a reason to go around it.
+    @Test(arguments: ["socks5://corp-proxy:1080", "https://corp-proxy:443", "http://:8080"])
+    func anUnusableEnvironmentProxyFailsClosed(_ value: String) {
+        let error = #expect(throws: SyncError.self) {
+            try ProxySettings.effective(
+                for: URL(string: "https://api.threatswitch.com")!, configured: nil, noProxy: [],
+                environment: ["HTTPS_PROXY": value])
+        }
+        #expect(error?.message.contains("HTTPS_PROXY does not name an http:// proxy") == true)
+        #expect(error?.message.contains(value) == false, "the value may hold a password")
     }
 }

@@ -56,11 +56,10 @@ public struct APISettings: Sendable {
         section: ConfigSection?, folder: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
         self.init()
-        var noProxy: [String] = []
-        defer {
-            proxy = ProxySettings.effective(for: baseURL, configured: proxy, noProxy: noProxy, environment: environment)
+        guard let section else {
+            proxy = try ProxySettings.effective(for: baseURL, configured: nil, noProxy: [], environment: environment)
+            return
         }
-        guard let section else { return }
         if let node = section.node("base_url") {
             let text = try node.text()
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host != nil,
@@ -93,8 +92,10 @@ public struct APISettings: Sendable {
         importTimeout = try section.duration("import_timeout") ?? importTimeout
         maxRetryAfter = try section.duration("max_retry_after") ?? maxRetryAfter
         fields = try FieldCatalog(section: section.section("fields"))
-        proxy = try Self.proxy(in: section, folder: folder)
-        noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
+        let noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
+        proxy = try ProxySettings.effective(
+            for: baseURL, configured: try Self.proxy(in: section, folder: folder), noProxy: noProxy,
+            environment: environment)
         if let path = try section.path("ca_file", relativeTo: folder) {
             guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }),
                 text.contains("-----BEGIN CERTIFICATE-----")

@@ -40,9 +40,11 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - configured: `api.proxy`, already parsed; `nil` when not set.
     ///   - noProxy: `api.no_proxy` entries, added to the environment's `NO_PROXY`.
+    /// - Throws: ``SyncError`` when the environment names a proxy that cannot be used (a SOCKS or
+    ///   `https://` proxy, a URL without a host): going around it would not be what the machine says.
     static func effective(
         for target: URL, configured: ProxySettings?, noProxy: [String], environment: [String: String]
-    ) -> ProxySettings? {
+    ) throws -> ProxySettings? {
         let exclusions =
             noProxy + (environment["no_proxy"] ?? environment["NO_PROXY"] ?? "").split(separator: ",").map(String.init)
         let https = target.scheme?.lowercased() == "https"
@@ -52,7 +54,15 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
         if let configured { return configured }
         let names = https ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy"]
         for name in names {
-            if let text = environment[name], !text.isEmpty { return parse(text, origin: name) }
+            guard let text = environment[name], !text.isEmpty else { continue }
+            guard let proxy = parse(text, origin: name) else {
+                throw SyncError(
+                    .configuration,
+                    "the environment variable \(name) does not name an http:// proxy with a host (its value is not shown: it may hold a password)",
+                    hint: "compliance-sync reaches the API through HTTP CONNECT proxies only: set \(name) to "
+                        + "http://host:port, set api.proxy, or add the API's host to NO_PROXY")
+            }
+            return proxy
         }
         return nil
     }
