@@ -124,18 +124,34 @@ struct HTTPTransport: Sendable {
                 .api, "the proxy \(settings.proxy?.description ?? "") asks for a user and password (407)",
                 hint: "set api.proxy_user and api.proxy_password_file (or put them in the proxy URL)")
         }
-        guard error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError else { return nil }
         let host = settings.baseURL.host ?? ""
-        let shown = await CertificateProbe.names(
-            host: host, port: settings.baseURL.port ?? 443, proxy: settings.proxy)
-        let certificate = shown.map { "the certificate for \"\($0.subject)\" issued by \"\($0.issuer)\"" }
+        let wrongName = (error as? NIOSSLExtraError) == .failedToValidateHostname
+        guard wrongName || Self.isUntrustedCertificate(error) else {
+            guard case NIOSSLError.handshakeFailed = error else { return nil }  // others may be transient
+            return SyncError(
+                .api, "the TLS handshake with \(host)\(through) failed: \(error)",
+                hint: "check api.base_url, and that any proxy in between passes TLS through", underlying: error)
+        }
+        let shown = await CertificateProbe.names(host: host, port: settings.baseURL.port ?? 443, proxy: settings.proxy)
+        let certificate =
+            shown.map { "the certificate for \"\($0.subject)\" issued by \"\($0.issuer)\"" } ?? "a certificate"
+        if wrongName {
+            return SyncError(
+                .api, "TLS with \(host)\(through) failed: it showed \(certificate), which does not name \(host)",
+                hint: "set api.base_url to a name the API's certificate carries", underlying: error)
+        }
         return SyncError(
-            .api,
-            "TLS with \(host)\(through) failed: \(certificate.map { "it showed \($0), which is not trusted" } ?? "\(error)")",
-            hint: settings.caFile == nil
-                ? "if a proxy inspects TLS, or the API uses a private CA, give its CA certificate as api.ca_file"
-                : "api.ca_file (\(settings.caFile!)) does not hold the CA that issued it; check base_url and ca_file",
+            .api, "TLS with \(host)\(through) failed: it showed \(certificate), which is not trusted",
+            hint: settings.caFile.map {
+                "api.ca_file (\($0)) does not hold the CA that issued it; check base_url and ca_file"
+            } ?? "if a proxy inspects TLS, or the API uses a private CA, give its CA certificate as api.ca_file",
             underlying: error)
+    }
+
+    /// Whether a TLS error is a certificate that no trusted CA issued (or that has expired).
+    static func isUntrustedCertificate(_ error: any Error) -> Bool {
+        guard case NIOSSLError.handshakeFailed(let reason) = error else { return false }
+        return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
     }
 
     /// Exponential backoff with jitter: a random wait between half and all of 0.25 s × 2^(attempt-1), capped.

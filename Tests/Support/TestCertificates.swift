@@ -12,6 +12,8 @@ public final class TestCertificates: Sendable {
     /// The server's certificate and key (PEM).
     public var serverCertificate: String { path("server.pem") }
     public var serverKey: String { path("server.key") }
+    /// A certificate for the same key, issued by `ca`, that names only `api.example.invalid`.
+    public var wrongNameCertificate: String { path("wrong-name.pem") }
     /// The common names written into the certificates, for checking messages.
     public static let serverName = "compliance-sim test server"
     public static let caName = "compliance-sync Test CA"
@@ -36,6 +38,12 @@ public final class TestCertificates: Sendable {
         try await openssl([
             "x509", "-req", "-in", path("server.csr"), "-CA", ca, "-CAkey", path("ca.key"), "-CAcreateserial",
             "-days", "2", "-extfile", path("san.ext"), "-out", serverCertificate,
+        ])
+        try "subjectAltName=DNS:api.example.invalid\n".write(
+            toFile: path("wrong-name.ext"), atomically: true, encoding: .utf8)
+        try await openssl([
+            "x509", "-req", "-in", path("server.csr"), "-CA", ca, "-CAkey", path("ca.key"), "-CAcreateserial",
+            "-days", "2", "-extfile", path("wrong-name.ext"), "-out", wrongNameCertificate,
         ])
     }
 

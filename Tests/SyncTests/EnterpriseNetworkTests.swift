@@ -42,6 +42,38 @@ struct EnterpriseNetworkTests {
         }
     }
 
+    /// A TLS-inspecting proxy's certificate is named too: the probe looks through the CONNECT tunnel.
+    @Test func anotherCAThroughAProxyIsNamedThroughTheTunnel() async throws {
+        let proxy = try await TinyProxy()
+        defer { proxy.stop() }
+        try await withTLSHarness(api: { ["ca_file": $0.otherCA, "proxy": "http://127.0.0.1:\(proxy.port)"] }) {
+            harness, _ in
+            let result = try await harness.run("sync")
+            #expect(result.status == 1, "\(result.all)")
+            #expect(
+                result.stderr.contains("through the proxy 127.0.0.1:\(proxy.port) (from api.proxy)"), "\(result.stderr)"
+            )
+            #expect(
+                result.stderr.contains("it showed the certificate for \"\(TestCertificates.serverName)\""),
+                "\(result.stderr)")
+        }
+    }
+
+    @Test func aCertificateForAnotherNameIsNamedAsSuch() async throws {
+        let certificates = try await TestCertificates()
+        try await withHarness(
+            {
+                $0.tlsCertificate = certificates.wrongNameCertificate
+                $0.tlsKey = certificates.serverKey
+            }, api: ["ca_file": certificates.ca]
+        ) { harness in
+            let result = try await harness.run("sync")
+            #expect(result.status == 1, "\(result.all)")
+            #expect(result.stderr.contains("which does not name 127.0.0.1"), "\(result.stderr)")
+            #expect(result.stderr.contains("set api.base_url to a name"), "\(result.stderr)")
+        }
+    }
+
     @Test func withoutTheCAnoCertificateIsTrusted() async throws {
         try await withTLSHarness(api: { _ in [:] }) { harness, _ in
             let result = try await harness.run("plan")
