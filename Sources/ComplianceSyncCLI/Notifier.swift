@@ -28,10 +28,18 @@ enum Notifier {
     }
 
     private static func post(_ body: [UInt8], to webhook: Webhook, client: HTTPClient, logger: Logger) async {
+        let url: Secret, host: String
+        do {
+            (url, host) = try webhook.resolvedURL()
+        } catch {
+            logger.warning("could not notify \(webhook.name): \(error); the run's outcome stands")
+            return
+        }
+        let name = "\(webhook.name) (\(host))"
         var problem = ""
         for attempt in 1...3 {
             do {
-                var request = HTTPClientRequest(url: webhook.url.value)
+                var request = HTTPClientRequest(url: url.value)
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.headers.add(name: "User-Agent", value: "compliance-sync/\(ComplianceSyncVersion.current)")
@@ -40,7 +48,7 @@ enum Notifier {
                 _ = try? await response.body.collect(upTo: 1 << 16)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {
-                    logger.info("notified \(webhook.name)")
+                    logger.info("notified \(name)")
                     return
                 }
                 problem = "it answered \(status)"
@@ -51,6 +59,6 @@ enum Notifier {
             }
             if attempt < 3 { try? await Task.sleep(for: .seconds(attempt)) }
         }
-        logger.warning("could not notify \(webhook.name): \(problem); the run's outcome stands")
+        logger.warning("could not notify \(name): \(problem); the run's outcome stands")
     }
 }

@@ -30,5 +30,11 @@ struct ValidateCommand: AsyncParsableCommand {
         let client = try ComplianceAPIClient(settings: api, logger: logger)
         try await client.closing { try await client.checkCredentials() }
         print("          token endpoint: credentials accepted")
+        for webhook in configuration.webhooks {
+            let (_, host) = try webhook.resolvedURL()
+            print(
+                "notify:   \(webhook.name) to \(host) on \(webhook.events.map(\.rawValue).sorted().joined(separator: ", "))"
+            )
+        }
     }
 }

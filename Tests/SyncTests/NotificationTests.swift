@@ -74,6 +74,8 @@ import Testing
             let unknown = try await harness.run("validate", environment: ["HOOK_URL": "https://hooks.example.com/x"])
             #expect(unknown.status == 2 && unknown.stderr.contains("unknown event `sometimes`"), "\(unknown.all)")
             try notify(harness, [:])
+            let plan = try await harness.run("plan")
+            #expect(plan.status == 0, "plan never notifies, so it needs no webhook URL: \(plan.all)")
             let plain = try await harness.run("validate", environment: ["HOOK_URL": "http://hooks.example.com/x"])
             #expect(plain.status == 2 && plain.stderr.contains("is not https://"), "\(plain.all)")
             #expect(!plain.all.contains("hooks.example.com/x"))

@@ -22,14 +22,31 @@ public struct Webhook: Sendable {
     /// The body a webhook gets.
     public enum Format: String, Sendable { case json, slack }
 
-    /// Where to post; a secret, never logged.
-    public var url: Secret
+    /// Where to post: a secret, read when a notification is sent (so `plan` never needs it), never logged.
+    public var url: SecretReference
     /// The events it wants.
     public var events: Set<Event>
     /// The body's shape.
     public var format: Format
-    /// `webhook 1 (hooks.example.com)`: how messages name it, without the secret path.
+    /// `webhook 1`: how messages name it, never by its URL.
     public var name: String
+    /// Where in the job file it is written, for errors.
+    public var location: ConfigLocation
+
+    /// The URL to post to, read from where the job says.
+    /// - Throws: ``SyncError`` when it cannot be read, or is not `https://` (plain `http://` only to
+    ///   loopback); the message names the webhook and where its URL comes from, never the URL.
+    public func resolvedURL() throws -> (url: Secret, host: String) {
+        let url = try self.url.resolve()
+        guard let parsed = URL(string: url.value), let host = parsed.host,
+            parsed.scheme == "https" || (parsed.scheme == "http" && Hosts.isLoopback(host))
+        else {
+            throw SyncError.config(
+                "the URL of \(name) (from \(self.url)) is not https:// (plain http:// only to loopback)", at: location,
+                hint: "give the webhook's https:// URL")
+        }
+        return (url, host)
+    }
 
     /// The events of a run this webhook wants, in the order of ``Event``.
     public func events(of report: SyncReport) -> [Event] {
@@ -49,13 +66,6 @@ public struct Webhook: Sendable {
                     "needs the webhook's URL as `url_env`, `url_file` or `url_credential`",
                     hint: "the URL is a secret (it lets anyone post): never write it in the file")
             }
-            let url = try reference.resolve()
-            guard let parsed = URL(string: url.value), let host = parsed.host,
-                parsed.scheme == "https" || (parsed.scheme == "http" && Hosts.isLoopback(host))
-            else {
-                throw item.error(
-                    "has a URL (from \(reference)) that is not https:// (plain http:// only to loopback)")
-            }
             var events = Set(Event.allCases)
             if let on = section.node("on") {
                 events = Set(
@@ -70,7 +80,8 @@ public struct Webhook: Sendable {
             }
             let format = try section.choice("format", ["json", "slack"]).flatMap(Format.init) ?? .json
             try section.finish()
-            return Webhook(url: url, events: events, format: format, name: "webhook \(index + 1) (\(host))")
+            return Webhook(
+                url: reference, events: events, format: format, name: "webhook \(index + 1)", location: item.location)
         }
     }
 }
