@@ -27,23 +27,7 @@ public final class ComplianceAPIClient: ImportService {
     public init(settings: APISettings, clientID: String, secret: Secret, httpClient: HTTPClient? = nil, logger: Logger)
     {
         self.settings = settings
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(5)
-        // Never follow a redirect: a 307 would carry the token request, secret and all, to another origin.
-        configuration.redirectConfiguration = .disallow
-        // A connection that fails (refused, TLS refused) fails its attempt at once; retries are ours,
-        // with the backoff the log states, not AsyncHTTPClient's silent ones until the connect timeout.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        if let proxy = settings.proxy {
-            configuration.proxy = .server(
-                host: proxy.host, port: proxy.port,
-                authorization: proxy.user.map { .basic(username: $0, password: proxy.password?.value ?? "") })
-        }
-        if let caFile = settings.caFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.additionalTrustRoots = [.file(caFile)]
-            configuration.tlsConfiguration = tls
-        }
+        let configuration = HTTPClientSetup.configuration(proxy: settings.proxy, caFile: settings.caFile)
         ownedClient =
             httpClient == nil ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration) : nil
         transport = HTTPTransport(settings: settings, client: httpClient ?? ownedClient!, logger: logger)

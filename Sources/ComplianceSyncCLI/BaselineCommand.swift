@@ -31,18 +31,33 @@ struct BaselineCommand: AsyncParsableCommand {
                 .configuration, "the snapshot \(store.description) already holds \(existing) people",
                 hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")
         }
-        let changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: store)
-        let rows = changes.creates + changes.updates.map(\.row) + changes.moved
-        let layout = changes.layout
-        for batch in stride(from: 0, to: rows.count, by: configuration.api.batchSize) {
-            let slice = rows[batch..<min(batch + configuration.api.batchSize, rows.count)]
-            try await store.commit(
-                slice.map {
-                    SnapshotUpdate(
-                        sourceID: $0.sourceID, fingerprint: $0.fingerprint,
-                        fields: store.key.storedFields($0.values, layout: layout), replacing: $0.replacing)
-                })
+        let recorder = RunRecorder(
+            store: store, run: RunRecord(id: CommandContext.runID, command: .baseline), job: configuration,
+            logger: logger)
+        try await recorder.begin()
+        var report = SyncReport(job: configuration.snapshot.job, source: source.description)
+        let changes: ChangeSet, rows: [PlannedRow]
+        do {
+            changes = try await Planner(job: configuration, logger: logger).plan(source: source, snapshot: store)
+            rows = changes.creates + changes.updates.map(\.row) + changes.moved
+            let layout = changes.layout
+            for batch in stride(from: 0, to: rows.count, by: configuration.api.batchSize) {
+                let slice = rows[batch..<min(batch + configuration.api.batchSize, rows.count)]
+                try await store.commit(
+                    slice.map {
+                        SnapshotUpdate(
+                            sourceID: $0.sourceID, fingerprint: $0.fingerprint,
+                            fields: store.key.storedFields($0.values, layout: layout), replacing: $0.replacing)
+                    })
+            }
+        } catch let error as SyncError {
+            report.failure = error
+            await recorder.finish(&report)
+            throw error
         }
+        (report.records, report.unchanged, report.finishedAt) = (changes.recordsRead, changes.unchanged, Date())
+        report.invalid = changes.invalid
+        await recorder.finish(&report)
         print(
             "baseline: recorded \(rows.count) people in \(store.description); "
                 + "\(changes.unchanged) already there, \(changes.invalid.count) invalid (not recorded)")

@@ -23,8 +23,8 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
             """,
         version: ComplianceSyncVersion.current,
         subcommands: [
-            PlanCommand.self, SyncCommand.self, ValidateCommand.self, ConnectorsCommand.self, BaselineCommand.self,
-            JournalCommand.self,
+            PlanCommand.self, SyncCommand.self, ValidateCommand.self, StatusCommand.self, HistoryCommand.self,
+            ConnectorsCommand.self, BaselineCommand.self, JournalCommand.self,
         ])
 
     public init() {}
@@ -56,7 +56,12 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
             }
         } catch let error as SyncError {
             let text = CommandContext.debugging.load(ordering: .relaxed) ? error.debugDescription : error.description
-            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+            if let logger = CommandContext.jsonLogger.withLock({ $0 }) {
+                // A log shipper reads the last word as it reads every other line.
+                logger.error("\(text)", metadata: ["exit_status": "\(error.exitCode)"])
+            } else {
+                FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+            }
             Foundation.exit(error.exitCode)
         } catch {
             exit(withError: error)
@@ -69,6 +74,10 @@ enum CommandContext {
     @TaskLocal static var registry = ConnectorRegistry.builtIn
     /// Whether the command runs at `--log-level debug` or below: errors then show what they wrap.
     static let debugging = Atomic<Bool>(false)
+    /// The job's logger when it logs JSON (`--log-format json`): the final error is a JSON line too.
+    static let jsonLogger = Mutex<Logger?>(nil)
+    /// This run's id: in its JSON log lines, its run history and its webhooks. One process is one run.
+    static let runID = String(UUID().uuidString.prefix(8).lowercased())
 
     /// A logger to standard error at the chosen level, in the chosen format.
     static func logger(level: Logger.Level, format: LogFormat = .text) -> Logger {
@@ -104,15 +113,22 @@ struct JobOptions: ParsableArguments {
 
     /// Reads the job file and builds its source with the registry the command line was started with.
     func load() throws -> (configuration: JobConfiguration, logger: Logger, source: any UserSource) {
+        let (configuration, logger) = try loadConfiguration()
+        return (configuration, logger, try CommandContext.registry.makeSource(for: configuration, logger: logger))
+    }
+
+    /// Reads the job file without building its source (for commands that read only the snapshot).
+    func loadConfiguration() throws -> (configuration: JobConfiguration, logger: Logger) {
         CommandContext.debugging.store(logLevel <= .debug, ordering: .relaxed)
         let configuration = try YAMLConfigLoader.load(path: config)
         var logger = CommandContext.logger(level: logLevel, format: logFormat)
         if logFormat == .json {
             // Which job and which run each line belongs to, for the shipper's index.
             logger[metadataKey: "job"] = "\(configuration.snapshot.job)"
-            logger[metadataKey: "run"] = "\(UUID().uuidString.prefix(8).lowercased())"
+            logger[metadataKey: "run"] = "\(CommandContext.runID)"
+            CommandContext.jsonLogger.withLock { $0 = logger }
         }
-        return (configuration, logger, try CommandContext.registry.makeSource(for: configuration, logger: logger))
+        return (configuration, logger)
     }
 }
 

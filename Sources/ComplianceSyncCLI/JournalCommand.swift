@@ -1,5 +1,6 @@
 import ArgumentParser
 import ComplianceAPI
+import ConnectorCore
 import Foundation
 import SyncCore
 
@@ -42,9 +43,21 @@ struct JournalCommand: AsyncParsableCommand {
             planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger
         )
         var report = SyncReport(job: configuration.snapshot.job, source: "", startedAt: now, finishedAt: now)
-        try await client.closing {
-            try await syncer.settleJournal(store: store, service: client, report: &report)
+        let recorder = RunRecorder(
+            store: store, run: RunRecord(id: CommandContext.runID, command: .journal), job: configuration,
+            logger: logger)
+        try await recorder.begin()
+        do {
+            try await client.closing {
+                try await syncer.settleJournal(store: store, service: client, report: &report)
+            }
+        } catch let error as SyncError {
+            report.failure = error
+            await recorder.finish(&report)
+            throw error
         }
+        report.finishedAt = Date()
+        await recorder.finish(&report)
         let left = try await store.journalEntries().count
         print(
             "settled \(report.settled) entries; \(left) pending. People that could not be confirmed are sent "

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ComplianceAPI
 import ConnectorCore
 import Foundation
 import Logging
@@ -9,28 +10,45 @@ import SyncCore
 /// the run's events gets one request, TLS verified, tried up to three times. A failure to
 /// notify is logged and never changes the run's exit status.
 enum Notifier {
-    static func send(_ report: SyncReport, to webhooks: [Webhook], logger: Logger) async {
-        let wanted = webhooks.map { ($0, $0.events(of: report)) }.filter { !$0.1.isEmpty }
-        guard !wanted.isEmpty else { return }
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(5)
-        configuration.redirectConfiguration = .disallow
-        // A connection that fails (refused, TLS refused) fails its attempt at once; retries are ours,
-        // with the backoff the log states, not AsyncHTTPClient's silent ones until the connect timeout.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    /// Tells each webhook that wants one of the run's events.
+    static func send(_ report: SyncReport, to webhooks: [Webhook], api: APISettings, logger: Logger) async {
         let host = ProcessInfo.processInfo.hostName
-        for (webhook, events) in wanted {
-            let body = NotificationBody.render(report, events: events, format: webhook.format, host: host)
-            await post(body, to: webhook, client: client, logger: logger)
+        let bodies = webhooks.compactMap { webhook in
+            let events = webhook.events(of: report)
+            return events.isEmpty
+                ? nil : (webhook, NotificationBody.render(report, events: events, format: webhook.format, host: host))
         }
-        try? await client.shutdown()
+        await post(bodies, api: api, logger: logger)
     }
 
-    private static func post(_ body: [UInt8], to webhook: Webhook, client: HTTPClient, logger: Logger) async {
-        let url: Secret, host: String
+    /// Tells each webhook that wants `stale` that the job is (`status --notify`).
+    static func send(stale status: JobStatus, to webhooks: [Webhook], api: APISettings, logger: Logger) async {
+        let host = ProcessInfo.processInfo.hostName
+        let bodies = webhooks.filter { $0.events.contains(.stale) }.map {
+            ($0, NotificationBody.render(stale: status, format: $0.format, host: host))
+        }
+        await post(bodies, api: api, logger: logger)
+    }
+
+    private static func post(_ bodies: [(Webhook, [UInt8])], api: APISettings, logger: Logger) async {
+        for (webhook, body) in bodies {
+            await post(body, to: webhook, api: api, logger: logger)
+        }
+    }
+
+    /// An HTTP client for one webhook: through `api.proxy` (or the environment's) unless its host
+    /// is excluded, trusting `api.ca_file` too (a TLS-inspecting proxy's CA is needed on every
+    /// path out), never following a redirect.
+    private static func client(for url: URL, api: APISettings) throws -> HTTPClient {
+        let configuration = HTTPClientSetup.configuration(proxy: try api.proxy(for: url), caFile: api.caFile)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    private static func post(_ body: [UInt8], to webhook: Webhook, api: APISettings, logger: Logger) async {
+        let url: Secret, host: String, client: HTTPClient
         do {
             (url, host) = try webhook.resolvedURL()
+            client = try Self.client(for: URL(string: url.value)!, api: api)
         } catch {
             logger.warning("could not notify \(webhook.name): \(error); the run's outcome stands")
             return
@@ -49,6 +67,7 @@ enum Notifier {
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {
                     logger.info("notified \(name)")
+                    try? await client.shutdown()
                     return
                 }
                 problem = "it answered \(status)"
@@ -59,6 +78,7 @@ enum Notifier {
             }
             if attempt < 3 { try? await Task.sleep(for: .seconds(attempt)) }
         }
+        try? await client.shutdown()
         logger.warning("could not notify \(name): \(problem); the run's outcome stands")
     }
 }

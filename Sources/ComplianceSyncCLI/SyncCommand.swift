@@ -76,29 +76,43 @@ struct SyncCommand: AsyncParsableCommand {
         do {
             result = try await client.closing {
                 let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
-                return try await syncer.run(
-                    source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
-                    overrides: overrides)
+                let recorder = RunRecorder(
+                    store: store, run: RunRecord(id: CommandContext.runID, command: full ? .full : .sync),
+                    job: configuration, logger: logger)
+                try await recorder.begin()
+                var report: SyncReport
+                do {
+                    report = try await syncer.run(
+                        source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
+                        overrides: overrides)
+                } catch let error as SyncError {
+                    report = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
+                    report.failure = error
+                }
+                report.apiRetries = client.retries
+                await recorder.finish(&report)
+                return report
             }
         } catch let error as SyncError {
-            progress?.finish()
-            // The report never shows a stale success: a failed or stopped run writes one too.
-            // (A run skipped for the lock leaves the report to the run that holds it.)
-            var failed = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
-            failed.failure = error
-            failed.apiRetries = client.retries
-            if error.kind != .locked { try? Self.write(failed, to: reportPath) }
-            Self.writeMetrics(failed, to: metricsPath, logger: logger)
-            await Notifier.send(failed, to: configuration.webhooks, logger: logger)
-            throw error
+            // Failed before the run could begin (the lock, the snapshot, the API's settings).
+            result = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
+            result.failure = error
+            result.apiRetries = client.retries
         }
         progress?.finish()
-        result.apiRetries = client.retries
+        if let error = result.failure {
+            // The report never shows a stale success: a failed or stopped run writes one too.
+            // (A run skipped for the lock leaves the report to the run that holds it.)
+            if error.kind != .locked { try? Self.write(result, to: reportPath) }
+            Self.writeMetrics(result, to: metricsPath, logger: logger)
+            await Notifier.send(result, to: configuration.webhooks, api: configuration.api, logger: logger)
+            throw error
+        }
         print(result.summary)
         try Self.write(result, to: reportPath)
         print("  report: \(reportPath)")
         Self.writeMetrics(result, to: metricsPath, logger: logger)
-        await Notifier.send(result, to: configuration.webhooks, logger: logger)
+        await Notifier.send(result, to: configuration.webhooks, api: configuration.api, logger: logger)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

@@ -44,26 +44,34 @@ extension PostgresSnapshotStore {
         let tables = tables
         let description = description
         return try await worker.run { connection in
-            var people: [String: StoredPerson] = [:]
-            var damaged: String?
-            try connection.query(
-                "SELECT source_id, fields, terminated_at, missing_since FROM \(tables.people) WHERE source_id = ANY($1::text[])",
-                [Self.arrayLiteral(sourceIDs)], doing: "reading people from the snapshot"
-            ) { row in
-                let id = row.text(0) ?? ""
-                guard let json = row.text(1), let fields = StoredPerson.decodeFields(Data(json.utf8)) else {
-                    damaged = damaged ?? id
-                    return
-                }
-                people[id] = StoredPerson(
-                    sourceID: id, fields: fields, terminatedAt: row.text(2),
-                    missingSince: row.text(3).flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
-            }
-            if let damaged {
-                throw SyncError.damagedSnapshot(description, "the stored fields of \(damaged) are damaged")
-            }
-            return people
+            try Self.people(sourceIDs, tables: tables, description: description, on: connection)
         }
+    }
+
+    /// The stored state of the given people, read on the worker's connection (inside a transaction, or not).
+    static func people(
+        _ sourceIDs: [String], tables: Tables, description: String, on connection: PostgresConnection
+    ) throws -> [String: StoredPerson] {
+        var people: [String: StoredPerson] = [:]
+        guard !sourceIDs.isEmpty else { return people }
+        var damaged: String?
+        try connection.query(
+            "SELECT source_id, fields, terminated_at, missing_since FROM \(tables.people) WHERE source_id = ANY($1::text[])",
+            [Self.arrayLiteral(sourceIDs)], doing: "reading people from the snapshot"
+        ) { row in
+            let id = row.text(0) ?? ""
+            guard let json = row.text(1), let fields = StoredPerson.decodeFields(Data(json.utf8)) else {
+                damaged = damaged ?? id
+                return
+            }
+            people[id] = StoredPerson(
+                sourceID: id, fields: fields, terminatedAt: row.text(2),
+                missingSince: row.text(3).flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
+        }
+        if let damaged {
+            throw SyncError.damagedSnapshot(description, "the stored fields of \(damaged) are damaged")
+        }
+        return people
     }
 
     public func journalEntries() async throws -> [JournalEntry] {
@@ -99,8 +107,15 @@ extension PostgresSnapshotStore {
             Self.arrayLiteral(updates.map(\.terminatedAt)),
         ]
         let replaced = updates.flatMap(\.replacing)
+        let run = currentRun.withLock { $0 }
+        let description = description
         try await worker.run { connection in
             try connection.transaction(doing: "recording accepted rows") {
+                if let run {
+                    try Self.recordAccepted(
+                        updates, run: run, resolving: journalKey, tables: tables, description: description,
+                        on: connection)
+                }
                 if !replaced.isEmpty {
                     try connection.execute(
                         "DELETE FROM \(tables.people) WHERE source_id = ANY($1::text[])", [Self.arrayLiteral(replaced)],
@@ -131,8 +146,14 @@ extension PostgresSnapshotStore {
             Self.byteaText(Data(Fingerprint.unconfirmed.bytes)),
             Self.arrayLiteral(updates.map { JSONWriter.object($0.fields) }),
         ]
+        let run = currentRun.withLock { $0 }
         try await worker.run { connection in
             try connection.transaction(doing: "marking rows unconfirmed") {
+                if let run {
+                    try Self.record(
+                        updates.map(\.sourceID), .unconfirmed, run: run, resolving: journalKey, tables: tables,
+                        on: connection)
+                }
                 if !updates.isEmpty {
                     try connection.execute(
                         """
@@ -156,10 +177,19 @@ extension PostgresSnapshotStore {
         guard !sourceIDs.isEmpty else { return }
         let tables = tables
         let parameters = [since.map { String($0.timeIntervalSince1970) }, Self.arrayLiteral(sourceIDs)]
+        let run = currentRun.withLock { $0 }
         try await worker.run { connection in
-            try connection.execute(
-                "UPDATE \(tables.people) SET missing_since = $1 WHERE source_id = ANY($2::text[])", parameters,
-                doing: "noting who is missing")
+            try connection.transaction(doing: "noting who is missing") {
+                var changed: [String] = []
+                try connection.query(
+                    "UPDATE \(tables.people) SET missing_since = $1 WHERE source_id = ANY($2::text[]) RETURNING source_id",
+                    parameters, doing: "noting who is missing"
+                ) { changed.append($0.text(0) ?? "") }
+                if let run {
+                    try Self.record(
+                        changed, .missing(since: since), run: run, resolving: nil, tables: tables, on: connection)
+                }
+            }
         }
     }
 

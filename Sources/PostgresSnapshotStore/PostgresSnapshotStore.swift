@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresClient
 import SyncCore
+import Synchronization
 
 /// The snapshot in PostgreSQL (`snapshot.type: postgres`), for two sync hosts
 /// that share one state: an active/passive pair, or a job that may move.
@@ -15,7 +16,9 @@ import SyncCore
 /// would expose SSNs). In that schema, table `jobs` holds a row per job (its
 /// schema version, a check value of the key, and for snapshots made by earlier
 /// versions the key itself, which still works with a warning), and each
-/// job has its own tables `"people_JOB"` and `"journal_JOB"`, made on first use.
+/// job has its own tables `"people_JOB"` and `"journal_JOB"`, made on first use, and
+/// `"runs_JOB"` and `"events_JOB"`, its run history and audit trail (made by the first
+/// writer that finds them missing; an earlier release ignores them).
 ///
 /// A writing run holds a session-level `pg_advisory_lock` on the job from open
 /// to exit, so a second host's run of the same job waits or stops; a killed
@@ -28,6 +31,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
     public let key: SnapshotKey
     let worker: PostgresWorker
     let tables: Tables
+    /// The run between `beginRun` and `finishRun`, whose events the operations record.
+    let currentRun = Mutex<RunRecord?>(nil)
 
     private init(worker: PostgresWorker, server: String, tables: Tables, key: SnapshotKey) {
         self.worker = worker
@@ -42,6 +47,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
         let jobs: String
         let people: String
         let journal: String
+        let runs: String
+        let events: String
         let job: String
 
         init(schema: String, job: String) {
@@ -50,6 +57,8 @@ public final class PostgresSnapshotStore: SnapshotStore {
             jobs = "\(self.schema).jobs"
             people = "\(self.schema).\(Self.quote("people_" + job))"
             journal = "\(self.schema).\(Self.quote("journal_" + job))"
+            runs = "\(self.schema).\(Self.quote("runs_" + job))"
+            events = "\(self.schema).\(Self.quote("events_" + job))"
         }
 
         static func quote(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
@@ -81,10 +90,11 @@ public final class PostgresSnapshotStore: SnapshotStore {
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
         let (server, key) = try await worker.run { connection in
             try Self.lock(tables, wait: settings.lockWait, on: connection)
-            if let key = try Self.loadJob(tables, settings: settings, logger: logger, on: connection) {
-                return (connection.server, key)
-            }
-            return (connection.server, try Self.create(tables, keyFile: settings.keyPath, on: connection))
+            let key =
+                try Self.loadJob(tables, settings: settings, logger: logger, on: connection)
+                ?? Self.create(tables, keyFile: settings.keyPath, on: connection)
+            try Self.addHistoryTables(tables, on: connection)
+            return (connection.server, key)
         }
         logger.debug("holding the snapshot lock", metadata: ["snapshot": "\(server) job \(settings.job)"])
         return PostgresSnapshotStore(worker: worker, server: server, tables: tables, key: key)

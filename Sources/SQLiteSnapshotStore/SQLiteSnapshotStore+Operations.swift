@@ -50,42 +50,43 @@ extension SQLiteSnapshotStore {
 
     public func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] {
         guard !sourceIDs.isEmpty else { return [:] }
-        return try await read { db in
-            var people: [String: StoredPerson] = [:]
-            people.reserveCapacity(sourceIDs.count)
-            let statement = try db.makeStatement(
-                sql: "SELECT fields, terminated_at, missing_since FROM people WHERE source_id = ?")
-            // Through the C API, as `index()`: GRDB's rows cost more than the lookups themselves.
-            let handle = statement.sqliteStatement
-            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-            for var id in sourceIDs {
-                sqlite3_reset(handle)
-                _ = id.withUTF8 { sqlite3_bind_text(handle, 1, $0.baseAddress, Int32($0.count), transient) }
-                let step = sqlite3_step(handle)
-                if step == SQLITE_DONE { continue }
-                guard step == SQLITE_ROW else {
-                    throw SyncError(
-                        .snapshot,
-                        "\(self.description): reading \(id) failed: "
-                            + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
-                }
-                let count = Int(sqlite3_column_bytes(handle, 0))
-                let json = sqlite3_column_blob(handle, 0).map { Data(bytes: $0, count: count) } ?? Data()
-                guard let fields = StoredPerson.decodeFields(json) else {
-                    throw SyncError.damagedSnapshot(self.description, "the stored fields of \(id) are damaged")
-                }
-                let terminatedAt =
-                    sqlite3_column_type(handle, 1) == SQLITE_NULL
-                    ? nil : String(cString: sqlite3_column_text(handle, 1))
-                let missing =
-                    sqlite3_column_type(handle, 2) == SQLITE_NULL
-                    ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 2))
-                people[id] = StoredPerson(
-                    sourceID: id, fields: fields, terminatedAt: terminatedAt, missingSince: missing)
-            }
+        return try await read { db in try self.people(sourceIDs, in: db) }
+    }
+
+    /// The stored state of the given people, read inside a transaction that is already open.
+    func people(_ sourceIDs: some Sequence<String>, in db: Database) throws -> [String: StoredPerson] {
+        var people: [String: StoredPerson] = [:]
+        let statement = try db.makeStatement(
+            sql: "SELECT fields, terminated_at, missing_since FROM people WHERE source_id = ?")
+        // Through the C API, as `index()`: GRDB's rows cost more than the lookups themselves.
+        let handle = statement.sqliteStatement
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        defer { sqlite3_reset(handle) }
+        for var id in sourceIDs {
             sqlite3_reset(handle)
-            return people
+            _ = id.withUTF8 { sqlite3_bind_text(handle, 1, $0.baseAddress, Int32($0.count), transient) }
+            let step = sqlite3_step(handle)
+            if step == SQLITE_DONE { continue }
+            guard step == SQLITE_ROW else {
+                throw SyncError(
+                    .snapshot,
+                    "\(description): reading \(id) failed: "
+                        + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
+            }
+            let count = Int(sqlite3_column_bytes(handle, 0))
+            let json = sqlite3_column_blob(handle, 0).map { Data(bytes: $0, count: count) } ?? Data()
+            guard let fields = StoredPerson.decodeFields(json) else {
+                throw SyncError.damagedSnapshot(description, "the stored fields of \(id) are damaged")
+            }
+            let terminatedAt =
+                sqlite3_column_type(handle, 1) == SQLITE_NULL
+                ? nil : String(cString: sqlite3_column_text(handle, 1))
+            let missing =
+                sqlite3_column_type(handle, 2) == SQLITE_NULL
+                ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 2))
+            people[id] = StoredPerson(sourceID: id, fields: fields, terminatedAt: terminatedAt, missingSince: missing)
         }
+        return people
     }
 
     public func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
@@ -99,6 +100,7 @@ extension SQLiteSnapshotStore {
                         terminated_at = excluded.terminated_at, missing_since = NULL, updated_at = excluded.updated_at
                     """)
             let replaced = try db.makeStatement(sql: "DELETE FROM people WHERE source_id = ?")
+            try self.recordAccepted(updates, resolving: journalKey, in: db)
             let now = Date().timeIntervalSince1970
             for update in updates {
                 for id in update.replacing { try replaced.execute(arguments: [id]) }
@@ -122,6 +124,7 @@ extension SQLiteSnapshotStore {
                     ON CONFLICT (source_id) DO UPDATE SET fingerprint = excluded.fingerprint, fields = excluded.fields,
                         terminated_at = NULL, updated_at = excluded.updated_at
                     """)
+            try self.record(updates.map(\.sourceID), .unconfirmed, resolving: journalKey, in: db)
             let now = Date().timeIntervalSince1970
             let unconfirmed = Data(Fingerprint.unconfirmed.bytes)
             for update in updates {
@@ -172,9 +175,12 @@ extension SQLiteSnapshotStore {
         guard !sourceIDs.isEmpty else { return }
         try await write { db in
             let statement = try db.makeStatement(sql: "UPDATE people SET missing_since = ? WHERE source_id = ?")
+            var changed: [String] = []
             for id in sourceIDs {
                 try statement.execute(arguments: [since?.timeIntervalSince1970, id])
+                if db.changesCount > 0 { changed.append(id) }
             }
+            try self.record(changed, .missing(since: since), resolving: nil, in: db)
         }
     }
 
@@ -188,7 +194,7 @@ extension SQLiteSnapshotStore {
 
     // MARK: - Transactions
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await queue.read(body)
         } catch let error as SyncError {
@@ -201,7 +207,7 @@ extension SQLiteSnapshotStore {
         }
     }
 
-    private func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
+    func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
         do {
             try await queue.write(body)
         } catch let error as SyncError {

@@ -3,13 +3,15 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import SyncCore
+import Synchronization
 
 /// The embedded snapshot: one SQLite file per job (WAL, `synchronous = FULL`,
 /// mode 0600), its HMAC key beside it (`.key`, 0600) and a lock file (`.lock`).
 ///
 /// Operators can inspect it with `sqlite3`: table `people` holds a row per
 /// person (`source_id`, `fingerprint`, `fields` as JSON with sensitive fields
-/// as `hmac:` digests, `terminated_at`, `missing_since`), `meta` the schema version.
+/// as `hmac:` digests, `terminated_at`, `missing_since`), `meta` the schema version,
+/// `runs` and `events` the run history and audit trail (`SQLiteSnapshotStore+History.swift`).
 public final class SQLiteSnapshotStore: SnapshotStore {
     /// The schema this build reads and writes.
     public static let schemaVersion = 1
@@ -18,6 +20,8 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     public let key: SnapshotKey
     let queue: DatabaseQueue
     private let lock: SnapshotLock?
+    /// The run between `beginRun` and `finishRun`, whose events the operations record.
+    let currentRun = Mutex<RunRecord?>(nil)
 
     private init(path: String, queue: DatabaseQueue, key: SnapshotKey, lock: SnapshotLock?) {
         description = "sqlite \(path)"
@@ -80,6 +84,11 @@ public final class SQLiteSnapshotStore: SnapshotStore {
             throw missingKey(settings)
         }
         try addIndex(queue, path: settings.path)
+        do {
+            try addHistoryTables(queue)
+        } catch {
+            throw damaged(settings.path, error)
+        }
         return SQLiteSnapshotStore(path: settings.path, queue: queue, key: key, lock: lock)
     }
 

@@ -103,6 +103,78 @@ import Testing
         #expect(try await store.people(["fresh"])["fresh"]?.fields["email"] == "fresh@example.com")
     }
 
+    /// Each change a run makes to a person is recorded, in the same transaction, by kind and field names.
+    @Test func theAuditTrailRecordsWhatEachRunDid() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteSnapshotStore.openForWriting(settings)
+        try await store.commit([update("before", key: store.key)])
+        #expect(try await store.events(of: "before").isEmpty, "outside a run nothing is recorded")
+
+        try await store.beginRun(RunRecord(id: "run1", command: .sync))
+        try await store.addJournalEntry(JournalEntry(key: "k1", importID: "imp-1", createdAt: Date(), updates: []))
+        try await store.commit([update("E1", key: store.key), update("E2", key: store.key)], resolving: "k1")
+        try await store.commit([update("E1", key: store.key, ssn: "987-65-4321")])
+        try await store.commit([update("E2", key: store.key, terminated: "2026-01-01 00:00:00 UTC")])
+        try await store.commit([update("E2", key: store.key)])
+        var moved = update("E3", key: store.key)
+        moved.replacing = ["E1"]
+        try await store.commit([moved])
+        try await store.setMissing(["E3", "nobody"], since: Date())
+        try await store.setMissing(["E3"], since: nil)
+        try await store.markUnconfirmed([update("E2", key: store.key)], resolving: nil)
+        var run = RunRecord(id: "run1", command: .sync)
+        run.status = "completed"
+        run.finishedAt = Date()
+        try await store.finishRun(run, keep: 10)
+
+        let e1 = try await store.events(of: "E1")
+        #expect(e1.map(\.kind) == [.created, .updated, .rekeyedAway])
+        #expect(e1[0].importID == "imp-1" && e1[0].runID == "run1")
+        #expect(e1[1].fields == ["ssn"], "a sensitive field is named, compared by digest")
+        #expect(e1[2].otherID == "E3")
+        #expect(try await store.events(of: "E2").map(\.kind) == [.created, .terminated, .rehired, .unconfirmed])
+        let e3 = try await store.events(of: "E3")
+        #expect(e3.map(\.kind) == [.rekeyed, .missing, .returned] && e3[0].otherID == "E1")
+        #expect(try await store.events(of: "nobody").isEmpty)
+
+        // Runs beyond `keep` go, with their events; a run that never finished is marked interrupted.
+        try await store.beginRun(RunRecord(id: "run2", command: .sync))
+        try await store.commit([update("E4", key: store.key)])
+        try await store.beginRun(RunRecord(id: "run3", command: .sync))
+        var third = RunRecord(id: "run3", command: .sync)
+        third.status = "failed"
+        try await store.finishRun(third, keep: 2)
+        let runs = try await store.runs(limit: 10)
+        #expect(runs.map(\.id) == ["run3", "run2"])
+        #expect(runs.map(\.status) == ["failed", "interrupted"])
+        #expect(try await store.events(of: "E1").isEmpty)
+        #expect(try await store.events(of: "E4").count == 1)
+        #expect(try await store.lastSuccess() == nil, "run1, the one success, is forgotten")
+        let health = try await store.health()
+        #expect(health.people == 4 && health.journalPending == 0)
+
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: settings.path))
+        #expect(bytes.range(of: Data("987-65-4321".utf8)) == nil)
+    }
+
+    /// A snapshot made before the history tables existed opens, reads an empty history, and gains them.
+    @Test func aSnapshotWithoutHistoryGainsIt() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            let store = try SQLiteSnapshotStore.openForWriting(settings)
+            try await store.commit([update("E1", key: store.key)])
+        }
+        try await DatabaseQueue(path: settings.path).write { db in
+            try db.execute(sql: "DROP TABLE runs; DROP TABLE events")
+        }
+        let reader = try #require(try SQLiteSnapshotStore.openForReading(settings) as? SQLiteSnapshotStore)
+        #expect(try await reader.runs(limit: 5).isEmpty)
+        #expect(try await reader.events(of: "E1").isEmpty)
+        let store = try SQLiteSnapshotStore.openForWriting(settings)
+        try await store.beginRun(RunRecord(id: "r", command: .sync))
+        #expect(try await store.runs(limit: 5).map(\.id) == ["r"])
+    }
+
     @Test func readerSeesWhatAWriterCommitted() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         do {

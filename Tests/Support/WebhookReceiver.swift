@@ -12,7 +12,7 @@ public final class WebhookReceiver {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         port = try freePort()
         let script = """
-            import sys, http.server
+            import sys, http.server, socketserver
             port, folder, failing = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
             seen = [0]
             class Hook(http.server.BaseHTTPRequestHandler):
@@ -25,7 +25,10 @@ public final class WebhookReceiver {
                         f.write(body + b"\\n")
                     self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
                 def log_message(self, *args): pass
-            http.server.HTTPServer(("127.0.0.1", port), Hook).serve_forever()
+            class Server(http.server.HTTPServer):
+                # HTTPServer's own bind looks up the host's name (getfqdn), which can wait 30 s for DNS.
+                def server_bind(self): socketserver.TCPServer.server_bind(self)
+            Server(("127.0.0.1", port), Hook).serve_forever()
             """
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")

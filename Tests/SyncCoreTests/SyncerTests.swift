@@ -325,6 +325,14 @@ final class DyingSnapshot: SnapshotStore, @unchecked Sendable {
         try write()
         try await base.setMissing(sourceIDs, since: since)
     }
+    func beginRun(_ run: RunRecord) async throws {
+        try write()
+        try await base.beginRun(run)
+    }
+    func finishRun(_ run: RunRecord, keep: Int) async throws {
+        try write()
+        try await base.finishRun(run, keep: keep)
+    }
     func addJournalEntry(_ entry: JournalEntry) async throws {
         try write()
         try await base.addJournalEntry(entry)

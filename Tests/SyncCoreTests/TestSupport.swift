@@ -95,6 +95,18 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
 
     func addJournalEntry(_ entry: JournalEntry) async throws { lock.withLock { journal.append(entry) } }
 
+    /// The runs begun and finished, latest state of each, in the order begun.
+    private(set) var runs: [RunRecord] = []
+
+    func beginRun(_ run: RunRecord) async throws { lock.withLock { runs.append(run) } }
+
+    func finishRun(_ run: RunRecord, keep: Int) async throws {
+        lock.withLock {
+            runs.removeAll { $0.id == run.id }
+            runs = Array((runs + [run]).suffix(keep))
+        }
+    }
+
     func setImportID(_ importID: String, forJournalKey key: String) async throws {
         lock.withLock {
             if let i = journal.firstIndex(where: { $0.key == key }) { journal[i].importID = importID }

@@ -131,6 +131,44 @@ struct EnterpriseNetworkTests {
         }
     }
 
+    @Test func webhooksGoThroughTheJobsProxy() async throws {
+        let proxy = try await TinyProxy(credentials: ("sync", "proxy-Pass-82"))
+        defer { proxy.stop() }
+        let receiver = try await WebhookReceiver()
+        defer { receiver.stop() }
+        try await withHarness(api: [
+            "proxy": "http://127.0.0.1:\(proxy.port)", "proxy_user": "sync", "proxy_password_env": "PROXY_PASSWORD",
+        ]) { harness in
+            try harness.example.editJob("quickstart.yml") {
+                $0["notify"] = [["url_env": "HOOK_URL", "on": "removals"]]
+            }
+            let environment = ["PROXY_PASSWORD": "proxy-Pass-82", "HOOK_URL": receiver.url]
+            #expect(try await harness.run("sync", environment: environment).status == 0)
+            let csv = try harness.example.read("people.csv").split(separator: "\n")
+            try harness.example.write("people.csv", csv.dropLast().joined(separator: "\n") + "\n")
+            let result = try await harness.run("sync", environment: environment)
+            #expect(result.status == 0, "\(result.all)")
+            #expect(receiver.bodies.count == 1, "\(result.all)")
+            #expect(
+                proxy.log.contains("CONNECT 127.0.0.1:\(receiver.port) "),
+                "the webhook went through the proxy: \(proxy.log)")
+            #expect(!result.all.contains("proxy-Pass-82") && !result.all.contains("T0-secret-path-X9"))
+        }
+        // A webhook whose host api.no_proxy names goes direct: here past a proxy that is not there.
+        try await withHarness(api: ["proxy": "http://127.0.0.1:\(try freePort())", "no_proxy": ["127.0.0.1"]]) {
+            harness in
+            try harness.example.editJob("quickstart.yml") {
+                $0["notify"] = [["url_env": "HOOK_URL", "on": "removals"]]
+            }
+            let environment = ["HOOK_URL": receiver.url]
+            #expect(try await harness.run("sync", environment: environment).status == 0)
+            let csv = try harness.example.read("people.csv").split(separator: "\n")
+            try harness.example.write("people.csv", csv.dropLast().joined(separator: "\n") + "\n")
+            #expect(try await harness.run("sync", environment: environment).status == 0)
+            #expect(receiver.bodies.count == 2)
+        }
+    }
+
     @Test func aWrongCAFileIsAConfigurationError() async throws {
         try await withTLSHarness(api: { ["ca_file": $0.serverKey + ".missing"] }) { harness, _ in
             let result = try await harness.run("validate")

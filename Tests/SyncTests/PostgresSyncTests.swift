@@ -108,6 +108,15 @@ import Testing
         }
     }
 
+    @Test func aPersonsStoryAndTheRunsInThePostgresStore() async throws {
+        let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]
+        try await withHarness(snapshot: try postgresSnapshot()) { harness in
+            try await HistoryTests.personStory(harness, environment: env)
+            let status = try await harness.run("status", environment: env)
+            #expect(status.status == 0 && status.stdout.hasPrefix("COMPLIANCE-SYNC OK"), "\(status.all)")
+        }
+    }
+
     @Test func twoRunsOfOneJobNeverOverlap() async throws {
         let snapshot = try postgresSnapshot()
         let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]

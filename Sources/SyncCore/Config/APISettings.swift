@@ -43,6 +43,9 @@ public struct APISettings: Sendable {
     public var fields = FieldCatalog()
     /// The HTTP proxy requests go through, if any (see ``ProxySettings``).
     public var proxy: ProxySettings?
+    /// `api.proxy` as written, and the `api.no_proxy` entries: webhooks go through the same proxy
+    /// unless their host is excluded (``proxy(for:environment:)``).
+    var configuredProxy: ProxySettings?, noProxy: [String] = []
     /// A PEM file of certificate authorities to trust besides the system's (`api.ca_file`):
     /// a TLS-inspecting proxy's, or a private CA's. Certificates are verified either way.
     public var caFile: String?
@@ -92,10 +95,10 @@ public struct APISettings: Sendable {
         importTimeout = try section.duration("import_timeout") ?? importTimeout
         maxRetryAfter = try section.duration("max_retry_after") ?? maxRetryAfter
         fields = try FieldCatalog(section: section.section("fields"))
-        let noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
+        noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
+        configuredProxy = try Self.proxy(in: section, folder: folder)
         proxy = try ProxySettings.effective(
-            for: baseURL, configured: try Self.proxy(in: section, folder: folder), noProxy: noProxy,
-            environment: environment)
+            for: baseURL, configured: configuredProxy, noProxy: noProxy, environment: environment)
         if let path = try section.path("ca_file", relativeTo: folder) {
             guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }),
                 text.contains("-----BEGIN CERTIFICATE-----")
@@ -107,6 +110,15 @@ public struct APISettings: Sendable {
             caFile = path
         }
         try section.finish()
+    }
+
+    /// The proxy for another URL the job posts to (a webhook's): `api.proxy`, or the environment's,
+    /// unless `api.no_proxy` or `NO_PROXY` excludes its host.
+    /// - Throws: ``SyncError`` for an environment proxy that cannot be used, as for the API.
+    public func proxy(for url: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> ProxySettings?
+    {
+        try ProxySettings.effective(for: url, configured: configuredProxy, noProxy: noProxy, environment: environment)
     }
 
     /// The full URL of an API path (which may carry a query), under ``baseURL``.

@@ -25,6 +25,11 @@ public struct JobConfiguration: Sendable {
     public var metricsFile: String?
     /// Webhooks told about runs that need a person (`notify:`).
     public var webhooks: [Webhook] = []
+    /// How many runs the snapshot store remembers (`history.keep`), with what each did to each person.
+    public var historyKeep = 400
+    /// How old the last success may be before the job is stale (`history.stale_after`): `status`
+    /// turns critical and `stale` webhooks are told.
+    public var staleAfter = Duration.seconds(26 * 3600)
 
     /// Reads a job from a parsed config document.
     /// - Parameters:
@@ -78,6 +83,11 @@ public struct JobConfiguration: Sendable {
         if let metrics = try top.section("metrics") {
             metricsFile = try metrics.path("textfile", relativeTo: folder)
             try metrics.finish()
+        }
+        if let history = try top.section("history") {
+            historyKeep = try history.int("keep", in: 1...100_000) ?? historyKeep
+            staleAfter = try history.duration("stale_after") ?? staleAfter
+            try history.finish()
         }
         try top.finish()
     }

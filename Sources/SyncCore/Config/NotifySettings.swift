@@ -17,6 +17,9 @@ public struct Webhook: Sendable {
         case invalid
         /// People were terminated, or are waiting out the grace period.
         case removals
+        /// The last success is older than `history.stale_after`: told by a run that fails
+        /// then, and by `status --notify`.
+        case stale
     }
 
     /// The body a webhook gets.
@@ -95,6 +98,7 @@ extension Webhook.Event {
         case .rejections: !report.rejected.isEmpty
         case .invalid: !report.invalid.isEmpty
         case .removals: report.terminated > 0 || !report.waiting.isEmpty
+        case .stale: report.stale
         }
     }
 }

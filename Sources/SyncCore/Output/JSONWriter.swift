@@ -116,6 +116,17 @@ public struct JSONWriter {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// A list of strings as compact JSON (how the audit trail stores the names of changed fields).
+    public static func array(_ strings: [String]) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for (i, string) in strings.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            appendQuoted(string, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Writes `key`: `{"message", "hint"}` of an error, or `null`.
     public mutating func field(_ key: String, error: SyncError?) {
         self.key(key)

@@ -17,6 +17,38 @@ public enum NotificationBody {
         return Array(data)
     }
 
+    /// The body for a webhook told by `status --notify` that a job is stale: the same schema,
+    /// with `events: ["stale"]`, the status check's `state` and `reasons`, and the last run's counts.
+    public static func render(stale status: JobStatus, format: Webhook.Format, host: String) -> [UInt8] {
+        let (state, reasons) = status.verdict
+        var report = SyncReport(job: status.job, source: "the run history", startedAt: status.checkedAt)
+        if let run = status.lastRun {
+            (report.startedAt, report.finishedAt) = (run.startedAt, run.finishedAt ?? run.startedAt)
+            (report.records, report.created, report.updated, report.terminated) =
+                (run.records, run.created, run.updated, run.terminated)
+            report.importsSent = run.importsSent
+        }
+        report.lastSuccessAt = status.lastSuccess.map { $0.finishedAt ?? $0.startedAt }
+        report.stale = true
+        var object: [String: Any]
+        switch format {
+        case .json:
+            object = json(report, events: [.stale], host: host)
+            object["status"] = status.lastRun?.status ?? "none"
+            object["exit_status"] = status.lastRun?.exitStatus ?? NSNull()
+            object["state"] = state.name.lowercased()
+            object["reasons"] = reasons
+            object["checked_at"] = Timestamps.iso(status.checkedAt)
+        case .slack:
+            object = [
+                "text": "compliance-sync job *\(status.job)* on \(host) is \(state.name): "
+                    + reasons.joined(separator: "; ")
+            ]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Array(data)
+    }
+
     /// The documented JSON schema (docs/operations.md), version 1.
     static func json(_ report: SyncReport, events: [Webhook.Event], host: String) -> [String: Any] {
         var object: [String: Any] = [
@@ -28,6 +60,7 @@ public enum NotificationBody {
         if let failure = report.failure {
             object["error"] = ["message": failure.message, "hint": failure.hint ?? ""]
         }
+        if let lastSuccess = report.lastSuccessAt { object["last_success_at"] = Timestamps.iso(lastSuccess) }
         return object
     }
 
@@ -40,6 +73,9 @@ public enum NotificationBody {
             case .rejections: "\(report.rejected.count) rows rejected by the API"
             case .invalid: "\(report.invalid.count) records in the source cannot be sent"
             case .removals: "\(report.terminated) terminated, \(report.waiting.count) missing within the grace period"
+            case .stale:
+                "stale: "
+                    + (report.lastSuccessAt.map { "last success \(Timestamps.iso($0))" } ?? "no run has succeeded yet")
             }
         }
         var lines = ["compliance-sync job *\(report.job)* on \(host): " + what.joined(separator: "; ")]

@@ -64,6 +64,10 @@ public struct SyncReport: Sendable {
     public var apiRetries = 0
     /// Journal entries left at the end of the run (imports not yet settled); `nil` when unknown.
     public var journalPending: Int?
+    /// When the job last went to its end (this run, if it did), from the run history; `nil` when unknown.
+    public var lastSuccessAt: Date?
+    /// Whether the job's last success is older than `history.stale_after` (or none came in that time).
+    public var stale = false
 
     /// An empty report of a run that starts now.
     public init(job: String, source: String, startedAt: Date = Date(), finishedAt: Date = Date()) {

@@ -1,0 +1,204 @@
+import ConnectorCore
+import Foundation
+
+/// Where a job stands, as `status` tells a monitoring system: a Nagios/Icinga plugin state,
+/// its one-line output with performance data, or a JSON object. Read from the run history
+/// and the snapshot, never from the source or the API.
+public struct JobStatus: Sendable {
+    /// The plugin states, whose raw values are the exit statuses monitoring systems expect.
+    public enum State: Int32, Sendable {
+        case ok = 0, warning = 1, critical = 2, unknown = 3
+
+        /// `OK`, `WARNING`...
+        public var name: String {
+            switch self {
+            case .ok: "OK"
+            case .warning: "WARNING"
+            case .critical: "CRITICAL"
+            case .unknown: "UNKNOWN"
+            }
+        }
+    }
+
+    /// The job's name.
+    public var job: String
+    /// The latest run that ended (or died), if any is recorded.
+    public var lastRun: RunRecord?
+    /// A run still going (or one that died without a word, until the next run says so).
+    public var running: RunRecord?
+    /// The latest run that went to its end.
+    public var lastSuccess: RunRecord?
+    /// When the oldest recorded run started: the job's age, when it never succeeded.
+    public var firstStart: Date?
+    /// The snapshot's counts.
+    public var health: StoreHealth
+    /// When the check was made.
+    public var checkedAt: Date
+    /// The last success may be this old before the job is critical.
+    public var maxAge: Duration
+    /// The last success may be this old before the job is a warning, if set.
+    public var warningAge: Duration?
+
+    /// Reads a job's status from its store's history.
+    public static func read(
+        _ history: any RunHistoryReader, job: String, maxAge: Duration, warningAge: Duration? = nil,
+        now: Date = Date()
+    ) async throws -> JobStatus {
+        let runs = try await history.runs(limit: 100_000)
+        return JobStatus(
+            job: job, lastRun: runs.first { $0.status != "running" }, running: runs.first { $0.status == "running" },
+            lastSuccess: try await history.lastSuccess(), firstStart: runs.last?.startedAt,
+            health: try await history.health(), checkedAt: now, maxAge: maxAge, warningAge: warningAge)
+    }
+
+    /// How long ago the last success ended, or `nil` when there was none.
+    public var age: TimeInterval? {
+        lastSuccess.map { checkedAt.timeIntervalSince($0.finishedAt ?? $0.startedAt) }
+    }
+
+    /// Whether the last success is older than ``maxAge``, or none came in that long since the first run.
+    public var isStale: Bool {
+        let limit = Double(maxAge.components.seconds)
+        if let age { return age > limit }
+        return firstStart.map { checkedAt.timeIntervalSince($0) > limit } ?? false
+    }
+
+    /// The state, and the reasons for it, worst first.
+    public var verdict: (state: State, reasons: [String]) {
+        guard let lastRun = lastRun ?? running else {
+            return (.unknown, ["no run of job \(job) is recorded yet (run `sync` once)"])
+        }
+        var critical: [String] = [], warning: [String] = []
+        if isStale {
+            critical.append(
+                lastSuccess == nil
+                    ? "no run has succeeded since \(Timestamps.iso(firstStart ?? lastRun.startedAt))"
+                    : "last success \(Self.span(age ?? 0)) ago, more than \(Self.span(Double(maxAge.components.seconds)))"
+            )
+        } else if let warningAge, let age, age > Double(warningAge.components.seconds) {
+            warning.append(
+                "last success \(Self.span(age)) ago, more than \(Self.span(Double(warningAge.components.seconds)))")
+        }
+        if self.lastRun != nil {
+            let ago = Self.span(checkedAt.timeIntervalSince(lastRun.finishedAt ?? lastRun.startedAt))
+            switch lastRun.status {
+            case "failed": critical.append("last run failed \(ago) ago: \(lastRun.error ?? "see its report")")
+            case "interrupted": critical.append("last run (\(lastRun.id)) died before it finished")
+            case "stopped": warning.append("last run was stopped by a guard \(ago) ago: \(lastRun.error ?? "")")
+            default: break
+            }
+            if lastRun.rejected > 0 { warning.append("\(lastRun.rejected) rows rejected by the API in the last run") }
+            if lastRun.invalid > 0 { warning.append("\(lastRun.invalid) invalid records in the source") }
+        }
+        if health.journalPending > 0 && running == nil {
+            warning.append("\(health.journalPending) imports not yet settled (the next run settles them)")
+        }
+        if !critical.isEmpty { return (.critical, critical + warning) }
+        if !warning.isEmpty { return (.warning, warning) }
+        return (.ok, [])
+    }
+
+    /// The plugin output: `COMPLIANCE-SYNC OK - job …: … | perfdata`.
+    public var pluginOutput: String {
+        let (state, reasons) = verdict
+        var text = "COMPLIANCE-SYNC \(state.name) - job \(job): "
+        if !reasons.isEmpty {
+            text += reasons.joined(separator: "; ")
+        } else if let lastSuccess {
+            text +=
+                "last success \(Self.span(age ?? 0)) ago (\(lastSuccess.created) created, "
+                + "\(lastSuccess.updated) updated, \(lastSuccess.terminated) terminated)"
+        }
+        if let running { text += "; a run (\(running.id)) started \(Timestamps.iso(running.startedAt))" }
+        if health.missing > 0 { text += "; \(health.missing) missing from the source" }
+        // One line, and no `|` before the performance data's.
+        let line = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 == "|" ? "/" : $0 })
+        return line + " | " + performanceData
+    }
+
+    /// Nagios performance data: the last success's age (with the thresholds) and the counts.
+    public var performanceData: String {
+        let critical = maxAge.components.seconds
+        let warning = warningAge.map { String($0.components.seconds) } ?? ""
+        var parts = [
+            "last_success_age=\(age.map { String(Int($0)) } ?? "U")s;\(warning);\(critical);0;"
+        ]
+        parts.append("journal_pending=\(health.journalPending);;;0;")
+        parts.append("missing=\(health.missing);;;0;")
+        parts.append("people=\(health.people);;;0;")
+        if let lastRun {
+            parts.append("rejected=\(lastRun.rejected);;;0;")
+            parts.append("invalid=\(lastRun.invalid);;;0;")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// The status as JSON (`status --format json`, documented in docs/operations.md).
+    public func writeJSON(to out: ByteOutput) {
+        let (state, reasons) = verdict
+        var json = JSONWriter(out)
+        json.beginObject()
+        json.field("format", "compliance-sync.status")
+        json.field("version", 1)
+        json.field("job", job)
+        json.field("state", state.name.lowercased())
+        json.field("exit_status", Int(state.rawValue))
+        json.field("checked_at", Timestamps.iso(checkedAt))
+        json.field("reasons", strings: reasons)
+        json.field("max_age_seconds", Int(maxAge.components.seconds))
+        json.key("last_success_age_seconds")
+        if let age { json.value(Int(age)) } else { json.value(nil as String?) }
+        json.key("last_run")
+        Self.write(lastRun, to: &json)
+        json.key("last_success")
+        Self.write(lastSuccess, to: &json)
+        json.key("running")
+        Self.write(running, to: &json)
+        json.field("people", health.people)
+        json.field("terminated", health.terminated)
+        json.field("missing", health.missing)
+        json.field("journal_pending", health.journalPending)
+        json.endObject()
+        out.write("\n")
+        out.flush()
+    }
+
+    /// A run as the status and history JSON give it.
+    public static func write(_ run: RunRecord?, to json: inout JSONWriter) {
+        guard let run else {
+            json.value(nil as String?)
+            return
+        }
+        json.beginObject()
+        json.field("run", run.id)
+        json.field("command", run.command.rawValue)
+        json.field("host", run.host)
+        json.field("status", run.status)
+        json.key("exit_status")
+        if let status = run.exitStatus { json.value(status) } else { json.value(nil as String?) }
+        json.field("started_at", Timestamps.iso(run.startedAt))
+        json.field("finished_at", run.finishedAt.map(Timestamps.iso))
+        json.field("records", run.records)
+        json.field("created", run.created)
+        json.field("updated", run.updated)
+        json.field("terminated", run.terminated)
+        json.field("rekeyed", run.rekeyed)
+        json.field("rejected", run.rejected)
+        json.field("invalid", run.invalid)
+        json.field("waiting", run.waiting)
+        json.field("imports_sent", run.importsSent)
+        json.field("error", run.error)
+        json.endObject()
+    }
+
+    /// `3d 4h`, `2h 5m`, `12m`, `40s`: a span as a person reads it.
+    public static func span(_ seconds: TimeInterval) -> String {
+        let s = max(0, Int(seconds))
+        switch s {
+        case ..<60: return "\(s)s"
+        case ..<3600: return "\(s / 60)m"
+        case ..<86400: return "\(s / 3600)h \(s % 3600 / 60)m"
+        default: return "\(s / 86400)d \(s % 86400 / 3600)h"
+        }
+    }
+}
