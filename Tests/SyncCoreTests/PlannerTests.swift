@@ -60,10 +60,9 @@ import Testing
         let snapshot = MemorySnapshot()
         try await snapshot.accept(
             try await planner().plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot))
-        let more = standardMapping + [FieldMapping(field: "middle_name", input: .attribute("initials"))]
+        let more = standardMapping + [FieldMapping(field: "middle_name", input: .attribute("initials"), optional: true)]
         let changes = try await planner(more).plan(source: ArraySource(items: [person("E1")]), snapshot: snapshot)
         #expect(changes.isEmpty)
-        #expect(changes.warnings.filter { $0.contains("`initials`") }.count == 1)
     }
 
     @Test func invalidRecordsAreReportedAndNeverRemoved() async throws {
@@ -96,7 +95,7 @@ import Testing
 
     @Test func manyBatchesKeepSourceOrderAndFindDuplicatesAcrossThem() async throws {
         // 10,000 records make five batches, prepared on two workers; the duplicate email is 9,000 records apart,
-        // and only the last record has a title, so the warning about unseen attributes must not fire.
+        // and only the last record has a title, which must count as carried.
         var items = (0..<10_000).map { person(String(format: "E%05d", $0), line: $0 + 2) }
         items[9_500] = person("E09500", email: "E00500@example.com", line: 9_502)
         items[9_999] = person("E09999", title: "Last", line: 10_001)
@@ -104,13 +103,52 @@ import Testing
         #expect(changes.recordsRead == 10_000)
         #expect(changes.invalid.map(\.sourceID) == ["E00500", "E09500"])
         #expect(changes.creates.count == 9_998)
-        #expect(changes.warnings.filter { $0.contains("`title`") }.isEmpty, "\(changes.warnings)")
-        #expect(changes.warnings.contains { $0.contains("`ssn`") }, "nobody has an ssn")
+        #expect(changes.warnings.isEmpty, "nobody has an ssn, but its mapping is optional: \(changes.warnings)")
+        #expect(changes.value("job_title", of: changes.creates.last!) == "Last")
+    }
+
+    /// A mapping that reads an attribute no record has a value of would send nothing in that field
+    /// for everyone: the plan stops, naming the mapping and the attribute, unless it is optional.
+    @Test func anAttributeNoRecordCarriesStopsThePlan() async throws {
+        let items = (0..<50).map { person("E\($0)") }
+        var mapping = standardMapping
+        mapping[3] = FieldMapping(field: "employee_id", input: .attribute("id"), location: ConfigLocation(file: "job.yml", line: 9, column: 3))
+        await #expect {
+            _ = try await planner(mapping).plan(source: ArraySource(items: items), snapshot: MemorySnapshot())
+        } throws: { error in
+            let error = error as? SyncError
+            return error?.kind == .configuration && error?.message.contains("job.yml:9") == true
+                && error?.message.contains("`mapping.employee_id` reads `id`") == true
+                && error?.hint?.contains("$id") == true
+        }
+        // The same attribute in the schema but without a value anywhere (as an LDAP source's schema
+        // names what it asked for) counts as not carried.
+        let empty = (0..<50).map {
+            SourceRecord(id: "E\($0)", schema: AttributeSchema(["givenName", "sn", "mail", "employeeNumber", "title"]),
+                values: [.text("A"), .text("B"), .text("e\($0)@example.com"), .text("E\($0)"), nil])
+        }
+        mapping[3] = FieldMapping(field: "employee_id", input: .attribute("employeeNumber"))
+        mapping[4] = FieldMapping(field: "job_title", input: .attribute("title"))
+        await #expect(throws: SyncError.self) {
+            _ = try await planner(mapping).plan(source: ArraySource(items: empty), snapshot: MemorySnapshot())
+        }
+        mapping[4].optional = true
+        let changes = try await planner(mapping).plan(source: ArraySource(items: empty), snapshot: MemorySnapshot())
+        #expect(changes.creates.count == 50)
+        // `$id` is the record's own id, in a mapping or a template.
+        mapping[3] = FieldMapping(field: "employee_id", input: .attribute("$id"))
+        mapping[4] = FieldMapping(field: "job_title", input: .template(Template("id {$id}")!))
+        let byID = try await planner(mapping).plan(source: ArraySource(items: empty), snapshot: MemorySnapshot())
+        #expect(changes.creates.count == 50)
+        let e7 = try #require(byID.creates.first { $0.sourceID == "E7" })
+        #expect(byID.value("employee_id", of: e7) == "E7")
+        #expect(byID.value("job_title", of: e7) == "id E7")
     }
 
     @Test func missingRequiredFieldsAndIdAreInvalid() async throws {
         let record = SourceRecord(id: "", attributes: ["givenName": "Ada"], location: .line(9, of: "x.csv"))
-        let changes = try await planner().plan(source: ArraySource(items: [record]), snapshot: MemorySnapshot())
+        let changes = try await planner().plan(
+            source: ArraySource(items: [record, person("E2")]), snapshot: MemorySnapshot())
         let fields = changes.invalid.first?.problems.map(\.field) ?? []
         #expect(fields == ["last_name", "email", nil])
     }

@@ -146,9 +146,9 @@ let standardMapping: [FieldMapping] = [
     FieldMapping(field: "first_name", input: .attribute("givenName")),
     FieldMapping(field: "last_name", input: .attribute("sn")),
     FieldMapping(field: "email", input: .attribute("mail"), transforms: [.trim, .lowercase]),
-    FieldMapping(field: "employee_id", input: .attribute("employeeNumber")),
-    FieldMapping(field: "job_title", input: .attribute("title")),
-    FieldMapping(field: "ssn", input: .attribute("ssn")),
+    FieldMapping(field: "employee_id", input: .attribute("employeeNumber"), optional: true),
+    FieldMapping(field: "job_title", input: .attribute("title"), optional: true),
+    FieldMapping(field: "ssn", input: .attribute("ssn"), optional: true),
 ]
 
 func planner(_ mapping: [FieldMapping] = standardMapping, removals: RemovalPolicy = RemovalPolicy()) -> Planner {

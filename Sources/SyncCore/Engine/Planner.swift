@@ -64,9 +64,7 @@ public struct Planner: Sendable {
         changes.recordsRead = candidates.count
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
         if candidates.count > 0 {
-            changes.warnings = pipeline.unseenAttributes(of: preparer.mapper).map {
-                "no record has the attribute `\($0)` that the mapping reads; check its spelling"
-            }
+            try checkCarried(pipeline.unseenAttributes(of: preparer.mapper), source: source, records: candidates.count)
         }
 
         let differ = Differ(
@@ -77,6 +75,25 @@ public struct Planner: Sendable {
         logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
         freeInBackground(&candidates, &index)
         return changes
+    }
+
+    /// Stops the plan when no record carried an attribute a mapping reads, unless the mapping is
+    /// `optional`: it would send nothing in that field for everyone (a misspelled name, an id
+    /// written as an attribute, a column the export lost). Optional ones are a warning.
+    private func checkCarried(_ unseen: [String], source: some UserSource, records: Int) throws {
+        guard !unseen.isEmpty else { return }
+        let required = mappings.filter { !$0.optional && !Set($0.attributes).isDisjoint(with: unseen) }
+        guard let mapping = required.first else {
+            for name in unseen { logger.notice("no record has a value of `\(name)`, which an optional mapping reads") }
+            return
+        }
+        let name = mapping.attributes.first(where: unseen.contains) ?? ""
+        throw SyncError.config(
+            "`mapping.\(mapping.field)` reads `\(name)`, which none of the \(records) records of \(source.description) "
+                + "has a value of; nothing was sent",
+            at: mapping.location,
+            hint: "check the attribute's spelling (the record's own id is `$id`); if the source may lack it, "
+                + "write `\(mapping.field): { attribute: \(name), optional: true }`")
     }
 
     /// Loads the snapshot's index, saying how long it took.

@@ -41,6 +41,7 @@ struct RecordPreparer: Sendable {
         for i in records.indices {
             var problems: [RecordProblem] = []
             mapper.prepare(for: records[i].schema)
+            mapper.note(records[i])
             var values = mapper.mapResolved(records[i], problems: &problems)
             validator.validate(&values, problems: &problems)
             if records[i].id.isEmpty {

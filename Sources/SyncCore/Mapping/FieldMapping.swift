@@ -4,9 +4,13 @@ import Foundation
 /// How one import field is made from a source record (one line under `mapping:`).
 ///
 /// Written as an attribute name (`first_name: givenName`), or as a mapping with
-/// one of `attribute:`, `template:` (`"{givenName} {sn}"`) or `value:` and an
-/// optional `transform:` list.
+/// one of `attribute:`, `template:` (`"{givenName} {sn}"`) or `value:`, an
+/// optional `transform:` list, and `optional: true` when no record need carry
+/// its attributes. The record's source id is the attribute `$id`.
 public struct FieldMapping: Sendable {
+    /// The name that stands for the record's source id in a mapping (`employee_id: $id`).
+    public static let sourceIDAttribute = "$id"
+
     /// Where the value comes from.
     public enum Input: Sendable, Hashable {
         /// An attribute's values.
@@ -25,20 +29,27 @@ public struct FieldMapping: Sendable {
     public var transforms: [Transform]
     /// Where the mapping was written.
     public var location: ConfigLocation?
+    /// Whether a source may carry none of its attributes (`optional: true`); otherwise a run whose
+    /// records all lack one stops, since the mapping would send nothing for everyone.
+    public var optional: Bool
 
     /// Creates a field mapping.
-    public init(field: String, input: Input, transforms: [Transform] = [], location: ConfigLocation? = nil) {
+    public init(
+        field: String, input: Input, transforms: [Transform] = [], location: ConfigLocation? = nil,
+        optional: Bool = false
+    ) {
         self.field = field
         self.input = input
         self.transforms = transforms
         self.location = location
+        self.optional = optional
     }
 
-    /// The attribute names the mapping reads.
+    /// The attribute names the mapping reads from records (not `$id`, which every record has).
     public var attributes: [String] {
         switch input {
-        case .attribute(let name): [name]
-        case .template(let template): template.attributes
+        case .attribute(let name): name == Self.sourceIDAttribute ? [] : [name]
+        case .template(let template): template.attributes.filter { $0 != Self.sourceIDAttribute }
         case .value: []
         }
     }
@@ -51,6 +62,7 @@ public struct FieldMapping: Sendable {
             guard !attribute.isEmpty else { throw node.error("names no attribute") }
             input = .attribute(attribute)
             transforms = []
+            optional = false
             return
         }
         let section = try node.section()
@@ -73,6 +85,7 @@ public struct FieldMapping: Sendable {
         default: input = .value(try section.string("value") ?? "")
         }
         transforms = try section.node("transform").map(Transform.list) ?? []
+        optional = try section.bool("optional") ?? false
         try section.finish()
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// Turns source records into import rows, as the `mapping:` section says.
 ///
 /// Attribute names are resolved once per ``AttributeSchema``, not per record.
-/// A mapper remembers which mapped attributes no record had, to report each once.
+/// A mapper remembers which mapped attributes no record carried a value of (``note(_:)``).
 public struct Mapper: Sendable {
     /// The fields every row has, in mapping order.
     public let layout: RowLayout
@@ -13,6 +13,7 @@ public struct Mapper: Sendable {
     private var schema: AttributeSchema?
     private var positions: [Int?] = []
     private var seen: [Bool]
+    private var unseenCount: Int
 
     /// Compiles a mapping.
     /// - Parameters:
@@ -26,9 +27,11 @@ public struct Mapper: Sendable {
             names.append(name)
             return names.count - 1
         }
+        let sourceID = FieldMapping.sourceIDAttribute
         fields = mappings.map { mapping in
             let input: CompiledField.Input
             switch mapping.input {
+            case .attribute(sourceID): input = .sourceID
             case .attribute(let name): input = .attribute(index(name))
             case .value(let value): input = .value(value)
             case .template(let template):
@@ -36,6 +39,7 @@ public struct Mapper: Sendable {
                     template.parts.map {
                         switch $0 {
                         case .literal(let text): .literal(text)
+                        case .attribute(sourceID): .sourceID
                         case .attribute(let name): .attribute(index(name))
                         }
                     })
@@ -47,9 +51,10 @@ public struct Mapper: Sendable {
         }
         attributeNames = names
         seen = Array(repeating: false, count: names.count)
+        unseenCount = names.count
     }
 
-    /// The attributes the mapping reads that no record so far has had.
+    /// The attributes the mapping reads that no record noted so far carried a value of.
     public var unseenAttributes: [String] {
         zip(attributeNames, seen).filter { !$0.1 }.map(\.0)
     }
@@ -64,12 +69,27 @@ public struct Mapper: Sendable {
     /// - Returns: one value per ``layout`` field; `nil` for absent.
     public mutating func map(_ record: borrowing SourceRecord, problems: inout [RecordProblem]) -> [String?] {
         prepare(for: record.schema)
+        note(record)
         return mapResolved(record, problems: &problems)
     }
 
     /// Resolves the mapped attributes' positions in `schema`, unless they are resolved already.
     mutating func prepare(for schema: AttributeSchema) {
         if schema !== self.schema { resolve(schema) }
+    }
+
+    /// Notes which mapped attributes a record (of the schema ``prepare(for:)`` resolved) carries a
+    /// value of. A schema may name attributes no record fills (an LDAP source's is the attributes it
+    /// asked for), so values count, not names; once every attribute is seen this is one comparison.
+    @inline(__always)
+    mutating func note(_ record: borrowing SourceRecord) {
+        guard unseenCount > 0 else { return }
+        for i in seen.indices where !seen[i] {
+            if let position = positions[i], record.values[position] != nil {
+                seen[i] = true
+                unseenCount -= 1
+            }
+        }
     }
 
     /// Maps one record whose schema ``prepare(for:)`` has resolved. Not mutating, so the caller
@@ -82,12 +102,14 @@ public struct Mapper: Sendable {
             var value: Working
             switch field.input {
             case .value(let text): value = .one(text)
+            case .sourceID: value = .one(record.id)
             case .attribute(let i): value = Working(positions[i].flatMap { record.values[$0] })
             case .template(let parts):
                 var text = ""
                 for part in parts {
                     switch part {
                     case .literal(let literal): text += literal
+                    case .sourceID: text += record.id
                     case .attribute(let i):
                         if let attribute = positions[i].flatMap({ record.values[$0] }) {
                             text += attribute.texts.first ?? ""
@@ -115,7 +137,6 @@ public struct Mapper: Sendable {
     private mutating func resolve(_ schema: AttributeSchema) {
         self.schema = schema
         positions = attributeNames.map(schema.position(of:))
-        for (i, position) in positions.enumerated() where position != nil { seen[i] = true }
     }
 }
 
@@ -165,12 +186,14 @@ enum Working {
 struct CompiledField: Sendable {
     enum Input: Sendable {
         case attribute(Int)
+        case sourceID
         case template([TemplatePart])
         case value(String)
     }
 
     enum TemplatePart: Sendable {
         case literal(String)
+        case sourceID
         case attribute(Int)
     }
 
