@@ -112,7 +112,9 @@ import Testing
     @Test func anAttributeNoRecordCarriesStopsThePlan() async throws {
         let items = (0..<50).map { person("E\($0)") }
         var mapping = standardMapping
-        mapping[3] = FieldMapping(field: "employee_id", input: .attribute("id"), location: ConfigLocation(file: "job.yml", line: 9, column: 3))
+        mapping[3] = FieldMapping(
+            field: "employee_id", input: .attribute("id"), location: ConfigLocation(file: "job.yml", line: 9, column: 3)
+        )
         await #expect {
             _ = try await planner(mapping).plan(source: ArraySource(items: items), snapshot: MemorySnapshot())
         } throws: { error in
@@ -124,7 +126,8 @@ import Testing
         // The same attribute in the schema but without a value anywhere (as an LDAP source's schema
         // names what it asked for) counts as not carried.
         let empty = (0..<50).map {
-            SourceRecord(id: "E\($0)", schema: AttributeSchema(["givenName", "sn", "mail", "employeeNumber", "title"]),
+            SourceRecord(
+                id: "E\($0)", schema: AttributeSchema(["givenName", "sn", "mail", "employeeNumber", "title"]),
                 values: [.text("A"), .text("B"), .text("e\($0)@example.com"), .text("E\($0)"), nil])
         }
         mapping[3] = FieldMapping(field: "employee_id", input: .attribute("employeeNumber"))
@@ -246,5 +249,89 @@ import Testing
         let byCount = RemovalGuard.check(
             changes(read: 94, active: 100, removals: 6), policy: policy, allowMassRemoval: false)
         #expect(byCount?.message.contains("max_count (5)") == true)
+    }
+}
+
+/// HR's dates (`dates:`): a start day to come holds a person back; a leaving day that has come
+/// terminates them from that day, though HR still lists them, and the removal guards count it.
+@Suite struct EffectiveDateTests {
+    let now = Date(timeIntervalSince1970: 1_796_385_600)  // 2026-12-04 12:00:00 UTC
+
+    func record(_ id: String, start: String? = nil, end: String? = nil) -> SourceRecord {
+        var attributes: [String: AttributeValue] = [
+            "givenName": "Ada", "sn": "Lovelace", "mail": .text("\(id.lowercased())@example.com"),
+        ]
+        if let start { attributes["hired_on"] = .text(start) }
+        if let end { attributes["left_on"] = .text(end) }
+        return SourceRecord(id: id, attributes: attributes)
+    }
+
+    func datedPlanner(zone: String = "UTC") -> Planner {
+        var planner = planner()
+        planner.dates.startsOn = FieldMapping(field: "dates.starts_on", input: .attribute("hired_on"), optional: true)
+        planner.dates.endsOn = FieldMapping(field: "dates.ends_on", input: .attribute("left_on"), optional: true)
+        planner.dates.zone = zone
+        return planner
+    }
+
+    @Test func startAndLeavingDaysDecideWhoIsSentAndWhen() async throws {
+        let snapshot = MemorySnapshot()
+        try await snapshot.accept(
+            try await datedPlanner().plan(
+                source: ArraySource(items: ["E1", "E2", "E3", "E4"].map { record($0) }), snapshot: snapshot, now: now))
+        let changes = try await datedPlanner().plan(
+            source: ArraySource(items: [
+                record("E1", end: "2026-11-30"),  // left: terminated from that day
+                record("E2", end: "2026-12-04"),  // leaves today: terminated
+                record("E3", end: "2027-01-15"),  // leaving later
+                record("E4", start: "2027-02-01"),  // already sent: a later start changes nothing
+                record("E5", start: "2026-12-24"),  // starts later: held back
+                record("E6", start: "2026-12-04 08:00:00"),  // starts today: created
+                record("E7", end: "2025-06-30"),  // left before we ever sent them
+                record("E8", end: "30/11/2026"),  // not a date: invalid, neither sent nor terminated
+            ]), snapshot: snapshot, now: now)
+        #expect(changes.removals.map(\.person.sourceID) == ["E1", "E2"])
+        #expect(changes.removals.map(\.terminatedAt) == ["2026-11-30 00:00:00 UTC", "2026-12-04 00:00:00 UTC"])
+        #expect(changes.removals.map(\.endedOn) == ["2026-11-30", "2026-12-04"])
+        #expect(changes.leaving == [DatedPerson(sourceID: "E3", day: "2027-01-15")])
+        #expect(changes.starting == [DatedPerson(sourceID: "E5", day: "2026-12-24")])
+        #expect(changes.creates.map(\.sourceID) == ["E6"])
+        #expect(changes.leftUnsent == 1)
+        #expect(changes.invalid.map(\.sourceID) == ["E8"])
+        #expect(changes.invalid.first?.problems.first?.field == "dates.ends_on")
+        #expect(changes.unchanged == 2, "E3 and E4")
+
+        // Terminated once: the next plan has nothing to do for them.
+        try await snapshot.accept(changes)
+        try await snapshot.commit(
+            changes.removals.map {
+                SnapshotUpdate(
+                    sourceID: $0.person.sourceID, fingerprint: $0.fingerprint, fields: $0.person.fields,
+                    terminatedAt: $0.terminatedAt)
+            })
+        let again = try await datedPlanner().plan(
+            source: ArraySource(items: [record("E1", end: "2026-11-30"), record("E3"), record("E4")]),
+            snapshot: snapshot, now: now)
+        #expect(again.removals.map(\.person.sourceID) == ["E6"], "E6 left; E1 and E2 are already terminated")
+        #expect(again.removals.first?.terminatedAt == nil, "an absence terminates at the run's time")
+        #expect(again.unchanged == 3, "E1 (terminated, still listed as left), E3, E4")
+    }
+
+    @Test func daysAreCountedInTheZoneAndTheRemovalGuardCountsThem() async throws {
+        let snapshot = MemorySnapshot()
+        let everyone = (1...10).map { record("E\($0)") }
+        try await snapshot.accept(
+            try await datedPlanner().plan(source: ArraySource(items: everyone), snapshot: snapshot, now: now))
+        // 2026-12-05 02:00 UTC is still 2026-12-04 in PST: a leaving day of the 5th has not come there.
+        let late = Date(timeIntervalSince1970: 1_796_436_000)
+        let leavers = everyone.map { record($0.id, end: "2026-12-05") }
+        let pacific = try await datedPlanner(zone: "PST").plan(
+            source: ArraySource(items: leavers), snapshot: snapshot, now: late)
+        #expect(pacific.removals.isEmpty && pacific.leaving.count == 10)
+        let utc = try await datedPlanner().plan(source: ArraySource(items: leavers), snapshot: snapshot, now: late)
+        #expect(utc.removals.count == 10)
+        #expect(utc.removals.first?.terminatedAt == "2026-12-05 00:00:00 UTC")
+        let stopped = Guards.check(utc, removals: RemovalPolicy(), guards: GuardPolicy())
+        #expect(stopped?.kind == .guardStopped, "10 of 10 terminated is more than removals.max_percent")
     }
 }

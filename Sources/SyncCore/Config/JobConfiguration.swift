@@ -17,6 +17,8 @@ public struct JobConfiguration: Sendable {
     public var mapping: [FieldMapping]
     /// What happens to people who left.
     public var removals: RemovalPolicy
+    /// HR's start and leaving dates, if the job uses them (`dates:`).
+    public var dates = EffectiveDates()
     /// The other limits that stop a run (`guards:`, `source.min_records`).
     public var guards: GuardPolicy
     /// Where the snapshot lives.
@@ -76,6 +78,7 @@ public struct JobConfiguration: Sendable {
                 hint: "every row must carry \(api.fields.required.joined(separator: ", "))")
         }
         removals = try RemovalPolicy(section: top.section("removals"))
+        dates = try EffectiveDates(section: top.section("dates"))
         guards = try GuardPolicy(section: top.section("guards"), source: sourceSection)
         let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         snapshot = try SnapshotSettings(section: top.section("snapshot"), defaultJob: base, folder: folder)
@@ -92,10 +95,11 @@ public struct JobConfiguration: Sendable {
         try top.finish()
     }
 
-    /// The attribute names the mapping reads (a connector may fetch only these).
+    /// The attribute names the mapping and `dates:` read (a connector may fetch only these).
     public var mappedAttributes: [String] {
         var names: [String] = []
-        for mapping in mapping { for name in mapping.attributes where !names.contains(name) { names.append(name) } }
+        let all = mapping + [dates.startsOn, dates.endsOn].compactMap { $0 }
+        for mapping in all { for name in mapping.attributes where !names.contains(name) { names.append(name) } }
         return names
     }
 }

@@ -52,6 +52,18 @@ public struct PlannedRemoval: Sendable {
     public var missingSince: Date
     /// When the grace period lets them be removed.
     public var dueAt: Date
+    /// The leaving day HR gives (`dates.ends_on`), when that, not their absence, removes them.
+    public var endedOn: String?
+    /// The `terminated_at` to send: the leaving day's, or `nil` for the time of the run.
+    public var terminatedAt: String?
+}
+
+/// A person held back or about to go by HR's dates: who, and the day.
+public struct DatedPerson: Sendable, Hashable {
+    /// The source id.
+    public var sourceID: String
+    /// The day, `yyyy-mm-dd`.
+    public var day: String
 }
 
 /// A record that cannot be sent as it is.
@@ -83,6 +95,12 @@ public struct ChangeSet: Sendable {
     public var removals: [PlannedRemoval] = []
     /// People gone from the source, still within the grace period.
     public var waiting: [PlannedRemoval] = []
+    /// People in the source whose start day (`dates.starts_on`) is still to come: not created yet.
+    public var starting: [DatedPerson] = []
+    /// People in the source whose leaving day (`dates.ends_on`) is still to come.
+    public var leaving: [DatedPerson] = []
+    /// People in the source whose leaving day has passed and who were never sent: nothing to do.
+    public var leftUnsent = 0
     /// People with nothing to send.
     public var unchanged = 0
     /// Records that cannot be sent.

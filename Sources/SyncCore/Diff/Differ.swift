@@ -7,6 +7,8 @@ struct Differ {
     let layout: RowLayout
     let key: SnapshotKey
     let grace: Duration
+    /// HR's start and leaving dates.
+    var dates = EffectiveDates()
     /// Treat unchanged people as updates (`sync --full`).
     var resendUnchanged = false
 
@@ -17,6 +19,8 @@ struct Differ {
         var values: [String?]
         var fingerprint: Fingerprint?
         var problems: [RecordProblem]
+        /// HR's dates for the record, when the job reads them and it has any.
+        var dates: RecordDates? = nil
     }
 
     /// Classifies every candidate against `index`, then loads the people who changed or left.
@@ -30,6 +34,9 @@ struct Differ {
         let order = Self.sortedPositions(candidates)
         var updates: [PlannedRow] = []
         var missing: [Int] = []
+        // People still in the source whose leaving day has come: index position and day.
+        var ended: [(position: Int, day: String)] = []
+        let today = dates.isEmpty ? "" : dates.today(at: changes.plannedAt)
         var s = 0
         var i = 0
         while i < order.count {
@@ -44,6 +51,7 @@ struct Differ {
                 s += 1
             }
             var entry: SnapshotEntry? = nil
+            let entryPosition = s
             if s < index.count, ByteOrder.compare(index.ids[s], id) == 0 {
                 entry = index.entries[s]
                 s += 1
@@ -59,6 +67,24 @@ struct Differ {
                             sourceID: candidates[position].id, location: candidates[position].location,
                             problems: candidates[position].problems))
                     continue
+                }
+                if let dates = candidates[position].dates {
+                    if let day = dates.endsOn, day <= today {
+                        // Left, though HR still lists them: terminated once, from that day.
+                        if let entry, !entry.terminated {
+                            ended.append((entryPosition, day))
+                        } else if entry == nil {
+                            changes.leftUnsent += 1
+                        } else {
+                            changes.unchanged += 1
+                        }
+                        continue
+                    }
+                    if entry == nil, let day = dates.startsOn, day > today {
+                        changes.starting.append(DatedPerson(sourceID: id, day: day))
+                        continue
+                    }
+                    if let day = dates.endsOn { changes.leaving.append(DatedPerson(sourceID: id, day: day)) }
                 }
                 if let entry {
                     if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
@@ -79,7 +105,8 @@ struct Differ {
             if !index.entries[s].terminated { missing.append(s) }
             s += 1
         }
-        var stored = try await snapshot.people(updates.map(\.sourceID) + missing.map { index.ids[$0] })
+        var stored = try await snapshot.people(
+            updates.map(\.sourceID) + missing.map { index.ids[$0] } + ended.map { index.ids[$0.position] })
         if !missing.isEmpty {
             let gone = missing.map { index.ids[$0] }
             var rekeys = RekeyMatcher(
@@ -101,6 +128,14 @@ struct Differ {
             let update = PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous)
             if let warning = unmatchableEmailChange(update) { changes.warnings.append(warning) }
             changes.updates.append(update)
+        }
+        for (s, day) in ended {
+            let id = index.ids[s]
+            changes.removals.append(
+                PlannedRemoval(
+                    person: stored[id] ?? StoredPerson(sourceID: id, fields: [:]),
+                    fingerprint: index.entries[s].fingerprint, missingSince: changes.plannedAt,
+                    dueAt: changes.plannedAt, endedOn: day, terminatedAt: dates.terminatedAt(day)))
         }
         for s in missing {
             let id = index.ids[s]

@@ -13,6 +13,8 @@ public struct Planner: Sendable {
     public var removals: RemovalPolicy
     /// The other limits that stop a run.
     public var guards = GuardPolicy()
+    /// HR's start and leaving dates, if the job uses them.
+    public var dates = EffectiveDates()
     /// Where messages go.
     public var logger: Logger
     /// Told the number of records read so far, a batch at a time (for a progress line).
@@ -30,6 +32,7 @@ public struct Planner: Sendable {
     public init(job: JobConfiguration, logger: Logger) {
         self.init(mappings: job.mapping, catalog: job.api.fields, removals: job.removals, logger: logger)
         guards = job.guards
+        dates = job.dates
     }
 
     /// Computes the change set.
@@ -45,7 +48,7 @@ public struct Planner: Sendable {
     ) async throws -> ChangeSet {
         let mapper = Mapper(mappings, catalog: catalog)
         let duplicates = DuplicateEmails(layout: mapper.layout)
-        let preparer = RecordPreparer(mapper: mapper, key: snapshot.key, duplicates: duplicates)
+        let preparer = RecordPreparer(mapper: mapper, key: snapshot.key, duplicates: duplicates, dates: dates)
         var changes = ChangeSet(layout: preparer.layout, plannedAt: now, key: snapshot.key)
 
         async let loadedIndex = loadIndex(of: snapshot)
@@ -68,7 +71,8 @@ public struct Planner: Sendable {
         }
 
         let differ = Differ(
-            layout: preparer.layout, key: snapshot.key, grace: removals.grace, resendUnchanged: resendUnchanged)
+            layout: preparer.layout, key: snapshot.key, grace: removals.grace, dates: dates,
+            resendUnchanged: resendUnchanged)
         var index = try await loadedIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)

@@ -18,9 +18,16 @@ struct RecordPreparer: Sendable {
     private let validator: Validator
     private var fingerprinter: Fingerprinter
     private let duplicates: DuplicateEmails
+    /// Reads `dates.starts_on` and `dates.ends_on`, in that order, when the job has either.
+    private var dateMapper: Mapper?
+    private let dateFields: [String]
 
-    init(mapper: Mapper, key: SnapshotKey, duplicates: DuplicateEmails) {
+    init(mapper: Mapper, key: SnapshotKey, duplicates: DuplicateEmails, dates: EffectiveDates = EffectiveDates()) {
         self.mapper = mapper
+        let dateMappings = [dates.startsOn, dates.endsOn].compactMap { $0 }
+        dateMapper = dateMappings.isEmpty ? nil : Mapper(dateMappings, catalog: mapper.layout.catalog)
+        dateFields = [dates.startsOn == nil ? nil : "starts_on", dates.endsOn == nil ? nil : "ends_on"]
+            .compactMap { $0 }
         validator = Validator(layout: mapper.layout)
         fingerprinter = Fingerprinter(key: key, layout: mapper.layout)
         self.duplicates = duplicates
@@ -35,8 +42,8 @@ struct RecordPreparer: Sendable {
         // perf: The loop works on locals, and reads records in place: with `self`'s properties or `map`,
         // the compiler copies each whole record (and the mapper) around every call, and every
         // copy retains and releases objects that the reader's thread touches too.
-        var mapper = mapper, fingerprinter = fingerprinter
-        defer { self.mapper = mapper; self.fingerprinter = fingerprinter }
+        var mapper = mapper, fingerprinter = fingerprinter, dateMapper = dateMapper
+        defer { self.mapper = mapper; self.fingerprinter = fingerprinter; self.dateMapper = dateMapper }
         let validator = validator, duplicates = duplicates
         for i in records.indices {
             var problems: [RecordProblem] = []
@@ -44,6 +51,11 @@ struct RecordPreparer: Sendable {
             mapper.note(records[i])
             var values = mapper.mapResolved(records[i], problems: &problems)
             validator.validate(&values, problems: &problems)
+            var dates: RecordDates?
+            if dateMapper != nil {
+                dateMapper!.prepare(for: records[i].schema)
+                dates = readDates(dateMapper!.mapResolved(records[i], problems: &problems), problems: &problems)
+            }
             if records[i].id.isEmpty {
                 problems.append(RecordProblem(field: nil, "has no source id"))
             } else if let offset = Self.controlCharacter(in: records[i].id) {
@@ -58,9 +70,27 @@ struct RecordPreparer: Sendable {
             batch.candidates.append(
                 Differ.Candidate(
                     id: records[i].id, location: records[i].location, values: values,
-                    fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems))
+                    fingerprint: problems.isEmpty ? fingerprinter.fingerprint(values) : nil, problems: problems,
+                    dates: dates))
         }
         return batch
+    }
+
+    /// A record's dates from the date mapper's values; one that is not a date is a problem of the record,
+    /// which is then neither sent nor terminated.
+    private func readDates(_ values: [String?], problems: inout [RecordProblem]) -> RecordDates? {
+        var dates = RecordDates()
+        for (field, value) in zip(dateFields, values) {
+            guard let value else { continue }
+            guard let day = RecordDates.day(value) else {
+                problems.append(
+                    RecordProblem(
+                        field: "dates.\(field)", "is not a date (yyyy-mm-dd); give its format with a `date` transform"))
+                continue
+            }
+            if field == "starts_on" { dates.startsOn = day } else { dates.endsOn = day }
+        }
+        return dates.startsOn == nil && dates.endsOn == nil ? nil : dates
     }
 
     /// The offset of the first control character (U+0000 to U+001F, U+007F) in an id, if any:

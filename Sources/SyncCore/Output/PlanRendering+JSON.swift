@@ -25,6 +25,9 @@ extension PlanRendering {
         json.field("waiting", changes.waiting.count)
         json.field("unchanged", changes.unchanged)
         json.field("invalid", changes.invalid.count)
+        json.field("starting", changes.starting.count)
+        json.field("leaving", changes.leaving.count)
+        json.field("left_unsent", changes.leftUnsent)
         json.endObject()
         json.field("stopped", error: header.stoppedBy)
         json.field("warnings", strings: changes.warnings)
@@ -84,6 +87,20 @@ extension PlanRendering {
                         .filter { identity.contains($0.field) }, &json)
                 json.field("missing_since", Timestamps.iso(removal.missingSince))
                 json.field("due_at", Timestamps.iso(removal.dueAt))
+                json.field("ended_on", removal.endedOn)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        for (name, key, list) in [
+            ("starting", "starts_on", changes.starting), ("leaving", "ends_on", changes.leaving),
+        ] {
+            json.key(name)
+            json.beginArray()
+            for person in list {
+                json.beginObject()
+                json.field("source_id", person.sourceID)
+                json.field(key, person.day)
                 json.endObject()
             }
             json.endArray()

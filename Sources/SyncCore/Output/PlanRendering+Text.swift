@@ -46,9 +46,11 @@ extension PlanRendering {
             let title = header.removalAction == .terminate ? "Terminate" : "Gone from the source (reported only)"
             out.write("\n\(title) (\(changes.removals.count))\n")
             for removal in changes.removals {
+                let why =
+                    removal.endedOn.map { "left on \($0) (dates.ends_on)" }
+                    ?? "missing since \(Timestamps.iso(removal.missingSince))"
                 out.write(
-                    "  - \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))"
-                        + "  missing since \(Timestamps.iso(removal.missingSince))\n")
+                    "  - \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))  \(why)\n")
             }
         }
         if !changes.waiting.isEmpty {
@@ -58,6 +60,16 @@ extension PlanRendering {
                     "  ? \(removal.person.sourceID)  \(identity(removal.person.fields, layout.catalog))"
                         + "  removed from \(Timestamps.iso(removal.dueAt)) if still missing\n")
             }
+        }
+        for (title, list) in [
+            ("Starting later: not created until their first day (dates.starts_on)", changes.starting),
+            ("Leaving: terminated from their last day (dates.ends_on)", changes.leaving),
+        ] where !list.isEmpty {
+            out.write("\n\(title) (\(list.count))\n")
+            for person in list { out.write("  \(person.day)  \(person.sourceID)\n") }
+        }
+        if changes.leftUnsent > 0 {
+            out.write("\n\(changes.leftUnsent) in the source left before they were ever sent: nothing to do\n")
         }
         if !changes.invalid.isEmpty {
             out.write("\nInvalid, not sent (\(changes.invalid.count))\n")

@@ -122,13 +122,14 @@ public struct Syncer: Sendable {
                     guard let value = removal.person.fields[name], !catalog.sensitive.contains(name) else { return nil }
                     return ImportRow.Field(name, value)
                 }
-                fields.append(ImportRow.Field(catalog.terminatedAt, when))
+                let terminatedAt = removal.terminatedAt ?? when
+                fields.append(ImportRow.Field(catalog.terminatedAt, terminatedAt))
                 terminations.append(
                     Outgoing(
                         kind: .terminate, row: ImportRow(fields),
                         update: SnapshotUpdate(
                             sourceID: removal.person.sourceID, fingerprint: removal.fingerprint,
-                            fields: removal.person.fields, terminatedAt: when)))
+                            fields: removal.person.fields, terminatedAt: terminatedAt)))
             }
         }
         return chunks(upserts) + chunks(terminations)
