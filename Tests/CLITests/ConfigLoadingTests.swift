@@ -196,6 +196,72 @@ import Testing
             error(base + "removals:\n  action: delete\n")?.message.contains("must be one of terminate, report") == true)
         #expect(error(base + "removals:\n  grace: 3 days\n")?.message.contains("duration") == true)
     }
+
+    /// `sources:` names the primary and how each other source joins; every misuse names its key and line.
+    @Test func joinedSourcesAreReadAndTheirMisusesNamed() throws {
+        let mapping = """
+            mapping:
+              first_name: hr.first_name
+              last_name: last_name
+              email: { coalesce: [ad.mail, hr.email] }
+
+            """
+        let good = """
+            sources:
+              hr:
+                primary: true
+                type: csv
+                path: people.csv
+                id: employee_number
+              ad:
+                type: csv
+                path: ad.csv
+                id: guid
+                join: { attribute: employeeNumber, to: employee_number, case_sensitive: true }
+                on_duplicate: first
+
+            """ + mapping
+        let job = try load(good)
+        let join = try #require(job.join)
+        #expect(join.primary.name == "hr" && job.sourceType == "csv")
+        #expect(join.secondaries.map(\.name) == ["ad"])
+        #expect(join.secondaries[0].caseSensitive && join.secondaries[0].firstOfDuplicates)
+        #expect(
+            join.attributes(of: "hr", mapped: job.mappedAttributes) == [
+                "first_name", "last_name", "email", "employee_number",
+            ])
+        #expect(join.attributes(of: "ad", mapped: job.mappedAttributes) == ["mail", "employeeNumber"])
+        let source = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
+        #expect(source.description.contains("(hr) + "), "\(source.description)")
+
+        let cases: [(String, String)] = [
+            (
+                good.replacingOccurrences(
+                    of: "    join: { attribute: employeeNumber, to: employee_number, case_sensitive: true }\n", with: ""
+                ),
+                "`sources.ad` needs `join:`"
+            ),
+            (
+                good.replacingOccurrences(of: "    on_duplicate: first", with: "    primary: true"),
+                "a second primary source"
+            ),
+            (
+                good.replacingOccurrences(of: "    primary: true\n", with: ""),
+                "`sources.hr` needs `join:` (or `primary: true`)"
+            ),
+            (good.replacingOccurrences(of: "to: employee_number, ", with: ""), "`sources.ad.join.to` is required"),
+            (
+                good.replacingOccurrences(of: "on_duplicate: first", with: "on_duplicate: last"),
+                "must be one of invalid, first"
+            ),
+            (base + good.replacingOccurrences(of: mapping, with: ""), "beside `source:`"),
+        ]
+        for (yaml, expected) in cases {
+            let found = error(yaml)
+            #expect(found?.message.contains(expected) == true, "\(expected): \(found?.message ?? "no error")")
+            #expect(found?.message.contains("job.yml:") == true, "names the line: \(found?.message ?? "")")
+        }
+    }
 }
 
 @Suite struct SafetyConfigTests {

@@ -5,15 +5,32 @@ extension ConnectorRegistry {
     /// Builds the source a job's `source:` section describes.
     /// - Throws: ``SyncError`` when the type is unknown or a setting is wrong.
     public func makeSource(for job: JobConfiguration, logger: Logger) throws -> any UserSource {
-        guard let connector = connector(ofType: job.sourceType) else {
-            let known = types.map(\.type).joined(separator: ", ")
-            throw job.source.error("has the unknown type `\(job.sourceType)`", hint: "known types: \(known)")
+        guard let join = job.join else {
+            return try makeSource(
+                job.source, type: job.sourceType, attributes: job.mappedAttributes, job: job, logger: logger)
         }
-        let section = try job.source.section()
+        let mapped = job.mappedAttributes
+        func make(_ member: JoinSettings.Member) throws -> any UserSource {
+            try makeSource(
+                member.node, type: member.type, attributes: join.attributes(of: member.name, mapped: mapped), job: job,
+                logger: logger)
+        }
+        return JoinedSource(
+            primaryName: join.primary.name, primary: try make(join.primary),
+            joined: try join.secondaries.map { JoinedSource.Joined(member: $0, source: try make($0)) })
+    }
+
+    private func makeSource(
+        _ node: ConfigNode, type: String, attributes: [String], job: JobConfiguration, logger: Logger
+    ) throws -> any UserSource {
+        guard let connector = connector(ofType: type) else {
+            let known = types.map(\.type).joined(separator: ", ")
+            throw node.error("has the unknown type `\(type)`", hint: "known types: \(known)")
+        }
+        let section = try node.section()
         // Read by the job itself, for any connector.
-        _ = section.node("type")
-        _ = section.node("min_records")
-        let context = SourceContext(folder: job.folder, mappedAttributes: job.mappedAttributes, logger: logger)
+        for key in ["type", "min_records", "primary", "join", "on_duplicate"] { _ = section.node(key) }
+        let context = SourceContext(folder: job.folder, mappedAttributes: attributes, logger: logger)
         let source = try connector.makeSource(section: section, context: context)
         try section.finish()
         return source

@@ -9,8 +9,10 @@ public struct JobConfiguration: Sendable {
     public var folder: String
     /// How to reach the API.
     public var api: APISettings
-    /// The `source:` section, read by the connector its `type:` names.
+    /// The `source:` section (or the primary's, with `sources:`), read by the connector its `type:` names.
     public var source: ConfigNode
+    /// The named sources and how they join, when the job has `sources:` instead of `source:`.
+    public var join: JoinSettings?
     /// The source's `type:`.
     public var sourceType: String
     /// The field mappings, in file order.
@@ -43,10 +45,17 @@ public struct JobConfiguration: Sendable {
         folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
         let top = try root.section()
         api = try APISettings(section: top.section("api"), folder: folder)
-        guard let source = top.node("source") else {
+        if let sources = top.node("sources") {
+            if top.has("source") {
+                throw sources.error(
+                    "is given beside `source:`", hint: "a job reads one `source:`, or several `sources:`, not both")
+            }
+            join = try JoinSettings(node: sources)
+        }
+        guard let source = join?.primary.node ?? top.node("source") else {
             throw SyncError.config(
                 "the config has no `source:` section", at: root.location,
-                hint: "add `source:` with a `type:` (see `compliance-sync connectors`)")
+                hint: "add `source:` with a `type:` (see `compliance-sync connectors`), or `sources:` to join several")
         }
         let sourceSection = try source.section()
         sourceType = try sourceSection.requiredString("type", hint: "see `compliance-sync connectors` for the types")

@@ -101,6 +101,10 @@ public struct ChangeSet: Sendable {
     public var leaving: [DatedPerson] = []
     /// People in the source whose leaving day has passed and who were never sent: nothing to do.
     public var leftUnsent = 0
+    /// Records of joined sources that matched no primary record: they never make a person.
+    public var unmatched: [JoinedSource.Unmatched] = []
+    /// With joined sources: the sources each mapped field reads, by field (a bare attribute is the primary's).
+    public var fieldSources: [String: [String]] = [:]
     /// People with nothing to send.
     public var unchanged = 0
     /// Records that cannot be sent.

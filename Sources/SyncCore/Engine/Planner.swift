@@ -15,6 +15,8 @@ public struct Planner: Sendable {
     public var guards = GuardPolicy()
     /// HR's start and leaving dates, if the job uses them.
     public var dates = EffectiveDates()
+    /// The named sources, when the job joins several.
+    public var join: JoinSettings?
     /// Where messages go.
     public var logger: Logger
     /// Told the number of records read so far, a batch at a time (for a progress line).
@@ -33,6 +35,7 @@ public struct Planner: Sendable {
         self.init(mappings: job.mapping, catalog: job.api.fields, removals: job.removals, logger: logger)
         guards = job.guards
         dates = job.dates
+        join = job.join
     }
 
     /// Computes the change set.
@@ -66,6 +69,16 @@ public struct Planner: Sendable {
         emails = []
         changes.recordsRead = candidates.count
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
+        if let joined = source as? JoinedSource { changes.unmatched = joined.unmatched }
+        if let join {
+            for mapping in mappings {
+                var names: [String] = []
+                for attribute in mapping.attributes where !names.contains(join.member(of: attribute).member) {
+                    names.append(join.member(of: attribute).member)
+                }
+                changes.fieldSources[mapping.field] = names
+            }
+        }
         if candidates.count > 0 {
             try checkCarried(pipeline.unseenAttributes(of: preparer.mapper), source: source, records: candidates.count)
         }
@@ -86,7 +99,14 @@ public struct Planner: Sendable {
     /// written as an attribute, a column the export lost). Optional ones are a warning.
     private func checkCarried(_ unseen: [String], source: some UserSource, records: Int) throws {
         guard !unseen.isEmpty else { return }
-        let required = mappings.filter { !$0.optional && !Set($0.attributes).isDisjoint(with: unseen) }
+        let required = mappings.filter { mapping in
+            guard !mapping.optional else { return false }
+            // A coalesce needs one of its attributes; anything else needs them all.
+            if case .coalesce = mapping.input {
+                return !mapping.attributes.isEmpty && mapping.attributes.allSatisfy(unseen.contains)
+            }
+            return !Set(mapping.attributes).isDisjoint(with: unseen)
+        }
         guard let mapping = required.first else {
             for name in unseen { logger.notice("no record has a value of `\(name)`, which an optional mapping reads") }
             return

@@ -45,8 +45,17 @@ struct RecordPreparer: Sendable {
         var mapper = mapper, fingerprinter = fingerprinter, dateMapper = dateMapper
         defer { self.mapper = mapper; self.fingerprinter = fingerprinter; self.dateMapper = dateMapper }
         let validator = validator, duplicates = duplicates
+        // A joined record may carry a problem the join found (`JoinedSource.problemAttribute`).
+        var joinSchema: AttributeSchema?, joinPosition: Int?
         for i in records.indices {
             var problems: [RecordProblem] = []
+            if records[i].schema !== joinSchema {
+                joinSchema = records[i].schema
+                joinPosition = records[i].schema.position(of: JoinedSource.problemAttribute)
+            }
+            if let joinPosition, let problem = records[i].values[joinPosition]?.texts.first {
+                problems.append(RecordProblem(field: nil, problem))
+            }
             mapper.prepare(for: records[i].schema)
             mapper.note(records[i])
             var values = mapper.mapResolved(records[i], problems: &problems)

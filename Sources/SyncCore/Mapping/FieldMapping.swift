@@ -19,6 +19,8 @@ public struct FieldMapping: Sendable {
         case template(Template)
         /// A fixed value.
         case value(String)
+        /// The first of these attributes that has a value (`coalesce: [ad.mail, hr.work_email]`).
+        case coalesce([String])
     }
 
     /// The import field this makes.
@@ -51,6 +53,7 @@ public struct FieldMapping: Sendable {
         case .attribute(let name): name == Self.sourceIDAttribute ? [] : [name]
         case .template(let template): template.attributes.filter { $0 != Self.sourceIDAttribute }
         case .value: []
+        case .coalesce(let names): names.filter { $0 != Self.sourceIDAttribute }
         }
     }
 
@@ -66,10 +69,10 @@ public struct FieldMapping: Sendable {
             return
         }
         let section = try node.section()
-        let inputs = ["attribute", "template", "value"].filter { section.has($0) }
+        let inputs = ["attribute", "template", "value", "coalesce"].filter { section.has($0) }
         guard inputs.count == 1 else {
             throw node.error(
-                "must have exactly one of attribute, template or value",
+                "must have exactly one of attribute, template, value or coalesce",
                 hint: #"for example `{ attribute: mail, transform: [trim, lowercase] }`"#)
         }
         switch inputs[0] {
@@ -82,6 +85,14 @@ public struct FieldMapping: Sendable {
                 throw templateNode.error("has an unbalanced `{` or `}`", hint: "write {{ and }} for literal braces")
             }
             input = .template(template)
+        case "coalesce":
+            let names = try section.strings("coalesce") ?? []
+            guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
+                throw section.node("coalesce")!.error(
+                    "must list the attributes to try, in order",
+                    hint: "for example `coalesce: [ad.mail, hr.work_email]`")
+            }
+            input = .coalesce(names)
         default: input = .value(try section.string("value") ?? "")
         }
         transforms = try section.node("transform").map(Transform.list) ?? []

@@ -34,6 +34,7 @@ public struct Mapper: Sendable {
             case .attribute(sourceID): input = .sourceID
             case .attribute(let name): input = .attribute(index(name))
             case .value(let value): input = .value(value)
+            case .coalesce(let names): input = .coalesce(names.map(index))
             case .template(let template):
                 input = .template(
                     template.parts.map {
@@ -103,6 +104,14 @@ public struct Mapper: Sendable {
             switch field.input {
             case .value(let text): value = .one(text)
             case .sourceID: value = .one(record.id)
+            case .coalesce(let candidates):
+                value = .none
+                for i in candidates {
+                    let found = Working(positions[i].flatMap { record.values[$0] }).compacted
+                    if case .none = found { continue }
+                    value = found
+                    break
+                }
             case .attribute(let i): value = Working(positions[i].flatMap { record.values[$0] })
             case .template(let parts):
                 var text = ""
@@ -187,6 +196,7 @@ struct CompiledField: Sendable {
     enum Input: Sendable {
         case attribute(Int)
         case sourceID
+        case coalesce([Int])
         case template([TemplatePart])
         case value(String)
     }

@@ -28,6 +28,7 @@ extension PlanRendering {
         json.field("starting", changes.starting.count)
         json.field("leaving", changes.leaving.count)
         json.field("left_unsent", changes.leftUnsent)
+        json.field("unmatched", changes.unmatched.reduce(0) { $0 + $1.ids.count })
         json.endObject()
         json.field("stopped", error: header.stoppedBy)
         json.field("warnings", strings: changes.warnings)
@@ -92,6 +93,19 @@ extension PlanRendering {
             }
             json.endArray()
         }
+        json.key("unmatched")
+        json.beginArray()
+        for unmatched in changes.unmatched {
+            json.beginObject()
+            json.field("source", unmatched.source)
+            json.field("source_ids", strings: unmatched.ids)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("field_sources")
+        json.beginObject()
+        for field in changes.fieldSources.keys.sorted() { json.field(field, strings: changes.fieldSources[field]!) }
+        json.endObject()
         for (name, key, list) in [
             ("starting", "starts_on", changes.starting), ("leaving", "ends_on", changes.leaving),
         ] {

@@ -28,7 +28,11 @@ extension PlanRendering {
                 out.write("  ~ ")
                 printer.write(update.row, details: false)
                 out.write("  ")
-                out.write(update.changed.map { describeChange($0, update, layout) }.joined(separator: "; "))
+                out.write(
+                    update.changed.map { field in
+                        describeChange(field, update, layout)
+                            + (changes.fieldSources[field].map { " (from \($0.joined(separator: " or ")))" } ?? "")
+                    }.joined(separator: "; "))
                 out.write("\n")
             }
         }
@@ -67,6 +71,12 @@ extension PlanRendering {
         ] where !list.isEmpty {
             out.write("\n\(title) (\(list.count))\n")
             for person in list { out.write("  \(person.day)  \(person.sourceID)\n") }
+        }
+        for unmatched in changes.unmatched {
+            out.write(
+                "\nIn \(unmatched.source), matching no one: never a person (\(unmatched.ids.count))\n  "
+                    + unmatched.ids.prefix(20).joined(separator: ", ")
+                    + (unmatched.ids.count > 20 ? ", … and \(unmatched.ids.count - 20) more" : "") + "\n")
         }
         if changes.leftUnsent > 0 {
             out.write("\n\(changes.leftUnsent) in the source left before they were ever sent: nothing to do\n")

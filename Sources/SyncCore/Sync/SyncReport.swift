@@ -52,6 +52,8 @@ public struct SyncReport: Sendable {
     public var rekeys: [Rekey] = []
     /// Rows the API rejected; they are sent again next run.
     public var rejected: [Rejection] = []
+    /// Records of joined sources that matched no primary record, by source.
+    public var unmatched: [JoinedSource.Unmatched] = []
     /// Import requests that created an import.
     public var importsSent = 0
     /// Submissions of an earlier, interrupted run that this run confirmed.
@@ -118,6 +120,9 @@ public struct SyncReport: Sendable {
                     + (record.location.map { " (\($0))" } ?? "") + ": \(record.reason)")
         }
         if invalid.count > 20 { lines.append("  … and \(invalid.count - 20) more invalid (see the run report)") }
+        for group in unmatched {
+            lines.append("  \(group.ids.count) records of \(group.source) matched no one (see the run report)")
+        }
         for warning in warnings { lines.append("  warning: \(warning)") }
         return lines.joined(separator: "\n")
     }
@@ -179,6 +184,15 @@ public struct SyncReport: Sendable {
             json.field("source_id", record.sourceID)
             json.field("location", record.location?.description)
             json.field("reason", record.reason)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("unmatched")
+        json.beginArray()
+        for group in unmatched {
+            json.beginObject()
+            json.field("source", group.source)
+            json.field("source_ids", strings: group.ids)
             json.endObject()
         }
         json.endArray()

@@ -57,6 +57,7 @@ public struct Syncer: Sendable {
         report.unchanged = changes.unchanged
         report.invalid = changes.invalid
         report.warnings += changes.warnings
+        report.unmatched = changes.unmatched
         report.waiting = changes.waiting.map(\.person.sourceID)
         report.rekeys = changes.rekeys.map {
             .init(from: $0.previous.sourceID, to: $0.sourceID, matchedOn: $0.matchedOn)
