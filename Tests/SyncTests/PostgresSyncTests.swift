@@ -108,6 +108,65 @@ import Testing
         }
     }
 
+    /// examples/hr-plus-directory: the HR database joined with the test directory (slapd) on
+    /// employeeNumber = employee_id; the e-mail from the directory, everything else from HR.
+    @Test func hrJoinedWithTheDirectory() async throws {
+        let ldap = ProcessInfo.processInfo.environment
+        guard let url = ldap["LDAP_TEST_URL"], let base = ldap["LDAP_TEST_BASE"] else {
+            Issue.record("LDAP_TEST_* is not set: run scripts/test, which starts the test directory")
+            return
+        }
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.clients = ["hr-job": "hr-job-secret"]
+        configuration.processingTime = 0
+        configuration.facilities = ["101", "102"]
+        try await withSimulator(configuration) { simulator in
+            let example = try ExampleCopy("hr-plus-directory")
+            let job = example.path("hr-plus-directory.yml")
+            let (reader, ca) = (try setting("PG_TEST_READER"), try setting("PG_TEST_CA"))
+            try example.editJob("hr-plus-directory.yml") { config in
+                config["api"] = [
+                    "base_url": simulator.baseURL, "batch_size": 1000, "client_id": "hr-job",
+                    "client_secret_env": "HR_JOB_SECRET",
+                ]
+                var sources = config.section("sources")
+                var hr = sources.section("hr")
+                hr["conninfo"] = reader
+                hr["password_file"] = nil
+                hr["password_env"] = "HR_DB_PASSWORD"
+                hr["sslrootcert"] = ca
+                var directory = sources.section("directory")
+                directory["url"] = url
+                directory["base_dn"] = base
+                for key in ["ca_file", "bind_dn", "bind_password_file"] { directory[key] = nil }
+                sources["hr"] = hr
+                sources["directory"] = directory
+                config["sources"] = sources
+            }
+            let env = ["HR_JOB_SECRET": "hr-job-secret", "HR_DB_PASSWORD": try setting("PG_TEST_READER_PASSWORD")]
+            let current = Int(try admin("SELECT count(*) FROM hr.employees WHERE status <> 'terminated'"))!
+
+            let (summary, plan) = try await planSummary(job, environment: env)
+            #expect(plan.status == 0, "\(plan.all)")
+            #expect(
+                (summary?["unmatched"] ?? 0) > 0, "the directory holds people HR does not: \(plan.stdout.prefix(400))")
+            let sync = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(sync.status == 0, "\(sync.all)")
+            let people = await simulator.simulator.people()
+            #expect(!people.isEmpty && people.count <= current, "only HR's people: \(people.count) of \(current)")
+            // E000101 is in both: the directory's e-mail (as gen-directory.py writes it), HR's facility.
+            let margaret = try #require(people.first { $0["employee_id"] == "E000101" })
+            let directoryMail = try await runProcess(
+                "/usr/bin/ldapsearch", ["-x", "-LLL", "-H", url, "-b", base, "(employeeNumber=E000101)", "mail"])
+            let mail = directoryMail.stdout.split(separator: "\n").first { $0.hasPrefix("mail: ") }
+                .map { $0.dropFirst(6).lowercased() }
+            #expect(mail != nil && margaret["email"] == mail, "\(margaret) \(directoryMail.all)")
+            #expect(margaret["facility_id"] == "101" && margaret["hired_at"] == "2015-03-02 00:00:00")
+            for secret in ["hr-job-secret", "123-45-6701"] { #expect(!sync.all.contains(secret)) }
+        }
+    }
+
     @Test func aPersonsStoryAndTheRunsInThePostgresStore() async throws {
         let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]
         try await withHarness(snapshot: try postgresSnapshot()) { harness in
