@@ -110,7 +110,8 @@ import Testing
     @Test func aProgramThatRunsTooLongIsStopped() async throws {
         let started = Date()
         let message = await failure(try source(Self.header + "\ntime.sleep(120)\n", timeout: 1))
-        #expect(message.contains("did not finish within 1 s"), "\(message)")
+        // "did not finish within", or on a starved machine the reader's own deadline first: "its output within".
+        #expect(message.contains("within 1 s and was stopped"), "\(message)")
         // Far sooner than the program would end, even on a machine the parallel suites saturate.
         #expect(Date().timeIntervalSince(started) < 45)
     }

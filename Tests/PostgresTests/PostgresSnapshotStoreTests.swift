@@ -33,8 +33,9 @@ import Testing
             fields: ["email": "\(id)@example.com", "ssn": "hmac:abc"], terminatedAt: terminated)
     }
 
-    func tableExists(_ name: String) throws -> Bool {
-        try PostgresTestServer.admin("SELECT to_regclass('compliance_sync.\"\(name)\"') IS NOT NULL", database: "sync")
+    func tableExists(_ name: String) async throws -> Bool {
+        try await PostgresTestServer.admin(
+            "SELECT to_regclass('compliance_sync.\"\(name)\"') IS NOT NULL", database: "sync")
             == "t"
     }
 
@@ -43,7 +44,7 @@ import Testing
         let reader = try await PostgresSnapshotStore.openForReading(settings, logger: logger)
         #expect(reader is EmptySnapshot)
         #expect(try await reader.index().count == 0)
-        #expect(try !tableExists("people_\(settings.job)"))
+        #expect(try await !tableExists("people_\(settings.job)"))
     }
 
     @Test func writesReadBackAndSurviveReopening() async throws {
@@ -60,7 +61,7 @@ import Testing
             try await store.commit([update("a", 5)], resolving: nil)
             try await store.setMissing(["b"], since: Date(timeIntervalSince1970: 1_800_000_100.5))
         }
-        #expect(try tableExists("people_\(settings.job)"))
+        #expect(try await tableExists("people_\(settings.job)"))
         let reader = try await PostgresSnapshotStore.openForReading(settings, logger: logger)
         #expect(reader.key.bytes == key)
         let index = try await reader.index()
@@ -175,7 +176,7 @@ import Testing
             }
             try await group.waitForAll()
         }
-        #expect(try PostgresTestServer.admin("SELECT count(*) FROM \(schema).jobs", database: "sync") == "6")
+        #expect(try await PostgresTestServer.admin("SELECT count(*) FROM \(schema).jobs", database: "sync") == "6")
     }
 
     @Test func theKeyMayLiveInAFileSharedByTheHosts() async throws {
@@ -189,7 +190,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: settings.keyPath)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(
-            try PostgresTestServer.admin(
+            try await PostgresTestServer.admin(
                 "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync")
                 == "t")
         #expect(try await PostgresSnapshotStore.openForReading(settings, logger: logger).key.bytes == key.bytes)
@@ -217,7 +218,7 @@ import Testing
         #expect(!settings.keyFileGiven)
         let key = try await PostgresSnapshotStore.openForWriting(settings, logger: logger).key
         #expect(
-            try PostgresTestServer.admin(
+            try await PostgresTestServer.admin(
                 "SELECT hmac_key IS NULL FROM compliance_sync.jobs WHERE job = '\(settings.job)'", database: "sync")
                 == "t")
         #expect(try Data(contentsOf: URL(fileURLWithPath: settings.keyPath)) == key.bytes)
@@ -225,7 +226,7 @@ import Testing
 
         // A snapshot of an earlier version, its key in the database, still opens, with a warning.
         let hex = key.bytes.map { String(format: "%02x", $0) }.joined()
-        try PostgresTestServer.admin(
+        try await PostgresTestServer.admin(
             "UPDATE compliance_sync.jobs SET hmac_key = decode('\(hex)', 'hex') WHERE job = '\(settings.job)'",
             database: "sync")
         try FileManager.default.removeItem(atPath: settings.keyPath)
@@ -238,7 +239,7 @@ import Testing
     @Test func aNewerSchemaIsRefused() async throws {
         let settings = try settings()
         _ = try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
-        try PostgresTestServer.admin(
+        try await PostgresTestServer.admin(
             "UPDATE compliance_sync.jobs SET schema_version = 99 WHERE job = '\(settings.job)'", database: "sync")
         await #expect {
             _ = try await PostgresSnapshotStore.openForReading(settings, logger: logger)

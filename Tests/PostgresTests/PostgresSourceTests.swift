@@ -21,7 +21,7 @@ import Testing
 
     @Test func readsEveryRowWithItsLocation() async throws {
         let records = try await readAll(try source("SELECT * FROM hr.employees ORDER BY employee_id"))
-        let total = Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees"))!
+        let total = Int(try await PostgresTestServer.admin("SELECT count(*) FROM hr.employees"))!
         #expect(records.count == total)
         #expect(total >= 5000)
         #expect(Set(records.map(\.id)).count == total)
@@ -86,13 +86,14 @@ import Testing
                 ["on_leave", "E000000"]))
         #expect(
             leave.count
-                == Int(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE status = 'on_leave'")))
+                == Int(
+                    try await PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE status = 'on_leave'")))
     }
 
     @Test func theQueryCannotWrite() async throws {
         let error = await failure(try source("UPDATE hr.employees SET title = 'x' RETURNING employee_id"))
         #expect(error?.message.contains("SQLSTATE 25006") == true, "\(String(describing: error))")
-        #expect(try PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE title = 'x'") == "0")
+        #expect(try await PostgresTestServer.admin("SELECT count(*) FROM hr.employees WHERE title = 'x'") == "0")
     }
 
     @Test func anErrorPartWayFailsTheRead() async throws {

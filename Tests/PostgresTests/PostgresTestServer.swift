@@ -2,6 +2,7 @@ import ConnectorCore
 import Foundation
 import PostgresClient
 import SyncCore
+import TestSupport
 
 /// The private PostgreSQL that scripts/test starts (scripts/pg-test-server):
 /// database `hr` with examples/postgres-hr and generated employees, database `sync` for snapshots.
@@ -26,21 +27,17 @@ enum PostgresTestServer {
         try PostgresSettings(conninfo: setting("PG_TEST_STORE"), password: Secret(setting("PG_TEST_STORE_PASSWORD")))
     }
 
-    /// Runs SQL as the superuser through psql and returns its unaligned output.
+    /// Runs SQL as the superuser through psql and returns its unaligned output. Waits without
+    /// blocking a thread of the shared pool (`Process.waitUntilExit` spins one, starving the other
+    /// tests' tasks on a 2-core machine).
     @discardableResult
-    static func admin(_ sql: String, database: String = "hr") throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+    static func admin(_ sql: String, database: String = "hr") async throws -> String {
         let conninfo = try setting("PG_TEST_ADMIN").replacingOccurrences(of: "dbname=hr", with: "dbname=\(database)")
-        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", conninfo, "-c", sql]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SyncError(.source, "psql failed (\(process.terminationStatus)) running: \(sql)")
+        let result = try await runProcess(
+            "/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", conninfo, "-c", sql])
+        guard result.status == 0 else {
+            throw SyncError(.source, "psql failed (\(result.status)) running: \(sql): \(result.stderr)")
         }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

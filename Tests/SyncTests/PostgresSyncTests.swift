@@ -24,17 +24,13 @@ import Testing
         ]
     }
 
-    func admin(_ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", try setting("PG_TEST_ADMIN"), "-c", sql]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "psql: \(sql)")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Runs SQL as the test server's admin. Waits without blocking a thread of the shared pool
+    /// (`Process.waitUntilExit` spins one, starving every other test's tasks on this 2-core machine).
+    func admin(_ sql: String) async throws -> String {
+        let result = try await runProcess(
+            "/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", try setting("PG_TEST_ADMIN"), "-c", sql])
+        #expect(result.status == 0, "psql: \(sql): \(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test func hrDatabaseToSimulatorAndOneChange() async throws {
@@ -70,12 +66,12 @@ import Testing
             ]
 
             let current = Int(
-                try admin(
+                try await admin(
                     """
                     SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
                     """))!
             let invalid = Int(
-                try admin(
+                try await admin(
                     """
                     SELECT count(*) FROM hr.employees WHERE status <> 'terminated'
                       AND coalesce(work_email, email_aliases[1]) IS NULL
@@ -94,8 +90,8 @@ import Testing
                 #expect(!first.all.contains(secret) && !plan.all.contains(secret))
             }
 
-            _ = try admin("UPDATE hr.employees SET title = 'Director of Everything' WHERE employee_id = 'E200010'")
-            defer { _ = try? admin("UPDATE hr.employees SET title = 'Engineer' WHERE employee_id = 'E200010'") }
+            _ = try await admin(
+                "UPDATE hr.employees SET title = 'Director of Everything' WHERE employee_id = 'E200010'")
             let before = await simulator.simulator.stats()
             let second = try await runCLI(["sync", "--config", job], environment: env)
             #expect(second.status == 0, "\(second.all)")
@@ -105,6 +101,7 @@ import Testing
             #expect(after["imports_created"]! - before["imports_created"]! == 1)
             let person = await simulator.simulator.people().first { $0["employee_id"] == "E200010" }
             #expect(person?["job_title"] == "Director of Everything")
+            _ = try? await admin("UPDATE hr.employees SET title = 'Engineer' WHERE employee_id = 'E200010'")
         }
     }
 
@@ -145,7 +142,7 @@ import Testing
                 config["sources"] = sources
             }
             let env = ["HR_JOB_SECRET": "hr-job-secret", "HR_DB_PASSWORD": try setting("PG_TEST_READER_PASSWORD")]
-            let current = Int(try admin("SELECT count(*) FROM hr.employees WHERE status <> 'terminated'"))!
+            let current = Int(try await admin("SELECT count(*) FROM hr.employees WHERE status <> 'terminated'"))!
 
             let (summary, plan) = try await planSummary(job, environment: env)
             #expect(plan.status == 0, "\(plan.all)")
