@@ -4,6 +4,8 @@ import TestSupport
 import Testing
 import Yams
 
+@testable import SyncCore
+
 /// A simulator on a free loopback port and a copy of the quick start pointed at it.
 ///
 /// Safety: every stored property is a `let` of a type that is itself safe to share (the running
@@ -83,29 +85,8 @@ final class SyncHarness: @unchecked Sendable {
         return (active, terminated)
     }
 
-    /// Splits a CSV line of the quick start (quoted fields, doubled quotes).
-    static func cells(_ line: String) -> [String] {
-        var cells: [String] = [], cell = "", quoted = false
-        var chars = Array(line)[...]
-        while let c = chars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if chars.first == "\"" { cell.append("\""); chars.removeFirst() } else { quoted = false }
-                } else {
-                    cell.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                cells.append(cell)
-                cell = ""
-            } else {
-                cell.append(c)
-            }
-        }
-        cells.append(cell)
-        return cells
-    }
+    /// Splits a CSV line of the quick start (quoted fields, doubled quotes), as lookup tables are read.
+    static func cells(_ line: String) -> [String] { LookupTable.cells(line) }
 
     /// Every file the run left (snapshot, key, report, WAL) as one blob, to search for secrets.
     func stateBytes() throws -> Data {

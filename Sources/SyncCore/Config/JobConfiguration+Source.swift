@@ -29,7 +29,9 @@ extension ConnectorRegistry {
         }
         let section = try node.section()
         // Read by the job itself, for any connector.
-        for key in ["type", "min_records", "primary", "join", "on_duplicate"] { _ = section.node(key) }
+        for key in ["type", "min_records", "primary", "join", "on_duplicate", "include", "exclude"] {
+            _ = section.node(key)
+        }
         let context = SourceContext(folder: job.folder, mappedAttributes: attributes, logger: logger)
         let source = try connector.makeSource(section: section, context: context)
         try section.finish()

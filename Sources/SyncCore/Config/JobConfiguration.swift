@@ -13,6 +13,8 @@ public struct JobConfiguration: Sendable {
     public var source: ConfigNode
     /// The named sources and how they join, when the job has `sources:` instead of `source:`.
     public var join: JoinSettings?
+    /// Which records of the source (the primary, with `sources:`) count: its `include:` and `exclude:`.
+    public var filter = RecordFilter()
     /// The source's `type:`.
     public var sourceType: String
     /// The field mappings, in file order.
@@ -58,6 +60,7 @@ public struct JobConfiguration: Sendable {
                 hint: "add `source:` with a `type:` (see `compliance-sync connectors`), or `sources:` to join several")
         }
         let sourceSection = try source.section()
+        filter = try RecordFilter(section: sourceSection)
         sourceType = try sourceSection.requiredString("type", hint: "see `compliance-sync connectors` for the types")
         self.source = source
         guard let mappingNode = top.node("mapping") else {
@@ -67,6 +70,7 @@ public struct JobConfiguration: Sendable {
         }
         let mappingSection = try mappingNode.section()
         let catalog = api.fields
+        let folder = folder
         mapping = try mappingSection.keys.map { field in
             guard let node = mappingSection.node(field) else {
                 throw SyncError.config(
@@ -79,7 +83,7 @@ public struct JobConfiguration: Sendable {
                     hint: "fields are: \(catalog.known.joined(separator: ", ")); "
                         + "add it to api.fields.known if the API has gained it")
             }
-            return try FieldMapping(field: field, node: node)
+            return try FieldMapping(field: field, node: node, folder: folder)
         }
         for field in api.fields.required where !mapping.contains(where: { $0.field == field }) {
             throw mappingNode.error(

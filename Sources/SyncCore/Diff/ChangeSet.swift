@@ -111,8 +111,10 @@ public struct ChangeSet: Sendable {
     public var invalid: [InvalidRecord] = []
     /// Things the operator should know once (a mapped attribute no record has).
     public var warnings: [String] = []
-    /// Records read from the source.
+    /// Records read from the source that count (its `include:`/`exclude:` applied).
     public var recordsRead = 0
+    /// Records the source's `include:`/`exclude:` left out: as if the source did not hold them.
+    public var filtered = 0
     /// People in the snapshot who are not terminated.
     public var snapshotActive = 0
     /// Source ids that were missing before and are back.

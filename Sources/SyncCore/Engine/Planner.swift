@@ -17,6 +17,8 @@ public struct Planner: Sendable {
     public var dates = EffectiveDates()
     /// The named sources, when the job joins several.
     public var join: JoinSettings?
+    /// Which records of the source (the primary) count.
+    public var filter = RecordFilter()
     /// Where messages go.
     public var logger: Logger
     /// Told the number of records read so far, a batch at a time (for a progress line).
@@ -36,6 +38,7 @@ public struct Planner: Sendable {
         guards = job.guards
         dates = job.dates
         join = job.join
+        filter = job.filter
     }
 
     /// Computes the change set.
@@ -51,7 +54,8 @@ public struct Planner: Sendable {
     ) async throws -> ChangeSet {
         let mapper = Mapper(mappings, catalog: catalog)
         let duplicates = DuplicateEmails(layout: mapper.layout)
-        let preparer = RecordPreparer(mapper: mapper, key: snapshot.key, duplicates: duplicates, dates: dates)
+        let preparer = RecordPreparer(
+            mapper: mapper, key: snapshot.key, duplicates: duplicates, dates: dates, filter: filter)
         var changes = ChangeSet(layout: preparer.layout, plannedAt: now, key: snapshot.key)
 
         async let loadedIndex = loadIndex(of: snapshot)
@@ -68,6 +72,7 @@ public struct Planner: Sendable {
         duplicates.mark(emails, in: &candidates)
         emails = []
         changes.recordsRead = candidates.count
+        changes.filtered = pipeline.filtered
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
         if let joined = source as? JoinedSource { changes.unmatched = joined.unmatched }
         if let join {
@@ -101,8 +106,8 @@ public struct Planner: Sendable {
         guard !unseen.isEmpty else { return }
         let required = mappings.filter { mapping in
             guard !mapping.optional else { return false }
-            // A coalesce needs one of its attributes; anything else needs them all.
-            if case .coalesce = mapping.input {
+            // A coalesce or an if needs one of its attributes; anything else needs them all.
+            if mapping.needsAnyAttribute {
                 return !mapping.attributes.isEmpty && mapping.attributes.allSatisfy(unseen.contains)
             }
             return !Set(mapping.attributes).isDisjoint(with: unseen)

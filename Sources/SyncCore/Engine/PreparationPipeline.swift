@@ -15,6 +15,9 @@ struct PreparationPipeline {
     /// The hash of every email, with its record's position in ``candidates``.
     private var emails: [EqualHashes.Entry] = []
 
+    /// Records the source's `include:`/`exclude:` left out.
+    private(set) var filtered = 0
+
     /// Told the number of records prepared so far, after each batch.
     var progress: (@Sendable (Int) -> Void)?
 
@@ -103,7 +106,8 @@ struct PreparationPipeline {
         emails.append(
             contentsOf: prepared.emails.lazy.map { EqualHashes.Entry(hash: $0.hash, position: $0.position + offset) })
         candidates.append(contentsOf: prepared.candidates)
-        progress?(candidates.count)
+        filtered += prepared.filtered
+        progress?(candidates.count + filtered)
     }
 
     private mutating func collectAll() async {

@@ -12,6 +12,8 @@ struct RecordPreparer: Sendable {
         var candidates: [Differ.Candidate] = []
         /// The hash of each email, with its record's position in ``candidates``.
         var emails: [EqualHashes.Entry] = []
+        /// Records the source's `include:`/`exclude:` left out.
+        var filtered = 0
     }
 
     private(set) var mapper: Mapper
@@ -21,9 +23,14 @@ struct RecordPreparer: Sendable {
     /// Reads `dates.starts_on` and `dates.ends_on`, in that order, when the job has either.
     private var dateMapper: Mapper?
     private let dateFields: [String]
+    private let filter: RecordFilter
 
-    init(mapper: Mapper, key: SnapshotKey, duplicates: DuplicateEmails, dates: EffectiveDates = EffectiveDates()) {
+    init(
+        mapper: Mapper, key: SnapshotKey, duplicates: DuplicateEmails, dates: EffectiveDates = EffectiveDates(),
+        filter: RecordFilter = RecordFilter()
+    ) {
         self.mapper = mapper
+        self.filter = filter
         let dateMappings = [dates.startsOn, dates.endsOn].compactMap { $0 }
         dateMapper = dateMappings.isEmpty ? nil : Mapper(dateMappings, catalog: mapper.layout.catalog)
         dateFields = [dates.startsOn == nil ? nil : "starts_on", dates.endsOn == nil ? nil : "ends_on"]
@@ -47,7 +54,12 @@ struct RecordPreparer: Sendable {
         let validator = validator, duplicates = duplicates
         // A joined record may carry a problem the join found (`JoinedSource.problemAttribute`).
         var joinSchema: AttributeSchema?, joinPosition: Int?
+        let filtering = !filter.isEmpty
         for i in records.indices {
+            if filtering && !filter.keeps(records[i]) {
+                batch.filtered += 1
+                continue
+            }
             var problems: [RecordProblem] = []
             if records[i].schema !== joinSchema {
                 joinSchema = records[i].schema
@@ -74,7 +86,8 @@ struct RecordPreparer: Sendable {
                         "has a control character in its source id (at byte \(offset + 1)), which no snapshot can keep"))
             }
             if let hash = duplicates.hash(of: values) {
-                batch.emails.append(EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: i)))
+                batch.emails.append(
+                    EqualHashes.Entry(hash: hash, position: Int32(truncatingIfNeeded: batch.candidates.count)))
             }
             batch.candidates.append(
                 Differ.Candidate(

@@ -23,6 +23,8 @@ public struct JoinSettings: Sendable {
         /// Whether a second record that matches one primary person is ignored (`on_duplicate: first`)
         /// rather than making that person invalid.
         public var firstOfDuplicates = false
+        /// Which of its records count (`include:`, `exclude:`).
+        public var filter = RecordFilter()
 
         /// A member named `name`, of `type`, written at `node`.
         public init(name: String, node: ConfigNode, type: String) {
@@ -60,6 +62,7 @@ public struct JoinSettings: Sendable {
             let fields = try member.section()
             let type = try fields.requiredString("type", hint: "see `compliance-sync connectors` for the types")
             var read = Member(name: name, node: member, type: type)
+            read.filter = try RecordFilter(section: fields)
             if try fields.bool("primary") == true {
                 if let first = primary {
                     throw member.error(

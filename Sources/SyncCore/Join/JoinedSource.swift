@@ -129,7 +129,7 @@ public struct JoinedSource: UserSource {
     private func index(_ records: [SourceRecord], of member: JoinSettings.Member) -> Index {
         var index = Index()
         index.records = records
-        for (position, record) in records.enumerated() {
+        for (position, record) in records.enumerated() where member.filter.keeps(record) {
             if let key = member.attribute.flatMap({ Self.key(of: record, attribute: $0, member) }) {
                 index.byKey[key, default: []].append(position)
             } else {

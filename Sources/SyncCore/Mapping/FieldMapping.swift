@@ -12,7 +12,7 @@ public struct FieldMapping: Sendable {
     public static let sourceIDAttribute = "$id"
 
     /// Where the value comes from.
-    public enum Input: Sendable, Hashable {
+    public enum Input: Sendable {
         /// An attribute's values.
         case attribute(String)
         /// Text with `{attribute}` placeholders; `{{` and `}}` stand for braces.
@@ -21,6 +21,8 @@ public struct FieldMapping: Sendable {
         case value(String)
         /// The first of these attributes that has a value (`coalesce: [ad.mail, hr.work_email]`).
         case coalesce([String])
+        /// `if:` a condition, `then:` one mapping, `else:` another (or no value).
+        indirect case conditional(Condition, then: FieldMapping, else: FieldMapping?)
     }
 
     /// The import field this makes.
@@ -54,11 +56,24 @@ public struct FieldMapping: Sendable {
         case .template(let template): template.attributes.filter { $0 != Self.sourceIDAttribute }
         case .value: []
         case .coalesce(let names): names.filter { $0 != Self.sourceIDAttribute }
+        case .conditional(let condition, let then, let otherwise):
+            ([condition.attribute] + then.attributes + (otherwise?.attributes ?? [])).reduce(into: []) { names, name in
+                if name != Self.sourceIDAttribute && !names.contains(name) { names.append(name) }
+            }
+        }
+    }
+
+    /// Whether one attribute with a value is enough for the mapping to make one (a coalesce, an if).
+    var needsAnyAttribute: Bool {
+        switch input {
+        case .coalesce, .conditional: true
+        default: false
         }
     }
 
     /// Reads one `mapping:` entry.
-    init(field: String, node: ConfigNode) throws {
+    /// - Parameter folder: the job file's folder, where a lookup's `table_file` is.
+    init(field: String, node: ConfigNode, folder: String = ".") throws {
         self.field = field
         location = node.location
         if let attribute = node.scalar {
@@ -69,10 +84,10 @@ public struct FieldMapping: Sendable {
             return
         }
         let section = try node.section()
-        let inputs = ["attribute", "template", "value", "coalesce"].filter { section.has($0) }
+        let inputs = ["attribute", "template", "value", "coalesce", "if"].filter { section.has($0) }
         guard inputs.count == 1 else {
             throw node.error(
-                "must have exactly one of attribute, template, value or coalesce",
+                "must have exactly one of attribute, template, value, coalesce or if",
                 hint: #"for example `{ attribute: mail, transform: [trim, lowercase] }`"#)
         }
         switch inputs[0] {
@@ -93,9 +108,24 @@ public struct FieldMapping: Sendable {
                     hint: "for example `coalesce: [ad.mail, hr.work_email]`")
             }
             input = .coalesce(names)
+        case "if":
+            let condition = try Condition(node: section.node("if")!)
+            guard let then = section.node("then") else {
+                throw node.error(
+                    "has `if:` without `then:`",
+                    hint:
+                        #"for example `{ if: { attribute: type, equals: C }, then: { value: "Contractor" }, else: title }`"#
+                )
+            }
+            input = .conditional(
+                condition, then: try FieldMapping(field: field, node: then, folder: folder),
+                else: try section.node("else").map { try FieldMapping(field: field, node: $0, folder: folder) })
         default: input = .value(try section.string("value") ?? "")
         }
-        transforms = try section.node("transform").map(Transform.list) ?? []
+        if !inputs.contains("if"), let stray = ["then", "else"].first(where: section.has) {
+            throw section.node(stray)!.error("needs an `if:` beside it")
+        }
+        transforms = try section.node("transform").map { try Transform.list($0, folder: folder) } ?? []
         optional = try section.bool("optional") ?? false
         try section.finish()
     }

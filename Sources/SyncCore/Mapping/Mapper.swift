@@ -28,15 +28,14 @@ public struct Mapper: Sendable {
             return names.count - 1
         }
         let sourceID = FieldMapping.sourceIDAttribute
-        fields = mappings.map { mapping in
-            let input: CompiledField.Input
+        func compile(_ mapping: FieldMapping) -> CompiledField.Input {
             switch mapping.input {
-            case .attribute(sourceID): input = .sourceID
-            case .attribute(let name): input = .attribute(index(name))
-            case .value(let value): input = .value(value)
-            case .coalesce(let names): input = .coalesce(names.map(index))
+            case .attribute(sourceID): return .sourceID
+            case .attribute(let name): return .attribute(index(name))
+            case .value(let value): return .value(value)
+            case .coalesce(let names): return .coalesce(names.map(index))
             case .template(let template):
-                input = .template(
+                return .template(
                     template.parts.map {
                         switch $0 {
                         case .literal(let text): .literal(text)
@@ -44,10 +43,25 @@ public struct Mapper: Sendable {
                         case .attribute(let name): .attribute(index(name))
                         }
                     })
+            case .conditional(let condition, let then, let otherwise):
+                func branch(_ mapping: FieldMapping) -> CompiledField.Branch {
+                    CompiledField.Branch(
+                        input: compile(mapping),
+                        steps: mapping.transforms.map {
+                            CompiledField.Step($0, dateOnly: catalog.date.contains(mapping.field))
+                        })
+                }
+                return .conditional(
+                    CompiledField.Test(
+                        attribute: condition.attribute == sourceID ? nil : index(condition.attribute),
+                        condition: condition),
+                    branch(then), otherwise.map(branch))
             }
+        }
+        fields = mappings.map { mapping in
             let isDate = catalog.date.contains(mapping.field)
             return CompiledField(
-                name: mapping.field, input: input,
+                name: mapping.field, input: compile(mapping),
                 steps: mapping.transforms.map { CompiledField.Step($0, dateOnly: isDate) })
         }
         attributeNames = names
@@ -100,33 +114,7 @@ public struct Mapper: Sendable {
         var row = [String?]()
         row.reserveCapacity(fields.count)
         for field in fields {
-            var value: Working
-            switch field.input {
-            case .value(let text): value = .one(text)
-            case .sourceID: value = .one(record.id)
-            case .coalesce(let candidates):
-                value = .none
-                for i in candidates {
-                    let found = Working(positions[i].flatMap { record.values[$0] }).compacted
-                    if case .none = found { continue }
-                    value = found
-                    break
-                }
-            case .attribute(let i): value = Working(positions[i].flatMap { record.values[$0] })
-            case .template(let parts):
-                var text = ""
-                for part in parts {
-                    switch part {
-                    case .literal(let literal): text += literal
-                    case .sourceID: text += record.id
-                    case .attribute(let i):
-                        if let attribute = positions[i].flatMap({ record.values[$0] }) {
-                            text += attribute.texts.first ?? ""
-                        }
-                    }
-                }
-                value = .one(text)
-            }
+            var value = evaluate(field.input, record, field: field.name, problems: &problems)
             for step in field.steps {
                 value = step.apply(value, field: field.name, problems: &problems)
             }
@@ -141,6 +129,52 @@ public struct Mapper: Sendable {
             }
         }
         return row
+    }
+
+    /// A field's value before its transforms.
+    @inline(__always)
+    private func evaluate(
+        _ input: CompiledField.Input, _ record: borrowing SourceRecord, field: String, problems: inout [RecordProblem]
+    ) -> Working {
+        switch input {
+        case .value(let text): return .one(text)
+        case .sourceID: return .one(record.id)
+        case .attribute(let i): return Working(positions[i].flatMap { record.values[$0] })
+        case .coalesce(let candidates):
+            for i in candidates {
+                let found = Working(positions[i].flatMap { record.values[$0] }).compacted
+                if case .none = found { continue }
+                return found
+            }
+            return .none
+        case .template(let parts):
+            var text = ""
+            for part in parts {
+                switch part {
+                case .literal(let literal): text += literal
+                case .sourceID: text += record.id
+                case .attribute(let i):
+                    if let attribute = positions[i].flatMap({ record.values[$0] }) {
+                        text += attribute.texts.first ?? ""
+                    }
+                }
+            }
+            return .one(text)
+        case .conditional(let test, let then, let otherwise):
+            return branch(test, then, otherwise, record, field: field, problems: &problems)
+        }
+    }
+
+    /// The value of the branch of an `if:` that the record takes, its own transforms applied.
+    private func branch(
+        _ test: CompiledField.Test, _ then: CompiledField.Branch, _ otherwise: CompiledField.Branch?,
+        _ record: borrowing SourceRecord, field: String, problems: inout [RecordProblem]
+    ) -> Working {
+        let value = test.attribute.map { i in positions[i].flatMap { record.values[$0] } } ?? .text(record.id)
+        guard let taken = test.condition.holds(value) ? then : otherwise else { return .none }
+        var result = evaluate(taken.input, record, field: field, problems: &problems)
+        for step in taken.steps { result = step.apply(result, field: field, problems: &problems) }
+        return result
     }
 
     private mutating func resolve(_ schema: AttributeSchema) {
@@ -193,12 +227,25 @@ enum Working {
 
 /// One mapped field, ready to run.
 struct CompiledField: Sendable {
-    enum Input: Sendable {
+    indirect enum Input: Sendable {
         case attribute(Int)
         case sourceID
         case coalesce([Int])
         case template([TemplatePart])
         case value(String)
+        case conditional(Test, Branch, Branch?)
+    }
+
+    /// An `if:`'s condition, its attribute resolved like the others (`nil` for `$id`).
+    struct Test: Sendable {
+        let attribute: Int?
+        let condition: Condition
+    }
+
+    /// A `then:` or `else:`: where its value comes from, and its own transforms.
+    struct Branch: Sendable {
+        let input: Input
+        let steps: [Step]
     }
 
     enum TemplatePart: Sendable {
@@ -213,6 +260,8 @@ struct CompiledField: Sendable {
         case defaultValue(String)
         case date(DateFormat, zone: String?, dateOnly: Bool)
         case replace(NSRegularExpression, String)
+        case extract(NSRegularExpression)
+        case lookup([String: String], String?, String)
 
         init(_ transform: Transform, dateOnly: Bool) {
             switch transform {
@@ -225,6 +274,8 @@ struct CompiledField: Sendable {
             case .date(let format, let zone): self = .date(format, zone: zone, dateOnly: dateOnly)
             // The pattern was compiled once already when the config was read.
             case .replace(let pattern, let with): self = .replace(try! NSRegularExpression(pattern: pattern), with)
+            case .extract(let pattern): self = .extract(try! NSRegularExpression(pattern: pattern))
+            case .lookup(let table, let fallback, let name): self = .lookup(table, fallback, name)
             }
         }
 
@@ -258,6 +309,27 @@ struct CompiledField: Sendable {
                     regex.stringByReplacingMatches(
                         in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
                 }
+            case .extract(let regex):
+                return value.each { text in
+                    guard let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+                        let range = Range(match.range(at: 1), in: text)
+                    else { return nil }
+                    return String(text[range])
+                }
+            case .lookup(let table, let fallback, let name):
+                var missing = false
+                let mapped = value.each { text in
+                    if let found = table[text] { return found }
+                    if fallback == nil { missing = true }
+                    return fallback
+                }
+                if missing {
+                    problems.append(
+                        RecordProblem(
+                            field: field,
+                            "has a value that is not in its lookup table (\(name)); add it, or a `default`"))
+                }
+                return mapped
             }
         }
     }

@@ -18,6 +18,7 @@ extension PlanRendering {
         json.key("summary")
         json.beginObject()
         json.field("records", changes.recordsRead)
+        json.field("filtered", changes.filtered)
         json.field("creates", changes.creates.count)
         json.field("updates", changes.updates.count)
         json.field("rekeys", changes.rekeys.count)

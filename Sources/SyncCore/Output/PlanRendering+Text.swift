@@ -11,7 +11,8 @@ extension PlanRendering {
             "  \(changes.recordsRead) records read: \(changes.creates.count) to create, "
                 + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "
                 + (changes.rekeys.isEmpty ? "" : "\(changes.rekeys.count) re-keyed (never terminated), ")
-                + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid\n")
+                + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid"
+                + (changes.filtered > 0 ? " (\(changes.filtered) more left out by include/exclude)" : "") + "\n")
         let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
             out.write("\nCreate (\(changes.creates.count))\n")
