@@ -91,6 +91,33 @@ import Testing
         #expect(first.creates.first.map { first.value("email", of: $0) } == "3@example.com")
     }
 
+    @Test func aJoinedSourcesExcludedRecordsMatchNoOneAndAreNotUnmatched() async throws {
+        var directory = try member("ad", attribute: "employeeNumber", to: "employee_number")
+        directory.filter.exclude = [
+            try Condition(
+                node: ConfigNode(
+                    .mapping([
+                        (key: "attribute", node: ConfigNode(.scalar("title"), location: Self.node.location, path: "a")),
+                        (key: "equals", node: ConfigNode(.scalar("Service"), location: Self.node.location, path: "e")),
+                    ]), location: Self.node.location, path: "exclude"))
+        ]
+        let source = JoinedSource(
+            primaryName: "hr", primary: ArraySource(items: [hr("E1", mail: "e1@hr.example.com"), hr("E2")]),
+            joined: [
+                .init(
+                    member: directory,
+                    source: ArraySource(items: [
+                        ad("g1", number: "E1", mail: "svc@example.com", title: "Service"),
+                        ad("g2", number: "E2", mail: "e2@example.com"),
+                        ad("g3", number: "E3", mail: "x@example.com", title: "Service"),
+                    ]))
+            ])
+        let changes = try await planner(mapping).plan(source: source, snapshot: MemorySnapshot())
+        let e1 = try #require(changes.creates.first { $0.sourceID == "E1" })
+        #expect(changes.value("email", of: e1) == "e1@hr.example.com", "the excluded entry matched no one")
+        #expect(changes.unmatched.isEmpty, "excluded records are not in the source at all")
+    }
+
     @Test func aJoinedSourceThatFailsFailsThePlan() async throws {
         let source = try joined(
             [hr("E1")], (1...5).map { ad("g\($0)", number: "E\($0)", mail: "\($0)@example.com") }, failAfter: 3)

@@ -53,31 +53,21 @@ public struct JoinedSource: UserSource {
     /// The joined records of the last read that matched nobody, by source.
     public var unmatched: [Unmatched] { outcome.unmatched.withLock { $0 } }
 
-    public func records() -> AsyncThrowingStream<SourceRecord, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<SourceRecord, any Error>.makeStream()
-        let task = Task { [self] in
-            do {
-                try await read(into: continuation)
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
-    }
+    public func records() -> JoinedRecords { JoinedRecords(source: self) }
 
     // MARK: - Reading
 
     /// One joined source, read whole: its records by join key.
-    private struct Index: Sendable {
+    struct Index: Sendable {
         var records: [SourceRecord] = []
+        /// Whether each record counts (its source's `include:`/`exclude:`).
+        var kept: [Bool] = []
         var byKey: [String: [Int]] = [:]
-        var withoutKey: [Int] = []
     }
 
-    private func read(into continuation: AsyncThrowingStream<SourceRecord, any Error>.Continuation) async throws {
-        let (people, indexes) = try await withThrowingTaskGroup(of: (Int, [SourceRecord]).self) { group in
+    /// Every source read to its end, all at once: the primary's records and each joined source's index.
+    func readEverything() async throws -> (people: [SourceRecord], indexes: [Index]) {
+        try await withThrowingTaskGroup(of: (Int, [SourceRecord]).self) { group in
             group.addTask { (-1, try await Self.readAll(primary)) }
             for (i, joined) in joined.enumerated() {
                 group.addTask { (i, try await Self.readAll(joined.source)) }
@@ -89,30 +79,34 @@ public struct JoinedSource: UserSource {
             }
             return (people, indexes)
         }
-        var used = indexes.map { Set<Int>(minimumCapacity: $0.records.count) }
-        var schemas = SchemaCache(primaryName: primaryName, joined: joined.map(\.member.name))
-        for person in people {
-            try Task.checkCancellation()
-            var matches: [SourceRecord?] = []
-            var problems: [String] = []
-            for (i, joined) in joined.enumerated() {
-                let key = joined.member.to.flatMap { Self.key(of: person, attribute: $0, joined.member) }
-                let found = key.flatMap { indexes[i].byKey[$0] } ?? []
-                for position in found { used[i].insert(position) }
-                if found.count > 1 && !joined.member.firstOfDuplicates {
-                    let places = found.prefix(3).map { Self.place(indexes[i].records[$0]) }.joined(separator: " and ")
-                    problems.append(
-                        "matches \(found.count) records of \(joined.member.name) (\(places)); "
-                            + "fix the data, or set `on_duplicate: first` on \(joined.member.name)")
-                }
-                matches.append(found.first.map { indexes[i].records[$0] })
+    }
+
+    /// One primary record with its matches, and the matched records noted in `used`.
+    func merge(
+        _ person: SourceRecord, indexes: [Index], used: inout [Set<Int>], schemas: inout SchemaCache
+    ) -> SourceRecord {
+        var matches: [SourceRecord?] = []
+        var problems: [String] = []
+        for (i, joined) in joined.enumerated() {
+            let key = joined.member.to.flatMap { Self.key(of: person, attribute: $0, joined.member) }
+            let found = key.flatMap { indexes[i].byKey[$0] } ?? []
+            for position in found { used[i].insert(position) }
+            if found.count > 1 && !joined.member.firstOfDuplicates {
+                let places = found.prefix(3).map { Self.place(indexes[i].records[$0]) }.joined(separator: " and ")
+                problems.append(
+                    "matches \(found.count) records of \(joined.member.name) (\(places)); "
+                        + "fix the data, or set `on_duplicate: first` on \(joined.member.name)")
             }
-            continuation.yield(
-                schemas.merge(person, matches, problem: problems.isEmpty ? nil : problems.joined(separator: "; ")))
+            matches.append(found.first.map { indexes[i].records[$0] })
         }
+        return schemas.merge(person, matches, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// Notes, at the end of a read, the joined records nobody matched.
+    func finish(indexes: [Index], used: [Set<Int>]) {
         outcome.unmatched.withLock { unmatched in
             unmatched = joined.indices.compactMap { i in
-                let ids = indexes[i].records.indices.filter { !used[i].contains($0) }.map {
+                let ids = indexes[i].records.indices.filter { !used[i].contains($0) && indexes[i].kept[$0] }.map {
                     Self.place(indexes[i].records[$0])
                 }
                 return ids.isEmpty ? nil : Unmatched(source: joined[i].member.name, ids: ids)
@@ -120,20 +114,29 @@ public struct JoinedSource: UserSource {
         }
     }
 
+    /// Every record of a source; a chunk at a time when it hands chunks over.
     private static func readAll(_ source: some UserSource) async throws -> [SourceRecord] {
+        let sequence = source.records()
+        if let chunked = sequence as? any ChunkedRecordSequence { return try await readChunks(chunked) }
         var records: [SourceRecord] = []
-        for try await record in source.records() { records.append(record) }
+        for try await record in sequence { records.append(record) }
+        return records
+    }
+
+    private static func readChunks(_ sequence: some ChunkedRecordSequence) async throws -> [SourceRecord] {
+        var iterator = sequence.makeChunkIterator()
+        var records: [SourceRecord] = []
+        while let chunk = try await iterator.nextChunk() { records += chunk }
         return records
     }
 
     private func index(_ records: [SourceRecord], of member: JoinSettings.Member) -> Index {
         var index = Index()
         index.records = records
-        for (position, record) in records.enumerated() where member.filter.keeps(record) {
+        index.kept = records.map { member.filter.keeps($0) }
+        for (position, record) in records.enumerated() where index.kept[position] {
             if let key = member.attribute.flatMap({ Self.key(of: record, attribute: $0, member) }) {
                 index.byKey[key, default: []].append(position)
-            } else {
-                index.withoutKey.append(position)
             }
         }
         return index
