@@ -9,9 +9,10 @@ public final class AttributeSchema: Sendable {
     private let positions: [String: Int]
 
     /// Creates a schema; a repeated name keeps its first position.
-    public init(_ names: [String]) {
+    /// - Parameter aliases: more names for some of the positions (`hr.mail` for `mail`), not in ``names``.
+    public init(_ names: [String], aliases: [String: Int] = [:]) {
         self.names = names
-        var positions: [String: Int] = [:]
+        var positions = aliases
         for (index, name) in names.enumerated() where positions[name] == nil {
             positions[name] = index
         }

@@ -63,19 +63,33 @@ public struct JoinedSource: UserSource {
         /// Whether each record counts (its source's `include:`/`exclude:`).
         var kept: [Bool] = []
         var byKey: [String: [Int]] = [:]
+
+        /// Keeps a record and, for a joined source, indexes it by its join key if it counts.
+        mutating func add(_ record: SourceRecord, _ member: JoinSettings.Member?) {
+            records.append(record)
+            guard let member else { return }
+            let counts = member.filter.isEmpty || member.filter.keeps(record)
+            kept.append(counts)
+            if counts, let attribute = member.attribute,
+                let key = JoinedSource.key(of: record, attribute: attribute, member)
+            {
+                byKey[key, default: []].append(records.count - 1)
+            }
+        }
     }
 
-    /// Every source read to its end, all at once: the primary's records and each joined source's index.
+    /// Every source read to its end, all at once: the primary's records and each joined source's
+    /// index, built as its records arrive.
     func readEverything() async throws -> (people: [SourceRecord], indexes: [Index]) {
-        try await withThrowingTaskGroup(of: (Int, [SourceRecord]).self) { group in
-            group.addTask { (-1, try await Self.readAll(primary)) }
+        try await withThrowingTaskGroup(of: (Int, Index).self) { group in
+            group.addTask { (-1, try await Self.read(primary, member: nil)) }
             for (i, joined) in joined.enumerated() {
-                group.addTask { (i, try await Self.readAll(joined.source)) }
+                group.addTask { (i, try await Self.read(joined.source, member: joined.member)) }
             }
             var people: [SourceRecord] = []
             var indexes = [Index](repeating: Index(), count: joined.count)
-            for try await (i, records) in group {
-                if i < 0 { people = records } else { indexes[i] = index(records, of: joined[i].member) }
+            for try await (i, index) in group {
+                if i < 0 { people = index.records } else { indexes[i] = index }
             }
             return (people, indexes)
         }
@@ -114,41 +128,44 @@ public struct JoinedSource: UserSource {
         }
     }
 
-    /// Every record of a source; a chunk at a time when it hands chunks over.
-    private static func readAll(_ source: some UserSource) async throws -> [SourceRecord] {
-        let sequence = source.records()
-        if let chunked = sequence as? any ChunkedRecordSequence { return try await readChunks(chunked) }
-        var records: [SourceRecord] = []
-        for try await record in sequence { records.append(record) }
-        return records
-    }
-
-    private static func readChunks(_ sequence: some ChunkedRecordSequence) async throws -> [SourceRecord] {
-        var iterator = sequence.makeChunkIterator()
-        var records: [SourceRecord] = []
-        while let chunk = try await iterator.nextChunk() { records += chunk }
-        return records
-    }
-
-    private func index(_ records: [SourceRecord], of member: JoinSettings.Member) -> Index {
+    /// Every record of a source, a chunk at a time when it hands chunks over, indexed by the
+    /// member's join key as they arrive (the primary, `member` nil, is only kept).
+    private static func read(_ source: some UserSource, member: JoinSettings.Member?) async throws -> Index {
         var index = Index()
-        index.records = records
-        index.kept = records.map { member.filter.keeps($0) }
-        for (position, record) in records.enumerated() where index.kept[position] {
-            if let key = member.attribute.flatMap({ Self.key(of: record, attribute: $0, member) }) {
-                index.byKey[key, default: []].append(position)
-            }
+        let sequence = source.records()
+        if let chunked = sequence as? any ChunkedRecordSequence {
+            try await readChunks(chunked, into: &index, member: member)
+        } else {
+            for try await record in sequence { index.add(record, member) }
         }
         return index
     }
 
+    private static func readChunks(
+        _ sequence: some ChunkedRecordSequence, into index: inout Index, member: JoinSettings.Member?
+    ) async throws {
+        var iterator = sequence.makeChunkIterator()
+        while let chunk = try await iterator.nextChunk() {
+            index.records.reserveCapacity(index.records.count + chunk.count)
+            for record in chunk { index.add(record, member) }
+        }
+    }
+
     /// A record's join key: the attribute's first value, trimmed, case-folded unless the join minds case.
     static func key(of record: SourceRecord, attribute: String, _ member: JoinSettings.Member) -> String? {
-        guard let position = record.schema.position(of: attribute),
-            let text = record.values[position]?.texts.first?.trimmingCharacters(in: .whitespacesAndNewlines),
-            !text.isEmpty
-        else { return nil }
-        return member.caseSensitive ? text : text.lowercased()
+        guard let position = record.schema.position(of: attribute), let value = record.values[position] else {
+            return nil
+        }
+        let raw: String?
+        switch value {
+        case .text(let text): raw = text
+        case .multiple(let values): raw = values.first
+        case .binary: raw = value.texts.first
+        }
+        guard let raw else { return nil }
+        let text = FastText.trimmed(raw)
+        guard !text.isEmpty else { return nil }
+        return member.caseSensitive ? text : FastText.lowercased(text)
     }
 
     /// How a joined record is named in messages: its id, or its place.
@@ -167,6 +184,8 @@ struct SchemaCache {
     let primaryName: String
     let joined: [String]
     private var cache: [[ObjectIdentifier?]: AttributeSchema] = [:]
+    // perf: the last combination, found without building a key: most records share their schemas.
+    private var last: (person: AttributeSchema, matches: [AttributeSchema?], problem: Bool, schema: AttributeSchema)?
 
     init(primaryName: String, joined: [String]) {
         self.primaryName = primaryName
@@ -174,26 +193,42 @@ struct SchemaCache {
     }
 
     /// The primary record with its matches' values, each joined source's attributes prefixed with
-    /// its name, and the primary's both bare and prefixed.
+    /// its name; the primary's are there by their bare names and, as aliases, prefixed.
     mutating func merge(_ person: SourceRecord, _ matches: [SourceRecord?], problem: String?) -> SourceRecord {
+        let schema = self.schema(person.schema, matches.map { $0?.schema }, problem: problem != nil)
+        var values = person.values
+        values.reserveCapacity(schema.names.count)
+        for match in matches { if let match { values += match.values } }
+        if let problem { values.append(.text(problem)) }
+        return SourceRecord(id: person.id, schema: schema, values: values, location: person.location)
+    }
+
+    private mutating func schema(_ person: AttributeSchema, _ matches: [AttributeSchema?], problem: Bool)
+        -> AttributeSchema
+    {
+        if let last, last.person === person, last.problem == problem, last.matches.count == matches.count,
+            zip(last.matches, matches).allSatisfy({ $0 === $1 })
+        {
+            return last.schema
+        }
         let key =
-            [ObjectIdentifier(person.schema)] + matches.map { $0.map { ObjectIdentifier($0.schema) } }
-            + [problem == nil ? nil : ObjectIdentifier(SchemaCache.self)]
+            [ObjectIdentifier(person)] + matches.map { $0.map(ObjectIdentifier.init) }
+            + [problem ? ObjectIdentifier(SchemaCache.self) : nil]
         let schema: AttributeSchema
         if let cached = cache[key] {
             schema = cached
         } else {
-            var names = person.schema.names + person.schema.names.map { "\(primaryName).\($0)" }
+            var names = person.names
+            var aliases: [String: Int] = [:]
+            for (i, name) in person.names.enumerated() { aliases["\(primaryName).\(name)"] = i }
             for (name, match) in zip(joined, matches) {
-                if let match { names += match.schema.names.map { "\(name).\($0)" } }
+                if let match { names += match.names.map { "\(name).\($0)" } }
             }
-            if problem != nil { names.append(JoinedSource.problemAttribute) }
-            schema = AttributeSchema(names)
+            if problem { names.append(JoinedSource.problemAttribute) }
+            schema = AttributeSchema(names, aliases: aliases)
             cache[key] = schema
         }
-        var values = person.values + person.values
-        for match in matches { if let match { values += match.values } }
-        if let problem { values.append(.text(problem)) }
-        return SourceRecord(id: person.id, schema: schema, values: values, location: person.location)
+        last = (person, matches, problem, schema)
+        return schema
     }
 }
