@@ -18,7 +18,7 @@ struct ExecProtocol {
     /// The newest version this build reads.
     static let version = 1
 
-    /// Where lines come from, for messages: `output of python3 hr.py`.
+    /// The program whose output the lines are, for messages: `python3 hr.py`.
     let place: String
     private var sawHeader = false
     private var lastKeys: [String] = []
@@ -30,7 +30,7 @@ struct ExecProtocol {
     /// - Returns: the record it holds, or `nil` for the header or a blank line.
     /// - Throws: ``SyncError`` naming the line and what is wrong with it.
     mutating func read(_ line: ArraySlice<UInt8>, number: Int) throws -> SourceRecord? {
-        let location = SourceLocation.line(number, of: place)
+        let location = SourceLocation.outputLine(number, of: place)
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
             return nil
         }
@@ -43,6 +43,13 @@ struct ExecProtocol {
         } catch let error as SyncError {
             throw error
         } catch {
+            guard sawHeader else {
+                // Most often a stray print() of the program's own, before the header.
+                throw SyncError(
+                    .source, "\(location): the first line must be the protocol header, not other text",
+                    hint: "standard output carries only the protocol: print diagnostics to standard error "
+                        + "(Python: print(..., file=sys.stderr)), where they are logged")
+            }
             throw fail(location, "is not valid JSON (\(JSONValues.describe(error)))")
         }
         guard sawHeader else {

@@ -55,7 +55,10 @@ public struct ExecSource: UserSource, SourceConnector {
         var environment = inherited.filter { baseEnvironment.contains($0.key) }
         for name in try section.strings("pass_env") ?? [] {
             guard let value = inherited[name] else {
-                throw section.node("pass_env")!.error("names \(name), which is not set in this environment")
+                throw section.node("pass_env")!.error(
+                    "names \(name), which is not set in this environment",
+                    hint: "set \(name) where compliance-sync runs (for the service: Environment= or EnvironmentFile= "
+                        + "in a drop-in, or a credential), or take it out of pass_env; an empty value counts as set")
             }
             environment[name] = value
         }
@@ -82,7 +85,7 @@ public struct ExecSource: UserSource, SourceConnector {
                     .source, "\(description): \(error)",
                     hint: "check that the program exists and is executable, and its PATH", underlying: error)
             }
-            let name = (command[0] as NSString).lastPathComponent
+            let name = Self.programName(command)
             let errorsDone = DispatchSemaphore(value: 0)
             Thread { [logger] in
                 Self.forward(program.stderr, to: logger, name: name)
@@ -91,7 +94,7 @@ public struct ExecSource: UserSource, SourceConnector {
             // The program's last words reach the log before any error about it (unless a child keeps stderr open).
             defer { _ = errorsDone.wait(timeout: .now() + 2) }
             let watchdog = Watchdog(program: program, seconds: timeoutSeconds)
-            var parser = ExecProtocol(place: "output of \(command.prefix(2).joined(separator: " "))")
+            var parser = ExecProtocol(place: command.prefix(2).joined(separator: " "))
             var seen: [String: Int] = [:]
             // Read to a deadline of its own, after the watchdog's SIGTERM and SIGKILL have had their turn:
             // a grandchild that left the process group can keep the pipe open.
@@ -183,6 +186,17 @@ public struct ExecSource: UserSource, SourceConnector {
     }
 
     /// Logs each line the program writes to standard error.
+    /// What the program's standard error is logged under: the script an interpreter runs
+    /// (`hr_connector.py` for `python3 hr_connector.py`), else the program.
+    static func programName(_ command: [String]) -> String {
+        let program = (command[0] as NSString).lastPathComponent
+        let interpreters = ["python", "node", "nodejs", "ruby", "perl", "bash", "sh", "zsh", "dash", "pwsh", "php",
+            "Rscript", "deno", "bun", "java"]
+        let isInterpreter = interpreters.contains { program == $0 || (program.hasPrefix($0) && program.dropFirst($0.count).allSatisfy { $0.isNumber || $0 == "." }) }
+        guard isInterpreter, let script = command.dropFirst().first(where: { !$0.hasPrefix("-") }) else { return program }
+        return (script as NSString).lastPathComponent
+    }
+
     static func forward(_ fd: Int32, to logger: Logger, name: String) {
         try? lines(of: fd) { line, _ in
             logger.notice("\(name): \(String(decoding: line, as: UTF8.self))", metadata: ["source": "exec"])

@@ -197,6 +197,20 @@ import Testing
         #expect(error(base + "removals:\n  grace: 3 days\n")?.message.contains("duration") == true)
     }
 
+    @Test func anUnsetPassEnvVariableSaysWhereToSetIt() throws {
+        let job = try load(
+            base.replacingOccurrences(
+                of: "  type: csv\n  path: people.csv\n",
+                with: "  type: exec\n  command: [python3, hr.py]\n  pass_env: [HR_TOKEN_NOT_SET_ANYWHERE]\n"))
+        #expect {
+            _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
+        } throws: { error in
+            let error = error as? SyncError
+            return error?.message.contains("names HR_TOKEN_NOT_SET_ANYWHERE, which is not set") == true
+                && error?.hint?.contains("EnvironmentFile=") == true
+        }
+    }
+
     /// `sources:` names the primary and how each other source joins; every misuse names its key and line.
     @Test func joinedSourcesAreReadAndTheirMisusesNamed() throws {
         let mapping = """

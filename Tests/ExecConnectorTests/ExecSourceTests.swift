@@ -58,26 +58,39 @@ import Testing
         #expect(
             first["cwd"]?.texts.first.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
                 == folder.resolvingSymlinksInPath().path)
-        #expect(first.location?.description == "output of python3 prog.py:2")
-        #expect(records[1].location?.description == "output of python3 prog.py:4")
+        #expect(first.location?.description == "line 2 of the output of python3 prog.py")
+        #expect(records[1].location?.description == "line 4 of the output of python3 prog.py")
     }
 
     @Test func theHeaderComesFirstAndNamesAVersionThisBuildReads() async throws {
         let missing = await failure(try source(#"print(json.dumps({"id": "E1", "attributes": {}}))"#))
-        #expect(missing.contains("prog.py:1: the first line must be the protocol header"), "\(missing)")
+        #expect(
+            missing.contains("line 1 of the output of python3 prog.py: the first line must be the protocol header"),
+            "\(missing)")
+        let stray = await failure(try source(#"print("starting export")"# + "\n" + Self.header))
+        #expect(stray.contains("the first line must be the protocol header, not other text"), "\(stray)")
+        #expect(stray.contains("print diagnostics to standard error"), "\(stray)")
         let newer = await failure(try source(#"print('{"protocol": "compliance-sync.records", "version": 2}')"#))
         #expect(newer.contains("speaks version 2 of the protocol"), "\(newer)")
     }
 
+    @Test func theProgramIsNamedByItsScript() {
+        #expect(ExecSource.programName(["python3", "-u", "tools/hr_connector.py", "--since", "7d"]) == "hr_connector.py")
+        #expect(ExecSource.programName(["/usr/bin/python3.11", "hr.py"]) == "hr.py")
+        #expect(ExecSource.programName(["node", "--max-old-space-size=4096", "roster.js"]) == "roster.js")
+        #expect(ExecSource.programName(["/opt/hr/export-people", "--all"]) == "export-people")
+        #expect(ExecSource.programName(["shellcheck", "x.sh"]) == "shellcheck", "sh as a prefix is not sh")
+    }
+
     @Test func aMalformedLineIsNamedByItsNumber() async throws {
         for (line, expected) in [
-            (#"print('{"id": "E2", "attributes": {"a": 1}')"#, "prog.py:3: is not valid JSON"),
-            (#"print('["E2"]')"#, "prog.py:3: is not a JSON object"),
-            (#"print('{"id": "", "attributes": {}}')"#, "prog.py:3: needs \"id\""),
-            (#"print('{"id": "E2", "attribute": {}}')"#, "prog.py:3: has the unknown key \"attribute\""),
-            (#"print('{"id": "E2", "attributes": {"m": {"x": 1}}}')"#, "prog.py:3: has an object in \"m\""),
-            (#"print('{"id": "E2", "attributes": {"m": [[1]]}}')"#, "prog.py:3: has a list in \"m\" holding a list"),
-            (#"print('{"id": "E1", "attributes": {}}')"#, "prog.py:3: the id E1 was already given on line 2"),
+            (#"print('{"id": "E2", "attributes": {"a": 1}')"#, "line 3 of the output of python3 prog.py: is not valid JSON"),
+            (#"print('["E2"]')"#, "line 3 of the output of python3 prog.py: is not a JSON object"),
+            (#"print('{"id": "", "attributes": {}}')"#, "line 3 of the output of python3 prog.py: needs \"id\""),
+            (#"print('{"id": "E2", "attribute": {}}')"#, "line 3 of the output of python3 prog.py: has the unknown key \"attribute\""),
+            (#"print('{"id": "E2", "attributes": {"m": {"x": 1}}}')"#, "line 3 of the output of python3 prog.py: has an object in \"m\""),
+            (#"print('{"id": "E2", "attributes": {"m": [[1]]}}')"#, "line 3 of the output of python3 prog.py: has a list in \"m\" holding a list"),
+            (#"print('{"id": "E1", "attributes": {}}')"#, "line 3 of the output of python3 prog.py: the id E1 was already given on line 2"),
         ] {
             let message = await failure(
                 try source(
@@ -104,7 +117,7 @@ import Testing
                     sys.exit(3)
                     """, logger: logger))
         #expect(message.contains("failed with exit status 3 after printing 1 records"), "\(message)")
-        #expect(recorder.messages.contains("python3: HR API answered 503"))
+        #expect(recorder.messages.contains("prog.py: HR API answered 503"), "under the script's name, not python3's")
     }
 
     @Test func aProgramThatRunsTooLongIsStopped() async throws {
@@ -186,13 +199,13 @@ import Testing
         ].map { Array($0.utf8) }
         var fuzzer = Fuzzer(seed: 21)
         for _ in 0..<Fuzzer.iterations(3000) {
-            var parser = ExecProtocol(place: "output of fuzz")
+            var parser = ExecProtocol(place: "fuzz")
             _ = try parser.read(corpus[0][...], number: 1)
             let line = fuzzer.input(from: corpus)
             do {
                 _ = try parser.read(line[...], number: 2)
             } catch let error as SyncError {
-                #expect(error.message.hasPrefix("output of fuzz:2"), "\(error.message)")
+                #expect(error.message.hasPrefix("line 2 of the output of fuzz"), "\(error.message)")
             }
         }
     }

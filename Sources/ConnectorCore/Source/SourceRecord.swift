@@ -25,37 +25,49 @@ public final class AttributeSchema: Sendable {
 
 /// Where a record came from, for error messages: a line of a file, a DN, a row.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    private enum Kind: UInt8, Sendable { case place, line, row, outputLine }
     private let place: String
     private let line: Int?
-    private let isRow: Bool
+    private let kind: Kind
 
     /// Creates a location from any readable description, such as a DN.
     public init(_ description: String) {
         place = description
         line = nil
-        isRow = false
+        kind = .place
     }
 
-    private init(place: String, number: Int, isRow: Bool) {
+    private init(place: String, number: Int, kind: Kind) {
         self.place = place
         line = number
-        self.isRow = isRow
+        self.kind = kind
     }
 
     /// A line of a file (cheap: the text is made only when shown).
     public static func line(_ line: Int, of file: String) -> SourceLocation {
-        SourceLocation(place: file, number: line, isRow: false)
+        SourceLocation(place: file, number: line, kind: .line)
     }
 
     /// A row of a query's result, counted from 1 (cheap: the text is made only when shown).
     public static func row(_ row: Int, of source: String) -> SourceLocation {
-        SourceLocation(place: source, number: row, isRow: true)
+        SourceLocation(place: source, number: row, kind: .row)
     }
 
-    /// `people.csv:12`, `postgres db:5432/hr, row 7`, or the description given.
+    /// A line a program printed, counted from 1: `line 32 of the output of python3 hr.py` (not
+    /// `hr.py:32`, which would read as a line of the script).
+    public static func outputLine(_ line: Int, of program: String) -> SourceLocation {
+        SourceLocation(place: program, number: line, kind: .outputLine)
+    }
+
+    /// `people.csv:12`, `postgres db:5432/hr, row 7`, `line 3 of the output of python3 hr.py`,
+    /// or the description given.
     public var description: String {
         guard let line else { return place }
-        return isRow ? "\(place), row \(line)" : "\(place):\(line)"
+        switch kind {
+        case .row: return "\(place), row \(line)"
+        case .outputLine: return "line \(line) of the output of \(place)"
+        case .place, .line: return "\(place):\(line)"
+        }
     }
 }
 

@@ -56,10 +56,16 @@ public struct EffectiveDates: Sendable {
     public func terminatedAt(_ day: String) -> String { "\(day) 00:00:00 \(zone)" }
 }
 
-/// A record's dates, read by ``EffectiveDates``: `yyyy-mm-dd` each, or `nil`.
-struct RecordDates: Sendable, Hashable {
-    var startsOn: String?
-    var endsOn: String?
+/// A record's dates, read by ``EffectiveDates``: `yyyy-mm-dd` each, or `nil`. A reference, so a
+/// candidate of a job without dates carries one empty pointer, not two strings.
+final class RecordDates: Sendable {
+    let startsOn: String?
+    let endsOn: String?
+
+    init(startsOn: String?, endsOn: String?) {
+        self.startsOn = startsOn
+        self.endsOn = endsOn
+    }
 
     /// The `yyyy-mm-dd` a mapped value begins with, or `nil` when it does not begin with one.
     static func day(_ value: String) -> String? {

@@ -101,7 +101,7 @@ struct RecordPreparer: Sendable {
     /// A record's dates from the date mapper's values; one that is not a date is a problem of the record,
     /// which is then neither sent nor terminated.
     private func readDates(_ values: [String?], problems: inout [RecordProblem]) -> RecordDates? {
-        var dates = RecordDates()
+        var startsOn: String?, endsOn: String?
         for (field, value) in zip(dateFields, values) {
             guard let value else { continue }
             guard let day = RecordDates.day(value) else {
@@ -110,9 +110,9 @@ struct RecordPreparer: Sendable {
                         field: "dates.\(field)", "is not a date (yyyy-mm-dd); give its format with a `date` transform"))
                 continue
             }
-            if field == "starts_on" { dates.startsOn = day } else { dates.endsOn = day }
+            if field == "starts_on" { startsOn = day } else { endsOn = day }
         }
-        return dates.startsOn == nil && dates.endsOn == nil ? nil : dates
+        return startsOn == nil && endsOn == nil ? nil : RecordDates(startsOn: startsOn, endsOn: endsOn)
     }
 
     /// The offset of the first control character (U+0000 to U+001F, U+007F) in an id, if any:

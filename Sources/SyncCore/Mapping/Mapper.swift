@@ -227,13 +227,15 @@ enum Working {
 
 /// One mapped field, ready to run.
 struct CompiledField: Sendable {
-    indirect enum Input: Sendable {
+    enum Input: Sendable {
         case attribute(Int)
         case sourceID
         case coalesce([Int])
         case template([TemplatePart])
         case value(String)
-        case conditional(Test, Branch, Branch?)
+        // perf: only this case is boxed; an `indirect enum` would box every case, and each field's
+        // read would retain and release its box.
+        indirect case conditional(Test, Branch, Branch?)
     }
 
     /// An `if:`'s condition, its attribute resolved like the others (`nil` for `$id`).
