@@ -26,7 +26,9 @@ import Testing
             let first = try await runCLI(["sync", "--config", job], environment: env)
             #expect(first.status == 0, "\(first.all)")
             #expect(first.stdout.contains("created 11, updated 0, terminated 0"), "\(first.all)")
-            #expect(first.stderr.contains("python3: exported 11 employees"), "the program's standard error is logged")
+            #expect(
+                first.stderr.contains("connector.py: exported 11 employees"),
+                "the program's standard error is logged, under the script's name")
             #expect(!first.all.contains(Self.secret) && !first.all.contains("219-09-9999"))
             let ada = await simulator.simulator.people().first { $0["employee_id"] == "1001" }
             #expect(ada?["email"] == "ada.lovelace@example.com")
