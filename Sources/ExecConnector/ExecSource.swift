@@ -190,10 +190,17 @@ public struct ExecSource: UserSource, SourceConnector {
     /// (`hr_connector.py` for `python3 hr_connector.py`), else the program.
     static func programName(_ command: [String]) -> String {
         let program = (command[0] as NSString).lastPathComponent
-        let interpreters = ["python", "node", "nodejs", "ruby", "perl", "bash", "sh", "zsh", "dash", "pwsh", "php",
-            "Rscript", "deno", "bun", "java"]
-        let isInterpreter = interpreters.contains { program == $0 || (program.hasPrefix($0) && program.dropFirst($0.count).allSatisfy { $0.isNumber || $0 == "." }) }
-        guard isInterpreter, let script = command.dropFirst().first(where: { !$0.hasPrefix("-") }) else { return program }
+        let interpreters = [
+            "python", "node", "nodejs", "ruby", "perl", "bash", "sh", "zsh", "dash", "pwsh", "php",
+            "Rscript", "deno", "bun", "java",
+        ]
+        let isInterpreter = interpreters.contains {
+            program == $0
+                || (program.hasPrefix($0) && program.dropFirst($0.count).allSatisfy { $0.isNumber || $0 == "." })
+        }
+        guard isInterpreter, let script = command.dropFirst().first(where: { !$0.hasPrefix("-") }) else {
+            return program
+        }
         return (script as NSString).lastPathComponent
     }
 

@@ -75,7 +75,8 @@ import Testing
     }
 
     @Test func theProgramIsNamedByItsScript() {
-        #expect(ExecSource.programName(["python3", "-u", "tools/hr_connector.py", "--since", "7d"]) == "hr_connector.py")
+        #expect(
+            ExecSource.programName(["python3", "-u", "tools/hr_connector.py", "--since", "7d"]) == "hr_connector.py")
         #expect(ExecSource.programName(["/usr/bin/python3.11", "hr.py"]) == "hr.py")
         #expect(ExecSource.programName(["node", "--max-old-space-size=4096", "roster.js"]) == "roster.js")
         #expect(ExecSource.programName(["/opt/hr/export-people", "--all"]) == "export-people")
@@ -84,13 +85,28 @@ import Testing
 
     @Test func aMalformedLineIsNamedByItsNumber() async throws {
         for (line, expected) in [
-            (#"print('{"id": "E2", "attributes": {"a": 1}')"#, "line 3 of the output of python3 prog.py: is not valid JSON"),
+            (
+                #"print('{"id": "E2", "attributes": {"a": 1}')"#,
+                "line 3 of the output of python3 prog.py: is not valid JSON"
+            ),
             (#"print('["E2"]')"#, "line 3 of the output of python3 prog.py: is not a JSON object"),
             (#"print('{"id": "", "attributes": {}}')"#, "line 3 of the output of python3 prog.py: needs \"id\""),
-            (#"print('{"id": "E2", "attribute": {}}')"#, "line 3 of the output of python3 prog.py: has the unknown key \"attribute\""),
-            (#"print('{"id": "E2", "attributes": {"m": {"x": 1}}}')"#, "line 3 of the output of python3 prog.py: has an object in \"m\""),
-            (#"print('{"id": "E2", "attributes": {"m": [[1]]}}')"#, "line 3 of the output of python3 prog.py: has a list in \"m\" holding a list"),
-            (#"print('{"id": "E1", "attributes": {}}')"#, "line 3 of the output of python3 prog.py: the id E1 was already given on line 2"),
+            (
+                #"print('{"id": "E2", "attribute": {}}')"#,
+                "line 3 of the output of python3 prog.py: has the unknown key \"attribute\""
+            ),
+            (
+                #"print('{"id": "E2", "attributes": {"m": {"x": 1}}}')"#,
+                "line 3 of the output of python3 prog.py: has an object in \"m\""
+            ),
+            (
+                #"print('{"id": "E2", "attributes": {"m": [[1]]}}')"#,
+                "line 3 of the output of python3 prog.py: has a list in \"m\" holding a list"
+            ),
+            (
+                #"print('{"id": "E1", "attributes": {}}')"#,
+                "line 3 of the output of python3 prog.py: the id E1 was already given on line 2"
+            ),
         ] {
             let message = await failure(
                 try source(
