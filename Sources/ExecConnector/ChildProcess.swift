@@ -23,7 +23,11 @@ final class ChildProcess: @unchecked Sendable {
     /// - Throws: a message naming the program and the system's reason.
     init(arguments: [String], environment: [String: String], directory: String) throws {
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw Self.failure("cannot make a pipe", errno) }
+        // Close-on-exec from birth: a program another source starts at the same moment must not
+        // inherit them (it would hold this program's output open until it exits).
+        guard cshims_pipe_cloexec(&out) == 0, cshims_pipe_cloexec(&err) == 0 else {
+            throw Self.failure("cannot make a pipe", errno)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -31,6 +35,8 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         for fd in out + err { posix_spawn_file_actions_addclose(&actions, fd) }
+        // And nothing else of this process (a library's socket opened without close-on-exec).
+        _ = cshims_spawn_file_actions_addclosefrom(&actions, 3)
         _ = cshims_spawn_file_actions_addchdir(&actions, directory)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -74,6 +74,26 @@ import Testing
         #expect(newer.contains("speaks version 2 of the protocol"), "\(newer)")
     }
 
+    /// The program gets standard input, output and error and nothing else of this process: not a
+    /// descriptor opened without close-on-exec (a library's socket, another source's pipe, which
+    /// would keep that source's output from ever ending while this program runs).
+    @Test func theProgramInheritsNoOtherDescriptor() async throws {
+        var leaky: [Int32] = [0, 0]
+        #expect(pipe(&leaky) == 0)
+        defer { leaky.forEach { close($0) } }
+        let records = try await readAll(
+            try source(
+                Self.header + """
+
+                    fds = sorted(int(n) for n in os.listdir("/proc/self/fd"))
+                    print(json.dumps({"id": "E1", "attributes": {"fds": [str(n) for n in fds]}}))
+                    """))
+        let fds = records.first.flatMap { $0.values.first ?? nil }?.texts ?? []
+        #expect(!fds.isEmpty)
+        #expect(!fds.contains(String(leaky[0])) && !fds.contains(String(leaky[1])), "inherited: \(fds)")
+        #expect(fds.filter { Int($0)! > 2 }.count <= 1, "only the listing's own descriptor past 2: \(fds)")
+    }
+
     @Test func theProgramIsNamedByItsScript() {
         #expect(
             ExecSource.programName(["python3", "-u", "tools/hr_connector.py", "--since", "7d"]) == "hr_connector.py")
