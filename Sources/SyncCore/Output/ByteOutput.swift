@@ -113,7 +113,11 @@ public final class ByteOutput {
     private func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
         var run = 0
         for i in bytes.indices {
-            guard let escape = JSONWriter.escape(bytes[i]) else { continue }
+            // perf: the test inline, so a byte that needs no escape (nearly all) costs one comparison chain.
+            let byte = bytes[i]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\"),
+                let escape = JSONWriter.escape(byte)
+            else { continue }
             append(UnsafeBufferPointer(rebasing: bytes[run..<i]))
             escape.withUnsafeBufferPointer { append($0) }
             run = i + 1
