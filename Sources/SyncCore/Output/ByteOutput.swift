@@ -79,6 +79,11 @@ public final class ByteOutput {
     }
 
     /// Appends `text` as a JSON string literal, escaped straight into the buffer.
+    /// Appends bytes as they are.
+    public func write(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
     public func writeJSONString(_ text: String) {
         write(byte: UInt8(ascii: "\""))
         UTF8Text.withBytes(of: text) { writeEscaped($0) }

@@ -20,6 +20,26 @@ public struct JSONWriter {
     /// `]`
     public mutating func endArray() { out.write(byte: UInt8(ascii: "]")); needsComma = true }
 
+    /// An object key rendered once (`"name":`), for a key written for every one of a million rows.
+    public struct PreparedKey: Sendable {
+        let bytes: [UInt8]
+
+        /// Renders `name` as a key.
+        public init(_ name: String) {
+            var bytes: [UInt8] = []
+            JSONWriter.appendQuoted(name, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            self.bytes = bytes
+        }
+    }
+
+    /// A prepared object key; the value follows.
+    public mutating func key(_ key: PreparedKey) {
+        separator()
+        out.write(bytes: key.bytes)
+        needsComma = false
+    }
+
     /// An object key; the value follows.
     public mutating func key(_ name: String) {
         separator()

@@ -39,15 +39,22 @@ extension PlanRendering {
         let masks = layout.fields.indices.map {
             layout.sensitive[$0] ? Masking.mask(field: layout.fields[$0], catalog: layout.catalog) : nil
         }
+        let keys = layout.fields.map(JSONWriter.PreparedKey.init)
+        let (sourceIDKey, locationKey, fieldsKey) = (
+            JSONWriter.PreparedKey("source_id"), JSONWriter.PreparedKey("location"), JSONWriter.PreparedKey("fields")
+        )
         for i in changes.creates.indices {
             json.beginObject()
-            json.field("source_id", changes.creates[i].sourceID)
-            json.field("location", changes.creates[i].location?.description)
-            json.key("fields")
+            json.key(sourceIDKey)
+            json.value(changes.creates[i].sourceID)
+            json.key(locationKey)
+            json.value(changes.creates[i].location?.description)
+            json.key(fieldsKey)
             json.beginObject()
             for f in changes.creates[i].values.indices {
                 guard let value = changes.creates[i].values[f] else { continue }
-                json.field(layout.fields[f], masks[f] ?? value)
+                json.key(keys[f])
+                json.value(masks[f] ?? value)
             }
             json.endObject()
             json.endObject()
