@@ -118,6 +118,42 @@ import Testing
         #expect(changes.unmatched.isEmpty, "excluded records are not in the source at all")
     }
 
+    /// A join that cannot be what was meant fails closed, before anything is compared: a joined
+    /// source none of whose records carries its join attribute (a misspelling), a primary none of
+    /// whose records carries `join.to`, or two sources whose keys never meet (E1001 against 1001).
+    /// Read as "nobody matched", each would send the fallback of every coalesce for everyone.
+    @Test func aJoinThatMatchesNothingStopsThePlan() async throws {
+        let directory = [ad("g1", number: "E1", mail: "1@example.com"), ad("g2", number: "E2", mail: "2@example.com")]
+        func failure(_ member: JoinSettings.Member, people: [SourceRecord] = [], directory: [SourceRecord]) async
+            -> String
+        {
+            let source = JoinedSource(
+                primaryName: "hr",
+                primary: ArraySource(
+                    items: people.isEmpty
+                        ? [hr("E1", mail: "1@hr.example.com"), hr("E2", mail: "2@hr.example.com")] : people),
+                joined: [.init(member: member, source: ArraySource(items: directory))])
+            do {
+                _ = try await planner(mapping).plan(source: source, snapshot: MemorySnapshot())
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let misspelled = await failure(
+            try member("ad", attribute: "employeeNumbr", to: "employee_number"), directory: directory)
+        #expect(misspelled.contains("none of the 2 records of ad has a value of `employeeNumbr`"), "\(misspelled)")
+        let wrongTo = await failure(
+            try member("ad", attribute: "employeeNumber", to: "employee_no"), directory: directory)
+        #expect(wrongTo.contains("none of the 2 records of hr has a value of `employee_no`"), "\(wrongTo)")
+        let formats = await failure(
+            try member("ad", attribute: "employeeNumber", to: "employee_number"),
+            people: [hr("1", mail: "1@hr.example.com"), hr("2", mail: "2@hr.example.com")],
+            directory: directory)
+        #expect(formats.contains("no record of ad matched anyone in hr"), "\(formats)")
+        #expect(formats.contains("job.yml:1"), "names where the join is written: \(formats)")
+    }
+
     @Test func aJoinedSourceThatFailsFailsThePlan() async throws {
         let source = try joined(
             [hr("E1")], (1...5).map { ad("g\($0)", number: "E\($0)", mail: "\($0)@example.com") }, failAfter: 3)

@@ -32,7 +32,7 @@ public struct JoinedRecords: ChunkedRecordSequence {
             guard let (people, indexes) = read else { return nil }
             guard position < people.count else {
                 if position == people.count {
-                    source.finish(indexes: indexes, used: used)
+                    try source.finish(people: people.count, indexes: indexes, used: used)
                     position += 1
                 }
                 return nil

@@ -91,6 +91,7 @@ public struct JoinedSource: UserSource {
             for try await (i, index) in group {
                 if i < 0 { people = index.records } else { indexes[i] = index }
             }
+            try checkKeys(people, indexes)
             return (people, indexes)
         }
     }
@@ -116,8 +117,41 @@ public struct JoinedSource: UserSource {
         return schemas.merge(person, matches, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
+    /// Fails closed on a join that cannot be what was meant, before anything is merged: a joined
+    /// source none of whose records has its `join.attribute`, or a primary none of whose records has
+    /// `join.to` (a misspelling, an attribute not fetched). Read as "nobody matched", either would
+    /// send every person with that source's attributes absent.
+    private func checkKeys(_ people: [SourceRecord], _ indexes: [Index]) throws {
+        for (i, joined) in joined.enumerated() {
+            let member = joined.member
+            let counted = indexes[i].kept.filter { $0 }.count
+            guard counted > 0, !people.isEmpty, let attribute = member.attribute, let to = member.to else { continue }
+            if indexes[i].byKey.isEmpty {
+                throw member.node.error(
+                    "joins on `\(attribute)`, but none of the \(counted) records of \(member.name) has a value of `\(attribute)`; nothing was sent",
+                    hint: "check the spelling of join.attribute (an LDAP attribute's, a column's)")
+            }
+            if !people.contains(where: { Self.key(of: $0, attribute: to, member) != nil }) {
+                throw member.node.error(
+                    "joins to `\(to)`, but none of the \(people.count) records of \(primaryName) has a value of `\(to)`; nothing was sent",
+                    hint: "check the spelling of join.to: the attribute of the primary source, \(primaryName)")
+            }
+        }
+    }
+
     /// Notes, at the end of a read, the joined records nobody matched.
-    func finish(indexes: [Index], used: [Set<Int>]) {
+    /// - Throws: when a joined source with keys matched nobody at all: its keys and the primary's never
+    ///   meet (`E1001` against `1001`, an attribute of another meaning), which no run should act on.
+    func finish(people: Int, indexes: [Index], used: [Set<Int>]) throws {
+        // An empty primary is the empty-source guard's to stop, with its own message.
+        for (i, joined) in joined.enumerated() where people > 0 && used[i].isEmpty && !indexes[i].byKey.isEmpty {
+            let member = joined.member
+            throw member.node.error(
+                "no record of \(member.name) matched anyone in \(primaryName): its `\(member.attribute ?? "")` values never "
+                    + "equal \(primaryName)'s `\(member.to ?? "")`; nothing was sent",
+                hint: "compare a value of each (E1001 and 1001 differ: make them alike in the query or with another "
+                    + "attribute), or check join.attribute and join.to")
+        }
         outcome.unmatched.withLock { unmatched in
             unmatched = joined.indices.compactMap { i in
                 let ids = indexes[i].records.indices.filter { !used[i].contains($0) && indexes[i].kept[$0] }.map {
