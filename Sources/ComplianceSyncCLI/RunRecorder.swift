@@ -23,7 +23,8 @@ struct RunRecorder {
         do {
             try await store.finishRun(run, keep: job.historyKeep)
             guard let history = store as? any RunHistoryReader else { return }
-            let status = try await JobStatus.read(history, job: job.snapshot.job, maxAge: job.staleAfter)
+            let status = try await JobStatus.read(
+                history, job: job.snapshot.job, maxAge: job.staleAfter, counts: false)
             report.lastSuccessAt = status.lastSuccess.map { $0.finishedAt ?? $0.startedAt }
             report.stale = !report.completed && status.isStale
         } catch {

@@ -24,6 +24,29 @@ import Testing
         ]
     }
 
+    /// The simulator the HR jobs sync into: client `hr-job`, the seed data's facilities.
+    var hrSimulator: SimulatorConfiguration {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.clients = ["hr-job": "hr-job-secret"]
+        configuration.processingTime = 0
+        configuration.facilities = ["101", "102"]
+        return configuration
+    }
+
+    /// An `api:` section for ``hrSimulator`` (the secret in `HR_JOB_SECRET`).
+    func hrAPI(_ baseURL: String) -> [String: Any] {
+        ["base_url": baseURL, "batch_size": 1000, "client_id": "hr-job", "client_secret_env": "HR_JOB_SECRET"]
+    }
+
+    /// Points an example's HR source at the test database, as its reader (password in `HR_DB_PASSWORD`).
+    func readTestDatabase(_ source: inout [String: Any], reader: String, ca: String) {
+        source["conninfo"] = reader
+        source["password_file"] = nil
+        source["password_env"] = "HR_DB_PASSWORD"
+        source["sslrootcert"] = ca
+    }
+
     /// Runs SQL as the test server's admin. Waits without blocking a thread of the shared pool
     /// (`Process.waitUntilExit` spins one, starving every other test's tasks on this 2-core machine).
     func admin(_ sql: String) async throws -> String {
@@ -34,27 +57,16 @@ import Testing
     }
 
     @Test func hrDatabaseToSimulatorAndOneChange() async throws {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["hr-job": "hr-job-secret"]
-        configuration.processingTime = 0
-        configuration.facilities = ["101", "102"]
-        try await withSimulator(configuration) { simulator in
+        try await withSimulator(hrSimulator) { simulator in
             let example = try ExampleCopy("postgres-hr")
             let job = example.path("postgres-hr.yml")
             let (reader, ca, snapshot) = (
                 try setting("PG_TEST_READER"), try setting("PG_TEST_CA"), try postgresSnapshot()
             )
             try example.editJob("postgres-hr.yml") { config in
-                config["api"] = [
-                    "base_url": simulator.baseURL, "batch_size": 1000, "client_id": "hr-job",
-                    "client_secret_env": "HR_JOB_SECRET",
-                ]
+                config["api"] = hrAPI(simulator.baseURL)
                 var source = config.section("source")
-                source["conninfo"] = reader
-                source["password_file"] = nil
-                source["password_env"] = "HR_DB_PASSWORD"
-                source["sslrootcert"] = ca
+                readTestDatabase(&source, reader: reader, ca: ca)
                 config["source"] = source
                 config["snapshot"] = snapshot
             }
@@ -113,26 +125,15 @@ import Testing
             Issue.record("LDAP_TEST_* is not set: run scripts/test, which starts the test directory")
             return
         }
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["hr-job": "hr-job-secret"]
-        configuration.processingTime = 0
-        configuration.facilities = ["101", "102"]
-        try await withSimulator(configuration) { simulator in
+        try await withSimulator(hrSimulator) { simulator in
             let example = try ExampleCopy("hr-plus-directory")
             let job = example.path("hr-plus-directory.yml")
             let (reader, ca) = (try setting("PG_TEST_READER"), try setting("PG_TEST_CA"))
             try example.editJob("hr-plus-directory.yml") { config in
-                config["api"] = [
-                    "base_url": simulator.baseURL, "batch_size": 1000, "client_id": "hr-job",
-                    "client_secret_env": "HR_JOB_SECRET",
-                ]
+                config["api"] = hrAPI(simulator.baseURL)
                 var sources = config.section("sources")
                 var hr = sources.section("hr")
-                hr["conninfo"] = reader
-                hr["password_file"] = nil
-                hr["password_env"] = "HR_DB_PASSWORD"
-                hr["sslrootcert"] = ca
+                readTestDatabase(&hr, reader: reader, ca: ca)
                 var directory = sources.section("directory")
                 directory["url"] = url
                 directory["base_dn"] = base

@@ -67,13 +67,15 @@ final class RecordDates: Sendable {
         self.endsOn = endsOn
     }
 
+    private static let isoDay = DateFormat("yyyy-MM-dd")!
+
     /// The `yyyy-mm-dd` a mapped value begins with, or `nil` when it does not begin with one.
     static func day(_ value: String) -> String? {
         let bytes = Array(value.utf8.prefix(11))
         guard bytes.count >= 10, bytes.count == 10 || bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "T")
         else { return nil }
         let day = String(decoding: bytes.prefix(10), as: UTF8.self)
-        guard let parsed = DateFormat("yyyy-MM-dd")?.parse(day) else { return nil }
+        guard let parsed = isoDay.parse(day) else { return nil }
         return parsed.dateText
     }
 }

@@ -40,15 +40,18 @@ public struct JobStatus: Sendable {
     public var warningAge: Duration?
 
     /// Reads a job's status from its store's history.
+    /// - Parameter counts: whether to count the snapshot's people too (``health``), a scan of the
+    ///   people table; a run that only wants to know if the job is stale leaves them at zero.
     public static func read(
         _ history: any RunHistoryReader, job: String, maxAge: Duration, warningAge: Duration? = nil,
-        now: Date = Date()
+        now: Date = Date(), counts: Bool = true
     ) async throws -> JobStatus {
         let runs = try await history.runs(limit: 100_000)
         return JobStatus(
             job: job, lastRun: runs.first { $0.status != "running" }, running: runs.first { $0.status == "running" },
             lastSuccess: try await history.lastSuccess(), firstStart: runs.last?.startedAt,
-            health: try await history.health(), checkedAt: now, maxAge: maxAge, warningAge: warningAge)
+            health: counts ? try await history.health() : StoreHealth(), checkedAt: now, maxAge: maxAge,
+            warningAge: warningAge)
     }
 
     /// How long ago the last success ended, or `nil` when there was none.
@@ -108,6 +111,8 @@ public struct JobStatus: Sendable {
             text +=
                 "last success \(Self.span(age ?? 0)) ago (\(lastSuccess.created) created, "
                 + "\(lastSuccess.updated) updated, \(lastSuccess.terminated) terminated)"
+        } else {
+            text += "no run has finished yet"
         }
         if let running { text += "; a run (\(running.id)) started \(Timestamps.iso(running.startedAt))" }
         if health.missing > 0 { text += "; \(health.missing) missing from the source" }
