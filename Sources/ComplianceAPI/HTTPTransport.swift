@@ -18,6 +18,8 @@ struct HTTPTransport: Sendable {
     let logger: Logger
     /// Requests tried again, for the run's metrics.
     let retries = RetryCount()
+    /// A `429`'s wait, shared by every request of the client: imports in flight slow down together.
+    let rateLimit = RateLimitPause()
 
     struct Reply: Sendable {
         var status: Int
@@ -48,6 +50,7 @@ struct HTTPTransport: Sendable {
         var attempt = 0
         while true {
             attempt += 1
+            if let pause = rateLimit.remaining() { try await Task.sleep(for: pause) }
             var request = HTTPClientRequest(url: url)
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -84,6 +87,7 @@ struct HTTPTransport: Sendable {
                         }
                         wait = max(.milliseconds(Int(retryAfter * 1000)), wait)
                     }
+                    rateLimit.extend(by: wait)
                 case 500, 502, 503, 504:
                     wait = backoff(attempt)
                 default:
@@ -94,7 +98,8 @@ struct HTTPTransport: Sendable {
                         .api, "\(method.rawValue) \(url) still failed after \(attempt) attempts: \(reply.problem)",
                         hint: "the API is rate limiting or unavailable; run again later (nothing is lost)")
                 }
-                logger.notice("\(method.rawValue) \(path) answered \(reply.status); retrying in \(wait)")
+                wait = max(wait, rateLimit.remaining() ?? .zero)
+                logger.notice("\(method.rawValue) \(path) answered \(reply.status); retrying in \(Self.spoken(wait))")
             } catch let error as SyncError {
                 throw error
             } catch is CancellationError {
@@ -107,8 +112,8 @@ struct HTTPTransport: Sendable {
                         hint: "check api.base_url, the network and any proxy; run again (nothing is lost)",
                         underlying: error)
                 }
-                wait = backoff(attempt)
-                logger.notice("\(method.rawValue) \(path) failed (\(error)); retrying in \(wait)")
+                wait = max(backoff(attempt), rateLimit.remaining() ?? .zero)
+                logger.notice("\(method.rawValue) \(path) failed: \(error); retrying in \(Self.spoken(wait))")
             }
             retries.count.add(1, ordering: .relaxed)
             try await Task.sleep(for: wait)
@@ -154,6 +159,12 @@ struct HTTPTransport: Sendable {
         return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
     }
 
+    /// A wait as people say it: `0.17 seconds`, `12 seconds`.
+    static func spoken(_ wait: Duration) -> String {
+        let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+        return seconds < 10 ? String(format: "%.2f seconds", seconds) : "\(Int(seconds.rounded())) seconds"
+    }
+
     /// Exponential backoff with jitter: a random wait between half and all of 0.25 s × 2^(attempt-1), capped.
     func backoff(_ attempt: Int) -> Duration {
         let cap = settings.maxBackoff.seconds
@@ -185,6 +196,25 @@ enum RetryAfter {
             if let date = formatter.date(from: text) { return date }
         }
         return nil
+    }
+}
+
+/// Until when every request of a client waits, after a `429`.
+final class RateLimitPause: Sendable {
+    private let until = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Makes every request wait at least `wait` from now (a longer pause already set stands).
+    func extend(by wait: Duration) {
+        let end = ContinuousClock.now + wait
+        until.withLock { $0 = max($0 ?? end, end) }
+    }
+
+    /// How long a request must still wait; `nil` when it need not.
+    func remaining() -> Duration? {
+        until.withLock { end in
+            guard let end, end > ContinuousClock.now else { return nil }
+            return end - ContinuousClock.now
+        }
     }
 }
 

@@ -75,6 +75,7 @@ public final class ComplianceSimulator: Sendable {
             "imports_created": s.importsCreated, "status_requests": s.statusRequests, "rows_received": s.rowsReceived,
             "import_bytes_received": s.importBytesReceived, "faults_injected": s.faultsInjected,
             "redirects": s.redirects, "refused_refreshes": s.refusedRefreshes,
+            "ignored_retry_after": s.ignoredRetryAfter,
         ]
     }
 

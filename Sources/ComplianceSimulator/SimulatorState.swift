@@ -12,6 +12,7 @@ actor SimulatorState {
     private var idempotency: [String: (importID: String, at: Date)] = [:]
     private var requestCount = 0
     private var submissions = 0
+    private var lastRateLimit: Date?
     private(set) var stats = Stats()
 
     /// Counters, for tests and benchmarks.
@@ -28,6 +29,9 @@ actor SimulatorState {
         var faultsInjected = 0
         var redirects = 0
         var refusedRefreshes = 0
+        /// Requests that came while the last `429`'s `Retry-After` ran (after a quarter second, for
+        /// those already on their way): a client that shares the wait between its requests sends none.
+        var ignoredRetryAfter = 0
     }
 
     struct ImportJob {
@@ -54,8 +58,14 @@ actor SimulatorState {
         requestCount += 1
         stats.requests += 1
         let n = requestCount
+        if let last = lastRateLimit, case let since = Date().timeIntervalSince(last),
+            since > 0.25 && since < Double(configuration.retryAfter)
+        {
+            stats.ignoredRetryAfter += 1
+        }
         if configuration.rateLimitEvery > 0 && n % configuration.rateLimitEvery == 0 {
             stats.faultsInjected += 1
+            lastRateLimit = Date()
             return .rateLimited
         }
         if configuration.unavailableEvery > 0 && n % configuration.unavailableEvery == 0 {

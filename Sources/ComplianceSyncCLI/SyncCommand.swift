@@ -57,6 +57,7 @@ struct SyncCommand: AsyncParsableCommand {
         var planner = Planner(job: configuration, logger: logger)
         planner.progress = progress?.onRead
         var syncer = Syncer(planner: planner, batchSize: configuration.api.batchSize, logger: logger)
+        syncer.maxInFlight = configuration.api.maxInFlight
         syncer.progress = progress?.onSent
         let approved = try approve.map {
             try PlanApproval(

@@ -43,6 +43,16 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
     private(set) var rowsReceived = 0
     /// Picks the fault of each call; none by default.
     var fault: @Sendable (Call) -> Fault? = { _ in nil }
+    /// How long an import takes to answer its status: imports of a run overlap for that long.
+    var processing: Duration?
+    /// The emails and employee ids of each import submitted and not yet answered, and whether it upserts.
+    private var inFlight: [String: (keys: Set<String>, upserts: Bool)] = [:]
+    /// The most imports in flight at once.
+    private(set) var mostInFlight = 0
+    /// Emails or employee ids that were in two imports in flight at once.
+    private(set) var overlaps: [String] = []
+    /// Terminations submitted while an import with upserts was in flight.
+    private(set) var earlyTerminations = 0
 
     func submit(_ rows: [ImportRow], idempotencyKey: String) async throws -> SubmittedImport {
         let fault = fault(.submit(rows))
@@ -58,6 +68,7 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
             rowsReceived += rows.count
             let id = "imp_\(imports.count + 1)"
             keys[idempotencyKey] = id
+            watch(id, rows)
             if case .failImport = fault {
                 imports[id] = (.failed(message: "the importer crashed"), rows.count)
             } else {
@@ -70,7 +81,9 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
 
     func outcome(of importID: String) async throws -> ImportOutcome {
         let fault = fault(.outcome(importID))
+        if let processing { try await Task.sleep(for: processing) }
         return try lock.withLock {
+            defer { inFlight[importID] = nil }
             guard let found = imports[importID] else { return .unconfirmed(reason: "no import \(importID)") }
             switch fault {
             case .loseOutcome: throw Lost()
@@ -81,6 +94,18 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
             default: return found.outcome
             }
         }
+    }
+
+    /// Notes an import in flight, any person it shares with another in flight, and
+    /// a termination sent while upserts are in flight.
+    private func watch(_ id: String, _ rows: [ImportRow]) {
+        let upserts = rows.contains { ($0["terminated_at"] ?? nil) == nil }
+        if !upserts, inFlight.values.contains(where: \.upserts) { earlyTerminations += 1 }
+        let keys = Set(
+            rows.flatMap { row in [row["email"] ?? nil, row["employee_id"] ?? nil].compactMap { $0?.lowercased() } })
+        for other in inFlight.values { overlaps += keys.intersection(other.keys) }
+        inFlight[id] = (keys, upserts)
+        mostInFlight = max(mostInFlight, inFlight.count)
     }
 
     /// The live people, by employee id (or email when they have none).

@@ -25,6 +25,7 @@ struct Engine {
     let store: DyingSnapshot
     var removals = RemovalPolicy()
     var batchSize = 3
+    var maxInFlight = 4
 
     init() {
         removals.maxPercent = nil
@@ -36,7 +37,8 @@ struct Engine {
     func sync(
         _ records: [SourceRecord], now: Date = Date(), overrides: GuardOverrides = GuardOverrides()
     ) async -> Result<SyncReport, any Error> {
-        let syncer = Syncer(planner: planner(removals: removals), batchSize: batchSize, logger: Logger(label: "test"))
+        var syncer = Syncer(planner: planner(removals: removals), batchSize: batchSize, logger: Logger(label: "test"))
+        syncer.maxInFlight = maxInFlight
         do {
             return .success(
                 try await syncer.run(

@@ -27,6 +27,8 @@ public struct APISettings: Sendable {
     public var format = ImportFormat.json
     /// Rows per import request.
     public var batchSize = 500
+    /// Imports submitted and being polled at once; 1 sends one at a time.
+    public var maxInFlight = 4
     /// The API's own limit of rows per request; `batch_size` may not exceed it.
     public var maxRowsPerRequest = 1000
     /// How long one HTTP request may take.
@@ -89,6 +91,7 @@ public struct APISettings: Sendable {
         format = try section.choice("format", ["json", "csv"]).flatMap(ImportFormat.init) ?? format
         maxRowsPerRequest = try section.int("max_rows_per_request", in: 1...1_000_000) ?? maxRowsPerRequest
         batchSize = try section.int("batch_size", in: 1...maxRowsPerRequest) ?? batchSize
+        maxInFlight = try section.int("max_in_flight", in: 1...32) ?? maxInFlight
         requestTimeout = try section.duration("request_timeout") ?? requestTimeout
         maxAttempts = try section.int("max_attempts", in: 1...100) ?? maxAttempts
         maxBackoff = try section.duration("max_backoff") ?? maxBackoff

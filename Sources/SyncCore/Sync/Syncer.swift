@@ -17,6 +17,8 @@ public struct Syncer: Sendable {
     public var planner: Planner
     /// Rows per import request.
     public var batchSize: Int
+    /// Imports submitted and being polled at once (`api.max_in_flight`).
+    public var maxInFlight = 4
     /// Where messages go.
     public var logger: Logger
     /// Told how many batches have been sent of how many, after each (for a progress line).
@@ -68,10 +70,24 @@ public struct Syncer: Sendable {
             try await store.commit(
                 changes.moved.map { snapshotUpdate(of: $0, layout: changes.layout, key: changes.key) })
         }
-        let batches = outgoing(changes, now: now)
-        for (index, batch) in batches.enumerated() {
-            try await send(batch[...], store: store, service: service, report: &report)
-            progress?(index + 1, batches.count)
+        let (upserts, terminations) = outgoing(changes, now: now)
+        let total = upserts.count + terminations.count
+        var done = 0
+        // Terminations go only once every upsert of the run has ended: a rehire or a
+        // re-key is never undone by a termination that overtook it.
+        for batches in [upserts, terminations] {
+            try await InFlightImports(limit: maxInFlight).run(
+                claims: batches.map { Set($0.flatMap(\.claims)) },
+                send: { [self] index in
+                    var tally = Tally()
+                    try await send(batches[index][...], store: store, service: service, tally: &tally)
+                    return tally
+                },
+                finished: { _, tally in
+                    report.add(tally)
+                    done += 1
+                    progress?(done, total)
+                })
         }
         let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
             .filter { $0.person.missingSince == nil }.map(\.person.sourceID)
@@ -86,24 +102,36 @@ public struct Syncer: Sendable {
     // MARK: Building rows
 
     /// A row to send and the snapshot state it gets when accepted.
-    struct Outgoing {
+    struct Outgoing: Sendable {
         enum Kind: String { case create, update, terminate }
         var kind: Kind
         var row: ImportRow
         var update: SnapshotUpdate
+        /// What the API could match the row on, before and after (see ``InFlightImports``).
+        var claims: [String] = []
     }
 
-    /// The change set as batches: upserts first, terminations in batches of their own
+    /// The change set as batches: upserts, and terminations in batches of their own
     /// (so a CSV body never has cells that would clear an unsent field). Everyone
     /// upserted is present in the source, so every such row clears `terminated_at`
     /// (unless the job maps it): a create can land on a terminated record (a rehire,
     /// a reused email, an id the API matches otherwise) and must leave the person live.
-    func outgoing(_ changes: ChangeSet, now: Date) -> [[Outgoing]] {
+    func outgoing(_ changes: ChangeSet, now: Date) -> (upserts: [[Outgoing]], terminations: [[Outgoing]]) {
         let layout = changes.layout
         let key = changes.key
         let catalog = layout.catalog
         let clearsTermination = layout.position(of: catalog.terminatedAt) == nil
-        func upsert(_ row: PlannedRow, kind: Outgoing.Kind) -> Outgoing {
+        let matchedOn = catalog.email + [catalog.employeeID]
+        /// The person's source ids, and each value the API could match them on (lowercased: emails compare so).
+        func claims(_ ids: [String], _ fields: [ImportRow.Field], _ previous: [String: String] = [:]) -> [String] {
+            ids.map { "id:" + $0 }
+                + matchedOn.flatMap { name in
+                    ([previous[name]] + fields.filter { $0.name == name }.map(\.value)).compactMap { value in
+                        value.map { "\(name):\($0.lowercased())" }
+                    }
+                }
+        }
+        func upsert(_ row: PlannedRow, kind: Outgoing.Kind, previous: [String: String] = [:]) -> Outgoing {
             var fields = row.values.indices.compactMap { i -> ImportRow.Field? in
                 // A create leaves out what it does not have; an update clears it.
                 guard kind != .create || row.values[i] != nil else { return nil }
@@ -111,10 +139,11 @@ public struct Syncer: Sendable {
             }
             if clearsTermination { fields.append(ImportRow.Field(catalog.terminatedAt, nil)) }
             return Outgoing(
-                kind: kind, row: ImportRow(fields), update: snapshotUpdate(of: row, layout: layout, key: key))
+                kind: kind, row: ImportRow(fields), update: snapshotUpdate(of: row, layout: layout, key: key),
+                claims: claims([row.sourceID] + row.replacing, fields, previous))
         }
         var upserts = changes.creates.map { upsert($0, kind: .create) }
-        upserts += changes.updates.map { upsert($0.row, kind: .update) }
+        upserts += changes.updates.map { upsert($0.row, kind: .update, previous: $0.previous.fields) }
         var terminations: [Outgoing] = []
         if planner.removals.action == .terminate {
             let when = Timestamps.api(now)
@@ -130,10 +159,11 @@ public struct Syncer: Sendable {
                         kind: .terminate, row: ImportRow(fields),
                         update: SnapshotUpdate(
                             sourceID: removal.person.sourceID, fingerprint: removal.fingerprint,
-                            fields: removal.person.fields, terminatedAt: terminatedAt)))
+                            fields: removal.person.fields, terminatedAt: terminatedAt),
+                        claims: claims([removal.person.sourceID], fields, removal.person.fields)))
             }
         }
-        return chunks(upserts) + chunks(terminations)
+        return (chunks(upserts), chunks(terminations))
     }
 
     /// The snapshot state a row gets once accepted.
@@ -154,7 +184,7 @@ public struct Syncer: Sendable {
     /// again in halves; one it refuses for good (400, 409, 422) is reported row by row,
     /// so one bad batch never blocks the rest of the run, or every run after it.
     private func send(
-        _ batch: ArraySlice<Outgoing>, store: some SnapshotStore, service: some ImportService, report: inout SyncReport
+        _ batch: ArraySlice<Outgoing>, store: some SnapshotStore, service: some ImportService, tally: inout Tally
     ) async throws {
         let key = UUID().uuidString.lowercased()
         try await store.addJournalEntry(JournalEntry(key: key, createdAt: Date(), updates: batch.map(\.update)))
@@ -168,15 +198,15 @@ public struct Syncer: Sendable {
             if batch.count > 1 && error.kind == .tooLarge {
                 logger.notice("the API refused \(batch.count) rows as too large; sending them in halves")
                 let half = batch.startIndex + batch.count / 2
-                try await send(batch[..<half], store: store, service: service, report: &report)
-                try await send(batch[half...], store: store, service: service, report: &report)
+                try await send(batch[..<half], store: store, service: service, tally: &tally)
+                try await send(batch[half...], store: store, service: service, tally: &tally)
                 return
             }
-            for item in batch { report.reject(item, field: nil, "the API refused the import: \(error.message)") }
+            for item in batch { tally.reject(item, field: nil, "the API refused the import: \(error.message)") }
             return
         }
         try await store.setImportID(submitted.id, forJournalKey: key)
-        report.importsSent += 1
+        tally.importsSent += 1
         logger.info(
             "submitted \(batch.count) rows as import \(submitted.id)",
             metadata: ["import": "\(submitted.id)", "batch_rows": "\(batch.count)"])
@@ -187,23 +217,23 @@ public struct Syncer: Sendable {
         switch Self.judge(outcome, rows: rows.count) {
         case .failed(let message):
             try await store.removeJournalEntry(key)
-            for item in rows { report.reject(item, field: nil, "the import failed: \(message)") }
+            for item in rows { tally.reject(item, field: nil, "the import failed: \(message)") }
         case .unconfirmed(let reason):
             try await store.markUnconfirmed(rows.map(\.update), resolving: key)
             logger.warning(
                 "import \(submitted.id) could not be confirmed (\(reason)); its \(rows.count) people are sent again next run"
             )
-            for item in rows { report.reject(item, field: nil, "not confirmed: \(reason); sent again next run") }
+            for item in rows { tally.reject(item, field: nil, "not confirmed: \(reason); sent again next run") }
         case .completed(let errors, _):
             let rejectedRows = Dictionary(grouping: errors, by: \.row)
             var accepted: [SnapshotUpdate] = []
             for (i, item) in rows.enumerated() {
                 if let problems = rejectedRows[i] {
-                    for problem in problems { report.reject(item, field: problem.field, problem.message) }
+                    for problem in problems { tally.reject(item, field: problem.field, problem.message) }
                     continue
                 }
                 accepted.append(item.update)
-                report.count(item.kind)
+                tally.count(item.kind)
             }
             try await store.commit(accepted, resolving: key)
             FailPoint.hit("after-commit")
@@ -266,19 +296,37 @@ public struct Syncer: Sendable {
     }
 }
 
-extension SyncReport {
-    /// Counts a row the API applied.
-    mutating func count(_ kind: Syncer.Outgoing.Kind) {
-        switch kind {
-        case .create: created += 1
-        case .update: updated += 1
-        case .terminate: terminated += 1
+extension Syncer {
+    /// What the API did with the rows of one batch.
+    struct Tally: Sendable {
+        var created = 0, updated = 0, terminated = 0
+        var importsSent = 0
+        var rejected: [SyncReport.Rejection] = []
+
+        /// Counts a row the API applied.
+        mutating func count(_ kind: Outgoing.Kind) {
+            switch kind {
+            case .create: created += 1
+            case .update: updated += 1
+            case .terminate: terminated += 1
+            }
+        }
+
+        /// Lists a row the API did not apply.
+        mutating func reject(_ item: Outgoing, field: String?, _ message: String) {
+            rejected.append(
+                .init(sourceID: item.update.sourceID, action: item.kind.rawValue, field: field, message: message))
         }
     }
+}
 
-    /// Lists a row the API did not apply.
-    mutating func reject(_ item: Syncer.Outgoing, field: String?, _ message: String) {
-        rejected.append(
-            Rejection(sourceID: item.update.sourceID, action: item.kind.rawValue, field: field, message: message))
+extension SyncReport {
+    /// Adds what one batch did.
+    mutating func add(_ tally: Syncer.Tally) {
+        created += tally.created
+        updated += tally.updated
+        terminated += tally.terminated
+        importsSent += tally.importsSent
+        rejected += tally.rejected
     }
 }
