@@ -108,12 +108,13 @@ struct HTTPTransport: Sendable {
                 if let refusal = await refusal(error, url: url) { throw refusal }
                 guard attempt < settings.maxAttempts else {
                     throw SyncError(
-                        .api, "cannot reach \(url) after \(attempt) attempts: \(error)",
+                        .api, "cannot reach \(url) after \(attempt) attempts: \(Self.said(error))",
                         hint: "check api.base_url, the network and any proxy; run again (nothing is lost)",
                         underlying: error)
                 }
                 wait = max(backoff(attempt), rateLimit.remaining() ?? .zero)
-                logger.notice("\(method.rawValue) \(path) failed: \(error); retrying in \(Self.spoken(wait))")
+                logger.notice(
+                    "\(method.rawValue) \(path) failed: \(Self.said(error)); retrying in \(Self.spoken(wait))")
             }
             retries.count.add(1, ordering: .relaxed)
             try await Task.sleep(for: wait)
@@ -157,6 +158,21 @@ struct HTTPTransport: Sendable {
     static func isUntrustedCertificate(_ error: any Error) -> Bool {
         guard case NIOSSLError.handshakeFailed(let reason) = error else { return false }
         return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
+    }
+
+    /// A network error in a few plain words: a system error by its name (`Connection refused`),
+    /// an HTTP client error by its case; never NIO's nested descriptions.
+    static func said(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "the connection timed out"
+            case .readTimeout, .deadlineExceeded: return "no answer in time"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
     }
 
     /// A wait as people say it: `0.17 seconds`, `12 seconds`.

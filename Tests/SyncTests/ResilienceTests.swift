@@ -49,6 +49,20 @@ import Testing
         }
     }
 
+    @Test func anAPIThatRefusesConnectionsFailsInPlainWords() async throws {
+        try await withHarness(api: ["max_attempts": 3, "max_backoff": "1s"]) { harness in
+            await harness.stop()
+            let result = try await harness.run("sync", ["--log-level", "info"])
+            #expect(result.status == 1, "\(result.all)")
+            #expect(result.stderr.contains("after 3 attempts: Connection refused"), "\(result.stderr)")
+            #expect(
+                result.stderr.components(separatedBy: "retrying in 0.").count == 3, "two waits, said: \(result.stderr)")
+            for line in result.stderr.split(separator: "\n") {
+                #expect(line.filter { $0 == "(" }.count == line.filter { $0 == ")" }.count, "\(line)")
+            }
+        }
+    }
+
     @Test func randomServerErrors() async throws {
         try await withHarness(
             { $0.errorRate = 0.3 }, api: ["batch_size": 4, "max_attempts": 12, "max_backoff": "1s"]
