@@ -8,10 +8,10 @@ import Foundation
 /// ``SyncError``s of the kind given at connect time, naming the server, the
 /// operation, the SQLSTATE and libpq's message, and saying what to check.
 public final class PostgresConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     /// Where the connection goes, for messages; never a password.
     public let server: String
-    private let kind: SyncError.Kind
+    let kind: SyncError.Kind
 
     /// Connects, or throws naming the server and what to check.
     /// - Parameters:
@@ -95,12 +95,7 @@ public final class PostgresConnection {
                 sawRows = true
                 do { try body(PostgresRow(result: result, row: 0)) } catch {
                     thrown = error
-                    // Stop the server sending the rest; the results still pending are drained and freed.
-                    if let cancel = PQgetCancel(handle) {
-                        var buffer = [CChar](repeating: 0, count: 256)
-                        _ = PQcancel(cancel, &buffer, 256)
-                        PQfreeCancel(cancel)
-                    }
+                    cancelRunningStatement()
                 }
             case PGRES_TUPLES_OK:
                 sawRows = true
@@ -115,8 +110,16 @@ public final class PostgresConnection {
         if let thrown { throw thrown }
     }
 
+    /// Asks the server to stop the statement running; what it already sent is still to be drained and freed.
+    func cancelRunningStatement() {
+        guard let cancel = PQgetCancel(handle) else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &buffer, 256)
+        PQfreeCancel(cancel)
+    }
+
     /// Throws the error a result carries, if any.
-    private func check(_ result: OpaquePointer?, doing: String) throws {
+    func check(_ result: OpaquePointer?, doing: String) throws {
         guard let result else { throw failure(doing: doing, message: Self.clean(PQerrorMessage(handle))) }
         let status = PQresultStatus(result)
         guard status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR else {
@@ -132,7 +135,7 @@ public final class PostgresConnection {
         throw failure(doing: doing, message: message, sqlState: state, serverHint: field(clibpq_diag_message_hint()))
     }
 
-    private func failure(doing: String, message: String, sqlState: String? = nil, serverHint: String? = nil)
+    func failure(doing: String, message: String, sqlState: String? = nil, serverHint: String? = nil)
         -> SyncError
     {
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
@@ -190,8 +193,23 @@ public final class PostgresConnection {
     }
 }
 
+/// A row's values as text (or binary, when asked for), however they came.
+public protocol PostgresRowValues {
+    /// Whether a value is NULL.
+    func isNull(_ column: Int) -> Bool
+    /// A value's bytes; empty for NULL.
+    func bytes(_ column: Int) -> UnsafeRawBufferPointer
+}
+
+extension PostgresRowValues {
+    /// A text value, or `nil` for NULL.
+    public func text(_ column: Int) -> String? {
+        isNull(column) ? nil : String(decoding: bytes(column), as: UTF8.self)
+    }
+}
+
 /// One row of a result, valid only inside the call that hands it over.
-public struct PostgresRow {
+public struct PostgresRow: PostgresRowValues {
     fileprivate let result: OpaquePointer
     fileprivate let row: Int32
 
@@ -212,10 +230,6 @@ public struct PostgresRow {
     public func bytes(_ column: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(
             start: PQgetvalue(result, row, Int32(column)), count: Int(PQgetlength(result, row, Int32(column))))
-    }
-    /// A text value, or `nil` for NULL.
-    public func text(_ column: Int) -> String? {
-        isNull(column) ? nil : String(decoding: bytes(column), as: UTF8.self)
     }
 }
 

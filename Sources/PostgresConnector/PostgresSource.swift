@@ -12,8 +12,11 @@ import PostgresClient
 /// (default 300).
 ///
 /// The query runs in a read-only, repeatable-read transaction, so it sees one
-/// consistent state and cannot change anything; rows are streamed one at a time
-/// (libpq's single-row mode), so memory does not grow with the table. Column
+/// consistent state and cannot change anything; rows are streamed as they come,
+/// so memory does not grow with the table. A query (`SELECT`, `WITH`, `VALUES`,
+/// `TABLE`) streams through `COPY (query) TO STDOUT`, its parameters written in
+/// as literals the server quoted, once the server has said the query returns the
+/// same columns either way; anything else runs as it is, in libpq's single-row mode. Column
 /// names are the attribute names; ``PostgresValues`` documents how each type reads.
 public struct PostgresSource: UserSource, SourceConnector {
     public static let type = "postgres"
@@ -66,6 +69,21 @@ public struct PostgresSource: UserSource, SourceConnector {
 
     public var description: String { settings.description }
 
+    /// The query as `COPY` can run it, parameters written in; `nil` when it cannot be made so
+    /// for certain: the same query, bound or written in, must return the same columns.
+    private func copyQuery(_ columns: StatementDescription, connection: PostgresConnection, doing: String) throws
+        -> String?
+    {
+        let literals = try parameters.map(connection.literal)
+        guard let inlined = CopyQuery.inlining(query, literals: literals) else { return nil }
+        guard !parameters.isEmpty else { return inlined }
+        try connection.execute("SAVEPOINT inlining", doing: doing)
+        let same = (try? connection.describe(inlined, parameterCount: 0, doing: doing)) == columns.withoutParameters
+        try connection.execute(
+            same ? "RELEASE SAVEPOINT inlining" : "ROLLBACK TO SAVEPOINT inlining", doing: doing)
+        return same ? inlined : nil
+    }
+
     public func records() -> ThreadedRecordStream {
         ThreadedRecordStream(name: "postgres-reader") { [self] emitter in
             let connection = try PostgresConnection(settings, kind: .source)
@@ -74,14 +92,29 @@ public struct PostgresSource: UserSource, SourceConnector {
                     + "START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                     + "SET LOCAL statement_timeout = \(statementTimeoutSeconds * 1000)",
                 doing: "starting the read-only transaction")
-            var layout: PostgresValues?
+            let doing = "running source.query"
+            let columns = try connection.describe(query, parameterCount: parameters.count, doing: doing)
             var row = 0
-            try connection.query(query, parameters, doing: "running source.query") { result in
-                if layout == nil {
-                    layout = try PostgresValues(row: result, idColumn: idColumn, mappedColumns: mappedColumns)
+            guard !columns.names.isEmpty, columns.parameterCount == parameters.count,
+                let copy = try copyQuery(columns, connection: connection, doing: doing)
+            else {
+                // Not a plain query, or its parameters do not match: run it as it is (single-row
+                // mode), so every error reads as the server gives it.
+                var layout: PostgresValues?
+                try connection.query(query, parameters, doing: doing) { result in
+                    if layout == nil {
+                        layout = try PostgresValues(columns: columns, idColumn: idColumn, mappedColumns: mappedColumns)
+                    }
+                    row += 1
+                    try emitter.emit(layout!.record(result, location: .row(row, of: connection.server)))
                 }
+                try connection.execute("COMMIT", doing: "ending the read-only transaction")
+                return
+            }
+            let layout = try PostgresValues(columns: columns, idColumn: idColumn, mappedColumns: mappedColumns)
+            try connection.copy(copy, columns: columns.names.count, doing: doing) { result in
                 row += 1
-                try emitter.emit(layout!.record(result, location: .row(row, of: connection.server)))
+                try emitter.emit(layout.record(result, location: .row(row, of: connection.server)))
             }
             try connection.execute("COMMIT", doing: "ending the read-only transaction")
         }

@@ -47,8 +47,8 @@ struct PostgresValues {
 
     /// Lays records out by a result's columns.
     /// - Throws: ``SyncError`` when the id column is not in the result, or it or a mapped column is there twice.
-    init(row: PostgresRow, idColumn name: String, mappedColumns: [String] = []) throws {
-        let names = (0..<row.count).map(row.name)
+    init(columns description: StatementDescription, idColumn name: String, mappedColumns: [String] = []) throws {
+        let names = description.names
         for column in [name] + mappedColumns {
             let places = names.indices.filter { names[$0] == column }
             guard places.count > 1 else { continue }
@@ -67,17 +67,22 @@ struct PostgresValues {
                 hint: "set source.id to the column that identifies a person, or add it to the SELECT")
         }
         schema = AttributeSchema(names)
-        kinds = (0..<row.count).map { Kind(oid: row.type($0)) }
+        kinds = description.types.map(Kind.init(oid:))
         idColumn = id
     }
 
     /// The record of one row; its id is "" when the id column is NULL (the validator reports it).
-    func record(_ row: PostgresRow, location: SourceLocation) -> SourceRecord {
+    func record(_ row: some PostgresRowValues, location: SourceLocation) -> SourceRecord {
         var values = [AttributeValue?](repeating: nil, count: kinds.count)
         for column in 0..<kinds.count where !row.isNull(column) {
             values[column] = Self.value(kinds[column], row.bytes(column))
         }
-        let id = row.text(idColumn).map { kinds[idColumn] == .paddedText ? Self.unpadded($0) : $0 } ?? ""
+        // The id is the column's text (char(n) unpadded), made once.
+        let id: String
+        switch (kinds[idColumn], values[idColumn]) {
+        case (.text, .text(let text)), (.paddedText, .text(let text)): id = text
+        default: id = row.text(idColumn) ?? ""
+        }
         return SourceRecord(id: id, schema: schema, values: values, location: location)
     }
 
@@ -91,6 +96,13 @@ struct PostgresValues {
             return texts.isEmpty ? nil : .multiple(texts)
         case .bytes:
             return .binary(hexBytes(bytes))
+        case .text:
+            return .text(String(decoding: bytes, as: UTF8.self))
+        case .paddedText:
+            // char(n) without its padding, trimmed before the string is made.
+            var end = bytes.count
+            while end > 0 && bytes[end - 1] == UInt8(ascii: " ") { end -= 1 }
+            return .text(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
         default:
             return .text(scalar(kind, String(decoding: bytes, as: UTF8.self)))
         }

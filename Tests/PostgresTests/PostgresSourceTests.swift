@@ -7,6 +7,7 @@ import SyncCore
 import TestSupport
 import Testing
 
+@testable import PostgresClient
 @testable import PostgresConnector
 
 /// The PostgreSQL source against a real server (scripts/pg-test-server).
@@ -166,6 +167,99 @@ import Testing
             if seen == 10 { break }
         }
         #expect(seen == 10)
+    }
+
+    @Test func aQueryStreamsThroughCopy() async throws {
+        var seen = 0
+        var running = ""
+        let query = "SELECT e.employee_id FROM hr.employees e CROSS JOIN generate_series(1, 50) WHERE status::text = $1"
+        for try await _ in try source(query, ["active"]).records() {
+            seen += 1
+            guard seen == 10 else { continue }
+            running = try await PostgresTestServer.admin(
+                "SELECT query FROM pg_stat_activity WHERE usename = 'compliance_reader' AND state = 'active'")
+            break
+        }
+        #expect(running.hasPrefix("COPY ("), "\(running)")
+        #expect(running.contains("status::text = 'active'"), "the parameter is written in as a literal: \(running)")
+    }
+
+    @Test func copyReadsEveryValueAsItIs() async throws {
+        let records = try await readAll(
+            try source(
+                #"""
+                SELECT 'x' AS id, E'tab\there' AS tab, E'two\nlines\r' AS lines, E'back\\slash' AS back,
+                       '\N' AS not_null, '' AS empty, NULL::text AS nothing, 'Núñez 😀' AS unicode,
+                       ARRAY[E'a\tb', 'c"d', E'e\\f', NULL] AS list, E'\\x00ff5c09'::bytea AS blob,
+                       true AS yes, '2026-01-02 03:04:05.5+00'::timestamptz AS at, 'ab'::char(4) AS padded;
+                -- a comment after the query
+                """#, id: "id"))
+        let x = try #require(records.first)
+        #expect(records.count == 1)
+        #expect(x["tab"] == .text("tab\there"))
+        #expect(x["lines"] == .text("two\nlines\r"))
+        #expect(x["back"] == .text("back\\slash"))
+        #expect(x["not_null"] == .text("\\N"))
+        #expect(x["empty"] == .text(""))
+        #expect(x["nothing"] == nil)
+        #expect(x["unicode"] == .text("Núñez 😀"))
+        #expect(x["list"] == .multiple(["a\tb", "c\"d", "e\\f"]))
+        #expect(x["blob"] == .binary(Data([0, 255, 0x5c, 9])))
+        #expect(x["yes"] == .text("true"))
+        #expect(x["at"] == .text("2026-01-02 03:04:05 UTC"))
+        #expect(x["padded"] == .text("ab"))
+    }
+
+    @Test func parametersWrittenInReadAsBound() async throws {
+        let values = ["O'Brien \\ \"quoted\" $1 ü\t", "E'x'", "$$", "--"]
+        let records = try await readAll(
+            try source(
+                """
+                SELECT $1::text AS id, $2 AS two, '$1' AS in_string, $$ $1 $$ AS in_dollars, "$1" AS in_name,
+                       /* $1 /* nested */ */ $3::text AS three, $tag$ $2 $tag$ AS tagged, $4 AS four -- $1
+                FROM (SELECT 'n' AS "$1") AS t
+                """, values, id: "id"))
+        let x = try #require(records.first)
+        #expect(x.id == values[0])
+        #expect(x["two"] == .text(values[1]))
+        #expect(x["in_string"] == .text("$1"))
+        #expect(x["in_dollars"] == .text(" $1 "))
+        #expect(x["in_name"] == .text("n"))
+        #expect(x["three"] == .text("$$"))
+        #expect(x["tagged"] == .text(" $2 "))
+        #expect(x["four"] == .text("--"))
+        let null = try await readAll(try source("SELECT 'x' AS id, $1::int AS n", [nil], id: "id"))
+        #expect(null.first?["n"] == nil && null.count == 1)
+    }
+
+    @Test func queriesCopyCannotTakeRunAsTheyAre() async throws {
+        // Too few values for the placeholders: the server's own message, as before.
+        let missing = await failure(try source("SELECT $1::text AS id, $2::text AS x", ["a"]))
+        #expect(missing?.message.contains("SQLSTATE 08P01") == true, "\(String(describing: missing))")
+        #expect(missing?.hint?.contains("params") == true)
+        let noRows = await failure(try source("SET LOCAL work_mem = '8MB'"))
+        #expect(noRows?.message.contains("returned no rows") == true, "\(String(describing: noRows))")
+    }
+
+    @Test func copyQueryReadsTheTextLikeTheServer() {
+        func inline(_ sql: String, _ literals: [String] = ["'v'"]) -> String? {
+            CopyQuery.inlining(sql, literals: literals)
+        }
+        #expect(inline("SELECT $1") == "SELECT 'v'")
+        #expect(inline("select a$1, $1 from t;") == "select a$1, 'v' from t")
+        #expect(inline("SELECT E'\\' $1 ' AS x, $1") == "SELECT E'\\' $1 ' AS x, 'v'")
+        #expect(inline("SELECT 'it''s $1', \"a\"\"$1\", $1") == "SELECT 'it''s $1', \"a\"\"$1\", 'v'")
+        #expect(inline("WITH x AS (SELECT 1) SELECT * FROM x -- end;") != nil)
+        #expect(inline("(VALUES ($1))") == "(VALUES ('v'))")
+        #expect(inline("TABLE hr.employees") == "TABLE hr.employees")
+        #expect(inline("SELECT 1; SELECT 2") == nil, "two statements")
+        #expect(inline("UPDATE t SET a = $1 RETURNING a") == nil, "not a query")
+        #expect(inline("SELECT $2") == nil, "no value for $2")
+        #expect(inline("SELECT $0") == nil)
+        #expect(inline("SELECT 'open") == nil)
+        #expect(inline("SELECT /* open") == nil)
+        #expect(inline("SELECT $q$ open") == nil)
+        #expect(inline("SELECT 1; -- fine\n/* fine */") == "SELECT 1 -- fine\n/* fine */")
     }
 
     @Test func arrayLiteralsReadLikePostgreSQLWritesThem() {
