@@ -15,15 +15,19 @@ import Foundation
 ///     }
 ///
 /// The rules:
-/// - **Ids** are non-empty and unique within a read, and two reads give the same ids.
-/// - **Errors propagate**: a read that fails part-way throws; it never just ends early,
-///   which would look like "everyone else left".
+/// - **Ids** are non-empty, without control characters, and unique within a read; two
+///   reads of the same data give the same ids, each naming the same record (an id that
+///   follows a row's position rather than the person would move people between reads).
+/// - **Errors propagate**: a read that fails part-way throws an error that says what went
+///   wrong; it never just ends early, which would look like "everyone else left", and it
+///   does not throw `CancellationError`, which reads as "stopped on purpose".
 /// - **Cancellation**: a read whose task is cancelled ends (returns `nil` or throws)
 ///   within ``cancellationTimeout`` of the cancellation, and so does one the consumer stops
 ///   early (counted from the first record).
 /// - **Values**: attribute names are non-empty and unique within a record, a
-///   multi-valued attribute holds at least one value, and every record says
-///   where it came from (``SourceRecord/location``) so errors can name it.
+///   multi-valued attribute holds at least one value, no text holds a NUL character, and
+///   every record says where it came from (``SourceRecord/location``, not empty) so errors
+///   can name it.
 public struct ConnectorConformance: Sendable {
     /// Makes a source to check.
     public typealias Factory = @Sendable () async throws -> any UserSource
@@ -77,10 +81,32 @@ public struct ConnectorConformance: Sendable {
             report.problems.append(
                 "record \(index + 1) (\(record.location?.description ?? "no location")) has an empty id")
         }
+        for (index, record) in first.enumerated() {
+            guard let offset = record.id.unicodeScalars.firstIndex(where: { $0.value < 32 || $0.value == 127 }) else {
+                continue
+            }
+            let position = record.id.unicodeScalars.distance(from: record.id.unicodeScalars.startIndex, to: offset)
+            report.problems.append(
+                "record \(index + 1)'s id has a control character (at character \(position + 1)): "
+                    + "the engine sets such a record aside as invalid")
+        }
         var seen: [String: Int] = [:]
         for (index, record) in first.enumerated() where !record.id.isEmpty {
             if let earlier = seen.updateValue(index, forKey: record.id) {
                 report.problems.append("the id \(record.id) is given twice (records \(earlier + 1) and \(index + 1))")
+            }
+        }
+        let again = Dictionary(second.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var moved = 0
+        for record in first {
+            guard let other = again[record.id], Self.attributes(of: record) != Self.attributes(of: other) else {
+                continue
+            }
+            moved += 1
+            if moved <= 5 {
+                report.problems.append(
+                    "the id \(record.id) names a different record in the second read of the same data: "
+                        + "an id must follow the person, not the row's position or the time of the read")
             }
         }
         let a = Set(first.map(\.id)), b = Set(second.map(\.id))
@@ -93,6 +119,13 @@ public struct ConnectorConformance: Sendable {
         }
     }
 
+    /// A record's attributes by name, whatever their order.
+    private static func attributes(of record: SourceRecord) -> [String: AttributeValue] {
+        var result: [String: AttributeValue] = [:]
+        for (name, value) in zip(record.schema.names, record.values) { result[name] = value }
+        return result
+    }
+
     private func checkValues(_ records: [SourceRecord], into report: inout ConformanceReport) {
         var reported = Set<String>()
         func problem(_ text: String) {
@@ -101,6 +134,9 @@ public struct ConnectorConformance: Sendable {
         for record in records {
             let name = "record \(record.id)"
             if record.location == nil { problem("\(name) has no location: errors could not say where it came from") }
+            if let location = record.location, location.description.allSatisfy(\.isWhitespace) {
+                problem("\(name) has an empty location: errors could not say where it came from")
+            }
             if Set(record.schema.names).count != record.schema.names.count {
                 problem("\(name) has an attribute name twice: \(record.schema.names)")
             }
@@ -108,6 +144,15 @@ public struct ConnectorConformance: Sendable {
                 if attribute.isEmpty { problem("\(name) has an attribute with an empty name") }
                 if case .multiple(let values)? = value, values.isEmpty {
                     problem("\(name) has `\(attribute)` as an empty list: an attribute without values is absent (nil)")
+                }
+                let texts: [String] =
+                    switch value {
+                    case .text(let text)?: [text]
+                    case .multiple(let texts)?: texts
+                    default: []
+                    }
+                if texts.contains(where: { $0.utf8.contains(0) }) {
+                    problem("\(name) has a NUL character in `\(attribute)`: decode the value, or give it as binary")
                 }
             }
         }
@@ -120,8 +165,15 @@ public struct ConnectorConformance: Sendable {
             report.problems.append(
                 "the failing source ended normally after \(count) records: a read that fails must throw, not stop early"
             )
+        } catch is CancellationError {
+            report.problems.append(
+                "the failing source threw CancellationError after \(count) records: a read that fails must say "
+                    + "why (a SyncError naming the record or line), not look as if it was stopped on purpose")
         } catch {
             report.failingReadError = "\(error)"
+            if "\(error)".allSatisfy(\.isWhitespace) {
+                report.problems.append("the failing source's error says nothing: say what went wrong and where")
+            }
         }
     }
 

@@ -136,6 +136,10 @@ import Testing
         }
     }
 
+    struct Broken: Error, CustomStringConvertible {
+        var description: String { "line 2: the record is cut short" }
+    }
+
     static func record(_ id: String, _ attributes: [String: AttributeValue] = ["a": .text("x")], located: Bool = true)
         -> SourceRecord
     {
@@ -145,7 +149,7 @@ import Testing
     @Test func aConformingSourcePasses() async {
         let good = FakeSource(fixed: [Self.record("1"), Self.record("2")])
         let report = await ConnectorConformance(
-            source: { good }, failing: { FakeSource(fixed: [Self.record("1")], failure: CancellationError()) }
+            source: { good }, failing: { FakeSource(fixed: [Self.record("1")], failure: Broken()) }
         ).run()
         #expect(report.problems.isEmpty, "\(report.problems)")
         #expect(report.recordsRead == 2)
@@ -158,7 +162,7 @@ import Testing
         ])
         let report = await ConnectorConformance(
             source: { bad },
-            failing: { FakeSource(fixed: [Self.record("1")], failure: CancellationError(), swallowFailure: true) }
+            failing: { FakeSource(fixed: [Self.record("1")], failure: Broken(), swallowFailure: true) }
         ).run()
         let text = report.problems.joined(separator: "\n")
         #expect(text.contains("the id 1 is given twice"))
@@ -172,7 +176,7 @@ import Testing
         let counter = Counter()
         let report = await ConnectorConformance(
             source: { FakeSource(fixed: [Self.record("run-\(counter.next())")]) },
-            failing: { FakeSource(fixed: [], failure: CancellationError()) }
+            failing: { FakeSource(fixed: [], failure: Broken()) }
         ).run()
         #expect(report.problems.contains { $0.contains("two reads gave different ids") }, "\(report.problems)")
     }
@@ -198,9 +202,57 @@ import Testing
         func records() -> Records { Records() }
     }
 
+    @Test func badIDsLocationsAndValuesAreFound() async {
+        let bad = FakeSource(fixed: [
+            Self.record("a\u{1B}b"),
+            SourceRecord(id: "5", attributes: ["a": .text("x")], location: SourceLocation(" ")),
+            Self.record("6", ["name": .text("Ada\u{0}Lovelace")]),
+            Self.record("7", ["aliases": .multiple(["ok", "b\u{0}d"])]),
+        ])
+        let report = await ConnectorConformance(
+            source: { bad }, failing: { FakeSource(fixed: [], failure: Broken()) }
+        ).run()
+        let text = report.problems.joined(separator: "\n")
+        #expect(text.contains("record 1's id has a control character (at character 2)"), "\(text)")
+        #expect(text.contains("record 5 has an empty location"), "\(text)")
+        #expect(text.contains("record 6 has a NUL character in `name`"), "\(text)")
+        #expect(text.contains("record 7 has a NUL character in `aliases`"), "\(text)")
+    }
+
+    @Test func anIDThatFollowsTheRowNotThePersonIsFound() async {
+        // Ids by position, over data whose order changes between reads.
+        let reads = Counter()
+        let report = await ConnectorConformance(
+            source: {
+                let people = ["Ada", "Grace", "Edsger"]
+                let order = reads.next() % 2 == 1 ? people : people.reversed()
+                return FakeSource(
+                    fixed: order.enumerated().map { Self.record("\($0.offset + 1)", ["name": .text($0.element)]) })
+            },
+            failing: { FakeSource(fixed: [], failure: Broken()) }
+        ).run()
+        #expect(
+            report.problems.contains { $0.contains("the id 1 names a different record in the second read") },
+            "\(report.problems)")
+        #expect(!report.problems.contains { $0.contains("two reads gave different ids") })
+    }
+
+    @Test func aFailureThatLooksLikeCancellationOrSaysNothingIsFound() async {
+        struct Silent: Error, CustomStringConvertible { var description: String { "" } }
+        let good = FakeSource(fixed: [Self.record("1")])
+        let cancelled = await ConnectorConformance(
+            source: { good }, failing: { FakeSource(fixed: [Self.record("1")], failure: CancellationError()) }
+        ).run()
+        #expect(cancelled.problems.contains { $0.contains("threw CancellationError after 1 records") })
+        let silent = await ConnectorConformance(
+            source: { good }, failing: { FakeSource(fixed: [], failure: Silent()) }
+        ).run()
+        #expect(silent.problems.contains { $0.contains("the failing source's error says nothing") })
+    }
+
     @Test func aReadThatIgnoresCancellationIsFound() async {
         var kit = ConnectorConformance(
-            source: { StubbornSource() }, failing: { FakeSource(fixed: [], failure: CancellationError()) })
+            source: { StubbornSource() }, failing: { FakeSource(fixed: [], failure: Broken()) })
         kit.cancellationTimeout = .milliseconds(500)
         let report = await kit.run()
         #expect(report.problems.contains { $0.contains("a cancelled read was still going") }, "\(report.problems)")
