@@ -118,10 +118,9 @@ struct ConnectorScaffold {
                 ThreadedRecordStream(name: "\(typeName)-reader") { [settings] emitter in
                     for (index, person) in try Self.fetchPeople(settings).enumerated() {
                         let location = SourceLocation("\\(settings.path), person \\(index + 1)")
-                        var attributes: [String: AttributeValue] = [:]
-                        for (key, value) in person {
-                            if let text = JSONValues.text(value) { attributes[key] = .text(text) }
-                        }
+                        // As the `json` source reads a record: nested objects with dots (`manager.name`),
+                        // lists as several values.
+                        let attributes = try JSONValues.attributes(of: person, location: location)
                         guard case .text(let id)? = attributes[settings.idField], !id.isEmpty else {
                             throw SyncError(.source, "\\(location): no \\(settings.idField)",
                                             hint: "every person needs a \\(settings.idField)")
@@ -136,15 +135,21 @@ struct ConnectorScaffold {
                 guard let data = FileManager.default.contents(atPath: settings.path) else {
                     throw SyncError(.source, "cannot read \\(settings.path)", hint: "check the path and its permissions")
                 }
+                let parsed: Any
                 do {
-                    guard let people = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-                        throw SyncError(.source, "\\(settings.path) is not a JSON array of objects")
-                    }
-                    return people
-                } catch let error as SyncError {
-                    throw error
+                    parsed = try JSONSerialization.jsonObject(with: data)
                 } catch {
-                    throw SyncError(.source, "\\(settings.path) is not valid JSON (\\(JSONValues.describe(error)))")
+                    throw SyncError(.source, "\\(settings.path) is not valid JSON: \\(JSONValues.describe(error))")
+                }
+                guard let list = parsed as? [Any] else {
+                    throw SyncError(.source, "\\(settings.path) is not a JSON array of people")
+                }
+                return try list.enumerated().map { index, item in
+                    guard let person = item as? [String: Any] else {
+                        throw SyncError(
+                            .source, "\\(settings.path), person \\(index + 1): not a JSON object but \\(JSONValues.kind(of: item))")
+                    }
+                    return person
                 }
             }
         }
@@ -194,7 +199,9 @@ struct ConnectorScaffold {
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(typeName)-\\(UUID())")
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(at: folder) }
-                let people = (1...500).map { #"{"id": "P\\#($0)", "first_name": "Zoë", "last_name": "Person \\#($0)"}"# }
+                let people = (1...500).map {
+                    #"{"id": "P\\#($0)", "first_name": "Zoë", "last_name": "Person \\#($0)", "manager": {"id": "P1"}}"#
+                }
                 let good = folder.appendingPathComponent("people.json").path
                 try ("[" + people.joined(separator: ",") + "]").write(toFile: good, atomically: true, encoding: .utf8)
                 let broken = folder.appendingPathComponent("broken.json").path
@@ -205,6 +212,9 @@ struct ConnectorScaffold {
                     source: { \(source)(settings: \(settings)(path: good)) },
                     failing: { \(source)(settings: \(settings)(path: broken)) }
                 ).verify()
+                // Nested objects read as the `json` source reads them.
+                let first = try await readAll(\(source)(settings: \(settings)(path: good))).first
+                #expect(first?["manager.id"] == .text("P1"))
             }
         }
 

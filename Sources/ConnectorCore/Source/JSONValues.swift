@@ -19,6 +19,47 @@ public enum JSONValues {
         }
     }
 
+    /// A JSON object as attributes, the way the `json` and `jsonl` sources read one:
+    /// strings as they are; numbers and booleans as their JSON text; `null` and `""`
+    /// absent; a list of scalars several values (its nulls and empty strings left out);
+    /// a nested object flattened with dots (`{"manager": {"name": "x"}}` gives
+    /// `manager.name`), at any depth.
+    /// - Parameters:
+    ///   - object: what `JSONSerialization` made of the record.
+    ///   - location: where the record is, for errors.
+    /// - Throws: ``SyncError`` naming the record and the attribute when a list holds an object or a list.
+    public static func attributes(of object: [String: Any], location: SourceLocation) throws -> [String: AttributeValue]
+    {
+        var attributes: [String: AttributeValue] = [:]
+        try flatten(object, prefix: "", into: &attributes, location: location)
+        return attributes
+    }
+
+    private static func flatten(
+        _ object: [String: Any], prefix: String, into attributes: inout [String: AttributeValue],
+        location: SourceLocation
+    ) throws {
+        for (key, value) in object {
+            let name = prefix + key
+            if let nested = value as? [String: Any] {
+                try flatten(nested, prefix: name + ".", into: &attributes, location: location)
+            } else if let array = value as? [Any] {
+                let texts = try array.compactMap { item -> String? in
+                    guard let text = JSONValues.text(item) else {
+                        if item is NSNull { return nil }
+                        throw SyncError(
+                            .source, "\(location): \"\(name)\" holds a list of \(JSONValues.kind(of: item))s",
+                            hint: "a list may hold only strings, numbers or booleans")
+                    }
+                    return text
+                }.filter { !$0.isEmpty }
+                if !texts.isEmpty { attributes[name] = texts.count == 1 ? .text(texts[0]) : .multiple(texts) }
+            } else if let text = JSONValues.text(value) {
+                if !text.isEmpty { attributes[name] = .text(text) }
+            }
+        }
+    }
+
     /// What a value is, in words, for messages: `object`, `list`, `string`, `null`, `number`.
     public static func kind(of value: Any) -> String {
         switch value {
@@ -30,9 +71,34 @@ public enum JSONValues {
         }
     }
 
-    /// Why `JSONSerialization` refused a text, in a few words.
+    /// Why `JSONSerialization` or a `JSONDecoder` refused a text, in a few words that say where:
+    /// `Invalid value around character 18.`, `at [3].manager.name: expected a String, found a number`.
     public static func describe(_ error: any Error) -> String {
+        if let error = error as? DecodingError {
+            let context: DecodingError.Context
+            var what: String
+            switch error {
+            case .typeMismatch(let type, let found):
+                context = found
+                what = "expected \(type): \(found.debugDescription)"
+            case .valueNotFound(let type, let found):
+                context = found
+                what = "expected \(type), found null"
+            case .keyNotFound(let key, let found):
+                context = found
+                what = "no \"\(key.stringValue)\""
+            case .dataCorrupted(let found):
+                context = found
+                what = (found.underlyingError.map(describe) ?? found.debugDescription)
+            @unknown default:
+                return "\(error)"
+            }
+            let path = context.codingPath.map { key in key.intValue.map { "[\($0)]" } ?? "." + key.stringValue }
+                .joined()
+            if path.isEmpty { return what }
+            return "at \(path.hasPrefix(".") ? String(path.dropFirst()) : path): \(what)"
+        }
         let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-        return text ?? "malformed"
+        return text ?? "\(error)"
     }
 }

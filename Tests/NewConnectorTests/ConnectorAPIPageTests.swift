@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+/// docs/connector-api.md is the connector modules' public surface as the sources declare it.
+@Suite struct ConnectorAPIPageTests {
+    @Test func thePageSaysWhatTheSourcesDeclare() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        check.arguments = [root.appendingPathComponent("scripts/connector-api").path, "--check"]
+        let errors = Pipe()
+        check.standardError = errors
+        try check.run()
+        check.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(check.terminationStatus == 0, "\(said)")
+        let page = try String(contentsOf: root.appendingPathComponent("docs/connector-api.md"), encoding: .utf8)
+        for needed in [
+            "case text(String)", "func records() -> Records", "public static func row(_ row: Int, of source: String)",
+            "public init(name: String, chunkSize: Int = 2048, produce:", "public func error(_ message: String",
+            "public static func attributes(of object: [String: Any], location: SourceLocation)",
+            "public init(source: @escaping Factory, failing: @escaping Factory)",
+        ] {
+            #expect(page.contains(needed), "the page lacks \(needed)")
+        }
+    }
+}
