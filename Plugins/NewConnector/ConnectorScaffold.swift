@@ -2,14 +2,29 @@ import Foundation
 
 /// What `swift package new-connector NAME` writes: a connector module with a
 /// `UserSource` skeleton, its settings type and a conformance test, plus the
-/// manifest lines that declare them. Pure text work, so tests can check it
-/// without running the plugin (Tests/NewConnectorTests links this file).
+/// manifest lines that make it part of the package's command line. Pure text
+/// work, so tests can check it without running the plugin (Tests/NewConnectorTests
+/// links this file).
+///
+/// In a package that depends on compliance-sync, the connector is a package of
+/// its own under `Connectors/`, so that it and its tests build with nothing
+/// heavier than `ConnectorCore` (`swift test --package-path Connectors/…`),
+/// while the executable that embeds it builds in the package above. Inside
+/// compliance-sync itself, it is a pair of targets of that package.
 struct ConnectorScaffold {
+    /// How the connector's own package reaches compliance-sync.
+    struct CorePackage {
+        /// The name products are taken from: `.product(name: "ConnectorCore", package: name)`.
+        var name: String
+        /// The dependency as the connector's `Package.swift` writes it, such as
+        /// `.package(name: "compliance-sync", path: "../..")`.
+        var dependency: String
+    }
+
     /// The connector's name in UpperCamelCase, such as `Workday`.
     let name: String
-    /// How targets of the package that defines `ConnectorCore` are named in this manifest:
-    /// `nil` inside that package, else its identity (for `.product(name:package:)`).
-    let corePackage: String?
+    /// compliance-sync as a dependency, or `nil` inside compliance-sync itself.
+    let corePackage: CorePackage?
 
     /// Why a name cannot be used, or `nil` when it can.
     static func problem(with name: String) -> String? {
@@ -31,37 +46,95 @@ struct ConnectorScaffold {
     var settings: String { name + "Settings" }
     /// The `type:` in job files: `workday`.
     var typeName: String { name.lowercased() }
+    /// Where the connector's package goes, relative to the package root: `Connectors/WorkdayConnector`;
+    /// `nil` inside compliance-sync, where the targets go in the package itself.
+    var packageFolder: String? { corePackage == nil ? nil : "Connectors/\(module)" }
 
     /// Files to write, by path relative to the package root.
     var files: [(path: String, contents: String)] {
-        [
-            ("Sources/\(module)/\(source).swift", sourceFile),
-            ("Sources/\(module)/\(settings).swift", settingsFile),
-            ("Tests/\(module)Tests/\(source)Tests.swift", testFile),
+        let folder = packageFolder.map { $0 + "/" } ?? ""
+        var files = [
+            ("\(folder)Sources/\(module)/\(source).swift", sourceFile),
+            ("\(folder)Sources/\(module)/\(settings).swift", settingsFile),
+            ("\(folder)Tests/\(module)Tests/\(source)Tests.swift", testFile),
         ]
+        if let corePackage { files.insert(("\(folder)Package.swift", connectorManifest(corePackage)), at: 0) }
+        return files
     }
 
-    /// Lines appended to Package.swift, declaring the module and its test and
-    /// adding the module to the executables that start the command line.
+    /// The command that builds the connector and runs its test.
+    var testCommand: String {
+        packageFolder.map { "swift test --package-path \($0)" } ?? "swift test --filter \(source)Tests"
+    }
+
+    /// Lines appended to Package.swift: the connector's package (or its targets, inside
+    /// compliance-sync) and the module added to the executables that start the command line.
     func manifestAddition(executables: [String]) -> String {
-        func dependency(_ target: String) -> String {
-            corePackage.map { ".product(name: \"\(target)\", package: \"\($0)\")" } ?? "\"\(target)\""
+        guard let packageFolder else {
+            var text = """
+
+                // Added by `swift package new-connector \(name)`.
+                package.targets += [
+                    .target(name: "\(module)", dependencies: ["ConnectorCore"]),
+                    .testTarget(name: "\(module)Tests", dependencies: ["\(module)", "ConnectorCore", "ConnectorTestKit"]),
+                ]
+
+                """
+            for executable in executables {
+                text += "package.targets.first { $0.name == \"\(executable)\" }?.dependencies.append(\"\(module)\")\n"
+            }
+            return text
         }
         var text = """
 
-            // Added by `swift package new-connector \(name)`.
-            package.targets += [
-                .target(name: "\(module)", dependencies: [\(dependency("ConnectorCore"))]),
-                .testTarget(
-                    name: "\(module)Tests",
-                    dependencies: ["\(module)", \(dependency("ConnectorCore")), \(dependency("ConnectorTestKit"))]),
-            ]
+            // Added by `swift package new-connector \(name)`: the connector is a package of its own
+            // (\(packageFolder)), so it and its test build without the command line's dependencies.
+            package.dependencies.append(.package(path: "\(packageFolder)"))
 
             """
         for executable in executables {
-            text += "package.targets.first { $0.name == \"\(executable)\" }?.dependencies.append(\"\(module)\")\n"
+            text += """
+                package.targets.first { $0.name == "\(executable)" }?.dependencies.append(
+                    .product(name: "\(module)", package: "\(module)"))
+
+                """
         }
         return text
+    }
+
+    /// The connector package's manifest.
+    private func connectorManifest(_ core: CorePackage) -> String {
+        """
+        // swift-tools-version: 6.0
+        // The \(name) connector, a package of its own: `swift test` here builds it and its
+        // conformance test with nothing heavier than ConnectorCore. The command line that
+        // embeds it is the package above.
+        import PackageDescription
+
+        let package = Package(
+            name: "\(module)",
+            platforms: [.macOS(.v15)],
+            products: [.library(name: "\(module)", targets: ["\(module)"])],
+            dependencies: [
+                \(core.dependency)
+            ],
+            targets: [
+                .target(
+                    name: "\(module)",
+                    dependencies: [.product(name: "ConnectorCore", package: "\(core.name)")]
+                ),
+                .testTarget(
+                    name: "\(module)Tests",
+                    dependencies: [
+                        "\(module)",
+                        .product(name: "ConnectorCore", package: "\(core.name)"),
+                        .product(name: "ConnectorTestKit", package: "\(core.name)"),
+                    ]
+                ),
+            ]
+        )
+
+        """
     }
 
     /// Registers the connector in an executable's `main.swift` that starts the

@@ -18,17 +18,26 @@ struct NewConnectorPlugin: CommandPlugin {
 
         let package = context.package
         let definesCore = package.targets.contains { $0.name == "ConnectorCore" }
-        // Named as manifests name it: by the package's name (`.package(name:path:)`, or a URL ending in it).
         let core = package.dependencies.first { $0.package.products.contains { $0.name == "ConnectorCore" } }?.package
-            .displayName
         guard definesCore || core != nil else {
             throw PluginFailure(
                 "this package does not depend on compliance-sync: add it to Package.swift's dependencies first")
         }
-        let scaffold = ConnectorScaffold(name: name, corePackage: definesCore ? nil : core)
         let root = package.directoryURL
-        if package.targets.contains(where: { $0.name == scaffold.module }) {
-            throw PluginFailure("the package already has a target \(scaffold.module)")
+        var corePackage: ConnectorScaffold.CorePackage?
+        if !definesCore, let core {
+            let folder = root.appendingPathComponent("Connectors/\(name)Connector")
+            corePackage = ConnectorScaffold.CorePackage(
+                name: core.displayName, dependency: try Self.dependency(on: core, from: folder))
+        }
+        let scaffold = ConnectorScaffold(name: name, corePackage: corePackage)
+        if package.targets.contains(where: { $0.name == scaffold.module })
+            || scaffold.packageFolder.map({
+                FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path)
+            })
+                == true
+        {
+            throw PluginFailure("the package already has a connector \(scaffold.module)")
         }
 
         for (path, contents) in scaffold.files {
@@ -57,8 +66,34 @@ struct NewConnectorPlugin: CommandPlugin {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(scaffold.manifestAddition(executables: executables).utf8))
         try handle.close()
-        print("added \(scaffold.module) and \(scaffold.module)Tests to Package.swift")
-        print("next: swift test --filter \(scaffold.source)Tests, then replace fetchPeople with calls to \(name)")
+        print("added \(scaffold.packageFolder ?? scaffold.module) to Package.swift")
+        print("next: \(scaffold.testCommand), then replace fetchPeople with calls to \(name)")
+    }
+
+    /// compliance-sync as the connector's own manifest names it: by a path relative to `folder`
+    /// for a local checkout, by URL and version (or revision) for a Git dependency.
+    static func dependency(on core: Package, from folder: URL) throws -> String {
+        switch core.origin {
+        case .local(let path):
+            return ".package(name: \"\(core.displayName)\", path: \"\(relativePath(to: path, from: folder.path))\")"
+        case .repository(let url, let version, let revision):
+            let isVersion = version.split(separator: ".").count == 3 && version.first?.isNumber == true
+            return isVersion
+                ? ".package(url: \"\(url)\", from: \"\(version)\")"
+                : ".package(url: \"\(url)\", revision: \"\(revision)\")"
+        default:
+            throw PluginFailure("compliance-sync is not a local or Git dependency here: add the connector by hand")
+        }
+    }
+
+    /// `path` relative to `folder`, both absolute: `../..` and the like.
+    static func relativePath(to path: String, from folder: String) -> String {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        let base = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
+        var common = 0
+        while common < min(target.count, base.count) && target[common] == base[common] { common += 1 }
+        let parts = Array(repeating: "..", count: base.count - common) + target[common...]
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 }
 

@@ -23,16 +23,32 @@ import Testing
         #expect(scaffold.files[2].contents.contains("try await ConnectorConformance("))
     }
 
-    @Test func declaresTargetsByNameInsideThePackageAndByProductOutside() {
-        let inside = ConnectorScaffold(name: "Workday", corePackage: nil).manifestAddition(executables: [])
-        #expect(inside.contains(#".target(name: "WorkdayConnector", dependencies: ["ConnectorCore"])"#))
-        let outside = ConnectorScaffold(name: "Workday", corePackage: "compliance-sync").manifestAddition(executables: [
-            "hr-sync"
-        ])
-        #expect(outside.contains(#".product(name: "ConnectorTestKit", package: "compliance-sync")"#))
+    @Test func outsideCompliancesSyncTheConnectorIsAPackageOfItsOwn() {
+        let core = ConnectorScaffold.CorePackage(
+            name: "compliance-sync", dependency: #".package(name: "compliance-sync", path: "../../..")"#)
+        let scaffold = ConnectorScaffold(name: "Workday", corePackage: core)
         #expect(
-            outside.contains(
-                #"package.targets.first { $0.name == "hr-sync" }?.dependencies.append("WorkdayConnector")"#))
+            scaffold.files.map(\.path) == [
+                "Connectors/WorkdayConnector/Package.swift",
+                "Connectors/WorkdayConnector/Sources/WorkdayConnector/WorkdaySource.swift",
+                "Connectors/WorkdayConnector/Sources/WorkdayConnector/WorkdaySettings.swift",
+                "Connectors/WorkdayConnector/Tests/WorkdayConnectorTests/WorkdaySourceTests.swift",
+            ])
+        let manifest = scaffold.files[0].contents
+        #expect(manifest.contains(#".package(name: "compliance-sync", path: "../../..")"#))
+        #expect(manifest.contains(#".product(name: "ConnectorTestKit", package: "compliance-sync")"#))
+        #expect(!manifest.contains("ComplianceSyncCLI"), "the connector's graph stays light")
+        #expect(scaffold.testCommand == "swift test --package-path Connectors/WorkdayConnector")
+        let addition = scaffold.manifestAddition(executables: ["hr-sync"])
+        #expect(addition.contains(#"package.dependencies.append(.package(path: "Connectors/WorkdayConnector"))"#))
+        #expect(addition.contains(#".product(name: "WorkdayConnector", package: "WorkdayConnector")"#))
+    }
+
+    @Test func insideComplianceSyncTheConnectorIsTwoTargets() {
+        let inside = ConnectorScaffold(name: "Workday", corePackage: nil).manifestAddition(executables: ["cli"])
+        #expect(inside.contains(#".target(name: "WorkdayConnector", dependencies: ["ConnectorCore"])"#))
+        #expect(
+            inside.contains(#"package.targets.first { $0.name == "cli" }?.dependencies.append("WorkdayConnector")"#))
     }
 
     @Test func registersInTheCommandLinesMain() {

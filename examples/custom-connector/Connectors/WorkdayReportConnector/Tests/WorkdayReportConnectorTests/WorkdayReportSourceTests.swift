@@ -6,7 +6,7 @@ import WorkdayReportConnector
 
 @Suite struct WorkdayReportSourceTests {
     let report = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../workday-report.json").standardizedFileURL.path
+        .appendingPathComponent("../../../../workday-report.json").standardizedFileURL.path
 
     @Test func readsMultiInstanceFieldsAsSeveralValues() async throws {
         var records: [SourceRecord] = []
