@@ -29,8 +29,9 @@ actor SimulatorState {
         var faultsInjected = 0
         var redirects = 0
         var refusedRefreshes = 0
-        /// Requests that came while the last `429`'s `Retry-After` ran (after a quarter second, for
-        /// those already on their way): a client that shares the wait between its requests sends none.
+        /// Requests that came while the last `429`'s `Retry-After` ran (after its first third, or a
+        /// quarter second, for those already on their way): a client that shares the wait between its
+        /// requests sends none.
         var ignoredRetryAfter = 0
     }
 
@@ -58,8 +59,10 @@ actor SimulatorState {
         requestCount += 1
         stats.requests += 1
         let n = requestCount
+        // Requests already on their way when the 429 went out may arrive in the first third of the wait.
+        let wait = Double(configuration.retryAfter)
         if let last = lastRateLimit, case let since = Date().timeIntervalSince(last),
-            since > 0.25 && since < Double(configuration.retryAfter)
+            since > max(0.25, wait / 3) && since < wait
         {
             stats.ignoredRetryAfter += 1
         }

@@ -172,12 +172,18 @@ import Testing
     @Test func aQueryStreamsThroughCopy() async throws {
         var seen = 0
         var running = ""
-        let query = "SELECT e.employee_id FROM hr.employees e CROSS JOIN generate_series(1, 50) WHERE status::text = $1"
+        let query = """
+            SELECT e.employee_id, 'copy-probe' AS probe FROM hr.employees e CROSS JOIN generate_series(1, 50)
+            WHERE status::text = $1
+            """
         for try await _ in try source(query, ["active"]).records() {
             seen += 1
             guard seen == 10 else { continue }
             running = try await PostgresTestServer.admin(
-                "SELECT query FROM pg_stat_activity WHERE usename = 'compliance_reader' AND state = 'active'")
+                """
+                SELECT query FROM pg_stat_activity
+                WHERE usename = 'compliance_reader' AND state = 'active' AND query LIKE '%copy-probe%'
+                """)
             break
         }
         #expect(running.hasPrefix("COPY ("), "\(running)")

@@ -73,10 +73,14 @@ import Testing
             let first = try await harness.run("sync")
             #expect(first.status == 4, "\(first.all)")
             #expect(first.stdout.contains("not confirmed: its error entry 2 has no whole-number row"), "\(first.all)")
-            #expect(first.stdout.contains("created 8"), "only the import whose answer was whole counts: \(first.all)")
+            // Imports of 10, 10 and 8 rows in flight: the first two answers to come are unmappable.
+            let created = first.stdout.contains("created 8,") ? 8 : first.stdout.contains("created 10,") ? 10 : nil
+            #expect(created != nil, "only the import whose answer was whole counts: \(first.all)")
             let second = try await harness.run("sync")
             #expect(second.status == 0, "\(second.all)")
-            #expect(second.stdout.contains("updated 20"), "the unconfirmed are sent again: \(second.all)")
+            #expect(
+                second.stdout.contains("updated \(28 - (created ?? 0)),"),
+                "the unconfirmed are sent again: \(second.all)")
             #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
             let third = try await harness.run("sync")
             #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")

@@ -34,17 +34,18 @@ import Testing
     @Test func aRateLimitSlowsEveryImportInFlight() async throws {
         try await withHarness(
             {
-                $0.rateLimitEvery = 9
-                $0.retryAfter = 1
-                $0.processingTime = 0.3
-            }, api: ["batch_size": 2, "max_in_flight": 4]
+                // 28 imports of one row, each taking a second: four senders polling all along.
+                $0.rateLimitEvery = 40
+                $0.retryAfter = 2
+                $0.processingTime = 1
+            }, api: ["batch_size": 1, "max_in_flight": 4]
         ) { harness in
             let result = try await harness.run("sync", ["--log-level", "info"])
             #expect(result.status == 0, "\(result.all)")
             let stats = await harness.stats()
             #expect(stats["faults_injected"] ?? 0 >= 2)
             #expect(stats["ignored_retry_after"] == 0, "a request was sent while another waited out a 429")
-            #expect(result.stderr.contains("retrying in 1."), "the log says the wait: \(result.stderr)")
+            #expect(result.stderr.contains("retrying in 2."), "the log says the wait: \(result.stderr)")
             try await converged(harness)
         }
     }
