@@ -101,8 +101,13 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
     private func watch(_ id: String, _ rows: [ImportRow]) {
         let upserts = rows.contains { ($0["terminated_at"] ?? nil) == nil }
         if !upserts, inFlight.values.contains(where: \.upserts) { earlyTerminations += 1 }
+        // What each row sends, and what the person it matches holds now.
         let keys = Set(
-            rows.flatMap { row in [row["email"] ?? nil, row["employee_id"] ?? nil].compactMap { $0?.lowercased() } })
+            rows.flatMap { row in
+                let matched = match(row).map { people[$0] }
+                return [row["email"] ?? nil, row["employee_id"] ?? nil, matched?["email"], matched?["employee_id"]]
+                    .compactMap { $0?.lowercased() }
+            })
         for other in inFlight.values { overlaps += keys.intersection(other.keys) }
         inFlight[id] = (keys, upserts)
         mostInFlight = max(mostInFlight, inFlight.count)

@@ -204,17 +204,23 @@ import Testing
         }
     }
 
-    @Test(arguments: ["after-journal:2", "after-submit:2", "after-commit:1"])
-    func killedMidUploadThenRerunConverges(_ failpoint: String) async throws {
+    @Test(arguments: ["after-journal:2", "after-submit:2", "after-commit:1"], [1, 4])
+    func killedMidUploadThenRerunConverges(_ failpoint: String, inFlight: Int) async throws {
         let env = ["PG_TEST_STORE_PASSWORD": try setting("PG_TEST_STORE_PASSWORD")]
-        try await withHarness(api: ["batch_size": 10], snapshot: try postgresSnapshot()) { harness in
+        try await withHarness(api: ["batch_size": 10, "max_in_flight": inFlight], snapshot: try postgresSnapshot()) {
+            harness in
             let killed = try await harness.run(
                 "sync", environment: env.merging(["COMPLIANCE_SYNC_FAILPOINT": failpoint]) { $1 })
             #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
             let rerun = try await harness.run("sync", environment: env)
             #expect(rerun.status == 0, "\(rerun.all)")
             #expect(await harness.actualPeople().active == (try harness.expectedPeople()))
-            #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
+            if inFlight == 1 {
+                #expect(await harness.stats()["rows_received"] == 28, "nothing applied twice")
+            } else {
+                // An import submitted but not yet journaled with its id is unconfirmed: sent again.
+                #expect(await harness.stats()["rows_received"] ?? 0 >= 28)
+            }
             let third = try await harness.run("sync", environment: env)
             #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
         }

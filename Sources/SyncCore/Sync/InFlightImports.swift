@@ -15,25 +15,30 @@ struct InFlightImports {
 
     /// Runs `send` for every batch and hands each result to `finished`, in completion order.
     /// - Parameters:
-    ///   - claims: each batch's claims, in plan order.
+    ///   - count: how many batches, sent in order from 0.
+    ///   - claims: batch `i`'s claims, asked for when it is next to start (only those in flight are kept).
     ///   - send: sends batch `i` to its end.
     ///   - finished: called as each batch ends, with its index and result.
     /// - Throws: the first error a batch threw, once no batch is in flight.
     func run<Value: Sendable>(
-        claims: [Set<String>], send: @escaping @Sendable (Int) async throws -> Value,
+        count: Int, claims: (Int) -> Set<String>, send: @escaping @Sendable (Int) async throws -> Value,
         finished: (Int, Value) -> Void
     ) async throws {
         let firstError = await withTaskGroup(of: (Int, Result<Value, any Error>).self) { group -> (any Error)? in
             var claimed: [Int: Set<String>] = [:]
             var next = 0
+            var nextClaims: Set<String>?
             var firstError: (any Error)?
-            func startable(_ index: Int) -> Bool {
-                claimed.count < max(1, limit) && claimed.values.allSatisfy { $0.isDisjoint(with: claims[index]) }
-            }
             while true {
-                while firstError == nil, next < claims.count, startable(next) {
+                while firstError == nil, next < count, claimed.count < max(1, limit) {
+                    let wanted = nextClaims ?? claims(next)
+                    guard claimed.values.allSatisfy({ $0.isDisjoint(with: wanted) }) else {
+                        nextClaims = wanted
+                        break
+                    }
+                    nextClaims = nil
                     let index = next
-                    claimed[index] = claims[index]
+                    claimed[index] = wanted
                     group.addTask {
                         do { return (index, .success(try await send(index))) } catch { return (index, .failure(error)) }
                     }

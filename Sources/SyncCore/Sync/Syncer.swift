@@ -76,8 +76,9 @@ public struct Syncer: Sendable {
         // Terminations go only once every upsert of the run has ended: a rehire or a
         // re-key is never undone by a termination that overtook it.
         for batches in [upserts, terminations] {
+            let matchedOn = changes.layout.catalog.email + [changes.layout.catalog.employeeID]
             try await InFlightImports(limit: maxInFlight).run(
-                claims: batches.map { Set($0.flatMap(\.claims)) },
+                count: batches.count, claims: { Self.claims(of: batches[$0], matchedOn: matchedOn) },
                 send: { [self] index in
                     var tally = Tally()
                     try await send(batches[index][...], store: store, service: service, tally: &tally)
@@ -107,9 +108,28 @@ public struct Syncer: Sendable {
         var kind: Kind
         var row: ImportRow
         var update: SnapshotUpdate
-        /// What the API could match the row on, before and after (see ``InFlightImports``).
-        var claims: [String] = []
+        /// The emails and employee ids an update's person had before, where the row changes them
+        /// (`email:old@example.com`): the API could still match them on those (see ``claims(of:matchedOn:)``).
+        var formerKeys: [String] = []
     }
+
+    /// What the API could match a batch's rows on, before and after: their source ids (and those
+    /// they re-key), each email (lower-cased) and employee id they send, and their former ones.
+    static func claims(of batch: [Outgoing], matchedOn: [String]) -> Set<String> {
+        var claims = Set<String>()
+        for item in batch {
+            claims.insert("id:" + item.update.sourceID)
+            for id in item.update.replacing { claims.insert("id:" + id) }
+            for field in item.row.fields where matchedOn.contains(field.name) {
+                if let value = field.value { claims.insert(Self.key(field.name, value)) }
+            }
+            claims.formUnion(item.formerKeys)
+        }
+        return claims
+    }
+
+    /// A claim on a matched field's value.
+    static func key(_ field: String, _ value: String) -> String { field + ":" + value.lowercased() }
 
     /// The change set as batches: upserts, and terminations in batches of their own
     /// (so a CSV body never has cells that would clear an unsent field). Everyone
@@ -122,14 +142,14 @@ public struct Syncer: Sendable {
         let catalog = layout.catalog
         let clearsTermination = layout.position(of: catalog.terminatedAt) == nil
         let matchedOn = catalog.email + [catalog.employeeID]
-        /// The person's source ids, and each value the API could match them on (lowercased: emails compare so).
-        func claims(_ ids: [String], _ fields: [ImportRow.Field], _ previous: [String: String] = [:]) -> [String] {
-            ids.map { "id:" + $0 }
-                + matchedOn.flatMap { name in
-                    ([previous[name]] + fields.filter { $0.name == name }.map(\.value)).compactMap { value in
-                        value.map { "\(name):\($0.lowercased())" }
-                    }
+        /// The values an update changes of those the API matches on, as they were.
+        func formerKeys(_ fields: [ImportRow.Field], _ previous: [String: String]) -> [String] {
+            matchedOn.compactMap { name in
+                guard let old = previous[name], fields.first(where: { $0.name == name })?.value != old else {
+                    return nil
                 }
+                return Self.key(name, old)
+            }
         }
         func upsert(_ row: PlannedRow, kind: Outgoing.Kind, previous: [String: String] = [:]) -> Outgoing {
             var fields = row.values.indices.compactMap { i -> ImportRow.Field? in
@@ -140,7 +160,7 @@ public struct Syncer: Sendable {
             if clearsTermination { fields.append(ImportRow.Field(catalog.terminatedAt, nil)) }
             return Outgoing(
                 kind: kind, row: ImportRow(fields), update: snapshotUpdate(of: row, layout: layout, key: key),
-                claims: claims([row.sourceID] + row.replacing, fields, previous))
+                formerKeys: previous.isEmpty ? [] : formerKeys(fields, previous))
         }
         var upserts = changes.creates.map { upsert($0, kind: .create) }
         upserts += changes.updates.map { upsert($0.row, kind: .update, previous: $0.previous.fields) }
@@ -160,7 +180,7 @@ public struct Syncer: Sendable {
                         update: SnapshotUpdate(
                             sourceID: removal.person.sourceID, fingerprint: removal.fingerprint,
                             fields: removal.person.fields, terminatedAt: terminatedAt),
-                        claims: claims([removal.person.sourceID], fields, removal.person.fields)))
+                        formerKeys: formerKeys(fields, removal.person.fields)))
             }
         }
         return (chunks(upserts), chunks(terminations))
