@@ -74,12 +74,15 @@ import Testing
         }
     }
 
-    @Test func tokensExpireAndRotateMidRun() async throws {
+    @Test(arguments: [1, 4]) func tokensExpireAndRotateMidRun(inFlight: Int) async throws {
+        // Tokens of two seconds: with four imports in flight on a loaded machine, one of a second can
+        // expire between the token endpoint's answer and the request it was fetched for.
         try await withHarness(
             {
-                $0.tokenLifetime = 1
+                $0.tokenLifetime = inFlight == 1 ? 1 : 2
                 $0.latency = 0.05
-            }, api: ["batch_size": 3]
+                $0.processingTime = inFlight == 1 ? 0.02 : 0.5
+            }, api: ["batch_size": 1, "max_in_flight": inFlight]
         ) { harness in
             let result = try await harness.run("sync")
             #expect(result.status == 0, "\(result.all)")
