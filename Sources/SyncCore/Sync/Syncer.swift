@@ -75,8 +75,10 @@ public struct Syncer: Sendable {
         var done = 0
         // Terminations go only once every upsert of the run has ended: a rehire or a
         // re-key is never undone by a termination that overtook it.
+        let matchedOn = changes.layout.catalog.email + [changes.layout.catalog.employeeID]
         for batches in [upserts, terminations] {
-            let matchedOn = changes.layout.catalog.email + [changes.layout.catalog.employeeID]
+            // Each batch's outcome, added to the report in plan order whatever order they end in.
+            var tallies = [Tally?](repeating: nil, count: batches.count)
             try await InFlightImports(limit: maxInFlight).run(
                 count: batches.count, claims: { Self.claims(of: batches[$0], matchedOn: matchedOn) },
                 send: { [self] index in
@@ -84,11 +86,12 @@ public struct Syncer: Sendable {
                     try await send(batches[index][...], store: store, service: service, tally: &tally)
                     return tally
                 },
-                finished: { _, tally in
-                    report.add(tally)
+                finished: { index, tally in
+                    tallies[index] = tally
                     done += 1
                     progress?(done, total)
                 })
+            for tally in tallies { if let tally { report.add(tally) } }
         }
         let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
             .filter { $0.person.missingSince == nil }.map(\.person.sourceID)
