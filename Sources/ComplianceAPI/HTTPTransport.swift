@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import SyncCore
 import Synchronization
@@ -164,6 +165,11 @@ struct HTTPTransport: Sendable {
     /// an HTTP client error by its case; never NIO's nested descriptions.
     static func said(_ error: any Error) -> String {
         if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if let error = error as? NIOConnectionError {
+            // A host name: each address NIO resolved was tried; the last one's failure says it.
+            if let last = error.connectionErrors.last { return said(last.error) }
+            return "\(error.host) could not be resolved to an address"
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return "the connection timed out"

@@ -50,9 +50,16 @@ import Testing
         }
     }
 
-    @Test func anAPIThatRefusesConnectionsFailsInPlainWords() async throws {
+    /// By address (one connection attempt) and by host name (NIO tries each address it resolves).
+    @Test(arguments: ["127.0.0.1", "localhost"]) func anAPIThatRefusesConnectionsFailsInPlainWords(host: String)
+        async throws
+    {
         try await withHarness(api: ["max_attempts": 3, "max_backoff": "1s"]) { harness in
             await harness.stop()
+            let url = harness.simulator.baseURL.replacingOccurrences(of: "127.0.0.1", with: host)
+            try harness.example.editJob("quickstart.yml") { job in
+                job["api"] = job.section("api").merging(["base_url": url]) { $1 }
+            }
             let result = try await harness.run("sync", ["--log-level", "info"])
             #expect(result.status == 1, "\(result.all)")
             #expect(result.stderr.contains("after 3 attempts: Connection refused"), "\(result.stderr)")
