@@ -92,12 +92,17 @@ extension PostgresConnection {
                 cancelRunningStatement()
             }
         }
+        // The COPY counts as whole only on the server's own word that it completed: a stream that
+        // ended any other way (a lost connection libpq reports only in its message) fails the read.
         var failed: (any Error)?
+        var completed = false
         while let result = PQgetResult(handle) {
             defer { PQclear(result) }
+            if PQresultStatus(result) == PGRES_COMMAND_OK { completed = true }
             if failed == nil { do { try check(result, doing: doing) } catch { failed = error } }
         }
         if let error = thrown ?? failed { throw error }
+        guard completed else { throw failure(doing: doing, message: Self.clean(PQerrorMessage(handle))) }
     }
 }
 

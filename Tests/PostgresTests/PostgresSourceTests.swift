@@ -190,6 +190,24 @@ import Testing
         #expect(running.contains("status::text = 'active'"), "the parameter is written in as a literal: \(running)")
     }
 
+    @Test func aConnectionLostMidCopyFailsTheRead() async throws {
+        var seen = 0
+        let query = "SELECT e.employee_id, 'copy-lost' AS probe FROM hr.employees e CROSS JOIN generate_series(1, 200)"
+        let error = await #expect(throws: SyncError.self) {
+            for try await _ in try source(query).records() {
+                seen += 1
+                guard seen == 10 else { continue }
+                _ = try await PostgresTestServer.admin(
+                    """
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE usename = 'compliance_reader' AND query LIKE '%copy-lost%' AND pid <> pg_backend_pid()
+                    """)
+            }
+        }
+        #expect(error?.kind == .source, "\(String(describing: error))")
+        #expect(error?.message.contains("running source.query") == true, "\(String(describing: error))")
+    }
+
     @Test func copyReadsEveryValueAsItIs() async throws {
         let records = try await readAll(
             try source(

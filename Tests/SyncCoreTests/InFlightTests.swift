@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import SyncCore
@@ -86,18 +87,5 @@ import Testing
         #expect(report.created + report.updated == 21 && report.rejected.isEmpty)
         #expect(engine.account.live.count == 30)
         #expect(try await engine.plan(Self.people(1...30)).isEmpty)
-    }
-}
-
-/// Counts calls from any thread.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    /// The number of this call, from 1.
-    func next() -> Int {
-        lock.withLock {
-            count += 1
-            return count
-        }
     }
 }
