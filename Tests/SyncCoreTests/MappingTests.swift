@@ -147,6 +147,19 @@ import Testing
         #expect(Array(FastText.lowercased(text).unicodeScalars) == Array(text.lowercased().unicodeScalars))
     }
 
+    /// Every scalar, alone and between upper- and lower-case text, in UTF-8 of one to four bytes.
+    @Test func lowercasedMatchesTheStandardLibraryForEveryScalar() {
+        var differ: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            for text in [String(Character(scalar)), "ab\(Character(scalar))é", "Ab\(Character(scalar))ü"]
+            where Array(FastText.lowercased(text).unicodeScalars) != Array(text.lowercased().unicodeScalars) {
+                differ.append(value)
+            }
+        }
+        #expect(differ.isEmpty, "differs for \(differ.prefix(10).map { String($0, radix: 16) })")
+    }
+
     @Test(arguments: samples) func trimmedMatchesTheStandardLibrary(_ text: String) {
         #expect(FastText.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
     }

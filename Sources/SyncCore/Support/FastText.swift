@@ -36,11 +36,7 @@ enum FastText {
 
     private static func unicodeLowercased(_ text: String) -> String {
         // Most text with accents is lower case already: then it is returned as it is, without a copy.
-        guard
-            text.unicodeScalars.contains(where: {
-                $0.isASCII ? ("A"..."Z").contains($0) : $0.properties.changesWhenLowercased
-            })
-        else { return text }
+        guard changesWhenLowercased(text) else { return text }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {
@@ -54,6 +50,41 @@ enum FastText {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether any scalar of `text` changes when lower-cased. Scalars of one or two UTF-8 bytes (Latin,
+    /// Greek, Cyrillic, Hebrew, Arabic…) are looked up in ``twoByteChangesWhenLowercased``; the
+    /// standard library's property lookup, a search through its tables, is kept for the rest.
+    private static func changesWhenLowercased(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let table = twoByteChangesWhenLowercased
+            var i = 0
+            while i < bytes.count {
+                let byte = bytes[i]
+                if byte < 0x80 {
+                    if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
+                    i += 1
+                } else if byte < 0xE0 {
+                    // A String's UTF-8 is valid: the lead byte is C2–DF, then one continuation byte.
+                    let scalar = Int(byte & 0x1F) << 6 | Int(bytes[i + 1] & 0x3F)
+                    if table[scalar - 0x80] { return true }
+                    i += 2
+                } else {
+                    let length = byte < 0xF0 ? 3 : 4
+                    var value = UInt32(byte & (byte < 0xF0 ? 0x0F : 0x07))
+                    for next in bytes[i + 1..<i + length] { value = value << 6 | UInt32(next & 0x3F) }
+                    if Unicode.Scalar(value)!.properties.changesWhenLowercased { return true }
+                    i += length
+                }
+            }
+            return false
+        }
+    }
+
+    /// `changesWhenLowercased` of U+0080 to U+07FF, read once from the standard library.
+    private static let twoByteChangesWhenLowercased: [Bool] = (0x80...0x7FF).map {
+        Unicode.Scalar(UInt32($0))!.properties.changesWhenLowercased
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {
