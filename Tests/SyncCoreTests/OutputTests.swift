@@ -69,3 +69,42 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["report.json", "victim"])
     }
 }
+
+/// The creates of a JSON plan are rendered in chunks on two threads; the plan reads as one written in order.
+@Suite struct JSONPlanCreatesTests {
+    @Test(arguments: [0, 1, PlanRendering.createsPerChunk, 2 * PlanRendering.createsPerChunk + 1, 20_000])
+    func createsAreWrittenWholeAndInOrder(count: Int) throws {
+        let layout = RowLayout(fields: ["first_name", "email", "ssn", "job_title"], catalog: FieldCatalog())
+        var changes = ChangeSet(layout: layout, plannedAt: Date())
+        let odd = ["quote \" and \\", "line\nbreak\t\u{07}", "Zoë 美咲", ""]
+        for i in 0..<count {
+            changes.creates.append(
+                PlannedRow(
+                    sourceID: "E\(i)",
+                    values: [odd[i % 4], "p\(i)@example.com", "123-45-\(i)", i % 3 == 0 ? nil : "T"],
+                    fingerprint: Fingerprint(high: 1, low: UInt64(i)),
+                    location: i % 5 == 0 ? nil : .line(i + 2, of: "people \"\(i % 7)\".csv")))
+        }
+        let out = ByteOutput()
+        PlanRendering.json(
+            changes,
+            header: PlanHeader(job: "j", source: "s", snapshot: "n", removalAction: .terminate, stoppedBy: nil),
+            to: out)
+        let text = out.collected()
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(text)) as? [String: Any])
+        let creates = try #require(plan["creates"] as? [[String: Any]])
+        #expect(creates.count == count)
+        for (i, create) in creates.enumerated() {
+            #expect(create["source_id"] as? String == "E\(i)")
+            let location = create["location"] as? String
+            #expect(location == (i % 5 == 0 ? nil : "people \"\(i % 7)\".csv:\(i + 2)"))
+            let fields = try #require(create["fields"] as? [String: String])
+            let expected = [
+                "first_name": odd[i % 4], "email": "p\(i)@example.com", "job_title": i % 3 == 0 ? nil : "T",
+            ]
+            #expect(fields.filter { $0.key != "ssn" } == expected.compactMapValues { $0 })
+            #expect(fields["ssn"] != nil && fields["ssn"] != "123-45-\(i)", "masked")
+        }
+        #expect(!String(decoding: text, as: UTF8.self).contains("123-45-"))
+    }
+}

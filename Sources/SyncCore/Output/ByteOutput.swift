@@ -8,9 +8,13 @@ import ConnectorCore
 
 /// A buffered writer to a file descriptor, for output that may be large
 /// (a plan of a million people): bytes are appended and written in blocks.
+/// Or, made with ``init()``, to memory.
 public final class ByteOutput {
     private static let capacity = 1 << 16
+    /// The descriptor written to; -1 for memory.
     private let fd: Int32
+    /// What was written, for output to memory.
+    private var memory: [UInt8] = []
     // Raw memory, not an array: appending to an array property of a class costs an
     // exclusivity check per call, which was most of the time of printing a big plan.
     private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: ByteOutput.capacity)
@@ -23,6 +27,19 @@ public final class ByteOutput {
     public init(descriptor: Int32) {
         fd = descriptor
         path = nil
+    }
+
+    /// Collects the bytes in memory, for ``collected()``.
+    public init() {
+        fd = -1
+        path = nil
+    }
+
+    /// Everything written to memory so far; the output is empty after.
+    public func collected() -> [UInt8] {
+        flush()
+        defer { memory = [] }
+        return memory
     }
 
     /// Writes a file with the given mode, in full or not at all: the bytes go to a
@@ -78,12 +95,12 @@ public final class ByteOutput {
         UTF8Text.withBytes(of: text) { append($0) }
     }
 
-    /// Appends `text` as a JSON string literal, escaped straight into the buffer.
     /// Appends bytes as they are.
     public func write(bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
+    /// Appends `text` as a JSON string literal, escaped straight into the buffer.
     public func writeJSONString(_ text: String) {
         write(byte: UInt8(ascii: "\""))
         UTF8Text.withBytes(of: text) { writeEscaped($0) }
@@ -131,6 +148,7 @@ public final class ByteOutput {
     }
 
     private func writeOut(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if fd < 0 { return memory.append(contentsOf: bytes) }
         var offset = 0
         while offset < bytes.count {
             let written = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)

@@ -55,6 +55,13 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Array elements another writer rendered (comma-separated JSON values), written as they are.
+    public mutating func elements(rendered bytes: [UInt8]) {
+        separator()
+        out.write(bytes: bytes)
+        needsComma = true
+    }
+
     /// An integer value.
     public mutating func value(_ number: Int) {
         separator()
