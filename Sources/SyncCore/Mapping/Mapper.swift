@@ -84,7 +84,7 @@ public struct Mapper: Sendable {
     /// - Returns: one value per ``layout`` field; `nil` for absent.
     public mutating func map(_ record: borrowing SourceRecord, problems: inout [RecordProblem]) -> [String?] {
         prepare(for: record.schema)
-        note(record)
+        note(record.values)
         return mapResolved(record, problems: &problems)
     }
 
@@ -93,14 +93,14 @@ public struct Mapper: Sendable {
         if schema !== self.schema { resolve(schema) }
     }
 
-    /// Notes which mapped attributes a record (of the schema ``prepare(for:)`` resolved) carries a
+    /// Notes which mapped attributes a record's values (of the schema ``prepare(for:)`` resolved) carry a
     /// value of. A schema may name attributes no record fills (an LDAP source's is the attributes it
     /// asked for), so values count, not names; once every attribute is seen this is one comparison.
     @inline(__always)
-    mutating func note(_ record: borrowing SourceRecord) {
+    mutating func note(_ values: [AttributeValue?]) {
         guard unseenCount > 0 else { return }
         for i in seen.indices where !seen[i] {
-            if let position = positions[i], record.values[position] != nil {
+            if let position = positions[i], values[position] != nil {
                 seen[i] = true
                 unseenCount -= 1
             }
@@ -139,10 +139,10 @@ public struct Mapper: Sendable {
         switch input {
         case .value(let text): return .one(text)
         case .sourceID: return .one(record.id)
-        case .attribute(let i): return Working(positions[i].flatMap { record.values[$0] })
+        case .attribute(let i): return Working(value(i, of: record))
         case .coalesce(let candidates):
             for i in candidates {
-                let found = Working(positions[i].flatMap { record.values[$0] }).compacted
+                let found = Working(value(i, of: record)).compacted
                 if case .none = found { continue }
                 return found
             }
@@ -154,7 +154,7 @@ public struct Mapper: Sendable {
                 case .literal(let literal): text += literal
                 case .sourceID: text += record.id
                 case .attribute(let i):
-                    if let attribute = positions[i].flatMap({ record.values[$0] }) {
+                    if let attribute = value(i, of: record) {
                         text += attribute.texts.first ?? ""
                     }
                 }
@@ -170,11 +170,19 @@ public struct Mapper: Sendable {
         _ test: CompiledField.Test, _ then: CompiledField.Branch, _ otherwise: CompiledField.Branch?,
         _ record: borrowing SourceRecord, field: String, problems: inout [RecordProblem]
     ) -> Working {
-        let value = test.attribute.map { i in positions[i].flatMap { record.values[$0] } } ?? .text(record.id)
+        let value: AttributeValue?
+        if let i = test.attribute { value = self.value(i, of: record) } else { value = .text(record.id) }
         guard let taken = test.condition.holds(value) ? then : otherwise else { return .none }
         var result = evaluate(taken.input, record, field: field, problems: &problems)
         for step in taken.steps { result = step.apply(result, field: field, problems: &problems) }
         return result
+    }
+
+    /// The value of the `i`th mapped attribute in a record. (perf: not a closure, which would copy the record.)
+    @inline(__always)
+    private func value(_ i: Int, of record: borrowing SourceRecord) -> AttributeValue? {
+        guard let position = positions[i] else { return nil }
+        return record.values[position]
     }
 
     private mutating func resolve(_ schema: AttributeSchema) {
