@@ -159,6 +159,7 @@ public struct LDAPSource: UserSource, SourceConnector {
                 timeoutSeconds: timeoutSeconds)
             let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
             try connection.bind(dn: bindDN, password: bindPassword)
+            try connection.readAhead(bytes: 1 << 16)
             var requested = attributes
             for extra in [idAttribute] + (excludeDisabled ? ["userAccountControl"] : [])
                 + (!groups.isEmpty && groupMembership == .memberOf ? ["memberOf"] : [])

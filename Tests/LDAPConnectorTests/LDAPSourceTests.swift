@@ -1,3 +1,4 @@
+import CLDAP
 import ConnectorCore
 import ConnectorTestKit
 import Foundation
@@ -51,6 +52,32 @@ import Testing
         #expect(
             records["E000007"]?.location?.description.hasPrefix("cn=Smith\\2C John 7") == true
                 || records["E000007"]?.location?.description.hasPrefix("cn=Smith\\, John 7") == true)
+    }
+
+    /// libldap reads each message with two `read` calls of its own; through the read-ahead buffer, one
+    /// read takes in whatever has arrived, in the clear and under TLS alike. (Counted for this thread only, in
+    /// /proc/thread-self/io, so other tests running meanwhile do not count.)
+    @Test(arguments: ["plain", "ldaps", "StartTLS"]) func entriesArriveInFewReads(_ transport: String) throws {
+        var options = LDAPConnection.Options(startTLS: transport == "StartTLS")
+        if transport != "plain" { options.caFile = try setting("LDAP_TEST_CA") }
+        let url = try setting(transport == "ldaps" ? "LDAP_TEST_LDAPS_URL" : "LDAP_TEST_URL")
+        func reads() throws -> Int {
+            let io = try String(contentsOfFile: "/proc/thread-self/io", encoding: .utf8)
+            return Int(io.split(separator: "\n").first { $0.hasPrefix("syscr:") }?.split(separator: " ").last ?? "")
+                ?? 0
+        }
+        let connection = try LDAPConnection(url: url, options: options)
+        try connection.readAhead(bytes: 1 << 16)
+        let before = try reads()
+        var entries = 0
+        try connection.pagedSearch(
+            base: try setting("LDAP_TEST_BASE"), scope: LDAP_SCOPE_SUBTREE, filter: "(objectClass=inetOrgPerson)",
+            attributes: ["givenName", "sn", "mail"], pageSize: 200
+        ) { _ in entries += 1 }
+        let made = try reads() - before
+        #expect(entries == Int(try setting("LDAP_TEST_PEOPLE")))
+        // Without it, two per entry; with it, at most one (when each entry is read as soon as it is sent).
+        #expect(made < entries * 3 / 2, "\(made) reads for \(entries) entries")
     }
 
     @Test func tlsWithTheRightCAAndNotWithAnother() async throws {
