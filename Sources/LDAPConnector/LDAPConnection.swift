@@ -11,6 +11,8 @@ final class LDAPConnection {
     /// The server, for messages.
     let url: String
     private let options: Options
+    /// The most attributes an entry has had so far, to size the next one's list at once.
+    private var attributesPerEntry = 0
 
     /// TLS and timeout settings for a connection.
     struct Options {
@@ -192,7 +194,10 @@ final class LDAPConnection {
         }
         defer { if let ber { ber_free(ber, 0) } }
         let dn = Self.string(name) ?? ""
-        var attributes: [(String, [RawValue])] = []
+        // perf: typed as `Entry`'s own, labels and all: an array of unlabelled tuples is converted
+        // element by element through a dynamic cast.
+        var attributes: [(name: String, values: [RawValue])] = []
+        attributes.reserveCapacity(attributesPerEntry)
         var hasOptions = false
         var list: UnsafeMutablePointer<berval>?
         while ldap_get_attribute_ber(handle, entry, ber, &name, &list) == LDAP_SUCCESS, name.bv_val != nil {
@@ -212,8 +217,9 @@ final class LDAPConnection {
                 list = nil
             }
             if memchr(name.bv_val, Int32(UInt8(ascii: ";")), Int(name.bv_len)) != nil { hasOptions = true }
-            attributes.append((Self.string(name) ?? "", values))
+            attributes.append((name: Self.string(name) ?? "", values: values))
         }
+        attributesPerEntry = max(attributesPerEntry, attributes.count)
         return Entry(dn: dn, attributes: attributes, hasOptions: hasOptions)
     }
 
