@@ -148,8 +148,10 @@ extension PlanRendering {
         while start < creates.endIndex {
             let middle = min(start + createsPerChunk, creates.endIndex)
             let ranges = [start..<middle, middle..<min(middle + createsPerChunk, creates.endIndex)]
-            nonisolated(unsafe) var rendered: [[UInt8]] = [[], []]
+            var rendered: [[UInt8]] = [[], []]
             rendered.withUnsafeMutableBufferPointer { slots in
+                // Safety: each of the two iterations writes its own slot only, and both end before the
+                // buffer is read.
                 nonisolated(unsafe) let slots = slots
                 DispatchQueue.concurrentPerform(iterations: 2) { k in
                     slots[k] = format.render(creates[ranges[k]])
