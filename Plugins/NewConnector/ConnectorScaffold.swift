@@ -39,7 +39,7 @@ struct ConnectorScaffold {
     }
 
     /// The module: `WorkdayConnector`.
-    var module: String { name + "Connector" }
+    var module: String { Self.module(for: name) }
     /// The source type: `WorkdaySource`.
     var source: String { name + "Source" }
     /// The settings type: `WorkdaySettings`.
@@ -48,7 +48,13 @@ struct ConnectorScaffold {
     var typeName: String { name.lowercased() }
     /// Where the connector's package goes, relative to the package root: `Connectors/WorkdayConnector`;
     /// `nil` inside compliance-sync, where the targets go in the package itself.
-    var packageFolder: String? { corePackage == nil ? nil : "Connectors/\(module)" }
+    var packageFolder: String? { corePackage == nil ? nil : Self.packageFolder(for: name) }
+
+    /// A connector's module: `WorkdayConnector` for `Workday`.
+    static func module(for name: String) -> String { name + "Connector" }
+
+    /// Where a connector's own package goes: `Connectors/WorkdayConnector` for `Workday`.
+    static func packageFolder(for name: String) -> String { "Connectors/" + module(for: name) }
 
     /// Files to write, by path relative to the package root.
     var files: [(path: String, contents: String)] {

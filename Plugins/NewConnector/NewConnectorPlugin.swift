@@ -26,7 +26,7 @@ struct NewConnectorPlugin: CommandPlugin {
         let root = package.directoryURL
         var corePackage: ConnectorScaffold.CorePackage?
         if !definesCore, let core {
-            let folder = root.appendingPathComponent("Connectors/\(name)Connector")
+            let folder = root.appendingPathComponent(ConnectorScaffold.packageFolder(for: name))
             corePackage = ConnectorScaffold.CorePackage(
                 name: core.displayName, dependency: try Self.dependency(on: core, from: folder))
         }
