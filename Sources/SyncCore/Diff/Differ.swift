@@ -154,15 +154,7 @@ struct Differ {
 
     /// Candidate positions sorted by id bytes, then by position (so duplicates keep source order).
     static func sortedPositions(_ candidates: CandidateList) -> [Int] {
-        var order = Array(candidates.indices)
-        let sorted = order.dropFirst().allSatisfy { ByteOrder.compare(candidates[$0 - 1].id, candidates[$0].id) <= 0 }
-        if !sorted {
-            order.sort {
-                let c = ByteOrder.compare(candidates[$0].id, candidates[$1].id)
-                return c < 0 || (c == 0 && $0 < $1)
-            }
-        }
-        return order
+        ByteOrder.sortedPositions(count: candidates.count) { candidates[$0].id }
     }
 
     /// Every record of a run with one id is invalid: there is no telling which is right.

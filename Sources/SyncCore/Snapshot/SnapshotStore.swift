@@ -53,8 +53,8 @@ public struct SnapshotIndex: Sendable {
 
     /// Sorts by the ids' UTF-8 bytes unless they already are.
     mutating func sortByID() {
-        guard zip(ids, ids.dropFirst()).contains(where: { ByteOrder.compare($0, $1) > 0 }) else { return }
-        let order = ids.indices.sorted { ByteOrder.compare(ids[$0], ids[$1]) < 0 }
+        let order = ByteOrder.sortedPositions(count: ids.count) { ids[$0] }
+        guard order.indices.contains(where: { order[$0] != $0 }) else { return }
         ids = order.map { ids[$0] }
         entries = order.map { entries[$0] }
     }

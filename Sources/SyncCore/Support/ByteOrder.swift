@@ -22,4 +22,36 @@ enum ByteOrder {
             }
         }
     }
+
+    /// The first eight bytes of a string, big-endian, zero-padded: `prefix(a) < prefix(b)` means
+    /// `a` sorts before `b`, and equal prefixes say nothing (then ``compare(_:_:)`` decides).
+    static func prefix(_ text: String) -> UInt64 {
+        var text = text
+        return text.withUTF8 { bytes in
+            var key: UInt64 = 0
+            for i in 0..<8 { key = key << 8 | UInt64(i < bytes.count ? bytes[i] : 0) }
+            return key
+        }
+    }
+
+    /// The positions `0..<count` ordered by the bytes of their ids, equal ids in position order.
+    ///
+    /// perf: Sorted by each id's first eight bytes as an integer, with the whole ids compared only
+    /// when those are equal: comparing a million strings through their bytes, twenty times each,
+    /// was most of a diff's time after the read.
+    static func sortedPositions(count: Int, id: (Int) -> String) -> [Int] {
+        var prefixes: [UInt64] = []
+        prefixes.reserveCapacity(count)
+        for i in 0..<count { prefixes.append(prefix(id(i))) }
+        func before(_ a: Int, _ b: Int) -> Bool {
+            if prefixes[a] != prefixes[b] { return prefixes[a] < prefixes[b] }
+            let order = compare(id(a), id(b))
+            return order < 0 || (order == 0 && a < b)
+        }
+        var order = Array(0..<count)
+        if (1..<max(count, 1)).contains(where: { before($0, $0 - 1) }) {
+            order.sort(by: before)
+        }
+        return order
+    }
 }
