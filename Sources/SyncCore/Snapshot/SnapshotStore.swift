@@ -204,11 +204,3 @@ extension SnapshotKey {
         return fields
     }
 }
-
-extension StoredPerson {
-    /// Reads the fields a store kept as a JSON object of strings (written by ``JSONWriter/object(_:)``).
-    /// - Returns: the fields, or `nil` when the text is not such an object.
-    public static func decodeFields(_ json: Data) -> [String: String]? {
-        (try? JSONSerialization.jsonObject(with: json)) as? [String: String]
-    }
-}
