@@ -99,3 +99,27 @@ import Testing
         #expect(digest.hasPrefix("hmac:") && !digest.contains("6789"))
     }
 }
+
+@Suite struct SensitiveDigestTests {
+    /// HMAC-SHA256 of `field`, 0x1F, `value` under the key 00 01 … 1F, computed by Python's hmac module:
+    /// the digests already in every snapshot must never change.
+    @Test(arguments: [
+        ("ssn", "123-45-6789", "hmac:p5YpOhiH8r+TtLqoKdp9mqkQNpmCO0pwLxLHyPLbaHw="),
+        ("email", "zoë@example.com", "hmac:8KYIgCvVz+iNjZryllnFzVdEu+KkP8OPzvIrsOlqEsM="),
+        ("", "", "hmac:Ys1Ntev6UPyBuZoLnjNFkDXjEA0UnBCfPTvvofe+aSs="),
+        ("ssn", "", "hmac:LvG2PID41D39H7rKYA+o/vWeUAxbaQVDJVLbrcu+qNY="),
+    ])
+    func digestsAreTheStoredOnes(field: String, value: String, expected: String) throws {
+        let key = try SnapshotKey(bytes: Data(0..<32))
+        #expect(key.digest(field: field, value: value) == expected)
+    }
+
+    @Test func eachDigestStartsFromTheKeyAlone() throws {
+        // The keyed HMAC is copied for each digest: nothing one digest absorbs may reach the next.
+        let key = try SnapshotKey(bytes: Data(0..<32))
+        let first = key.digest(field: "ssn", value: "123-45-6789")
+        for i in 0..<100 { _ = key.digest(field: "ssn", value: String(repeating: "9", count: i)) }
+        #expect(key.digest(field: "ssn", value: "123-45-6789") == first)
+        #expect(first == "hmac:p5YpOhiH8r+TtLqoKdp9mqkQNpmCO0pwLxLHyPLbaHw=")
+    }
+}

@@ -8,6 +8,8 @@ import Foundation
 /// snapshot cannot be tested against guesses.
 public struct SnapshotKey: Sendable {
     let key: SymmetricKey
+    /// The HMAC with the key already absorbed: each digest starts from a copy of it.
+    private let keyed: HMAC<SHA256>
 
     /// A key from 32 stored bytes.
     /// - Throws: ``SyncError`` when there are not exactly 32 bytes.
@@ -16,6 +18,7 @@ public struct SnapshotKey: Sendable {
             throw SyncError(.snapshot, "the snapshot key must be 32 bytes, this one has \(bytes.count)")
         }
         key = SymmetricKey(data: bytes)
+        keyed = HMAC<SHA256>(key: key)
     }
 
     /// A fresh random key.
@@ -29,12 +32,16 @@ public struct SnapshotKey: Sendable {
 
     /// The keyed hash of a sensitive value, as stored: `hmac:` and base64.
     public func digest(field: String, value: String) -> String {
-        var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Array(field.utf8))
-        mac.update(data: [0x1F])
-        mac.update(data: Array(value.utf8))
+        // perf: keyed once, and fed the strings' own bytes: setting the key up took half of each
+        // digest, and the arrays most of the rest (a plan of 90,000 updates makes one for each SSN).
+        var mac = keyed
+        UTF8Text.withBytes(of: field) { mac.update(data: UnsafeRawBufferPointer($0)) }
+        mac.update(data: Self.separator)
+        UTF8Text.withBytes(of: value) { mac.update(data: UnsafeRawBufferPointer($0)) }
         return "hmac:" + Data(mac.finalize()).base64EncodedString()
     }
+
+    private static let separator: [UInt8] = [0x1F]
 }
 
 /// 128 bits that change whenever anything a row sends changes.
