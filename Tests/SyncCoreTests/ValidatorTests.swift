@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -112,6 +113,20 @@ import Testing
     func digestsAreTheStoredOnes(field: String, value: String, expected: String) throws {
         let key = try SnapshotKey(bytes: Data(0..<32))
         #expect(key.digest(field: field, value: value) == expected)
+    }
+
+    @Test func digestsAreSwiftCryptosHMAC() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["", "a", "ssn", "é", "😀", "\u{0}", "\u{1F}", "123-45-6789", String(repeating: "x", count: 70)]
+        for _ in 0..<500 {
+            let bytes = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let key = try SnapshotKey(bytes: bytes)
+            let field = (0..<Int.random(in: 0...3, using: &generator)).map { _ in pieces.randomElement()! }.joined()
+            let value = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement()! }.joined()
+            let mac = HMAC<SHA256>.authenticationCode(
+                for: Array(field.utf8) + [0x1F] + Array(value.utf8), using: SymmetricKey(data: bytes))
+            #expect(key.digest(field: field, value: value) == "hmac:" + Data(mac).base64EncodedString())
+        }
     }
 
     @Test func eachDigestStartsFromTheKeyAlone() throws {
