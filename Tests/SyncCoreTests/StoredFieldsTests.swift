@@ -13,7 +13,7 @@ import Testing
     }
 
     func fast(_ bytes: [UInt8]) -> [String: String]? {
-        bytes.withUnsafeBytes { StoredPerson.plainFields($0) }
+        bytes.withUnsafeBufferPointer { StoredPerson.plainFields($0) }
     }
 
     @Test func whatTheStoresWriteReadsBack() {

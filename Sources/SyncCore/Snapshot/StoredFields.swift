@@ -4,7 +4,7 @@ extension StoredPerson {
     /// Reads the fields a store kept as a JSON object of strings (written by ``JSONWriter/object(_:)``).
     /// - Returns: the fields, or `nil` when the text is not such an object.
     public static func decodeFields(_ json: Data) -> [String: String]? {
-        if let fields = json.withUnsafeBytes({ plainFields($0) }) { return fields }
+        if let fields = json.withUnsafeBytes({ plainFields($0.assumingMemoryBound(to: UInt8.self)) }) { return fields }
         return (try? JSONSerialization.jsonObject(with: json)) as? [String: String]
     }
 
@@ -15,7 +15,7 @@ extension StoredPerson {
     ///
     /// perf: JSONSerialization takes 5.5 µs an object (JSONDecoder 11), which is most of loading the
     /// people who changed: 100,000 changes took half a second before anything was printed or sent.
-    static func plainFields(_ bytes: UnsafeRawBufferPointer) -> [String: String]? {
+    static func plainFields(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: String]? {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var i = 0
         func skipSpace() {
@@ -38,11 +38,19 @@ extension StoredPerson {
             }
             guard i < bytes.count else { return nil }
             i += 1
-            return String(validating: bytes[start..<i - 1], as: UTF8.self)
+            // perf: decoded, then compared with the bytes: invalid UTF-8 comes out repaired (U+FFFD), so
+            // unequal, and JSONSerialization decides. `String(validating:)` decodes scalar by scalar.
+            let text = UnsafeBufferPointer(rebasing: bytes[start..<i - 1])
+            var string = String(decoding: text, as: UTF8.self)
+            let same = string.withUTF8 {
+                $0.count == text.count && (text.isEmpty || memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0)
+            }
+            return same ? string : nil
         }
 
         guard take(UInt8(ascii: "{")) else { return nil }
         var fields: [String: String] = [:]
+        fields.reserveCapacity(bytes.reduce(0) { $1 == UInt8(ascii: ":") ? $0 + 1 : $0 })
         if !take(UInt8(ascii: "}")) {
             repeat {
                 guard let key = string(), take(UInt8(ascii: ":")), let value = string(),
