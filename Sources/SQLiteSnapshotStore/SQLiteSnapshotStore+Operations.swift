@@ -56,7 +56,6 @@ extension SQLiteSnapshotStore {
     /// The stored state of the given people, read inside a transaction that is already open.
     func people(_ sourceIDs: some Sequence<String>, in db: Database) throws -> [String: StoredPerson] {
         var people: [String: StoredPerson] = [:]
-        people.reserveCapacity(sourceIDs.underestimatedCount)
         let statement = try db.makeStatement(
             sql: "SELECT fields, terminated_at, missing_since FROM people WHERE source_id = ?")
         // Through the C API, as `index()`: GRDB's rows cost more than the lookups themselves.

@@ -50,7 +50,6 @@ extension StoredPerson {
 
         guard take(UInt8(ascii: "{")) else { return nil }
         var fields: [String: String] = [:]
-        fields.reserveCapacity(bytes.reduce(0) { $1 == UInt8(ascii: ":") ? $0 + 1 : $0 })
         if !take(UInt8(ascii: "}")) {
             repeat {
                 guard let key = string(), take(UInt8(ascii: ":")), let value = string(),
