@@ -28,13 +28,7 @@ import Testing
         return path
     }
 
-    func setting(_ name: String) throws -> String {
-        guard let value = environment[name] else {
-            throw SyncError(
-                .configuration, "\(name) is not set", hint: "run scripts/test, which starts the test servers")
-        }
-        return value
-    }
+    func setting(_ name: String) throws -> String { try TestServers.setting(name) }
 
     /// 3,000 people as CSV lines, enough for several chunks.
     var people: [String] { (1...3000).map { "E\($0),Zoë \($0),O'Neil,z\($0)@example.com" } }

@@ -13,13 +13,7 @@ import Testing
 @Suite(.enabled(if: TestServers.ldap, Comment(rawValue: TestServers.why))) struct LDAPSourceTests {
     let environment = ProcessInfo.processInfo.environment
 
-    func setting(_ name: String) throws -> String {
-        guard let value = environment[name] else {
-            throw SyncError(
-                .configuration, "\(name) is not set", hint: "run scripts/test, which starts the test directory")
-        }
-        return value
-    }
+    func setting(_ name: String) throws -> String { try TestServers.setting(name) }
 
     func source(url: String? = nil) throws -> LDAPSource {
         var source = LDAPSource(

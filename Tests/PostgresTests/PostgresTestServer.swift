@@ -9,13 +9,7 @@ import TestSupport
 enum PostgresTestServer {
     static let environment = ProcessInfo.processInfo.environment
 
-    static func setting(_ name: String) throws -> String {
-        guard let value = environment[name] else {
-            throw SyncError(
-                .configuration, "\(name) is not set", hint: "run scripts/test, which starts the test database")
-        }
-        return value
-    }
+    static func setting(_ name: String) throws -> String { try TestServers.setting(name) }
 
     /// The read-only HR login.
     static func reader() throws -> PostgresSettings {

@@ -21,4 +21,18 @@ public enum TestServers {
         required || FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/prometheus_client")
     /// Why a suite was skipped.
     public static let why = "needs the servers scripts/test starts: run scripts/test"
+
+    /// A setting scripts/test exports for the servers it starts (`LDAP_TEST_URL`, `PG_TEST_STORE`, …).
+    /// - Throws: ``Unset`` when it is not set: the suite was run without scripts/test.
+    public static func setting(_ name: String) throws -> String {
+        guard let value = environment[name] else { throw Unset(name: name) }
+        return value
+    }
+
+    /// A setting the servers' script did not export.
+    public struct Unset: Error, CustomStringConvertible {
+        /// The variable's name.
+        public var name: String
+        public var description: String { "\(name) is not set: run scripts/test, which starts the test servers" }
+    }
 }

@@ -8,13 +8,7 @@ import Testing
 @Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSyncTests {
     let environment = ProcessInfo.processInfo.environment
 
-    func setting(_ name: String) throws -> String {
-        guard let value = environment[name] else {
-            Issue.record("\(name) is not set: run scripts/test, which starts the test database")
-            throw CancellationError()
-        }
-        return value
-    }
+    func setting(_ name: String) throws -> String { try TestServers.setting(name) }
 
     /// A `snapshot:` section in a job of its own on the test server's `sync` database.
     func postgresSnapshot(job: String = "job\(UInt32.random(in: 0...UInt32.max))") throws -> [String: Any] {

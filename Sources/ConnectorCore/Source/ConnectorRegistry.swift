@@ -4,7 +4,8 @@ import Logging
 public struct SourceContext: Sendable {
     /// The folder relative paths resolve against (the config file's).
     public var folder: String
-    /// The attributes the mapping reads, for sources that fetch only what is needed.
+    /// Every attribute the job reads of this source's records (its mapping, `dates:`, `include:` and
+    /// `exclude:`, a join's key), for sources that fetch only what is needed.
     public var mappedAttributes: [String]
     /// Where the connector should log.
     public var logger: Logger

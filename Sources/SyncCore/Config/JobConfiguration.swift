@@ -108,11 +108,14 @@ public struct JobConfiguration: Sendable {
         try top.finish()
     }
 
-    /// The attribute names the mapping and `dates:` read (a connector may fetch only these).
+    /// The attribute names the job reads of its source's records: the mapping's, `dates:`'s and, for
+    /// a single source, those its `include:`/`exclude:` test (a connector may fetch only these).
+    /// With `sources:`, ``JoinSettings/attributes(of:mapped:)`` adds each member's filter and join.
     public var mappedAttributes: [String] {
         var names: [String] = []
         let all = mapping + [dates.startsOn, dates.endsOn].compactMap { $0 }
         for mapping in all { for name in mapping.attributes where !names.contains(name) { names.append(name) } }
+        if join == nil { for name in filter.attributes where !names.contains(name) { names.append(name) } }
         return names
     }
 }

@@ -84,6 +84,10 @@ public struct Planner: Sendable {
                 changes.fieldSources[mapping.field] = names
             }
         }
+        let read = candidates.count + pipeline.filtered
+        if read > 0, let condition = filter.untested(seen: pipeline.filterAttributesSeen) {
+            throw RecordFilter.notCarried(condition, records: read, source: source.description)
+        }
         if candidates.count > 0 {
             try checkCarried(pipeline.unseenAttributes(of: preparer.mapper), source: source, records: candidates.count)
         }

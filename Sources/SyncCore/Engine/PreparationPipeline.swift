@@ -56,6 +56,11 @@ struct PreparationPipeline {
         return mapper.attributes.filter(unseen.contains)
     }
 
+    /// The attributes the filter tests that some worker saw a record carry a value of.
+    var filterAttributesSeen: Set<String> {
+        idle.reduce(into: Set<String>()) { $0.formUnion($1.filterSightings.seenNames) }
+    }
+
     /// Hands the prepared records and their email hashes over, leaving the pipeline empty.
     mutating func finish() -> (candidates: CandidateList, emails: [EqualHashes.Entry]) {
         var taken = (CandidateList(), [EqualHashes.Entry]())

@@ -24,6 +24,8 @@ struct RecordPreparer: Sendable {
     private var dateMapper: Mapper?
     private let dateFields: [String]
     private let filter: RecordFilter
+    /// Which attributes the filter tests that records carried, filtered out or not.
+    private(set) var filterSightings: FilterSightings
 
     init(
         mapper: Mapper, key: SnapshotKey, duplicates: DuplicateEmails, dates: EffectiveDates = EffectiveDates(),
@@ -31,6 +33,7 @@ struct RecordPreparer: Sendable {
     ) {
         self.mapper = mapper
         self.filter = filter
+        filterSightings = FilterSightings(filter)
         let dateMappings = [dates.startsOn, dates.endsOn].compactMap { $0 }
         dateMapper = dateMappings.isEmpty ? nil : Mapper(dateMappings, catalog: mapper.layout.catalog)
         dateFields = [dates.startsOn == nil ? nil : "starts_on", dates.endsOn == nil ? nil : "ends_on"]
@@ -49,8 +52,13 @@ struct RecordPreparer: Sendable {
         // perf: The loop works on locals, and reads records in place: with `self`'s properties or `map`,
         // the compiler copies each whole record (and the mapper) around every call, and every
         // copy retains and releases objects that the reader's thread touches too.
-        var mapper = mapper, fingerprinter = fingerprinter, dateMapper = dateMapper
-        defer { self.mapper = mapper; self.fingerprinter = fingerprinter; self.dateMapper = dateMapper }
+        var mapper = mapper, fingerprinter = fingerprinter, dateMapper = dateMapper, sightings = filterSightings
+        defer {
+            self.mapper = mapper
+            self.fingerprinter = fingerprinter
+            self.dateMapper = dateMapper
+            filterSightings = sightings
+        }
         let validator = validator, duplicates = duplicates
         // A joined record may carry a problem the join found (`JoinedSource.problemAttribute`).
         var joinSchema: AttributeSchema?, joinPosition: Int?
@@ -58,9 +66,12 @@ struct RecordPreparer: Sendable {
         // perf: elements borrowed through the buffer; through the array, each record was copied whole.
         records.withUnsafeBufferPointer { records in
             for i in records.indices {
-                if filtering && !filter.keeps(records[i]) {
-                    batch.filtered += 1
-                    continue
+                if filtering {
+                    sightings.note(records[i])
+                    if !filter.keeps(records[i]) {
+                        batch.filtered += 1
+                        continue
+                    }
                 }
                 var problems: [RecordProblem] = []
                 if records[i].schema !== joinSchema {

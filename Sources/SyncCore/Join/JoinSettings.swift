@@ -104,7 +104,8 @@ public struct JoinSettings: Sendable {
         return (primary.name, attribute)
     }
 
-    /// The attributes one member must fetch: those of the mapping that are its, and those its join compares.
+    /// The attributes one member must fetch: those of the mapping (and `dates:`) that are its, those
+    /// its `include:`/`exclude:` test, and those its join compares.
     public func attributes(of name: String, mapped: [String]) -> [String] {
         var names: [String] = []
         func add(_ attribute: String) { if !names.contains(attribute) { names.append(attribute) } }
@@ -112,6 +113,7 @@ public struct JoinSettings: Sendable {
             let (owner, own) = member(of: attribute)
             if owner == name { add(own) }
         }
+        for attribute in members.first(where: { $0.name == name })?.filter.attributes ?? [] { add(attribute) }
         if name == primary.name {
             for secondary in secondaries { if let to = secondary.to { add(to) } }
         } else if let attribute = secondaries.first(where: { $0.name == name })?.attribute {

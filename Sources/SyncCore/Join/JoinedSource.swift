@@ -63,11 +63,15 @@ public struct JoinedSource: UserSource {
         /// Whether each record counts (its source's `include:`/`exclude:`).
         var kept: [Bool] = []
         var byKey: [String: [Int]] = [:]
+        /// Which attributes its filter tests the records carried.
+        var sightings = FilterSightings(RecordFilter())
 
         /// Keeps a record and, for a joined source, indexes it by its join key if it counts.
         mutating func add(_ record: SourceRecord, _ member: JoinSettings.Member?) {
             records.append(record)
             guard let member else { return }
+            if records.count == 1 { sightings = FilterSightings(member.filter) }
+            sightings.note(record)
             let counts = member.filter.isEmpty || member.filter.keeps(record)
             kept.append(counts)
             if counts, let attribute = member.attribute,
@@ -124,6 +128,12 @@ public struct JoinedSource: UserSource {
     private func checkKeys(_ people: [SourceRecord], _ indexes: [Index]) throws {
         for (i, joined) in joined.enumerated() {
             let member = joined.member
+            if !indexes[i].records.isEmpty, let condition = member.filter.untested(seen: indexes[i].sightings.seenNames)
+            {
+                throw RecordFilter.notCarried(
+                    condition, records: indexes[i].records.count,
+                    source: "\(joined.source.description) (\(member.name))")
+            }
             let counted = indexes[i].kept.filter { $0 }.count
             guard counted > 0, !people.isEmpty, let attribute = member.attribute, let to = member.to else { continue }
             if indexes[i].byKey.isEmpty {
