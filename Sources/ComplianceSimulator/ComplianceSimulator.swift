@@ -60,6 +60,12 @@ public final class ComplianceSimulator: Sendable {
     /// The people the account holds, sorted by email.
     public func people() async -> [[String: String]] { await state.people() }
 
+    /// Changes people as an administrator would in the web application (an e-mail corrected by hand),
+    /// with the importer's matching and rules but no import.
+    /// - Returns: the rule each refused row broke, if any.
+    @discardableResult
+    public func administer(_ rows: [[String: String?]]) async -> [String] { await state.administer(rows) }
+
     /// Revokes every access token (the next call gets `401 invalid_token`), and
     /// every refresh token too if asked (the next refresh gets `invalid_grant`).
     public func revokeTokens(includingRefreshTokens: Bool = false) async {

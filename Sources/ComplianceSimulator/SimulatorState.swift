@@ -176,6 +176,11 @@ actor SimulatorState {
         return imports[id]
     }
 
+    /// Applies rows as an administrator editing people in the web application would: no import, no counts.
+    func administer(_ rows: [[String: String?]]) -> [String] {
+        account.apply(rows).3.map(\.message)
+    }
+
     /// The account's people, sorted by email.
     func people() -> [[String: String]] {
         account.people.sorted { ($0["email"] ?? "") < ($1["email"] ?? "") }

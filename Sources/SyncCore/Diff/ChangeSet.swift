@@ -91,6 +91,8 @@ public struct ChangeSet: Sendable {
     public var rekeys: [PlannedRekey] = []
     /// Re-keyed people whose row is the same as before: only their snapshot row moves, nothing is sent.
     public var moved: [PlannedRow] = []
+    /// New people not sent because the API would match their row to someone else's record.
+    public var held: [HeldPerson] = []
     /// People gone from the source, past any grace period.
     public var removals: [PlannedRemoval] = []
     /// People gone from the source, still within the grace period.

@@ -21,6 +21,9 @@ struct Differ {
         var problems: [RecordProblem]
         /// HR's dates for the record, when the job reads them and it has any.
         var dates: RecordDates? = nil
+        /// Whether `dates:` keep the record from being sent this run (not started yet, or left):
+        /// such a person is nobody's new identity.
+        var heldByDates = false
     }
 
     /// Classifies every candidate against `index`, then loads the people who changed or left.
@@ -70,6 +73,7 @@ struct Differ {
                 }
                 if let dates = candidates[position].dates {
                     if let day = dates.endsOn, day <= today {
+                        candidates[position].heldByDates = true
                         // Left, though HR still lists them: terminated once, from that day.
                         if let entry, !entry.terminated {
                             ended.append((entryPosition, day))
@@ -81,6 +85,7 @@ struct Differ {
                         continue
                     }
                     if entry == nil, let day = dates.startsOn, day > today {
+                        candidates[position].heldByDates = true
                         changes.starting.append(DatedPerson(sourceID: id, day: day))
                         continue
                     }
@@ -149,6 +154,11 @@ struct Differ {
             } else {
                 changes.waiting.append(removal)
             }
+        }
+        var holds = IdentityHolds(layout: layout, key: key)
+        try await holds.hold(&changes) {
+            let terminated = index.entries.indices.filter { index.entries[$0].terminated }.map { index.ids[$0] }
+            return terminated.isEmpty ? [] : Array(try await snapshot.people(terminated).values)
         }
     }
 

@@ -6,6 +6,10 @@ import Foundation
 /// compared case-insensitively. The API matches rows on exactly these, so a
 /// create for the new id and a termination for the old one would land on one
 /// person and leave them terminated. Such a person is a re-key, never a removal.
+///
+/// Two different employee ids are two people, whatever their emails: an email match whose
+/// rows both carry an `employee_id`, and not the same one, is no re-key. Nor is anyone `dates:`
+/// keep from being sent (not started yet, or left) a re-key's target.
 struct RekeyMatcher {
     let differ: Differ
     /// The people missing from the source, as the snapshot holds them.
@@ -65,7 +69,8 @@ struct RekeyMatcher {
         for i in creates.indices { see(creates[i].values, .create(i)) }
         for i in updates.indices { see(updates[i].values, .update(i)) }
         // Creates and updates had their values moved out; everyone left still has theirs.
-        for position in candidates.indices where !candidates[position].values.isEmpty {
+        for position in candidates.indices
+        where !candidates[position].values.isEmpty && !candidates[position].heldByDates {
             let valid = candidates[position].problems.isEmpty
             see(candidates[position].values, valid ? .unchanged(position) : .invalid(position))
         }
@@ -144,11 +149,13 @@ struct RekeyMatcher {
     private mutating func see(_ values: [String?], _ target: Target) {
         let layout = differ.layout
         let catalog = layout.catalog
-        if let p = employeeIDPosition, let value = values[p], !value.isEmpty,
-            layout.sensitive[p] || mayMatch.contains(value)
-        {
-            let key = layout.sensitive[p] ? differ.key.digest(field: catalog.employeeID, value: value) : value
-            for n in byEmployeeID[key] ?? [] where matches[n]?.field != catalog.employeeID {
+        // The row's employee id as stored (a digest when the job keeps it sensitive).
+        var employeeID: String?
+        if let p = employeeIDPosition, let value = values[p], !value.isEmpty {
+            employeeID = layout.sensitive[p] ? differ.key.digest(field: catalog.employeeID, value: value) : value
+        }
+        if let employeeID, let p = employeeIDPosition, layout.sensitive[p] || mayMatch.contains(values[p]!) {
+            for n in byEmployeeID[employeeID] ?? [] where matches[n]?.field != catalog.employeeID {
                 matches[n] = Match(target: target, field: catalog.employeeID)
             }
         }
@@ -157,6 +164,11 @@ struct RekeyMatcher {
                 layout.sensitive[p] || mayMatch.contains(value)
             else { continue }
             for n in byEmail[normalisedEmail(value, field: field, stored: false)] ?? [] where matches[n] == nil {
+                if let employeeID, let theirs = gone[n].fields[catalog.employeeID], !theirs.isEmpty,
+                    theirs != employeeID
+                {
+                    continue
+                }
                 matches[n] = Match(target: target, field: field)
             }
         }

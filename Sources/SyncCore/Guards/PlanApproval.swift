@@ -11,6 +11,8 @@ public struct PlanApproval: Sendable {
     public var removals: Set<String>
     /// `(source id, field)` pairs the plan would clear.
     public var clearings: Set<[String]>
+    /// Source ids the plan held back (``HeldPerson``): approving the plan lets them through.
+    public var held: Set<String>
 
     /// Reads a saved plan.
     /// - Parameters:
@@ -45,6 +47,7 @@ public struct PlanApproval: Sendable {
                 .configuration, "the saved plan \(path) was made at \(text), more than \(maxAge) ago",
                 hint: "review a fresh plan (`plan --save`), or pass a longer --approve-max-age")
         }
+        held = Set((plan["held"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         removals = Set((plan["removals"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         var clearings: Set<[String]> = []
         for update in plan["updates"] as? [[String: Any]] ?? [] {

@@ -22,6 +22,7 @@ extension PlanRendering {
         json.field("creates", changes.creates.count)
         json.field("updates", changes.updates.count)
         json.field("rekeys", changes.rekeys.count)
+        json.field("held", changes.held.count)
         json.field("removals", changes.removals.count)
         json.field("waiting", changes.waiting.count)
         json.field("unchanged", changes.unchanged)
@@ -86,6 +87,21 @@ extension PlanRendering {
             }
             json.endArray()
         }
+        json.key("held")
+        json.beginArray()
+        for person in changes.held {
+            json.beginObject()
+            json.field("source_id", person.sourceID)
+            json.field("location", person.row.location?.description)
+            json.field("employee_id", person.employeeID)
+            json.field("field", person.field)
+            json.field("holder", person.holder)
+            json.field("holder_employee_id", person.holderEmployeeID)
+            json.field("released_this_run", person.releasedThisRun)
+            json.field("reason", person.reason)
+            json.endObject()
+        }
+        json.endArray()
         json.key("unmatched")
         json.beginArray()
         for unmatched in changes.unmatched {

@@ -12,6 +12,7 @@ extension PlanRendering {
                 + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "
                 + (changes.rekeys.isEmpty ? "" : "\(changes.rekeys.count) re-keyed (never terminated), ")
                 + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid"
+                + (changes.held.isEmpty ? "" : ", \(changes.held.count) held")
                 + (changes.filtered > 0 ? " (\(changes.filtered) more left out by include/exclude)" : "") + "\n")
         let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
@@ -81,6 +82,13 @@ extension PlanRendering {
         }
         if changes.leftUnsent > 0 {
             out.write("\n\(changes.leftUnsent) in the source left before they were ever sent: nothing to do\n")
+        }
+        if !changes.held.isEmpty {
+            out.write("\nHeld, not sent: the API would match them to someone else's record (\(changes.held.count))\n")
+            for person in changes.held {
+                let place = person.row.location.map { " (\($0))" } ?? ""
+                out.write("  ! \(person.sourceID)\(place)  \(person.reason)\n")
+            }
         }
         if !changes.invalid.isEmpty {
             out.write("\nInvalid, not sent (\(changes.invalid.count))\n")

@@ -50,7 +50,12 @@ public struct Syncer: Sendable {
         var report = SyncReport(job: job, source: source.description, startedAt: Date(), finishedAt: Date())
         report.full = full
         try await settleJournal(store: store, service: service, report: &report)
-        let changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
+        var changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
+        if let approved = overrides.approved {
+            for id in changes.release(approved.held) {
+                logger.notice("\(id) is let through, as the approved plan listed")
+            }
+        }
         if let stopped = Guards.check(changes, removals: planner.removals, guards: planner.guards, overrides: overrides)
         {
             throw stopped
@@ -58,7 +63,7 @@ public struct Syncer: Sendable {
         report.records = changes.recordsRead
         report.unchanged = changes.unchanged
         report.invalid = changes.invalid
-        report.warnings += changes.warnings
+        report.warnings += changes.warnings + changes.held.map(\.reason)
         report.unmatched = changes.unmatched
         report.waiting = changes.waiting.map(\.person.sourceID)
         report.rekeys = changes.rekeys.map {
@@ -186,7 +191,40 @@ public struct Syncer: Sendable {
                         formerKeys: formerKeys(fields, removal.person.fields)))
             }
         }
-        return (chunks(upserts), chunks(terminations))
+        return (Self.releaseOrder(upserts, matchedOn: matchedOn).flatMap(chunks), chunks(terminations))
+    }
+
+    /// Upserts in layers: a row that takes an email or employee id another row of the run gives up
+    /// comes in a later layer than that row. Each layer is batched apart, so the taker's batch is
+    /// later in plan order and shares a claim with the giver's, and waits for it to end
+    /// (``InFlightImports``): sent first, it would be refused as "already taken", or matched by the
+    /// API to the giver. A cycle (two people swapping addresses) keeps plan order past eight layers.
+    static func releaseOrder(_ rows: [Outgoing], matchedOn: [String]) -> [[Outgoing]] {
+        var givers: [String: [Int]] = [:]
+        for (i, row) in rows.enumerated() { for key in row.formerKeys { givers[key, default: []].append(i) } }
+        guard !givers.isEmpty else { return [rows] }
+        let waitsFor: [[Int]] = rows.enumerated().map { i, row in
+            row.row.fields.flatMap { field -> [Int] in
+                guard matchedOn.contains(field.name), let value = field.value else { return [] }
+                return (givers[key(field.name, value)] ?? []).filter { $0 != i }
+            }
+        }
+        var layer = [Int](repeating: 0, count: rows.count)
+        for _ in 0..<8 {
+            var moved = false
+            for i in rows.indices {
+                let needed = waitsFor[i].map { layer[$0] + 1 }.max() ?? 0
+                if needed > layer[i] && needed < 8 {
+                    layer[i] = needed
+                    moved = true
+                }
+            }
+            if !moved { break }
+        }
+        let count = (layer.max() ?? 0) + 1
+        var layers = [[Outgoing]](repeating: [], count: count)
+        for (i, row) in rows.enumerated() { layers[layer[i]].append(row) }
+        return layers
     }
 
     /// The snapshot state a row gets once accepted.
