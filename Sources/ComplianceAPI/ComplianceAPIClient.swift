@@ -94,7 +94,22 @@ public final class ComplianceAPIClient: ImportService {
                 "?import_type="
                 + (settings.importType.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "users")
         }
-        let reply = try await authorized(.POST, path, headers: headers, body: body)
+        var reply = try await authorized(.POST, path, headers: headers, body: body)
+        // 409: the API may still be working on an earlier attempt under this key; asked again, as in progress.
+        var conflicts = 0
+        while reply.status == 409 && conflicts + 1 < settings.maxAttempts {
+            conflicts += 1
+            try await Task.sleep(for: transport.backoff(conflicts))
+            reply = try await authorized(.POST, path, headers: headers, body: body)
+        }
+        if conflicts > 0 { reply.mayHaveApplied = true }
+        if reply.mayHaveApplied, (400..<500).contains(reply.status), reply.status != 401, reply.status != 403 {
+            throw SyncError(
+                .unconfirmed,
+                "the API answered \(reply.status) (\(reply.problem)) to an import an earlier attempt of which "
+                    + "may have been applied",
+                hint: "its people are sent again in their current state by the next run")
+        }
         switch reply.status {
         case 200, 201, 202:
             guard let id = WireReply.decode(WireReply.Submitted.self, from: reply.body)?.id else {
@@ -131,9 +146,9 @@ public final class ComplianceAPIClient: ImportService {
         var wait = Duration.milliseconds(50)
         while true {
             let reply = try await authorized(.GET, path)
-            if reply.status == 404 {
-                // Forgotten, or never created: whether it was applied cannot be known.
-                return .unconfirmed(reason: "the API has no import \(importID)")
+            if reply.status == 404 || reply.status == 410 {
+                // Forgotten, purged or never created: whether it was applied cannot be known.
+                return .unconfirmed(reason: "the API has no import \(importID) (\(reply.status))")
             }
             guard reply.status == 200, let json = reply.json, let status = json["status"] as? String else {
                 throw SyncError(

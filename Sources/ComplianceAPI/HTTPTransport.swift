@@ -26,6 +26,10 @@ struct HTTPTransport: Sendable {
         var status: Int
         var headers: HTTPHeaders
         var body: [UInt8]
+        /// Whether an earlier attempt of this request may have reached the API and been applied
+        /// (it timed out, the connection broke, or the API answered 5xx): a refusal now may hide
+        /// an applied request, so it cannot be read as "nothing applied".
+        var mayHaveApplied = false
 
         var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
         /// The API's `error` code and `message`, for messages (never a secret: the API does not echo them).
@@ -49,6 +53,7 @@ struct HTTPTransport: Sendable {
     ) async throws -> Reply {
         let url = settings.url(path)
         var attempt = 0
+        var mayHaveApplied = false
         while true {
             attempt += 1
             if let pause = rateLimit.remaining() { try await Task.sleep(for: pause) }
@@ -66,7 +71,7 @@ struct HTTPTransport: Sendable {
                 let collected = try await response.body.collect(upTo: 16 << 20)
                 let reply = Reply(
                     status: Int(response.status.code), headers: response.headers,
-                    body: Array(buffer: collected))
+                    body: Array(buffer: collected), mayHaveApplied: mayHaveApplied)
                 logger.debug("\(method.rawValue) \(path) -> \(reply.status)")
                 switch reply.status {
                 case 300..<400:
@@ -87,10 +92,21 @@ struct HTTPTransport: Sendable {
                                 hint: "the API is rate limiting; run again later, or raise api.max_retry_after")
                         }
                         wait = max(.milliseconds(Int(retryAfter * 1000)), wait)
+                        // Told when to come back: a pause, not a failure; bounded by the run's total instead.
+                        guard rateLimit.spend(wait, within: settings.maxRateLimitWait) else {
+                            throw SyncError(
+                                .api,
+                                "\(method.rawValue) \(url) is still rate limited after waiting "
+                                    + "api.max_rate_limit_wait (\(settings.maxRateLimitWait)) in all",
+                                hint: "the API is rate limiting hard; run again later (nothing is lost), "
+                                    + "lower api.max_in_flight, or raise api.max_rate_limit_wait")
+                        }
+                        attempt -= 1
                     }
                     rateLimit.extend(by: wait)
                 case 500, 502, 503, 504:
                     wait = backoff(attempt)
+                    mayHaveApplied = true
                 default:
                     return reply
                 }
@@ -107,6 +123,7 @@ struct HTTPTransport: Sendable {
                 throw CancellationError()
             } catch {
                 if let refusal = await refusal(error, url: url) { throw refusal }
+                mayHaveApplied = true
                 guard attempt < settings.maxAttempts else {
                     throw SyncError(
                         .api, "cannot reach \(url) after \(attempt) attempts: \(Self.said(error))",
@@ -221,9 +238,20 @@ enum RetryAfter {
     }
 }
 
-/// Until when every request of a client waits, after a `429`.
+/// Until when every request of a client waits, after a `429`; and how long `429`s that said when
+/// to come back have made it wait in all.
 final class RateLimitPause: Sendable {
     private let until = Mutex<ContinuousClock.Instant?>(nil)
+    private let spent = Mutex<Duration>(.zero)
+
+    /// Counts a wait against the client's total; `false` when it would pass `limit`.
+    func spend(_ wait: Duration, within limit: Duration) -> Bool {
+        spent.withLock { spent in
+            guard spent + wait <= limit else { return false }
+            spent += wait
+            return true
+        }
+    }
 
     /// Makes every request wait at least `wait` from now (a longer pause already set stands).
     func extend(by wait: Duration) {

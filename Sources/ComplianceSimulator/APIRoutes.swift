@@ -85,6 +85,9 @@ struct APIRoutes: Sendable {
             rows: rows, bytes: body.readableBytes, idempotencyKey: request.headers[Self.idempotencyKey])
         {
         case .replayed(let job):
+            if let code = configuration.replayAnswer {
+                return try Self.error(HTTPResponse.Status(code: code), "conflict", "this idempotency key was used")
+            }
             return try Self.json(.ok, ["id": job.id, "status": status(of: job), "row_count": job.rowCount])
         case .created(let job, let dropAnswer):
             if dropAnswer {
@@ -137,6 +140,7 @@ struct APIRoutes: Sendable {
     func status(_ request: Request, _ context: some RequestContext) async throws -> Response {
         if let fault = try await fault() { return fault }
         guard await authorized(request) != nil else { return try Self.invalidToken() }
+        if configuration.importsGone { return try Self.error(.gone, "gone", "the import was purged") }
         guard let id = context.parameters.get("id"), let job = await state.job(id) else {
             return try Self.error(.notFound, "not_found", "no such import")
         }

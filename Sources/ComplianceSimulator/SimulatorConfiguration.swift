@@ -63,6 +63,13 @@ public struct SimulatorConfiguration: Sendable {
     /// row of the request and one without a row: an answer a client cannot map.
     public var unmappableErrorsFirst = 0
 
+    /// When set, a submission under an idempotency key already used (a retry after a lost answer)
+    /// is answered with this status (`409`, `422`, …) instead of the first import, whose rows were
+    /// applied: an answer that must never be read as "nothing applied".
+    public var replayAnswer: Int?
+    /// When set, the import status endpoint answers `410 Gone` (purged) for every import.
+    public var importsGone = false
+
     /// The defaults: one client `demo-client`/`demo-secret`, no faults.
     public init() {}
 }

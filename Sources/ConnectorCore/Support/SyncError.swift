@@ -6,7 +6,8 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugSt
     /// What part of the run failed; it decides the exit status.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case configuration, source, snapshot, guardStopped, api, refused, tooLarge, rejected, io, locked
+            case configuration, source, snapshot, guardStopped, api, refused, tooLarge, unconfirmed, rejected, io,
+                locked
         }
         private let base: Base
 
@@ -25,6 +26,10 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugSt
         public static let refused = Kind(base: .refused)
         /// The API refused one request as too large (413): it applied nothing of it (exit 1 when it ends a run).
         public static let tooLarge = Kind(base: .tooLarge)
+        /// The API refused a request that an earlier attempt of (a timeout, a reset, a 5xx) may
+        /// have applied: whether it did cannot be known, so its rows are sent again next run (exit 1
+        /// when it ends a run).
+        public static let unconfirmed = Kind(base: .unconfirmed)
         /// The run finished but the API rejected some rows (exit 4).
         public static let rejected = Kind(base: .rejected)
         /// A local file could not be read or written (exit 1).

@@ -39,6 +39,9 @@ public struct APISettings: Sendable {
     public var maxBackoff = Duration.seconds(30)
     /// The longest `Retry-After` to honour; a longer one fails the run, naming the wait.
     public var maxRetryAfter = Duration.seconds(300)
+    /// The longest a run waits in all on `429`s that say when to come back (`Retry-After`): such
+    /// waits do not spend ``maxAttempts``, which are for errors; past this total the run fails.
+    public var maxRateLimitWait = Duration.seconds(900)
     /// The longest time to wait for one import to finish.
     public var importTimeout = Duration.seconds(600)
     /// The import fields and their rules.
@@ -97,6 +100,7 @@ public struct APISettings: Sendable {
         maxBackoff = try section.duration("max_backoff") ?? maxBackoff
         importTimeout = try section.duration("import_timeout") ?? importTimeout
         maxRetryAfter = try section.duration("max_retry_after") ?? maxRetryAfter
+        maxRateLimitWait = try section.duration("max_rate_limit_wait") ?? maxRateLimitWait
         fields = try FieldCatalog(section: section.section("fields"))
         noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
         configuredProxy = try Self.proxy(in: section, folder: folder)

@@ -265,6 +265,12 @@ public struct Syncer: Sendable {
             }
             for item in batch { tally.reject(item, field: nil, "the API refused the import: \(error.message)") }
             return
+        } catch let error as SyncError where error.kind == .unconfirmed {
+            // An earlier attempt may have been applied: its people are sent again next run, never dropped.
+            try await store.markUnconfirmed(batch.map(\.update), resolving: key)
+            logger.warning("\(error.message); its \(batch.count) people are sent again next run")
+            for item in batch { tally.reject(item, field: nil, "not confirmed: \(error.message); sent again next run") }
+            return
         }
         try await store.setImportID(submitted.id, forJournalKey: key)
         tally.importsSent += 1
