@@ -22,6 +22,12 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Plan as if the clearing limits were lifted.")
     var allowMassClear = false
 
+    @Flag(help: "Plan as if the limits on mass changes were lifted.")
+    var allowMassChange = false
+
+    @Flag(help: "Plan as if a joined source were allowed to return no records.")
+    var allowEmptyJoin = false
+
     @Option(
         help: ArgumentHelp(
             "Also write the plan as JSON to this file (mode 0600), for review and `sync --approve`. Sensitive values are masked.",
@@ -44,7 +50,9 @@ struct PlanCommand: AsyncParsableCommand {
         }
         let stopped = Guards.check(
             changes, removals: configuration.removals, guards: configuration.guards,
-            overrides: GuardOverrides(allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear))
+            overrides: GuardOverrides(
+                allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
+                allowEmptyJoin: allowEmptyJoin))
         let header = PlanHeader(
             job: configuration.snapshot.job, source: source.description, snapshot: snapshot.description,
             removalAction: configuration.removals.action, stoppedBy: stopped)

@@ -24,6 +24,12 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Run even when a field would be cleared for more people than guards.max_cleared_* allow.")
     var allowMassClear = false
 
+    @Flag(help: "Run even when a field would change for more people than guards.max_changed_percent allows.")
+    var allowMassChange = false
+
+    @Flag(help: "Run even when a joined source returns no records.")
+    var allowEmptyJoin = false
+
     @Option(
         help: ArgumentHelp(
             "Lift the removal and clearing guards for exactly what this saved plan (plan --save) listed; stop on anything else.",
@@ -65,7 +71,8 @@ struct SyncCommand: AsyncParsableCommand {
                 job: configuration.snapshot.job, maxAge: approveMaxAge)
         }
         let overrides = GuardOverrides(
-            allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, approved: approved)
+            allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
+            allowEmptyJoin: allowEmptyJoin, approved: approved)
         let reportPath =
             report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"

@@ -182,10 +182,11 @@ struct ServerFilterSyncTests {
             }
             let env = ["SECRET": "filter-job-secret"]
             // As scripts/gen-directory.py writes them: titles `Engineer 0` to `Engineer 6`, some without mail.
+            // (LDAPSyncTests retitles u000010, an `Engineer 3`: these filters are blind to it either way.)
             let withMail = (0..<people).filter { !($0 % 53 == 3 && $0 % 61 != 4) }
-            try write("  exclude: { attribute: title, equals: Engineer 3 }")
+            try write("  exclude: { attribute: title, equals: Engineer 4 }")
             let (excluded, _) = try await planSummary(job, environment: env)
-            #expect(excluded?["creates"] == withMail.filter { $0 % 7 != 3 }.count)
+            #expect(excluded?["creates"] == withMail.filter { $0 % 7 != 4 }.count)
             try write("  include: { attribute: title, in: [Engineer 1, Engineer 2] }")
             let (included, _) = try await planSummary(job, environment: env)
             #expect(included?["creates"] == withMail.filter { $0 % 7 == 1 || $0 % 7 == 2 }.count)

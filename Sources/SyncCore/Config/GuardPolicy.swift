@@ -10,6 +10,12 @@ public struct GuardPolicy: Sendable, Hashable {
     public var maxClearedCount: Int?
     /// The fewest records a source may return (`source.min_records`); `nil` for no limit.
     public var minRecords: Int?
+    /// The most people one run may change a field for (from one value to another), as a percentage
+    /// of the people the snapshot holds, by field; a field not named has no limit. By default the
+    /// fields the API matches people on: `email` and `employee_id` at 10 %.
+    public var maxChangedPercent: [String: Double]?
+    /// Fewer people than this changing a field never stop a run (a small job's few edits).
+    public static let changedFloor = 5
 
     /// The defaults: a field cleared for at most 10 % of the snapshot, no record minimum.
     public init() {}
@@ -18,6 +24,16 @@ public struct GuardPolicy: Sendable, Hashable {
         minRecords = try source.int("min_records", in: 0...Int.max)
         guard let section else { return }
         maxClearedCount = try section.int("max_cleared_count", in: 0...Int.max)
+        if let node = section.node("max_changed_percent") {
+            if case .mapping = node.value {
+                let fields = try node.section()
+                maxChangedPercent = try Dictionary(
+                    uniqueKeysWithValues: fields.keys.map { ($0, try fields.double($0, in: 0...100) ?? 100) })
+                try fields.finish()
+            } else {
+                maxChangedPercent = ["*": try section.double("max_changed_percent", in: 0...100) ?? 100]
+            }
+        }
         if section.has("max_cleared_percent") || maxClearedCount != nil {
             maxClearedPercent = try section.double("max_cleared_percent", in: 0...100)
         }

@@ -103,6 +103,8 @@ public struct ChangeSet: Sendable {
     public var leaving: [DatedPerson] = []
     /// People in the source whose leaving day has passed and who were never sent: nothing to do.
     public var leftUnsent = 0
+    /// With joined sources: what each gave the read (records, matches), in file order.
+    public var joined: [JoinedSource.MemberCount] = []
     /// Records of joined sources that matched no primary record: they never make a person.
     public var unmatched: [JoinedSource.Unmatched] = []
     /// With joined sources: the sources each mapped field reads, by field (a bare attribute is the primary's).

@@ -74,7 +74,10 @@ public struct Planner: Sendable {
         changes.recordsRead = candidates.count
         changes.filtered = pipeline.filtered
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
-        if let joined = source as? JoinedSource { changes.unmatched = joined.unmatched }
+        if let joined = source as? JoinedSource {
+            changes.unmatched = joined.unmatched
+            changes.joined = joined.counts
+        }
         if let join {
             for mapping in mappings {
                 var names: [String] = []

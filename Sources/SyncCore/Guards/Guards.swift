@@ -6,13 +6,22 @@ public struct GuardOverrides: Sendable {
     public var allowMassRemoval: Bool
     /// `--allow-mass-clear`: lift the clearing limits.
     public var allowMassClear: Bool
-    /// `--approve PLAN.json`: lift both, but only for exactly what the saved plan listed.
+    /// `--allow-mass-change`: lift the limits on fields changed for many people.
+    public var allowMassChange: Bool
+    /// `--allow-empty-join`: let a joined source give no records.
+    public var allowEmptyJoin: Bool
+    /// `--approve PLAN.json`: lift them all, but only for exactly what the saved plan listed.
     public var approved: PlanApproval?
 
     /// Overrides; none by default.
-    public init(allowMassRemoval: Bool = false, allowMassClear: Bool = false, approved: PlanApproval? = nil) {
+    public init(
+        allowMassRemoval: Bool = false, allowMassClear: Bool = false, allowMassChange: Bool = false,
+        allowEmptyJoin: Bool = false, approved: PlanApproval? = nil
+    ) {
+        self.allowEmptyJoin = allowEmptyJoin
         self.allowMassRemoval = allowMassRemoval
         self.allowMassClear = allowMassClear
+        self.allowMassChange = allowMassChange
         self.approved = approved
     }
 }
@@ -31,13 +40,41 @@ public enum Guards {
                 hint: "check that the source is complete (an export still being written, a filter, permissions); "
                     + "lower source.min_records if it really shrank")
         }
-        if let approved = overrides.approved { return approved.check(changes) }
+        if let stopped = checkJoined(changes, overrides: overrides) { return stopped }
+        if let approved = overrides.approved { return approved.check(changes, guards: guards) }
         if !overrides.allowMassRemoval,
             let stopped = RemovalGuard.check(changes, policy: removals, allowMassRemoval: false)
         {
             return stopped
         }
         if !overrides.allowMassClear, let stopped = ClearingGuard.check(changes, policy: guards) { return stopped }
+        if !overrides.allowMassChange, let stopped = ChangeGuard.check(changes, policy: guards) { return stopped }
+        return nil
+    }
+
+    /// A joined source below its `min_records` (never lifted), or that gave no records while the primary
+    /// gave some: an outage or a lost permission, not a directory that emptied. Read as "nobody
+    /// matched", every person would be sent with that source's fields gone or from elsewhere.
+    static func checkJoined(_ changes: ChangeSet, overrides: GuardOverrides) -> SyncError? {
+        for member in changes.joined {
+            if let minimum = member.minRecords, member.records < minimum {
+                return SyncError(
+                    .guardStopped,
+                    "the joined source \(member.source) returned \(member.records) records, fewer than its "
+                        + "min_records (\(minimum)); nothing was sent",
+                    hint: "check that \(member.source) is complete (an export still being written, a filter, "
+                        + "permissions); lower its min_records if it really shrank")
+            }
+            let approved = overrides.approved?.emptyJoins.contains(member.source) ?? false
+            if member.records == 0, changes.recordsRead > 0, !overrides.allowEmptyJoin, !approved {
+                return SyncError(
+                    .guardStopped,
+                    "the joined source \(member.source) returned no records, while the primary returned "
+                        + "\(changes.recordsRead); nothing was sent",
+                    hint: "check \(member.source) (its server, filter, permissions); rerun with --allow-empty-join, "
+                        + "or approve a saved plan with --approve, if it really is empty")
+            }
+        }
         return nil
     }
 }

@@ -11,6 +11,10 @@ public struct PlanApproval: Sendable {
     public var removals: Set<String>
     /// `(source id, field)` pairs the plan would clear.
     public var clearings: Set<[String]>
+    /// `(source id, field)` pairs the plan would change from one value to another.
+    public var changed: Set<[String]>
+    /// Joined sources the plan saw give no records: approving the plan lets them be empty.
+    public var emptyJoins: Set<String>
     /// Source ids the plan held back (``HeldPerson``): approving the plan lets them through.
     public var held: Set<String>
 
@@ -47,27 +51,41 @@ public struct PlanApproval: Sendable {
                 .configuration, "the saved plan \(path) was made at \(text), more than \(maxAge) ago",
                 hint: "review a fresh plan (`plan --save`), or pass a longer --approve-max-age")
         }
+        emptyJoins = Set(
+            (plan["joined"] as? [[String: Any]] ?? []).filter { ($0["records"] as? Int) == 0 }
+                .compactMap { $0["source"] as? String })
         held = Set((plan["held"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         removals = Set((plan["removals"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         var clearings: Set<[String]> = []
+        var changes: Set<[String]> = []
         for update in plan["updates"] as? [[String: Any]] ?? [] {
             // Fail closed: an entry that cannot be read whole approves nothing.
             guard let id = update["source_id"] as? String, let changed = update["changed"] as? [String],
                 let fields = update["fields"] as? [String: Any]
             else { continue }
-            for field in changed where fields[field] == nil { clearings.insert([id, field]) }
+            for field in changed {
+                if fields[field] == nil { clearings.insert([id, field]) } else { changes.insert([id, field]) }
+            }
         }
         self.clearings = clearings
+        self.changed = changes
     }
 
-    /// Checks that a run makes no removal and no clearing the saved plan did not list.
+    /// Checks that a run makes no removal, no clearing and no change of a guarded field
+    /// (``ChangeGuard``) that the saved plan did not list.
+    /// - Parameter guards: the job's limits, which say the fields the change guard watches.
     /// - Returns: `nil` when everything is approved, else the ``SyncError`` (kind `.guardStopped`) naming what is not.
-    public func check(_ changes: ChangeSet) -> SyncError? {
+    public func check(_ changes: ChangeSet, guards: GuardPolicy = GuardPolicy()) -> SyncError? {
         var missing = changes.removals.map(\.person.sourceID).filter { !removals.contains($0) }.map {
             "removal of \($0)"
         }
         for (field, people) in ClearingGuard.clearings(changes) {
             missing += people.filter { !clearings.contains([$0, field]) }.map { "clearing \(field) of \($0)" }
+        }
+        // Only the fields the change guard watches: an approval is for what a guard would stop.
+        for (field, people) in ChangeGuard.changes(changes)
+        where ChangeGuard.limit(of: field, policy: guards, catalog: changes.layout.catalog) != nil {
+            missing += people.filter { !self.changed.contains([$0, field]) }.map { "change of \(field) of \($0)" }
         }
         guard !missing.isEmpty else { return nil }
         let shown =

@@ -25,6 +25,9 @@ public struct JoinSettings: Sendable {
         public var firstOfDuplicates = false
         /// Which of its records count (`include:`, `exclude:`).
         public var filter = RecordFilter()
+        /// For a joined source: the fewest records that count it may give a run (`min_records`);
+        /// the primary's is the job's `source.min_records`.
+        public var minRecords: Int?
 
         /// A member named `name`, of `type`, written at `node`.
         public init(name: String, node: ConfigNode, type: String) {
@@ -85,6 +88,7 @@ public struct JoinSettings: Sendable {
             read.caseSensitive = try join.bool("case_sensitive") ?? false
             try join.finish()
             read.firstOfDuplicates = try fields.choice("on_duplicate", ["invalid", "first"]) == "first"
+            read.minRecords = try fields.int("min_records", in: 0...Int.max)
             secondaries.append(read)
         }
         guard let primary else {

@@ -26,6 +26,18 @@ public struct JoinedSource: UserSource {
         public var ids: [String]
     }
 
+    /// What one joined source gave a read: its records that count, and how many of them matched someone.
+    public struct MemberCount: Sendable, Hashable {
+        /// The joined source's name.
+        public var source: String
+        /// Its records that count (its `include:`/`exclude:` applied).
+        public var records: Int
+        /// Of those, the ones that matched a primary record.
+        public var matched: Int
+        /// Its `min_records`, if it has one.
+        public var minRecords: Int?
+    }
+
     /// The attribute a record carries when joining found a problem with it (two matches):
     /// the engine makes the record invalid with this text.
     static let problemAttribute = "$join"
@@ -52,6 +64,9 @@ public struct JoinedSource: UserSource {
 
     /// The joined records of the last read that matched nobody, by source.
     public var unmatched: [Unmatched] { outcome.unmatched.withLock { $0 } }
+
+    /// What each joined source gave the last read, in file order.
+    public var counts: [MemberCount] { outcome.counts.withLock { $0 } }
 
     public func records() -> JoinedRecords { JoinedRecords(source: self) }
 
@@ -162,6 +177,13 @@ public struct JoinedSource: UserSource {
                 hint: "compare a value of each (E1001 and 1001 differ: make them alike in the query or with another "
                     + "attribute), or check join.attribute and join.to")
         }
+        outcome.counts.withLock { counts in
+            counts = joined.indices.map { i in
+                MemberCount(
+                    source: joined[i].member.name, records: indexes[i].kept.filter { $0 }.count,
+                    matched: used[i].count, minRecords: joined[i].member.minRecords)
+            }
+        }
         outcome.unmatched.withLock { unmatched in
             unmatched = joined.indices.compactMap { i in
                 let ids = indexes[i].records.indices.filter { !used[i].contains($0) && indexes[i].kept[$0] }.map {
@@ -220,6 +242,7 @@ public struct JoinedSource: UserSource {
     /// What a read found besides its records. Safety of sharing: the value sits in a `Mutex`.
     private final class Outcome: Sendable {
         let unmatched = Mutex<[Unmatched]>([])
+        let counts = Mutex<[MemberCount]>([])
     }
 }
 

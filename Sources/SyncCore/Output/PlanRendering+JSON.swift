@@ -102,6 +102,16 @@ extension PlanRendering {
             json.endObject()
         }
         json.endArray()
+        json.key("joined")
+        json.beginArray()
+        for member in changes.joined {
+            json.beginObject()
+            json.field("source", member.source)
+            json.field("records", member.records)
+            json.field("matched", member.matched)
+            json.endObject()
+        }
+        json.endArray()
         json.key("unmatched")
         json.beginArray()
         for unmatched in changes.unmatched {

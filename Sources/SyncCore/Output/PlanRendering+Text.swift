@@ -74,6 +74,12 @@ extension PlanRendering {
             out.write("\n\(title) (\(list.count))\n")
             for person in list { out.write("  \(person.day)  \(person.sourceID)\n") }
         }
+        if !changes.joined.isEmpty {
+            out.write(
+                "\nJoined: "
+                    + changes.joined.map { "\($0.source) \($0.records) records, \($0.matched) matched" }
+                    .joined(separator: "; ") + "\n")
+        }
         for unmatched in changes.unmatched {
             out.write(
                 "\nIn \(unmatched.source), matching no one: never a person (\(unmatched.ids.count))\n  "

@@ -1,0 +1,104 @@
+import ComplianceSimulator
+import Foundation
+import TestSupport
+import Testing
+
+/// Joined sources fail closed, and one field changed for many people at once stops a run: through
+/// the quick start's CSV joined with a directory export (another CSV) and the simulator.
+@Suite struct MassChangeSyncTests {
+    /// Joins the quick start's HR export with `directory.csv` (`guid,number,mail`) on the employee
+    /// number; the e-mail is the directory's, else HR's.
+    static func join(_ harness: SyncHarness, directory: [String], member: [String: Any] = [:]) throws {
+        try harness.example.write("directory.csv", (["guid,number,mail"] + directory).joined(separator: "\n") + "\n")
+        try harness.example.editJob("quickstart.yml") { job in
+            // The quick start's source the first time, the joined job's HR source after that.
+            var hr = job["source"] == nil ? job.section("sources").section("hr") : job.section("source")
+            hr["primary"] = true
+            let ad: [String: Any] = [
+                "type": "csv", "path": "directory.csv", "id": "guid",
+                "join": ["attribute": "number", "to": "employee_number"],
+            ].merging(member) { $1 }
+            job["source"] = nil
+            job["sources"] = ["hr": hr, "ad": ad]
+            var mapping = job.section("mapping")
+            mapping["email"] = ["coalesce": ["ad.mail", "hr.email"], "transform": ["trim", "lowercase"]]
+            job["mapping"] = mapping
+        }
+    }
+
+    /// Every HR person's directory row, with a directory address of their own.
+    static func directory(_ harness: SyncHarness, only: Int? = nil) throws -> [String] {
+        let ids = try harness.expectedPeople().keys.sorted()
+        return ids.prefix(only ?? ids.count).map { "g-\($0),\($0),\($0.lowercased())@corp.example.com" }
+    }
+
+    @Test func aJoinedSourceThatReturnsNothingStopsTheRun() async throws {
+        try await withHarness { harness in
+            try Self.join(harness, directory: try Self.directory(harness))
+            #expect(try await harness.run("sync").status == 0)
+            try Self.join(harness, directory: [])
+            let stopped = try await harness.run("sync")
+            #expect(stopped.status == 3, "\(stopped.all)")
+            #expect(stopped.stderr.contains("the joined source ad returned no records"), "\(stopped.stderr)")
+            let plan = try await harness.run("plan", ["--format", "json"])
+            let json = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+            #expect((json?["joined"] as? [[String: Any]])?.first?["records"] as? Int == 0, "\(plan.stdout.prefix(300))")
+
+            // Approved as seen in a saved plan, or allowed, it goes on (here: every address falls back to HR's).
+            let saved = harness.example.path("plan.json")
+            let plan2 = try await harness.run("plan", ["--save", saved, "--allow-empty-join", "--allow-mass-change"])
+            #expect(plan2.status == 0, "\(plan2.all)")
+            let approved = try await harness.run("sync", ["--approve", saved])
+            #expect(approved.status == 0, "\(approved.all)")
+            #expect(await harness.actualPeople().active["E1001"]?["email"] == "ada.lovelace@example.com")
+        }
+    }
+
+    @Test func aJoinedSourcesMinRecordsIsHonoured() async throws {
+        try await withHarness { harness in
+            try Self.join(harness, directory: try Self.directory(harness, only: 3), member: ["min_records": 10])
+            let stopped = try await harness.run("sync")
+            #expect(stopped.status == 3, "\(stopped.all)")
+            #expect(stopped.stderr.contains("fewer than its min_records (10)"), "\(stopped.stderr)")
+            #expect(await harness.stats()["imports_created"] == 0)
+        }
+    }
+
+    /// A directory that lost half its entries (a permission lost for one OU): half the addresses
+    /// would fall back to HR's. The change guard stops it; allowed, it goes on.
+    @Test func oneFieldChangedForManyPeopleStopsTheRun() async throws {
+        try await withHarness { harness in
+            try Self.join(harness, directory: try Self.directory(harness))
+            #expect(try await harness.run("sync").status == 0)
+            try Self.join(harness, directory: try Self.directory(harness, only: 14))
+            let stopped = try await harness.run("sync")
+            #expect(stopped.status == 3, "\(stopped.all)")
+            #expect(stopped.stderr.contains("would change email for 14 people"), "\(stopped.stderr)")
+            #expect(stopped.stderr.contains("guards.max_changed_percent"), "\(stopped.stderr)")
+
+            // Approved for exactly what a saved plan listed.
+            let saved = harness.example.path("plan.json")
+            #expect(try await harness.run("plan", ["--save", saved]).status == 3)
+            let approved = try await harness.run("sync", ["--approve", saved])
+            #expect(approved.status == 0, "\(approved.all)")
+            #expect(approved.stdout.contains("updated 14"), "\(approved.stdout)")
+        }
+    }
+
+    @Test func aFewChangesOrAWiderLimitGoThrough() async throws {
+        try await withHarness { harness in
+            try Self.join(harness, directory: try Self.directory(harness))
+            #expect(try await harness.run("sync").status == 0)
+            // Four changes: under the floor of five, whatever the share.
+            try Self.join(harness, directory: try Self.directory(harness, only: 24))
+            let few = try await harness.run("sync")
+            #expect(few.status == 0, "\(few.all)")
+            try Self.join(harness, directory: try Self.directory(harness, only: 14))
+            try harness.example.editJob("quickstart.yml") { job in
+                job["guards"] = ["max_changed_percent": ["email": 50]]
+            }
+            let wide = try await harness.run("sync")
+            #expect(wide.status == 0, "\(wide.all)")
+        }
+    }
+}
