@@ -58,6 +58,12 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         var (configuration, logger, source) = try job.load()
         configuration.snapshot.lockWait = lock.waitForLock
+        // Read before the API client exists: an error here must not leave a client unclosed.
+        let approved = try approve.map {
+            try PlanApproval(
+                path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
+                job: configuration.snapshot.job, maxAge: approveMaxAge)
+        }
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let progress = TerminalProgress.ifTerminal(logFormat: job.logFormat)
         var planner = Planner(job: configuration, logger: logger)
@@ -65,11 +71,6 @@ struct SyncCommand: AsyncParsableCommand {
         var syncer = Syncer(planner: planner, batchSize: configuration.api.batchSize, logger: logger)
         syncer.maxInFlight = configuration.api.maxInFlight
         syncer.progress = progress?.onSent
-        let approved = try approve.map {
-            try PlanApproval(
-                path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
-                job: configuration.snapshot.job, maxAge: approveMaxAge)
-        }
         let overrides = GuardOverrides(
             allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
             allowEmptyJoin: allowEmptyJoin, approved: approved)
@@ -88,14 +89,16 @@ struct SyncCommand: AsyncParsableCommand {
                     store: store, run: RunRecord(id: CommandContext.runID, command: full ? .full : .sync),
                     job: configuration, logger: logger)
                 try await recorder.begin()
-                var report: SyncReport
+                // Filled as the run goes: a run that fails part-way still reports what it applied.
+                var report = SyncReport(
+                    job: configuration.snapshot.job, source: source.description, startedAt: started)
                 do {
-                    report = try await syncer.run(
-                        source: source, store: store, service: client, job: configuration.snapshot.job, full: full,
-                        overrides: overrides)
+                    try await syncer.run(
+                        source: source, store: store, service: client, full: full, overrides: overrides,
+                        into: &report)
                 } catch let error as SyncError {
-                    report = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
                     report.failure = error
+                    report.finishedAt = Date()
                 }
                 report.apiRetries = client.retries
                 await recorder.finish(&report)
@@ -112,6 +115,8 @@ struct SyncCommand: AsyncParsableCommand {
             // The report never shows a stale success: a failed or stopped run writes one too.
             // (A run skipped for the lock leaves the report to the run that holds it.)
             if error.kind != .locked { try? Self.write(result, to: reportPath) }
+            // What it applied before it failed is kept: said here too, not only in the report.
+            if result.created + result.updated + result.terminated + result.rejected.count > 0 { print(result.summary) }
             Self.writeMetrics(result, to: metricsPath, logger: logger)
             await Notifier.send(result, to: configuration.webhooks, api: configuration.api, logger: logger)
             throw error

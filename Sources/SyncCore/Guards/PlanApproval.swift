@@ -27,6 +27,7 @@ public struct PlanApproval: Sendable {
     /// - Throws: ``SyncError`` (kind `.configuration`) for a file that is not a saved plan of this job, or too old.
     public init(path: String, job: String, maxAge: Duration, now: Date = Date()) throws {
         self.path = path
+        try Self.checkOwnership(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SyncError(
                 .configuration, "cannot read the saved plan \(path)",
@@ -94,5 +95,25 @@ public struct PlanApproval: Sendable {
             .guardStopped,
             "the run would make changes the saved plan \(path) does not list: \(shown); nothing was sent",
             hint: "review a new plan (`plan --save`) and approve that one")
+    }
+
+    /// Refuses a saved plan another user owns, or that group or others may write: whoever could
+    /// change it could approve removals nobody reviewed.
+    static func checkOwnership(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }  // unreadable: said by the read that follows
+        if info.st_uid != geteuid() {
+            throw SyncError(
+                .configuration,
+                "the saved plan \(path) belongs to another user (uid \(info.st_uid)); it approves nothing",
+                hint: "approve a plan this user saved (`plan --save`), or copy it after review and own it")
+        }
+        if info.st_mode & 0o022 != 0 {
+            throw SyncError(
+                .configuration,
+                "the saved plan \(path) may be changed by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "it approves nothing",
+                hint: "chmod go-w \(path) after reviewing it again, or save a new plan (plan --save writes mode 0600)")
+        }
     }
 }

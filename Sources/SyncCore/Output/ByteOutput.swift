@@ -42,17 +42,26 @@ public final class ByteOutput {
         return memory
     }
 
-    /// Writes a file with the given mode, in full or not at all: the bytes go to a
-    /// temporary file beside it (opened with `O_NOFOLLOW`, so a planted link is never
-    /// followed), which ``finish()`` moves into place. Until then readers see the old file.
+    /// Writes a file with the given mode (whatever the umask), in full or not at all: the
+    /// bytes go to a temporary file beside it, of a random name and created anew (`O_EXCL`,
+    /// `O_NOFOLLOW`: a planted file or link is never written through), which ``finish()``
+    /// moves into place. Until then readers see the old file.
     /// - Throws: ``SyncError`` naming the path.
     public init(creating path: String, mode: UInt32 = 0o600) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let opened = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+        // A name no one can guess, made only if nothing is there (never through a planted file or link).
+        let temporary = path + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode_t(mode & 0o600))
         guard opened >= 0 else {
             throw SyncError(
                 .io, "cannot write \(path): \(String(cString: strerror(errno)))",
-                hint: "check that the folder exists, this user may write there, and \(temporary) is not a link")
+                hint: "check that the folder exists and this user may write there")
+        }
+        // The mode asked for, whatever the umask (a service's UMask=0077 would leave metrics unreadable).
+        guard fchmod(opened, mode_t(mode)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(opened)
+            unlink(temporary)
+            throw SyncError(.io, "cannot set the mode of \(path): \(reason)")
         }
         fd = opened
         self.path = path

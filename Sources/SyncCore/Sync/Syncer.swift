@@ -48,6 +48,20 @@ public struct Syncer: Sendable {
         full: Bool = false, overrides: GuardOverrides = GuardOverrides(), now: Date = Date()
     ) async throws -> SyncReport {
         var report = SyncReport(job: job, source: source.description, startedAt: Date(), finishedAt: Date())
+        try await run(
+            source: source, store: store, service: service, full: full, overrides: overrides, now: now,
+            into: &report)
+        return report
+    }
+
+    /// Runs one sync, counting into `report` as it goes: when the run fails part-way, the report
+    /// still says what was applied (created, updated, terminated, rejected) before it failed.
+    /// - Parameters: as ``run(source:store:service:job:full:overrides:now:)``, with the report to fill.
+    /// - Throws: as ``run(source:store:service:job:full:overrides:now:)``; `report` then holds what was done.
+    public func run(
+        source: some UserSource, store: some SnapshotStore, service: some ImportService, full: Bool = false,
+        overrides: GuardOverrides = GuardOverrides(), now: Date = Date(), into report: inout SyncReport
+    ) async throws {
         report.full = full
         try await settleJournal(store: store, service: service, report: &report)
         var changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
@@ -82,20 +96,26 @@ public struct Syncer: Sendable {
         // re-key is never undone by a termination that overtook it.
         let matchedOn = changes.layout.catalog.email + [changes.layout.catalog.employeeID]
         for batches in [upserts, terminations] {
-            // Each batch's outcome, added to the report in plan order whatever order they end in.
+            // Each batch's outcome, added to the report in plan order whatever order they end in;
+            // those that ended are added even when another fails the run.
             var tallies = [Tally?](repeating: nil, count: batches.count)
-            try await InFlightImports(limit: maxInFlight).run(
-                count: batches.count, claims: { Self.claims(of: batches[$0], matchedOn: matchedOn) },
-                send: { [self] index in
-                    var tally = Tally()
-                    try await send(batches[index][...], store: store, service: service, tally: &tally)
-                    return tally
-                },
-                finished: { index, tally in
-                    tallies[index] = tally
-                    done += 1
-                    progress?(done, total)
-                })
+            do {
+                try await InFlightImports(limit: maxInFlight).run(
+                    count: batches.count, claims: { Self.claims(of: batches[$0], matchedOn: matchedOn) },
+                    send: { [self] index in
+                        var tally = Tally()
+                        try await send(batches[index][...], store: store, service: service, tally: &tally)
+                        return tally
+                    },
+                    finished: { index, tally in
+                        tallies[index] = tally
+                        done += 1
+                        progress?(done, total)
+                    })
+            } catch {
+                for tally in tallies { if let tally { report.add(tally) } }
+                throw error
+            }
             for tally in tallies { if let tally { report.add(tally) } }
         }
         let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
@@ -105,7 +125,6 @@ public struct Syncer: Sendable {
         if planner.removals.action == .report { report.reportedGone = changes.removals.map(\.person.sourceID) }
         report.journalPending = try await store.journalEntries().count
         report.finishedAt = Date()
-        return report
     }
 
     // MARK: Building rows

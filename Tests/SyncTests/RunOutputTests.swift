@@ -1,0 +1,78 @@
+import ComplianceSimulator
+import Foundation
+import TestSupport
+import Testing
+
+/// What a run leaves on the host says what happened: a run that fails part-way reports what it
+/// applied; files are written as the operator's tools need them, whatever the umask; a saved plan
+/// anyone else could have changed approves nothing.
+@Suite struct RunOutputTests {
+    /// The third import's answer is lost and there is one attempt: the run fails after 20 people.
+    @Test func aRunThatFailsPartWayReportsWhatItApplied() async throws {
+        try await withHarness(
+            {
+                $0.dropAnswerEvery = 3
+                $0.dropAnswerHang = 3
+            }, api: ["batch_size": 10, "max_in_flight": 1, "max_attempts": 1, "request_timeout": "1s"]
+        ) { harness in
+            let metrics = harness.example.path("quickstart.prom")
+            let sync = try await harness.run("sync", ["--metrics-file", metrics])
+            #expect(sync.status == 1, "\(sync.all)")
+            #expect(sync.stdout.contains("created 20"), "said where it is read: \(sync.stdout)")
+            let report = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: harness.example.path(".state/quickstart.report.json"))))
+            let json = try #require(report as? [String: Any])
+            #expect(json["status"] as? String == "failed")
+            #expect((json["summary"] as? [String: Any])?["created"] as? Int == 20, "\(json)")
+            let text = try String(contentsOfFile: metrics, encoding: .utf8)
+            #expect(text.contains(#"change="create"} 20"#), "\(text)")
+            let history = try await harness.run("history")
+            #expect(history.stdout.contains("20"), "\(history.all)")
+        }
+    }
+
+    /// Under the packaged unit's `UMask=0077`, the metrics file is still 0644 (node_exporter reads it),
+    /// and no temporary file is left beside it.
+    @Test func theMetricsFileIsReadableWhateverTheUmask() async throws {
+        try await withHarness { harness in
+            let metrics = harness.example.path("quickstart.prom")
+            let result = try await runProcess(
+                "/bin/sh",
+                [
+                    "-c", "umask 077; exec \"$0\" sync --config \"$1\" --metrics-file \"$2\"", cliPath,
+                    harness.example.path("quickstart.yml"), metrics,
+                ], environment: ["COMPLIANCE_CLIENT_SECRET": SyncHarness.secret])
+            #expect(result.status == 0, "\(result.all)")
+            let mode = try FileManager.default.attributesOfItem(atPath: metrics)[.posixPermissions] as? Int
+            #expect(mode == 0o644, "mode \(String(mode ?? 0, radix: 8))")
+            let report =
+                try FileManager.default.attributesOfItem(
+                    atPath: harness.example.path(".state/quickstart.report.json"))[.posixPermissions] as? Int
+            #expect(report == 0o600)
+            let left = try FileManager.default.contentsOfDirectory(atPath: harness.example.folder.path)
+            #expect(!left.contains { $0.contains(".tmp-") }, "\(left)")
+        }
+    }
+
+    /// A saved plan that group or others may write, or that another user owns, approves nothing.
+    @Test func aPlanOthersCouldChangeApprovesNothing() async throws {
+        try await withHarness { harness in
+            let saved = harness.example.path("plan.json")
+            #expect(try await harness.run("plan", ["--save", saved]).status == 0)
+            try FileManager.default.setAttributes([.posixPermissions: 0o664], ofItemAtPath: saved)
+            let writable = try await harness.run("sync", ["--approve", saved])
+            #expect(writable.status == 2, "\(writable.all)")
+            #expect(writable.stderr.contains("may be changed by group or others"), "\(writable.stderr)")
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: saved)
+            if geteuid() == 0 {
+                try FileManager.default.setAttributes([.ownerAccountID: 65534], ofItemAtPath: saved)
+                let foreign = try await harness.run("sync", ["--approve", saved])
+                #expect(foreign.status == 2 && foreign.stderr.contains("belongs to another user"), "\(foreign.all)")
+                try FileManager.default.setAttributes([.ownerAccountID: 0], ofItemAtPath: saved)
+            }
+            let approved = try await harness.run("sync", ["--approve", saved])
+            #expect(approved.status == 0, "\(approved.all)")
+            #expect(await harness.stats()["imports_created"] ?? 0 > 0)
+        }
+    }
+}
