@@ -129,21 +129,36 @@ public final class PostgresConnection {
             PQresultErrorField(result, code).map { String(cString: $0) }
         }
         let state = field(clibpq_diag_sqlstate())
-        var message = field(clibpq_diag_message_primary()) ?? Self.clean(PQresultErrorMessage(result))
-        if let detail = field(clibpq_diag_message_detail()) { message += " (\(detail))" }
-        if let position = field(clibpq_diag_statement_position()) { message += " at character \(position)" }
-        throw failure(doing: doing, message: message, sqlState: state, serverHint: field(clibpq_diag_message_hint()))
+        let primary = field(clibpq_diag_message_primary()) ?? Self.clean(PQresultErrorMessage(result))
+        var said = primary
+        if let detail = field(clibpq_diag_message_detail()) { said += " (\(detail))" }
+        if let position = field(clibpq_diag_statement_position()) { said += " at character \(position)" }
+        // The server's words may quote a row's values (a bad date, a duplicate key's DETAIL): they
+        // stay in serverText, unless the error's class never speaks of data.
+        let safe = state.map(Self.speaksOnlyOfTheQuery) ?? false
+        throw failure(
+            doing: doing, message: safe ? said : "the server's words are shown with --log-level debug",
+            sqlState: state, serverHint: field(clibpq_diag_message_hint()), serverText: safe ? nil : said)
     }
 
-    func failure(doing: String, message: String, sqlState: String? = nil, serverHint: String? = nil)
-        -> SyncError
-    {
+    /// Whether errors of a SQLSTATE speak only of the query, the schema or the connection, never of
+    /// a row's values: syntax and undefined objects (42), privileges, connections (08), logins (28),
+    /// a read-only transaction (25006), a cancelled or timed-out statement (57).
+    static func speaksOnlyOfTheQuery(_ state: String) -> Bool {
+        ["42", "08", "28", "57"].contains(String(state.prefix(2))) || state == "25006"
+    }
+
+    func failure(
+        doing: String, message: String, sqlState: String? = nil, serverHint: String? = nil, serverText: String? = nil
+    ) -> SyncError {
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
         let hint = [
             serverHint, sqlState.flatMap(Self.stateHint) ?? (sqlState == nil ? Self.connectHint(message) : nil),
         ]
         .compactMap { $0 }.joined(separator: "; ")
-        return SyncError(kind, "\(server): \(doing) failed\(state): \(message)", hint: hint.isEmpty ? nil : hint)
+        return SyncError(
+            kind, "\(server): \(doing) failed\(state): \(message)", hint: hint.isEmpty ? nil : hint,
+            serverText: serverText)
     }
 
     /// What to check for the SQLSTATEs an operator meets most.

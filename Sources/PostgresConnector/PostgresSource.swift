@@ -7,17 +7,20 @@ import PostgresClient
 ///
 /// Settings: `conninfo`, `password_env` / `password_file`, `sslmode`,
 /// `sslrootcert` (see ``PostgresSettings``), `query` (a SELECT), `params`
-/// (values for `$1`, `$2`…, bound as parameters, never spliced into the SQL),
-/// `id` (the column that identifies a person), `statement_timeout_seconds`
-/// (default 300).
+/// (values for `$1`, `$2`…, bound as parameters), `inline_params` (write them
+/// into the SQL instead, for speed: an opt-in), `id` (the column that identifies
+/// a person), `statement_timeout_seconds` (default 300).
 ///
 /// The query runs in a read-only, repeatable-read transaction, so it sees one
 /// consistent state and cannot change anything; rows are streamed as they come,
 /// so memory does not grow with the table. A query (`SELECT`, `WITH`, `VALUES`,
-/// `TABLE`) streams through `COPY (query) TO STDOUT`, its parameters written in
-/// as literals the server quoted, once the server has said the query returns the
-/// same columns either way; anything else runs as it is, in libpq's single-row mode. Column
-/// names are the attribute names; ``PostgresValues`` documents how each type reads.
+/// `TABLE`) without parameters streams through `COPY (query) TO STDOUT`; one with
+/// parameters runs in libpq's single-row mode with them bound, so their values
+/// never reach the SQL text (`pg_stat_activity`, the server's statement log).
+/// With `inline_params: true` they are written in as literals the server quoted,
+/// once the server has said the query returns the same columns either way, and
+/// it streams through `COPY` too. Anything else runs as it is, in single-row mode.
+/// Column names are the attribute names; ``PostgresValues`` documents how each type reads.
 public struct PostgresSource: UserSource, SourceConnector {
     public static let type = "postgres"
     public static let summary = "a PostgreSQL query, streamed in a read-only transaction: conninfo, query, params, id"
@@ -32,6 +35,10 @@ public struct PostgresSource: UserSource, SourceConnector {
     public var idColumn: String
     /// How long the query may run, in seconds.
     public var statementTimeoutSeconds = 300
+    /// Write the parameters into the SQL as quoted literals, so that the query streams through
+    /// `COPY` (`inline_params: true`): faster, but their values then show in `pg_stat_activity`
+    /// and in any statement the server logs. Off by default.
+    public var inlineParameters = false
     /// The columns the mapping reads: one the query returns twice is an error, as it is ambiguous.
     public var mappedColumns: [String] = []
 
@@ -63,17 +70,20 @@ public struct PostgresSource: UserSource, SourceConnector {
         )
         source.statementTimeoutSeconds =
             try section.int("statement_timeout_seconds", in: 1...86_400) ?? source.statementTimeoutSeconds
+        source.inlineParameters = try section.bool("inline_params") ?? false
         source.mappedColumns = context.mappedAttributes
         return source
     }
 
     public var description: String { settings.description }
 
-    /// The query as `COPY` can run it, parameters written in; `nil` when it cannot be made so
-    /// for certain: the same query, bound or written in, must return the same columns.
+    /// The query as `COPY` can run it, parameters written in (only with ``inlineParameters``); `nil`
+    /// when it cannot be made so for certain: the same query, bound or written in, must return the
+    /// same columns.
     private func copyQuery(_ columns: StatementDescription, connection: PostgresConnection, doing: String) throws
         -> String?
     {
+        guard parameters.isEmpty || inlineParameters else { return nil }
         let literals = try parameters.map(connection.literal)
         guard let inlined = CopyQuery.inlining(query, literals: literals) else { return nil }
         guard !parameters.isEmpty else { return inlined }
@@ -89,6 +99,7 @@ public struct PostgresSource: UserSource, SourceConnector {
             let connection = try PostgresConnection(settings, kind: .source)
             try connection.execute(
                 "SET DateStyle = ISO, YMD; SET TimeZone = 'UTC'; SET IntervalStyle = iso_8601; "
+                    + "SET standard_conforming_strings = on; "
                     + "START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                     + "SET LOCAL statement_timeout = \(statementTimeoutSeconds * 1000)",
                 doing: "starting the read-only transaction")

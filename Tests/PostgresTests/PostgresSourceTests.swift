@@ -12,8 +12,13 @@ import Testing
 
 /// The PostgreSQL source against a real server (scripts/pg-test-server).
 @Suite(.enabled(if: TestServers.postgres, Comment(rawValue: TestServers.why))) struct PostgresSourceTests {
-    func source(_ query: String, _ parameters: [String?] = [], id: String = "employee_id") throws -> PostgresSource {
-        PostgresSource(settings: try PostgresTestServer.reader(), query: query, parameters: parameters, idColumn: id)
+    func source(_ query: String, _ parameters: [String?] = [], id: String = "employee_id", inline: Bool = false)
+        throws -> PostgresSource
+    {
+        var source = PostgresSource(
+            settings: try PostgresTestServer.reader(), query: query, parameters: parameters, idColumn: id)
+        source.inlineParameters = inline
+        return source
     }
 
     func failure(_ source: PostgresSource) async -> SyncError? {
@@ -169,23 +174,47 @@ import Testing
         #expect(seen == 10)
     }
 
-    @Test func aQueryStreamsThroughCopy() async throws {
+    /// What the server shows of the source's query while it runs (`pg_stat_activity`), once ten rows are in.
+    func runningQuery(_ query: String, _ parameters: [String?], inline: Bool, probe: String) async throws -> String {
         var seen = 0
-        var running = ""
-        let query = """
-            SELECT e.employee_id, 'copy-probe' AS probe FROM hr.employees e CROSS JOIN generate_series(1, 50)
-            WHERE status::text = $1
-            """
-        for try await _ in try source(query, ["active"]).records() {
+        for try await _ in try source(query, parameters, inline: inline).records() {
             seen += 1
             guard seen == 10 else { continue }
-            running = try await PostgresTestServer.admin(
+            return try await PostgresTestServer.admin(
                 """
                 SELECT query FROM pg_stat_activity
-                WHERE usename = 'compliance_reader' AND state = 'active' AND query LIKE '%copy-probe%'
+                WHERE usename = 'compliance_reader' AND state = 'active' AND query LIKE '%\(probe)%'
                 """)
-            break
         }
+        return ""
+    }
+
+    @Test func aQueryWithoutParametersStreamsThroughCopy() async throws {
+        let running = try await runningQuery(
+            "SELECT e.employee_id, 'copy-probe' AS probe FROM hr.employees e CROSS JOIN generate_series(1, 50)", [],
+            inline: false, probe: "copy-probe")
+        #expect(running.hasPrefix("COPY ("), "\(running)")
+    }
+
+    /// A parameter (a pgcrypto key, say) is bound: its value is never in the SQL the server shows.
+    @Test func boundParametersNeverReachTheSQLText() async throws {
+        let query = """
+            SELECT e.employee_id, 'bound-probe' AS probe FROM hr.employees e CROSS JOIN generate_series(1, 50)
+            WHERE status::text = $1 OR $2 = 'never'
+            """
+        let running = try await runningQuery(
+            query, ["active", "s3cret-Key-Value"], inline: false, probe: "bound-probe")
+        #expect(running.contains("status::text = $1"), "\(running)")
+        #expect(!running.contains("s3cret-Key-Value") && !running.hasPrefix("COPY"), "\(running)")
+    }
+
+    /// Asked for (`inline_params: true`), parameters are written in as literals and the query streams through COPY.
+    @Test func inlinedParametersStreamThroughCopy() async throws {
+        let query = """
+            SELECT e.employee_id, 'inline-probe' AS probe FROM hr.employees e CROSS JOIN generate_series(1, 50)
+            WHERE status::text = $1
+            """
+        let running = try await runningQuery(query, ["active"], inline: true, probe: "inline-probe")
         #expect(running.hasPrefix("COPY ("), "\(running)")
         #expect(running.contains("status::text = 'active'"), "the parameter is written in as a literal: \(running)")
     }
@@ -234,7 +263,8 @@ import Testing
         #expect(x["padded"] == .text("ab"))
     }
 
-    @Test func parametersWrittenInReadAsBound() async throws {
+    @Test(arguments: [false, true])
+    func parametersWrittenInReadAsBound(_ inline: Bool) async throws {
         let values = ["O'Brien \\ \"quoted\" $1 ü\t", "E'x'", "$$", "--"]
         let records = try await readAll(
             try source(
@@ -242,7 +272,7 @@ import Testing
                 SELECT $1::text AS id, $2 AS two, '$1' AS in_string, $$ $1 $$ AS in_dollars, "$1" AS in_name,
                        /* $1 /* nested */ */ $3::text AS three, $tag$ $2 $tag$ AS tagged, $4 AS four -- $1
                 FROM (SELECT 'n' AS "$1") AS t
-                """, values, id: "id"))
+                """, values, id: "id", inline: inline))
         let x = try #require(records.first)
         #expect(x.id == values[0])
         #expect(x["two"] == .text(values[1]))
@@ -252,7 +282,7 @@ import Testing
         #expect(x["three"] == .text("$$"))
         #expect(x["tagged"] == .text(" $2 "))
         #expect(x["four"] == .text("--"))
-        let null = try await readAll(try source("SELECT 'x' AS id, $1::int AS n", [nil], id: "id"))
+        let null = try await readAll(try source("SELECT 'x' AS id, $1::int AS n", [nil], id: "id", inline: inline))
         #expect(null.first?["n"] == nil && null.count == 1)
     }
 
