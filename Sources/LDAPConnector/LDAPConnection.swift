@@ -255,9 +255,18 @@ final class LDAPConnection {
                 hint: "source.ca_file must hold the CA that signed it (CN=\(names.issuer)), "
                     + "and the certificate must name the host of source.url")
         }
+        // A bind's or a connection's diagnostic says why (AD's `data 52e`); any other may quote an
+        // attribute's value (a constraint violation), so it is shown only at debug level.
+        let speaksOfValues = ![
+            LDAP_INVALID_CREDENTIALS, LDAP_STRONG_AUTH_REQUIRED, LDAP_CONFIDENTIALITY_REQUIRED, LDAP_SERVER_DOWN,
+            LDAP_CONNECT_ERROR, LDAP_TIMEOUT, LDAP_UNAVAILABLE, LDAP_BUSY,
+        ].contains(rc)
         throw SyncError(
-            .source, "could not \(doing) \(url): \(String(cString: ldap_err2string(rc)))\(detail)",
-            hint: LDAPConnection.hint(for: rc))
+            .source,
+            "could not \(doing) \(url): \(String(cString: ldap_err2string(rc)))"
+                + (speaksOfValues ? (detail.isEmpty ? "" : " (the server's words: --log-level debug)") : detail),
+            hint: LDAPConnection.hint(for: rc),
+            serverText: speaksOfValues && !detail.isEmpty ? String(detail.dropFirst(2).dropLast()) : nil)
     }
 
     /// What to check for a result code.

@@ -46,6 +46,11 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugSt
     public var message: String
     /// What to do about it, when there is something to say.
     public var hint: String?
+    /// The server's own words about the error (a database's message and `DETAIL`, a directory's
+    /// diagnostic), which may quote a person's values: shown only in ``debugDescription``
+    /// (`--log-level debug`, on this host), never in ``message``, so they never reach webhooks,
+    /// the run history, `status` or metrics.
+    public var serverText: String?
     /// The error underneath, when this one wraps another (a library's, the system's); shown
     /// only in ``debugDescription`` (`--log-level debug`), as it may say more than a user needs.
     public var underlying: (any Error)?
@@ -56,11 +61,15 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugSt
     ///   - message: what was wrong and where; never a secret or a sensitive value.
     ///   - hint: what to do about it.
     ///   - underlying: the error this one wraps, if any.
-    public init(_ kind: Kind, _ message: String, hint: String? = nil, underlying: (any Error)? = nil) {
+    ///   - serverText: the server's own words, which may quote a person's values (see ``serverText``).
+    public init(
+        _ kind: Kind, _ message: String, hint: String? = nil, underlying: (any Error)? = nil, serverText: String? = nil
+    ) {
         self.kind = kind
         self.message = message
         self.hint = hint
         self.underlying = underlying
+        self.serverText = serverText
     }
 
     public var description: String {
@@ -71,6 +80,7 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugSt
     /// The description, then the chain of underlying errors.
     public var debugDescription: String {
         var text = description
+        if let serverText { text += "\n  the server said: \(serverText)" }
         var next = underlying
         while let error = next {
             text += "\n  caused by: \(String(reflecting: error))"
