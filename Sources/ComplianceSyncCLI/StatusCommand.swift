@@ -10,7 +10,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             Reads the snapshot store's run history without taking the job's lock (a run may be going) \
             and without reaching the source or the API. CRITICAL: the last success is older than \
-            --max-age (or no run succeeded in that time), or the last run failed or died. WARNING: a \
+            --max-age (or no run succeeded in that time), the last run failed or died, or rows were \
+            rejected in each of the last history.rejected_runs_critical runs. WARNING: a \
             guard stopped the last run, it had rejected rows or invalid records, imports are waiting \
             to be settled, or the last success is older than --warning-age. UNKNOWN: no run is \
             recorded, or the job or its snapshot cannot be read. Thresholds and output: \
@@ -47,7 +48,7 @@ struct StatusCommand: AsyncParsableCommand {
             let history = reader as? any RunHistoryReader ?? NoHistory()
             status = try await JobStatus.read(
                 history, job: configuration.snapshot.job, maxAge: maxAge ?? configuration.staleAfter,
-                warningAge: warningAge)
+                warningAge: warningAge, rejectedRunsCritical: configuration.rejectedRunsCritical)
             if notify && status.isStale {
                 await Notifier.send(stale: status, to: configuration.webhooks, api: configuration.api, logger: logger)
             }

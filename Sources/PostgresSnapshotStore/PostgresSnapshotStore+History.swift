@@ -225,6 +225,20 @@ extension PostgresSnapshotStore: RunHistoryReader {
         }
     }
 
+    public func writerRunning() async throws -> Bool? {
+        let tables = tables
+        return try await worker.run { connection in
+            var held = false
+            try connection.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND ((l.classid::bigint << 32) | l.objid::bigint) = \(Self.lockKey))
+                """, [tables.job], doing: "looking for a run holding the job's lock"
+            ) { held = $0.text(0) == "t" }
+            return held
+        }
+    }
+
     public func health() async throws -> StoreHealth {
         let tables = tables
         return try await worker.run { connection in

@@ -178,6 +178,8 @@ extension SQLiteSnapshotStore: RunHistoryReader {
         }
     }
 
+    public func writerRunning() async throws -> Bool? { SnapshotLock.isHeld(path: lockPath) }
+
     public func health() async throws -> StoreHealth {
         try await read { db in
             let people = try Row.fetchOne(

@@ -20,6 +20,8 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     public let key: SnapshotKey
     let queue: DatabaseQueue
     private let lock: SnapshotLock?
+    /// The lock file a writing run holds.
+    let lockPath: String
     /// The run between `beginRun` and `finishRun`, whose events the operations record.
     let currentRun = Mutex<RunRecord?>(nil)
 
@@ -28,6 +30,7 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         self.queue = queue
         self.key = key
         self.lock = lock
+        lockPath = path + ".lock"
     }
 
     /// A writer leaves the file in rollback-journal mode, so that a read-only

@@ -100,4 +100,21 @@ final class SnapshotLock: Sendable {
     }
 
     deinit { close(fd) }
+
+    /// Whether some process holds the lock on `path`, read from the kernel's list (`/proc/locks`)
+    /// without taking it; `nil` when that list cannot be read.
+    static func isHeld(path: String) -> Bool? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return errno == ENOENT ? false : nil }
+        guard let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return nil }
+        // `1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF`: the device in hex, the inode in decimal.
+        let dev = UInt64(info.st_dev)
+        let major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF), minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+        let device = String(format: "%02llx:%02llx", major, minor)
+        let wanted = "\(device):\(info.st_ino)"
+        return locks.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            return fields.count > 5 && fields[1] == "FLOCK" && fields[5] == wanted
+        }
+    }
 }

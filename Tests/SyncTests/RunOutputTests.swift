@@ -75,4 +75,46 @@ import Testing
             #expect(await harness.stats()["imports_created"] ?? 0 > 0)
         }
     }
+
+    /// A run killed mid-way (kill -9) is seen by `status` at once, not only after the next run starts:
+    /// recorded as running, but no run holds the job's lock. Its unsettled imports show through it.
+    @Test(arguments: ["sqlite", "postgres"])
+    func statusSeesAKilledRunAtOnce(_ store: String) async throws {
+        var snapshot: [String: Any]? = nil
+        if store == "postgres" {
+            guard TestServers.postgres else { return }
+            snapshot = [
+                "type": "postgres", "job": "killed\(UInt32.random(in: 0...UInt32.max))",
+                "conninfo": try TestServers.setting("PG_TEST_STORE"), "password_env": "PG_TEST_STORE_PASSWORD",
+            ]
+        }
+        let env =
+            store == "postgres" ? ["PG_TEST_STORE_PASSWORD": try TestServers.setting("PG_TEST_STORE_PASSWORD")] : [:]
+        try await withHarness(api: ["batch_size": 10], snapshot: snapshot) { harness in
+            let killed = try await harness.run(
+                "sync", environment: env.merging(["COMPLIANCE_SYNC_FAILPOINT": "after-submit:1"]) { $1 })
+            #expect(killed.status == 9 || killed.status == 137, "\(killed.all)")
+            let status = try await harness.run("status", environment: env)
+            #expect(status.status == 2, "CRITICAL: \(status.all)")
+            #expect(status.stdout.contains("died before it finished"), "\(status.stdout)")
+            #expect(status.stdout.contains("imports not yet settled"), "\(status.stdout)")
+            #expect(!status.stdout.contains("a run ("), "not said to be still going: \(status.stdout)")
+        }
+    }
+
+    /// The same rows rejected night after night: a warning, then CRITICAL after
+    /// `history.rejected_runs_critical` runs in a row; the output names a rejected termination as such.
+    @Test func rowsRejectedRunAfterRunEscalate() async throws {
+        try await withHarness({ $0.knownFields.remove("ssn") }) { harness in
+            try harness.example.editJob("quickstart.yml") { $0["history"] = ["rejected_runs_critical": 2] }
+            let first = try await harness.run("sync")
+            #expect(first.status == 4, "\(first.all)")
+            #expect(first.stdout.contains("rejected: the creation of E1001"), "\(first.stdout)")
+            #expect(try await harness.run("status").status == 1, "one run: a warning")
+            #expect(try await harness.run("sync").status == 4)
+            let status = try await harness.run("status")
+            #expect(status.status == 2, "\(status.all)")
+            #expect(status.stdout.contains("rejected by the API in each of the last 2 runs"), "\(status.stdout)")
+        }
+    }
 }

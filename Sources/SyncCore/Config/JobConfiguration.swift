@@ -36,6 +36,9 @@ public struct JobConfiguration: Sendable {
     /// How old the last success may be before the job is stale (`history.stale_after`): `status`
     /// turns critical and `stale` webhooks are told.
     public var staleAfter = Duration.seconds(26 * 3600)
+    /// After how many runs in a row with rows rejected `status` turns critical (`history.rejected_runs_critical`):
+    /// one night's rejections are a warning, the same rejection every night is an account drifting.
+    public var rejectedRunsCritical = 3
 
     /// Reads a job from a parsed config document.
     /// - Parameters:
@@ -103,6 +106,7 @@ public struct JobConfiguration: Sendable {
         if let history = try top.section("history") {
             historyKeep = try history.int("keep", in: 1...100_000) ?? historyKeep
             staleAfter = try history.duration("stale_after") ?? staleAfter
+            rejectedRunsCritical = try history.int("rejected_runs_critical", in: 1...1000) ?? rejectedRunsCritical
             try history.finish()
         }
         try top.finish()

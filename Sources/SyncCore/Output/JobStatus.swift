@@ -38,20 +38,32 @@ public struct JobStatus: Sendable {
     public var maxAge: Duration
     /// The last success may be this old before the job is a warning, if set.
     public var warningAge: Duration?
+    /// Runs in a row, newest first, that had rows rejected (of the sync runs that went to their end).
+    public var rejectedRuns = 0
+    /// That many runs in a row with rejected rows make the job critical.
+    public var rejectedRunsCritical = 3
 
     /// Reads a job's status from its store's history.
     /// - Parameter counts: whether to count the snapshot's people too (``health``), a scan of the
     ///   people table; a run that only wants to know if the job is stale leaves them at zero.
     public static func read(
         _ history: any RunHistoryReader, job: String, maxAge: Duration, warningAge: Duration? = nil,
-        now: Date = Date(), counts: Bool = true
+        rejectedRunsCritical: Int = 3, now: Date = Date(), counts: Bool = true
     ) async throws -> JobStatus {
-        let runs = try await history.runs(limit: 100_000)
+        // A run recorded as running while no run holds the lock, before and after the read, has died
+        // (killed, a reboot): it holds the lock from before its record until its process ends.
+        let before = try await history.writerRunning()
+        var runs = try await history.runs(limit: 100_000)
+        if before == false, try await history.writerRunning() == false {
+            for i in runs.indices where runs[i].status == "running" { runs[i].status = "interrupted" }
+        }
+        let finished = runs.filter { ($0.command == .sync || $0.command == .full) && $0.finishedAt != nil }
         return JobStatus(
             job: job, lastRun: runs.first { $0.status != "running" }, running: runs.first { $0.status == "running" },
             lastSuccess: try await history.lastSuccess(), firstStart: runs.last?.startedAt,
             health: counts ? try await history.health() : StoreHealth(), checkedAt: now, maxAge: maxAge,
-            warningAge: warningAge)
+            warningAge: warningAge, rejectedRuns: finished.prefix { $0.rejected > 0 }.count,
+            rejectedRunsCritical: rejectedRunsCritical)
     }
 
     /// How long ago the last success ended, or `nil` when there was none.
@@ -90,7 +102,13 @@ public struct JobStatus: Sendable {
             case "stopped": warning.append("last run was stopped by a guard \(ago) ago: \(lastRun.error ?? "")")
             default: break
             }
-            if lastRun.rejected > 0 { warning.append("\(lastRun.rejected) rows rejected by the API in the last run") }
+            if rejectedRuns >= rejectedRunsCritical {
+                critical.append(
+                    "rows rejected by the API in each of the last \(rejectedRuns) runs (\(lastRun.rejected) in the last): "
+                        + "the account is not what the source says; see the run report")
+            } else if lastRun.rejected > 0 {
+                warning.append("\(lastRun.rejected) rows rejected by the API in the last run")
+            }
             if lastRun.invalid > 0 { warning.append("\(lastRun.invalid) invalid records in the source") }
         }
         if health.journalPending > 0 && running == nil {

@@ -222,4 +222,12 @@ public protocol RunHistoryReader: Sendable {
     func events(of sourceID: String) async throws -> [PersonEvent]
     /// Counts for `status`.
     func health() async throws -> StoreHealth
+    /// Whether a writing run holds the job's lock right now, seen without taking it (a probe that
+    /// took it could make a run starting that instant skip); `nil` when this store cannot tell.
+    func writerRunning() async throws -> Bool?
+}
+
+extension RunHistoryReader {
+    /// This store cannot tell.
+    public func writerRunning() async throws -> Bool? { nil }
 }

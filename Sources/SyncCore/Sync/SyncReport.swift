@@ -110,7 +110,7 @@ public struct SyncReport: Sendable {
         if rekeys.count > 20 { lines.append("  … and \(rekeys.count - 20) more re-keyed (see the run report)") }
         for rejection in rejected.prefix(20) {
             lines.append(
-                "  rejected \(rejection.action) \(rejection.sourceID): "
+                "  rejected: the \(["create": "creation", "update": "update", "terminate": "termination"][rejection.action] ?? rejection.action) of \(rejection.sourceID): "
                     + (rejection.field.map { "\($0): " } ?? "") + rejection.message)
         }
         if rejected.count > 20 { lines.append("  … and \(rejected.count - 20) more rejected (see the run report)") }
