@@ -140,7 +140,9 @@ struct APIRoutes: Sendable {
     func status(_ request: Request, _ context: some RequestContext) async throws -> Response {
         if let fault = try await fault() { return fault }
         guard await authorized(request) != nil else { return try Self.invalidToken() }
-        if configuration.importsGone { return try Self.error(.gone, "gone", "the import was purged") }
+        if let code = await state.statusFault(for: context.parameters.get("id")) {
+            return try Self.error(HTTPResponse.Status(code: code), code == 410 ? "gone" : "broken", "no status")
+        }
         guard let id = context.parameters.get("id"), let job = await state.job(id) else {
             return try Self.error(.notFound, "not_found", "no such import")
         }

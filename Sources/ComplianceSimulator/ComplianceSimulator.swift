@@ -66,6 +66,12 @@ public final class ComplianceSimulator: Sendable {
     @discardableResult
     public func administer(_ rows: [[String: String?]]) async -> [String] { await state.administer(rows) }
 
+    /// Makes the import status endpoint answer `code` from now on, for one import or (`nil`) every
+    /// one; a `nil` code answers as it should.
+    public func answerImportStatus(with code: Int?, forImport id: String? = nil) async {
+        await state.answerImportStatus(with: code, forImport: id)
+    }
+
     /// Revokes every access token (the next call gets `401 invalid_token`), and
     /// every refresh token too if asked (the next refresh gets `invalid_grant`).
     public func revokeTokens(includingRefreshTokens: Bool = false) async {

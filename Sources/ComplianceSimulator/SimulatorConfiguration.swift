@@ -67,8 +67,9 @@ public struct SimulatorConfiguration: Sendable {
     /// is answered with this status (`409`, `422`, …) instead of the first import, whose rows were
     /// applied: an answer that must never be read as "nothing applied".
     public var replayAnswer: Int?
-    /// When set, the import status endpoint answers `410 Gone` (purged) for every import.
-    public var importsGone = false
+    /// When set, the import status endpoint answers this status for every import (`410` purged,
+    /// `500` broken); ``ComplianceSimulator/answerImportStatus(with:)`` changes it while running.
+    public var importStatusAnswer: Int?
 
     /// The defaults: one client `demo-client`/`demo-secret`, no faults.
     public init() {}

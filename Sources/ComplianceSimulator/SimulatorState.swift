@@ -45,8 +45,25 @@ actor SimulatorState {
         var unmappable = false
     }
 
+    /// What the import status endpoint answers, if set (a fault): for every import, or for one.
+    var importStatusAnswer: Int?
+    var importStatusAnswerOnly: String?
+
+    /// Sets ``importStatusAnswer``, for one import or (`nil`) every one.
+    func answerImportStatus(with code: Int?, forImport id: String?) {
+        importStatusAnswer = code
+        importStatusAnswerOnly = id
+    }
+
+    /// The faulty answer for an import's status, if there is one.
+    func statusFault(for id: String?) -> Int? {
+        guard importStatusAnswerOnly == nil || importStatusAnswerOnly == id else { return nil }
+        return importStatusAnswer
+    }
+
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
+        importStatusAnswer = configuration.importStatusAnswer
         account = SimulatedAccount(configuration: configuration)
     }
 

@@ -9,18 +9,27 @@ struct JournalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
         abstract: "List the submissions an interrupted run left unconfirmed; --resolve settles them now.",
+
         discussion: """
             Every sync settles these by itself before it plans; this is for looking, and for settling \
             them without a whole run. --resolve asks the API for each import it has an id for and \
             records what it applied; people of a submission that cannot be confirmed are marked so \
-            that the next sync sends them in their current state. No values are printed. Takes the \
-            job's lock while it reads (exit 5 when another run holds it).
+            that the next sync sends them in their current state. --unconfirm KEY settles one entry \
+            by hand, without asking the API (for an import whose status the API can no longer \
+            answer): its people are sent again, in their current state, by the next sync. No values \
+            are printed. Takes the job's lock while it reads (exit 5 when another run holds it).
             """)
 
     @OptionGroup var job: JobOptions
 
     @Flag(help: "Settle the pending entries with the API now.")
     var resolve = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Settle this entry (its key, as listed) by hand: its people are sent again by the next sync.",
+            valueName: "key"))
+    var unconfirm: String?
 
     @OptionGroup var lock: LockOptions
 
@@ -36,6 +45,18 @@ struct JournalCommand: AsyncParsableCommand {
             print(
                 "  \(entry.key)  \(entry.importID ?? "(no import id)")  \(entry.updates.count) rows  "
                     + "age \(age / 3600)h\(age % 3600 / 60)m")
+        }
+        if let unconfirm {
+            guard let entry = entries.first(where: { $0.key == unconfirm }) else {
+                throw SyncError(
+                    .configuration, "the journal of \(configuration.snapshot.job) has no entry \(unconfirm)",
+                    hint: "give a key as `journal` lists it")
+            }
+            try await store.markUnconfirmed(entry.updates, resolving: entry.key)
+            print(
+                "settled \(entry.key) by hand: its \(entry.updates.count) people are sent again, in their current "
+                    + "state, by the next sync")
+            return
         }
         guard resolve, !entries.isEmpty else { return }
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)

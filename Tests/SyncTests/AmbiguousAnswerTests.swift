@@ -39,7 +39,7 @@ import Testing
     /// An import status answer of 410 (purged) is like 404: its people are unconfirmed, and the run
     /// goes on; it never fails every later run on the same journal entry.
     @Test func aPurgedImportIsUnconfirmed() async throws {
-        try await withHarness({ $0.importsGone = true }, api: ["batch_size": 10]) { harness in
+        try await withHarness({ $0.importStatusAnswer = 410 }, api: ["batch_size": 10]) { harness in
             let sync = try await harness.run("sync")
             #expect(sync.status == 4, "\(sync.all)")
             #expect(sync.all.contains("not confirmed"), "\(sync.all)")
@@ -76,6 +76,34 @@ import Testing
             let sync = try await harness.run("sync")
             #expect(sync.status == 1, "\(sync.all)")
             #expect(sync.stderr.contains("api.max_rate_limit_wait"), "\(sync.stderr)")
+        }
+    }
+
+    /// An import of an earlier run whose status the API cannot answer (500, again and again) stays
+    /// in the journal, but blocks only its own people: the rest of the next run goes on, and
+    /// `journal --unconfirm KEY` settles it by hand.
+    @Test func anUnreadableImportBlocksOnlyItsOwnPeople() async throws {
+        try await withHarness(api: ["batch_size": 10, "max_in_flight": 1, "max_attempts": 2]) { harness in
+            await harness.simulator.simulator.answerImportStatus(with: 500, forImport: "imp_000001")
+            let first = try await harness.run("sync")
+            #expect(first.status == 1, "\(first.all)")
+            let second = try await harness.run("sync")
+            #expect(second.status == 0, "the rest goes on: \(second.all)")
+            #expect(second.stdout.contains("created 18"), "\(second.stdout)")
+            #expect(second.all.contains("journal --unconfirm"), "\(second.all)")
+            let journal = try await harness.run("journal")
+            #expect(journal.stdout.contains("1 pending"), "\(journal.all)")
+            let key = try #require(
+                journal.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+            let unconfirmed = try await harness.run("journal", ["--unconfirm", key])
+            #expect(
+                unconfirmed.status == 0 && unconfirmed.stdout.contains("settled \(key) by hand"), "\(unconfirmed.all)")
+            await harness.simulator.simulator.answerImportStatus(with: nil)
+            let third = try await harness.run("sync")
+            #expect(third.status == 0, "\(third.all)")
+            #expect(await harness.people().count == 28)
+            let plan = try await harness.run("plan")
+            #expect(plan.stdout.contains("0 to create, 0 to update"), "\(plan.stdout)")
         }
     }
 }

@@ -137,3 +137,20 @@ public struct ChangeSet: Sendable {
     /// Whether there is anything to send.
     public var isEmpty: Bool { creates.isEmpty && updates.isEmpty && removals.isEmpty && rekeys.isEmpty }
 }
+
+extension ChangeSet {
+    /// Takes out everyone in `sourceIDs` (people of an earlier import not yet settled): they wait for
+    /// it, as a person is never in two imports that may both still apply.
+    mutating func withhold(_ sourceIDs: Set<String>) {
+        guard !sourceIDs.isEmpty else { return }
+        func waits(_ row: PlannedRow) -> Bool {
+            sourceIDs.contains(row.sourceID) || row.replacing.contains(where: sourceIDs.contains)
+        }
+        creates.removeAll(where: waits)
+        updates.removeAll { waits($0.row) }
+        moved.removeAll(where: waits)
+        rekeys.removeAll { sourceIDs.contains($0.sourceID) || sourceIDs.contains($0.previous.sourceID) }
+        removals.removeAll { sourceIDs.contains($0.person.sourceID) }
+        held.removeAll { sourceIDs.contains($0.sourceID) }
+    }
+}

@@ -65,6 +65,7 @@ public struct Syncer: Sendable {
         report.full = full
         try await settleJournal(store: store, service: service, report: &report)
         var changes = try await planner.plan(source: source, snapshot: store, now: now, resendUnchanged: full)
+        changes.withhold(report.unsettled)
         if let approved = overrides.approved {
             for id in changes.release(approved.held) {
                 logger.notice("\(id) is let through, as the approved plan listed")
@@ -362,7 +363,22 @@ public struct Syncer: Sendable {
                 report.settled += 1
                 continue
             }
-            switch Self.judge(try await service.outcome(of: importID), rows: entry.updates.count) {
+            let outcome: ImportOutcome
+            do {
+                outcome = try await service.outcome(of: importID)
+            } catch let error as SyncError where error.kind == .api {
+                // An answer the run cannot use: the entry stays for the next run, and only its people
+                // wait; the rest of the run goes on (one unreadable import never blocks every later run).
+                let people = entry.updates.flatMap { [$0.sourceID] + $0.replacing }
+                report.unsettled.formUnion(people)
+                report.warnings.append(
+                    "import \(importID) of an earlier run (journal key \(entry.key)) could not be read "
+                        + "(\(error.message)); its \(entry.updates.count) people wait for it and are not sent this run. "
+                        + "If the API can no longer answer for it, `journal --unconfirm \(entry.key)` settles it by hand"
+                )
+                continue
+            }
+            switch Self.judge(outcome, rows: entry.updates.count) {
             case .failed:
                 try await store.removeJournalEntry(entry.key)
             case .unconfirmed(let reason):
