@@ -11,7 +11,9 @@ import Foundation
 /// person: `id` a non-empty string, `attributes` an object whose values are a
 /// string, a number or boolean (read as its text), `null` (absent), a list of
 /// those (several values), or `{"base64": "…"}` (binary). Blank lines are
-/// skipped. docs/writing-a-connector.md is the reference.
+/// skipped. A last line `{"end": {"records": N}}` (optional in version 1) says how
+/// many records the program meant to print: a program that stopped early but
+/// exited 0 is then caught. docs/writing-a-connector.md is the reference.
 struct ExecProtocol {
     /// The protocol's name on the first line.
     static let name = "compliance-sync.records"
@@ -23,6 +25,8 @@ struct ExecProtocol {
     private var sawHeader = false
     private var lastKeys: [String] = []
     private var lastSchema = AttributeSchema([])
+    /// The count the end line gave, once read.
+    private(set) var endCount: Int?
 
     init(place: String) { self.place = place }
 
@@ -55,6 +59,18 @@ struct ExecProtocol {
         guard sawHeader else {
             try checkHeader(object, location)
             sawHeader = true
+            return nil
+        }
+        guard endCount == nil else {
+            throw fail(location, "comes after the end line", hint: "print {\"end\": {\"records\": N}} last, once")
+        }
+        if let end = object["end"] {
+            guard object.count == 1, let fields = end as? [String: Any], fields.count == 1,
+                let count = fields["records"] as? Int, count >= 0
+            else {
+                throw fail(location, "is not an end line", hint: "the end line is {\"end\": {\"records\": N}}")
+            }
+            endCount = count
             return nil
         }
         return try record(object, location)

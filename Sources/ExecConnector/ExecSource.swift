@@ -27,6 +27,8 @@ public struct ExecSource: UserSource, SourceConnector {
     public var timeoutSeconds = 600
     /// The longest line of output, in bytes (`max_record_bytes`, 16 MiB by default).
     public var maxLineBytes = 16 << 20
+    /// Whether the program must end its output with `{"end": {"records": N}}` (`require_end`).
+    public var requireEnd = false
     /// Where its standard error goes.
     public var logger: Logger
 
@@ -70,6 +72,7 @@ public struct ExecSource: UserSource, SourceConnector {
             command: command, environment: environment, directory: context.folder, logger: context.logger)
         source.timeoutSeconds = try section.int("timeout_seconds", in: 1...86_400) ?? source.timeoutSeconds
         source.maxLineBytes = try section.int("max_record_bytes", in: 1024...(1 << 40)) ?? source.maxLineBytes
+        source.requireEnd = try section.bool("require_end") ?? false
         return source
     }
 
@@ -134,6 +137,19 @@ public struct ExecSource: UserSource, SourceConnector {
                 throw SyncError(
                     .source, "\(description) failed with exit status \(status) after printing \(seen.count) records",
                     hint: "its standard error is in the log above; nothing was sent")
+            }
+            if let promised = parser.endCount, promised != seen.count {
+                throw SyncError(
+                    .source,
+                    "\(description) said it printed \(promised) records (its end line), but printed \(seen.count); "
+                        + "nothing was sent",
+                    hint: "the program stopped early or lost records: its standard error is in the log above")
+            }
+            if requireEnd && parser.endCount == nil {
+                throw SyncError(
+                    .source, "\(description) printed \(seen.count) records but no end line; nothing was sent",
+                    hint: "source.require_end is set: the program must end its output with {\"end\": {\"records\": N}}"
+                        + " (it may have stopped early)")
             }
         }
     }

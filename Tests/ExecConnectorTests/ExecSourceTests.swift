@@ -34,6 +34,29 @@ import Testing
         await readFailure(source).map { String(describing: $0) } ?? "no error"
     }
 
+    /// A program that stops early but exits 0: caught by its end line's count, or by `require_end`.
+    @Test func theEndLineCountsTheRecords() async throws {
+        let two =
+            Self.header + """
+
+                for n in (1, 2): print(json.dumps({"id": f"E{n}", "attributes": {}}))
+                """
+        let matching = try await readAll(try source(two + "\nprint(json.dumps({'end': {'records': 2}}))"))
+        #expect(matching.map(\.id) == ["E1", "E2"])
+        let short = await failure(try source(two + "\nprint(json.dumps({'end': {'records': 3}}))"))
+        #expect(short.contains("said it printed 3 records (its end line), but printed 2"), "\(short)")
+        let after = await failure(
+            try source(two + "\nprint(json.dumps({'end': {'records': 2}}))\nprint(json.dumps({'id': 'E3'}))"))
+        #expect(after.contains("comes after the end line"), "\(after)")
+        let bad = await failure(try source(two + "\nprint(json.dumps({'end': {'records': -1}}))"))
+        #expect(bad.contains("is not an end line"), "\(bad)")
+        var strict = try source(two)
+        strict.requireEnd = true
+        let missing = await failure(strict)
+        #expect(missing.contains("but no end line"), "\(missing)")
+        #expect(try await readAll(try source(two)).count == 2, "optional in version 1")
+    }
+
     @Test func readsRecordsWithEveryKindOfValue() async throws {
         let records = try await readAll(
             try source(

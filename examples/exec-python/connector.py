@@ -41,6 +41,8 @@ def main():
         }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         count += 1
+    # The end line: compliance-sync fails the run if it did not read exactly this many records.
+    out.write(json.dumps({"end": {"records": count}}) + "\n")
     print(f"exported {count} employees from {sys.argv[1]} ({export.get('exportedAt', 'undated')})", file=sys.stderr)
 
 
