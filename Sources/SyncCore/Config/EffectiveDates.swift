@@ -14,6 +14,10 @@ public struct EffectiveDates: Sendable {
     public var startsOn: FieldMapping?
     /// Where a person's leaving day comes from, if anywhere.
     public var endsOn: FieldMapping?
+    /// A test of a record that says the person has left, with or without a leaving day
+    /// (`ended_when: { attribute: status, equals: TERMINATED }`): they end on their `ends_on` day
+    /// when they have one, else on the day the run first sees it.
+    public var endedWhen: Condition?
     /// The zone days are counted in and `terminated_at` names.
     public var zone = "UTC"
 
@@ -21,12 +25,13 @@ public struct EffectiveDates: Sendable {
     public init() {}
 
     /// Whether either date is configured.
-    public var isEmpty: Bool { startsOn == nil && endsOn == nil }
+    public var isEmpty: Bool { startsOn == nil && endsOn == nil && endedWhen == nil }
 
     init(section: ConfigSection?) throws {
         guard let section else { return }
         startsOn = try section.node("starts_on").map { try Self.mapping("dates.starts_on", $0) }
         endsOn = try section.node("ends_on").map { try Self.mapping("dates.ends_on", $0) }
+        endedWhen = try section.node("ended_when").map(Condition.init(node:))
         if let node = section.node("zone") {
             let name = try node.text()
             guard TimeZone(abbreviation: name) != nil else {
@@ -61,11 +66,17 @@ public struct EffectiveDates: Sendable {
 final class RecordDates: Sendable {
     let startsOn: String?
     let endsOn: String?
+    /// Whether `dates.ended_when` holds: the person has left, on ``endsOn`` or, without one, today.
+    let ended: Bool
 
-    init(startsOn: String?, endsOn: String?) {
+    init(startsOn: String?, endsOn: String?, ended: Bool = false) {
         self.startsOn = startsOn
         self.endsOn = endsOn
+        self.ended = ended
     }
+
+    /// The day the person leaves, as of `today`: ``endsOn``, or `today` for someone `ended_when` says left.
+    func endDay(today: String) -> String? { ended ? (endsOn ?? today) : endsOn }
 
     private static let isoDay = DateFormat("yyyy-MM-dd")!
 

@@ -119,6 +119,9 @@ public struct JobConfiguration: Sendable {
         var names: [String] = []
         let all = mapping + [dates.startsOn, dates.endsOn].compactMap { $0 }
         for mapping in all { for name in mapping.attributes where !names.contains(name) { names.append(name) } }
+        if let ended = dates.endedWhen?.attribute, ended != FieldMapping.sourceIDAttribute, !names.contains(ended) {
+            names.append(ended)
+        }
         if join == nil { for name in filter.attributes where !names.contains(name) { names.append(name) } }
         return names
     }

@@ -11,6 +11,9 @@ struct Differ {
     var dates = EffectiveDates()
     /// Treat unchanged people as updates (`sync --full`).
     var resendUnchanged = false
+    /// HR's dates of the records the source's filter left out, by source id: a leaver a filter
+    /// leaves out is terminated on their own day, not on the day of the run.
+    var filteredDates: [String: RecordDates] = [:]
 
     /// One record after mapping and validation.
     struct Candidate: Sendable {
@@ -63,6 +66,7 @@ struct Differ {
             // perf: Fields are read in place: copying a million candidates whole is most of a merge's time.
             // Anyone matched is back, valid or not: a later absence starts a new grace period.
             if entry?.missingSince != nil { changes.returned.append(id) }
+            let endedBefore = ended.count
             for position in order[i..<end] {
                 guard candidates[position].problems.isEmpty, let fingerprint = candidates[position].fingerprint else {
                     changes.invalid.append(
@@ -72,7 +76,8 @@ struct Differ {
                     continue
                 }
                 if let dates = candidates[position].dates {
-                    if let day = dates.endsOn, day <= today {
+                    let endDay = dates.endDay(today: today)
+                    if let day = endDay, day <= today {
                         candidates[position].heldByDates = true
                         // Left, though HR still lists them: terminated once, from that day.
                         if let entry, !entry.terminated {
@@ -89,7 +94,7 @@ struct Differ {
                         changes.starting.append(DatedPerson(sourceID: id, day: day))
                         continue
                     }
-                    if let day = dates.endsOn { changes.leaving.append(DatedPerson(sourceID: id, day: day)) }
+                    if let day = endDay { changes.leaving.append(DatedPerson(sourceID: id, day: day)) }
                 }
                 if let entry {
                     if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
@@ -104,6 +109,8 @@ struct Differ {
                     sourceID: id, values: values, fingerprint: fingerprint, location: candidates[position].location)
                 if entry == nil { changes.creates.append(row) } else { updates.append(row) }
             }
+            // Still in the source but left (reported, with `removals.action: report`): not back.
+            if ended.count > endedBefore, changes.returned.last == id { changes.returned.removeLast() }
             i = end
         }
         while s < index.count {
@@ -145,6 +152,19 @@ struct Differ {
         for s in missing {
             let id = index.ids[s]
             let person = stored[id] ?? StoredPerson(sourceID: id, fields: [:])
+            if let day = filteredDates[id]?.endDay(today: today) {
+                if day <= today {
+                    // Left out by the filter, and gone by HR's dates: on that day, not after a grace.
+                    changes.removals.append(
+                        PlannedRemoval(
+                            person: person, fingerprint: index.entries[s].fingerprint, missingSince: changes.plannedAt,
+                            dueAt: changes.plannedAt, endedOn: day, terminatedAt: dates.terminatedAt(day)))
+                    continue
+                }
+                changes.warnings.append(
+                    "\(id) is left out by the source's filter, but HR says they leave on \(day), which is still to "
+                        + "come: they are removed as missing, on the day of the run")
+            }
             let since = index.entries[s].missingSince ?? changes.plannedAt
             let removal = PlannedRemoval(
                 person: person, fingerprint: index.entries[s].fingerprint, missingSince: since,

@@ -22,15 +22,22 @@ struct DuplicateEmails: Sendable {
         return key.withUTF8 { hasher.hash(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Makes every record that shares its email with another invalid.
+    /// Makes every record that shares its email with another invalid. A record whose leaving day
+    /// (`dates:`) has come is left out: HR keeps leavers on its books, and a rehire or a new hire
+    /// may have their address; the identity rules decide who may take it.
     /// - Parameters:
     ///   - hashes: each email's hash with its record's position, in position order.
     ///   - candidates: the records.
-    func mark(_ hashes: [EqualHashes.Entry], in candidates: inout CandidateList) {
+    ///   - today: the run's day in the job's zone, when the job has `dates:`.
+    func mark(_ hashes: [EqualHashes.Entry], in candidates: inout CandidateList, today: String? = nil) {
         guard let position else { return }
+        func left(_ p: Int) -> Bool {
+            guard let today, let day = candidates[p].dates?.endDay(today: today) else { return false }
+            return day <= today
+        }
         for group in EqualHashes.groups(hashes) {
             // Equal hashes almost always mean equal emails; make sure.
-            var rest = group.map(Int.init)
+            var rest = group.map(Int.init).filter { !left($0) }
             while let first = rest.first {
                 let email = FastText.lowercased(candidates[first].values[position] ?? "")
                 var same: [Int] = [], others: [Int] = []

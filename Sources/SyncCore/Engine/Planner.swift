@@ -69,7 +69,7 @@ public struct Planner: Sendable {
             throw readFailure(error, of: source, after: pipeline.recordsRead)
         }
         var (candidates, emails) = pipeline.finish()
-        duplicates.mark(emails, in: &candidates)
+        duplicates.mark(emails, in: &candidates, today: dates.isEmpty ? nil : dates.today(at: now))
         emails = []
         changes.recordsRead = candidates.count
         changes.filtered = pipeline.filtered
@@ -95,9 +95,10 @@ public struct Planner: Sendable {
             try checkCarried(pipeline.unseenAttributes(of: preparer.mapper), source: source, records: candidates.count)
         }
 
-        let differ = Differ(
+        var differ = Differ(
             layout: preparer.layout, key: snapshot.key, grace: removals.grace, dates: dates,
             resendUnchanged: resendUnchanged)
+        differ.filteredDates = pipeline.filteredDates
         var index = try await loadedIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)

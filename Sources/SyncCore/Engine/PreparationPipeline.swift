@@ -17,6 +17,8 @@ struct PreparationPipeline {
 
     /// Records the source's `include:`/`exclude:` left out.
     private(set) var filtered = 0
+    /// Of those, the ones with HR's dates, by source id.
+    private(set) var filteredDates: [String: RecordDates] = [:]
 
     /// Told the number of records prepared so far, after each batch.
     var progress: (@Sendable (Int) -> Void)?
@@ -112,6 +114,7 @@ struct PreparationPipeline {
             contentsOf: prepared.emails.lazy.map { EqualHashes.Entry(hash: $0.hash, position: $0.position + offset) })
         candidates.append(contentsOf: prepared.candidates)
         filtered += prepared.filtered
+        filteredDates.merge(prepared.filteredDates) { first, _ in first }
         progress?(candidates.count + filtered)
     }
 

@@ -14,6 +14,8 @@ struct RecordPreparer: Sendable {
         var emails: [EqualHashes.Entry] = []
         /// Records the source's `include:`/`exclude:` left out.
         var filtered = 0
+        /// Of those, the ones with HR's dates (`dates.ends_on`, `ended_when`): by source id.
+        var filteredDates: [String: RecordDates] = [:]
     }
 
     private(set) var mapper: Mapper
@@ -23,6 +25,8 @@ struct RecordPreparer: Sendable {
     /// Reads `dates.starts_on` and `dates.ends_on`, in that order, when the job has either.
     private var dateMapper: Mapper?
     private let dateFields: [String]
+    /// `dates.ended_when`, if the job has it.
+    private let endedWhen: Condition?
     private let filter: RecordFilter
     /// Which attributes the filter tests that records carried, filtered out or not.
     private(set) var filterSightings: FilterSightings
@@ -38,6 +42,7 @@ struct RecordPreparer: Sendable {
         dateMapper = dateMappings.isEmpty ? nil : Mapper(dateMappings, catalog: mapper.layout.catalog)
         dateFields = [dates.startsOn == nil ? nil : "starts_on", dates.endsOn == nil ? nil : "ends_on"]
             .compactMap { $0 }
+        endedWhen = dates.endedWhen
         validator = Validator(layout: mapper.layout)
         fingerprinter = Fingerprinter(key: key, layout: mapper.layout)
         self.duplicates = duplicates
@@ -70,6 +75,18 @@ struct RecordPreparer: Sendable {
                     sightings.note(records[i])
                     if !filter.keeps(records[i]) {
                         batch.filtered += 1
+                        // A leaver a filter leaves out still leaves on HR's day, not on the day of the run.
+                        var ignored: [RecordProblem] = []
+                        let ended = endedWhen?.holds(for: records[i]) ?? false
+                        if dateMapper != nil {
+                            dateMapper!.prepare(for: records[i].schema)
+                            let values = dateMapper!.mapResolved(records[i], problems: &ignored)
+                            if let dates = readDates(values, ended: ended, problems: &ignored) {
+                                batch.filteredDates[records[i].id] = dates
+                            }
+                        } else if ended {
+                            batch.filteredDates[records[i].id] = RecordDates(startsOn: nil, endsOn: nil, ended: true)
+                        }
                         continue
                     }
                 }
@@ -86,9 +103,13 @@ struct RecordPreparer: Sendable {
                 var values = mapper.mapResolved(records[i], problems: &problems)
                 validator.validate(&values, problems: &problems)
                 var dates: RecordDates?
+                let ended = endedWhen?.holds(for: records[i]) ?? false
                 if dateMapper != nil {
                     dateMapper!.prepare(for: records[i].schema)
-                    dates = readDates(dateMapper!.mapResolved(records[i], problems: &problems), problems: &problems)
+                    dates = readDates(
+                        dateMapper!.mapResolved(records[i], problems: &problems), ended: ended, problems: &problems)
+                } else if ended {
+                    dates = RecordDates(startsOn: nil, endsOn: nil, ended: true)
                 }
                 if records[i].id.isEmpty {
                     problems.append(RecordProblem(field: nil, "has no source id"))
@@ -115,7 +136,7 @@ struct RecordPreparer: Sendable {
 
     /// A record's dates from the date mapper's values; one that is not a date is a problem of the record,
     /// which is then neither sent nor terminated.
-    private func readDates(_ values: [String?], problems: inout [RecordProblem]) -> RecordDates? {
+    private func readDates(_ values: [String?], ended: Bool, problems: inout [RecordProblem]) -> RecordDates? {
         var startsOn: String?, endsOn: String?
         for (field, value) in zip(dateFields, values) {
             guard let value else { continue }
@@ -127,7 +148,8 @@ struct RecordPreparer: Sendable {
             }
             if field == "starts_on" { startsOn = day } else { endsOn = day }
         }
-        return startsOn == nil && endsOn == nil ? nil : RecordDates(startsOn: startsOn, endsOn: endsOn)
+        return startsOn == nil && endsOn == nil && !ended
+            ? nil : RecordDates(startsOn: startsOn, endsOn: endsOn, ended: ended)
     }
 
     /// The offset of the first control character (U+0000 to U+001F, U+007F) in an id, if any:
