@@ -21,7 +21,7 @@ struct RunRecorder {
         var run = run
         run.finish(with: report)
         do {
-            try await store.finishRun(run, keep: job.historyKeep)
+            try await store.finishRun(run, keep: job.historyKeep, keepEvents: job.historyKeepEvents)
             guard let history = store as? any RunHistoryReader else { return }
             let status = try await JobStatus.read(
                 history, job: job.snapshot.job, maxAge: job.staleAfter, counts: false)

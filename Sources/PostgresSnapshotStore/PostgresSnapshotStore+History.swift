@@ -60,7 +60,7 @@ extension PostgresSnapshotStore: RunHistoryReader {
         currentRun.withLock { $0 = run }
     }
 
-    public func finishRun(_ run: RunRecord, keep: Int) async throws {
+    public func finishRun(_ run: RunRecord, keep: Int, keepEvents: Int) async throws {
         let tables = tables
         try await worker.run { connection in
             try connection.transaction(doing: "recording the run's end") {
@@ -72,6 +72,12 @@ extension PostgresSnapshotStore: RunHistoryReader {
                     gone AS (DELETE FROM \(tables.events) WHERE run_id IN (SELECT run_id FROM old))
                     DELETE FROM \(tables.runs) WHERE run_id IN (SELECT run_id FROM old)
                     """, [String(max(keep, 1))], doing: "forgetting the oldest runs")
+                // The oldest events beyond `keepEvents`, whatever runs they belong to (autovacuum reclaims them).
+                try connection.execute(
+                    """
+                    DELETE FROM \(tables.events)
+                    WHERE seq <= (SELECT seq FROM \(tables.events) ORDER BY seq DESC LIMIT 1 OFFSET $1)
+                    """, [String(max(keepEvents, 1))], doing: "forgetting the oldest events")
             }
         }
         currentRun.withLock { $0 = nil }

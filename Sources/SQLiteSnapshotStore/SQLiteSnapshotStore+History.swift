@@ -62,7 +62,7 @@ extension SQLiteSnapshotStore: RunHistoryReader {
         currentRun.withLock { $0 = run }
     }
 
-    public func finishRun(_ run: RunRecord, keep: Int) async throws {
+    public func finishRun(_ run: RunRecord, keep: Int, keepEvents: Int) async throws {
         try await write { db in
             try Self.save(run, in: db)
             // The oldest runs beyond `keep`, and what they did to people.
@@ -75,8 +75,38 @@ extension SQLiteSnapshotStore: RunHistoryReader {
                     arguments: [cutoff])
                 try db.execute(sql: "DELETE FROM runs WHERE started_at < ?", arguments: [cutoff])
             }
+            // The oldest events beyond `keepEvents`, whatever runs they belong to.
+            try db.execute(
+                sql: "DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                arguments: [max(keepEvents, 1)])
         }
+        try await reclaimSpace()
         currentRun.withLock { $0 = nil }
+    }
+
+    /// Gives the pages freed by forgotten runs and events back to the file system: incrementally
+    /// where the file allows it, else (a file made before it did) with one `VACUUM` once a quarter
+    /// of the file is free, which also makes it incremental from then on.
+    private func reclaimSpace() async throws {
+        do {
+            try await queue.writeWithoutTransaction { db in
+                let mode = try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") ?? 0
+                if mode == 2 {
+                    try db.execute(sql: "PRAGMA incremental_vacuum")
+                    return
+                }
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+                guard free * 4 > pages, pages > 256 else { return }
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                try db.execute(sql: "VACUUM")
+            }
+        } catch {
+            throw SyncError(
+                .snapshot, "reclaiming the free space of \(description) failed: \(error)",
+                hint: "check free disk space (VACUUM needs as much again as the file); the run itself is recorded",
+                underlying: error)
+        }
     }
 
     private static func save(_ run: RunRecord, in db: Database) throws {

@@ -72,6 +72,8 @@ public final class SQLiteSnapshotStore: SnapshotStore {
         if isNew { try SnapshotFiles.touchPrivate(settings.path) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
+            // A new file frees the pages of forgotten history as it goes (before its first table).
+            if isNew { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }

@@ -157,6 +157,35 @@ import Testing
         #expect(bytes.range(of: Data("987-65-4321".utf8)) == nil)
     }
 
+    /// The events are bounded by count as well as by runs (nightly `--full` runs add everyone every
+    /// night), and the file gives the freed pages back.
+    @Test func theHistoryKeepsAtMostSoManyEventsAndReclaimsTheSpace() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteSnapshotStore.openForWriting(settings)
+        for night in 1...4 {
+            let id = "run\(night)"
+            try await store.beginRun(RunRecord(id: id, command: .full))
+            try await store.commit(
+                (0..<3000).map { update("E\($0)", key: store.key, ssn: String(format: "%03d-45-6789", night)) })
+            var run = RunRecord(id: id, command: .full)
+            run.status = "completed"
+            run.finishedAt = Date()
+            try await store.finishRun(run, keep: 100, keepEvents: 5000)
+        }
+        #expect(try await store.runs(limit: 10).count == 4, "every run is kept: the bound is on events")
+        let events = try await store.events(of: "E1")
+        #expect(events.count == 1 && events.first?.runID == "run4", "\(events.map(\.runID))")
+        let (count, free, mode) = try await store.queue.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? -1,
+                try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? -1,
+                try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") ?? -1
+            )
+        }
+        #expect(count == 5000)
+        #expect(mode == 2 && free == 0, "incremental, and the freed pages given back: \(mode), \(free)")
+    }
+
     /// A snapshot made before the history tables existed opens, reads an empty history, and gains them.
     @Test func aSnapshotWithoutHistoryGainsIt() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }

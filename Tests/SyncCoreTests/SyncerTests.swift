@@ -331,9 +331,9 @@ final class DyingSnapshot: SnapshotStore, @unchecked Sendable {
         try write()
         try await base.beginRun(run)
     }
-    func finishRun(_ run: RunRecord, keep: Int) async throws {
+    func finishRun(_ run: RunRecord, keep: Int, keepEvents: Int) async throws {
         try write()
-        try await base.finishRun(run, keep: keep)
+        try await base.finishRun(run, keep: keep, keepEvents: keepEvents)
     }
     func addJournalEntry(_ entry: JournalEntry) async throws {
         try write()

@@ -100,7 +100,8 @@ final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
 
     func beginRun(_ run: RunRecord) async throws { lock.withLock { runs.append(run) } }
 
-    func finishRun(_ run: RunRecord, keep: Int) async throws {
+    /// Keeps runs, not events: this store records none.
+    func finishRun(_ run: RunRecord, keep: Int, keepEvents: Int) async throws {
         lock.withLock {
             runs.removeAll { $0.id == run.id }
             runs = Array((runs + [run]).suffix(keep))

@@ -33,6 +33,8 @@ public struct JobConfiguration: Sendable {
     public var webhooks: [Webhook] = []
     /// How many runs the snapshot store remembers (`history.keep`), with what each did to each person.
     public var historyKeep = 400
+    /// How many person events the history keeps at most (`history.keep_events`): the oldest go first.
+    public var historyKeepEvents = 2_000_000
     /// How old the last success may be before the job is stale (`history.stale_after`): `status`
     /// turns critical and `stale` webhooks are told.
     public var staleAfter = Duration.seconds(26 * 3600)
@@ -105,6 +107,7 @@ public struct JobConfiguration: Sendable {
         }
         if let history = try top.section("history") {
             historyKeep = try history.int("keep", in: 1...100_000) ?? historyKeep
+            historyKeepEvents = try history.int("keep_events", in: 1...1_000_000_000) ?? historyKeepEvents
             staleAfter = try history.duration("stale_after") ?? staleAfter
             rejectedRunsCritical = try history.int("rejected_runs_critical", in: 1...1000) ?? rejectedRunsCritical
             try history.finish()

@@ -2,7 +2,7 @@ import ConnectorCore
 import Foundation
 
 /// A run as the snapshot store remembers it: begun by ``SnapshotStore/beginRun(_:)``,
-/// finished by ``SnapshotStore/finishRun(_:keep:)``. Holds counts, never a person's values.
+/// finished by ``SnapshotStore/finishRun(_:keep:keepEvents:)``. Holds counts, never a person's values.
 public struct RunRecord: Sendable, Hashable {
     /// What the run did.
     public enum Command: String, Sendable {

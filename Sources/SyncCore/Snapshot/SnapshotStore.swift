@@ -142,14 +142,15 @@ public struct JournalEntry: Sendable, Hashable {
 
 /// A snapshot that a sync may write. Each call is one transaction.
 ///
-/// Between ``beginRun(_:)`` and ``finishRun(_:keep:)``, every call that changes a person
+/// Between ``beginRun(_:)`` and ``finishRun(_:keep:keepEvents:)``, every call that changes a person
 /// also records, in its own transaction, what happened to them (``PersonEvent``) in that run.
 public protocol SnapshotStore: SnapshotReader {
     /// Records that a run starts: the people changed from now on are changed by it. A run
     /// recorded earlier and never finished (its process died) is marked `interrupted`.
     func beginRun(_ run: RunRecord) async throws
-    /// Records how the run ended, and forgets the oldest runs (and their events) beyond the last `keep`.
-    func finishRun(_ run: RunRecord, keep: Int) async throws
+    /// Records how the run ended, and forgets the oldest runs (and their events) beyond the last `keep`,
+    /// and the oldest events beyond the last `keepEvents` (a nightly `--full` adds everyone every night).
+    func finishRun(_ run: RunRecord, keep: Int, keepEvents: Int) async throws
     /// Records accepted rows and, in the same transaction, forgets the journal entry they came from.
     /// Each row's ``SnapshotUpdate/replacing`` ids are removed in that transaction too.
     func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws
@@ -173,6 +174,11 @@ public protocol SnapshotStore: SnapshotReader {
 }
 
 extension SnapshotStore {
+    /// Records how the run ended, keeping at most `keep` runs and 2,000,000 events.
+    public func finishRun(_ run: RunRecord, keep: Int) async throws {
+        try await finishRun(run, keep: keep, keepEvents: 2_000_000)
+    }
+
     /// Records accepted rows, all or nothing.
     public func commit(_ updates: [SnapshotUpdate]) async throws {
         try await commit(updates, resolving: nil)
