@@ -26,6 +26,9 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
         case loseOutcome
         /// The status answer names a row the import does not have.
         case strayRowError
+        /// The import is applied, but a retry of the request is refused (400, 409, 422): the client
+        /// cannot tell whether anything was applied (``SyncError/Kind/unconfirmed``).
+        case refuseAfterApply
     }
 
     /// The call a fault is chosen for.
@@ -75,6 +78,10 @@ final class ScriptedAccount: ImportService, @unchecked Sendable {
                 imports[id] = (.completed(errors: apply(rows), rowCount: rows.count), rows.count)
             }
             if case .loseSubmitAnswer = fault { throw Lost() }
+            if case .refuseAfterApply = fault {
+                throw SyncError(
+                    .unconfirmed, "the API answered 409 to an import an earlier attempt of which may have been applied")
+            }
             return SubmittedImport(id: id, replayed: false)
         }
     }

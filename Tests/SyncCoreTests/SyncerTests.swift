@@ -8,11 +8,13 @@ import Testing
 
 /// A person of the source whose source id, employee id and email are each their own.
 func staff(
-    _ sourceID: String, employeeID: String?, email: String, title: String = "Engineer", first: String = "Ada"
+    _ sourceID: String, employeeID: String?, email: String, title: String = "Engineer", first: String = "Ada",
+    status: String? = nil
 ) -> SourceRecord {
     var attributes: [String: AttributeValue] = [
         "givenName": .text(first), "sn": .text("Lovelace"), "mail": .text(email), "title": .text(title),
     ]
+    if let status { attributes["status"] = .text(status) }
     if let employeeID { attributes["employeeNumber"] = .text(employeeID) }
     return SourceRecord(id: sourceID, attributes: attributes)
 }
@@ -26,6 +28,8 @@ struct Engine {
     var removals = RemovalPolicy()
     var batchSize = 3
     var maxInFlight = 4
+    /// The source's `include:`/`exclude:`.
+    var filter = RecordFilter()
 
     init() {
         removals.maxPercent = nil
@@ -37,7 +41,9 @@ struct Engine {
     func sync(
         _ records: [SourceRecord], now: Date = Date(), overrides: GuardOverrides = GuardOverrides()
     ) async -> Result<SyncReport, any Error> {
-        var syncer = Syncer(planner: planner(removals: removals), batchSize: batchSize, logger: Logger(label: "test"))
+        var configured = planner(removals: removals)
+        configured.filter = filter
+        var syncer = Syncer(planner: configured, batchSize: batchSize, logger: Logger(label: "test"))
         syncer.maxInFlight = maxInFlight
         do {
             return .success(
@@ -50,7 +56,9 @@ struct Engine {
     }
 
     func plan(_ records: [SourceRecord], now: Date = Date()) async throws -> ChangeSet {
-        try await planner(removals: removals).plan(source: ArraySource(items: records), snapshot: snapshot, now: now)
+        var configured = planner(removals: removals)
+        configured.filter = filter
+        return try await configured.plan(source: ArraySource(items: records), snapshot: snapshot, now: now)
     }
 }
 
