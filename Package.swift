@@ -153,6 +153,8 @@ let package = Package(
         ),
         // Checks any UserSource against the engine's contract; for integrators' tests and ours.
         .target(name: "ConnectorTestKit", dependencies: ["ConnectorCore"], swiftSettings: strict),
+        // The snapshot store contract, checked against every store, and the in-memory store the engine tests use.
+        .target(name: "SnapshotStoreTestKit", dependencies: ["ConnectorCore", "SyncCore"], swiftSettings: strict),
         .executableTarget(name: "compliance-sync", dependencies: ["ComplianceSyncCLI"], swiftSettings: strict),
 
         // `swift package new-connector NAME`: scaffolds a connector module and its conformance test.
@@ -173,7 +175,8 @@ let package = Package(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support",
             swiftSettings: strict),
         .testTarget(
-            name: "SyncCoreTests", dependencies: ["ConnectorCore", "SyncCore", "TestSupport"], swiftSettings: strict),
+            name: "SyncCoreTests", dependencies: ["ConnectorCore", "SyncCore", "SnapshotStoreTestKit", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "LDAPConnectorTests",
             dependencies: ["LDAPConnector", "ConnectorCore", "SyncCore", "ConnectorTestKit", "TestSupport"],
@@ -182,6 +185,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "ConnectorCore", "SyncCore",
+                "SnapshotStoreTestKit",
                 "TestSupport",
                 "ConnectorTestKit",
                 .product(name: "Logging", package: "swift-log"),
@@ -207,7 +211,8 @@ let package = Package(
             name: "FileConnectorTests", dependencies: ["FileConnector", "ConnectorCore", "SyncCore", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "SQLiteSnapshotStoreTests", dependencies: ["SQLiteSnapshotStore", "ConnectorCore", "SyncCore"],
+            name: "SQLiteSnapshotStoreTests",
+            dependencies: ["SQLiteSnapshotStore", "ConnectorCore", "SyncCore", "SnapshotStoreTestKit"],
             swiftSettings: strict),
         .testTarget(
             name: "CLITests",

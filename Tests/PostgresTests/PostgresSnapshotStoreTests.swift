@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresClient
 import PostgresSnapshotStore
+import SnapshotStoreTestKit
 import TestSupport
 import Testing
 
@@ -37,6 +38,20 @@ import Testing
         try await PostgresTestServer.admin(
             "SELECT to_regclass('compliance_sync.\"\(name)\"') IS NOT NULL", database: "sync")
             == "t"
+    }
+
+    /// The contract every store keeps (SnapshotStoreTestKit), each case on a job of its own.
+    @Test func keepsTheStoreContract() async throws {
+        let logger = logger
+        let job = JobName()
+        try await SnapshotStoreConformance(
+            store: {
+                let settings = try settings()
+                job.set(settings)
+                return try await PostgresSnapshotStore.openForWriting(settings, logger: logger)
+            },
+            again: { try await PostgresSnapshotStore.openForWriting(job.get()!, logger: logger) }
+        ).verify()
     }
 
     @Test func planCreatesNothing() async throws {
@@ -74,52 +89,6 @@ import Testing
         #expect(people["Z"]?.terminatedAt == "2026-01-01 00:00:00 UTC")
         #expect(people["b"]?.fields == ["email": "b@example.com", "ssn": "hmac:abc"])
         #expect(people["b"]?.missingSince == Date(timeIntervalSince1970: 1_800_000_100.5))
-    }
-
-    @Test func theJournalCommitsWithItsRows() async throws {
-        let store = try await PostgresSnapshotStore.openForWriting(try settings(), logger: logger)
-        let entry = JournalEntry(
-            key: "key-1", createdAt: Date(timeIntervalSince1970: 1_800_000_000), updates: [update("a", 1)])
-        try await store.addJournalEntry(entry)
-        try await store.addJournalEntry(
-            JournalEntry(key: "key-2", createdAt: Date(timeIntervalSince1970: 1_800_000_001), updates: []))
-        try await store.setImportID("imp-9", forJournalKey: "key-1")
-        var entries = try await store.journalEntries()
-        #expect(entries.map(\.key) == ["key-1", "key-2"])
-        #expect(entries[0].importID == "imp-9")
-        #expect(entries[0].updates == [update("a", 1)])
-        try await store.commit(entries[0].updates, resolving: "key-1")
-        try await store.removeJournalEntry("key-2")
-        entries = try await store.journalEntries()
-        #expect(entries.isEmpty)
-        #expect(try await store.index().ids == ["a"])
-    }
-
-    /// A re-key moves a row in the transaction that records it; an unconfirmed row keeps when it went missing.
-    @Test func rekeysAndUnconfirmedRows() async throws {
-        let store = try await PostgresSnapshotStore.openForWriting(try settings(), logger: logger)
-        try await store.commit([
-            update("old", 1), update("gone", 2, terminated: "2026-01-01 00:00:00 UTC"), update("kept", 3),
-        ])
-        try await store.setMissing(["kept"], since: Date(timeIntervalSince1970: 1_800_000_000))
-        var moved = update("new", 4)
-        moved.replacing = ["old"]
-        try await store.addJournalEntry(JournalEntry(key: "k", createdAt: Date(), updates: [moved]))
-        #expect(try await store.journalEntries().first?.updates == [moved], "the journal keeps what a row replaces")
-        try await store.commit([moved], resolving: "k")
-        #expect(try await store.index().ids == ["gone", "kept", "new"])
-        try await store.addJournalEntry(
-            JournalEntry(
-                key: "u", createdAt: Date(), updates: [update("gone", 5), update("kept", 6), update("fresh", 7)]))
-        try await store.markUnconfirmed([update("gone", 5), update("kept", 6), update("fresh", 7)], resolving: "u")
-        let index = try await store.index()
-        #expect(try await store.journalEntries().isEmpty)
-        #expect(index.ids == ["fresh", "gone", "kept", "new"])
-        for id in ["fresh", "gone", "kept"] {
-            #expect(index[id]?.fingerprint == .unconfirmed && index[id]?.terminated == false, "\(id)")
-        }
-        #expect(index["kept"]?.missingSince == Date(timeIntervalSince1970: 1_800_000_000), "the grace period goes on")
-        #expect(try await store.people(["fresh"])["fresh"]?.fields == update("fresh", 7).fields)
     }
 
     @Test func oneRunAtATimePerJob() async throws {
@@ -272,4 +241,12 @@ extension SnapshotSettings {
         let node = ConfigNode(.mapping(pairs), location: location, path: "snapshot")
         try self.init(section: try node.section(), defaultJob: "job", folder: "/tmp")
     }
+}
+
+/// The settings of the store a conformance case made last.
+final class JobName: @unchecked Sendable {
+    private let lock = NSLock()
+    private var settings: SnapshotSettings?
+    func set(_ value: SnapshotSettings) { lock.withLock { settings = value } }
+    func get() -> SnapshotSettings? { lock.withLock { settings } }
 }

@@ -1,6 +1,7 @@
 import ConnectorCore
 import Foundation
 import GRDB
+import SnapshotStoreTestKit
 import SyncCore
 import Testing
 
@@ -28,6 +29,23 @@ import Testing
 
     func mode(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
+    }
+
+    /// The contract every store keeps (SnapshotStoreTestKit): journal, people, unconfirmed rows,
+    /// history and its bounds, locking.
+    @Test func keepsTheStoreContract() async throws {
+        let root = folder
+        defer { try? FileManager.default.removeItem(at: root) }
+        let last = LastPath()
+        try await SnapshotStoreConformance(
+            store: {
+                let settings = SnapshotSettings(
+                    job: "test", path: root.appendingPathComponent("\(UUID())/test.snapshot").path)
+                last.set(settings)
+                return try SQLiteSnapshotStore.openForWriting(settings)
+            },
+            again: { try SQLiteSnapshotStore.openForWriting(last.get()!) }
+        ).verify()
     }
 
     @Test func planOnAMissingSnapshotCreatesNothing() throws {
@@ -73,88 +91,6 @@ import Testing
             )
         }
         #expect(pragmas.0 == "wal" && pragmas.1 == SQLiteSnapshotStore.schemaVersion)
-    }
-
-    /// A re-key moves a row in the transaction that records it; an unconfirmed row keeps when it went missing.
-    @Test func rekeysAndUnconfirmedRows() async throws {
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let store = try SQLiteSnapshotStore.openForWriting(settings)
-        try await store.commit([
-            update("old", key: store.key), update("gone", key: store.key, terminated: "2026-01-01 00:00:00 UTC"),
-            update("kept", key: store.key),
-        ])
-        try await store.setMissing(["kept"], since: Date(timeIntervalSince1970: 1000))
-        var moved = update("new", key: store.key)
-        moved.replacing = ["old"]
-        try await store.commit([moved])
-        #expect(try await store.index().ids == ["gone", "kept", "new"])
-        try await store.addJournalEntry(
-            JournalEntry(key: "u", createdAt: Date(), updates: [update("gone", key: store.key)]))
-        try await store.markUnconfirmed(
-            [update("gone", key: store.key), update("kept", key: store.key), update("fresh", key: store.key)],
-            resolving: "u")
-        let index = try await store.index()
-        #expect(try await store.journalEntries().isEmpty)
-        #expect(index.ids == ["fresh", "gone", "kept", "new"])
-        for id in ["fresh", "gone", "kept"] {
-            #expect(index[id]?.fingerprint == .unconfirmed && index[id]?.terminated == false, "\(id)")
-        }
-        #expect(index["kept"]?.missingSince == Date(timeIntervalSince1970: 1000), "the grace period goes on")
-        #expect(try await store.people(["fresh"])["fresh"]?.fields["email"] == "fresh@example.com")
-    }
-
-    /// Each change a run makes to a person is recorded, in the same transaction, by kind and field names.
-    @Test func theAuditTrailRecordsWhatEachRunDid() async throws {
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let store = try SQLiteSnapshotStore.openForWriting(settings)
-        try await store.commit([update("before", key: store.key)])
-        #expect(try await store.events(of: "before").isEmpty, "outside a run nothing is recorded")
-
-        try await store.beginRun(RunRecord(id: "run1", command: .sync))
-        try await store.addJournalEntry(JournalEntry(key: "k1", importID: "imp-1", createdAt: Date(), updates: []))
-        try await store.commit([update("E1", key: store.key), update("E2", key: store.key)], resolving: "k1")
-        try await store.commit([update("E1", key: store.key, ssn: "987-65-4321")])
-        try await store.commit([update("E2", key: store.key, terminated: "2026-01-01 00:00:00 UTC")])
-        try await store.commit([update("E2", key: store.key)])
-        var moved = update("E3", key: store.key)
-        moved.replacing = ["E1"]
-        try await store.commit([moved])
-        try await store.setMissing(["E3", "nobody"], since: Date())
-        try await store.setMissing(["E3"], since: nil)
-        try await store.markUnconfirmed([update("E2", key: store.key)], resolving: nil)
-        var run = RunRecord(id: "run1", command: .sync)
-        run.status = "completed"
-        run.finishedAt = Date()
-        try await store.finishRun(run, keep: 10)
-
-        let e1 = try await store.events(of: "E1")
-        #expect(e1.map(\.kind) == [.created, .updated, .rekeyedAway])
-        #expect(e1[0].importID == "imp-1" && e1[0].runID == "run1")
-        #expect(e1[1].fields == ["ssn"], "a sensitive field is named, compared by digest")
-        #expect(e1[2].otherID == "E3")
-        #expect(try await store.events(of: "E2").map(\.kind) == [.created, .terminated, .rehired, .unconfirmed])
-        let e3 = try await store.events(of: "E3")
-        #expect(e3.map(\.kind) == [.rekeyed, .missing, .returned] && e3[0].otherID == "E1")
-        #expect(try await store.events(of: "nobody").isEmpty)
-
-        // Runs beyond `keep` go, with their events; a run that never finished is marked interrupted.
-        try await store.beginRun(RunRecord(id: "run2", command: .sync))
-        try await store.commit([update("E4", key: store.key)])
-        try await store.beginRun(RunRecord(id: "run3", command: .sync))
-        var third = RunRecord(id: "run3", command: .sync)
-        third.status = "failed"
-        try await store.finishRun(third, keep: 2)
-        let runs = try await store.runs(limit: 10)
-        #expect(runs.map(\.id) == ["run3", "run2"])
-        #expect(runs.map(\.status) == ["failed", "interrupted"])
-        #expect(try await store.events(of: "E1").isEmpty)
-        #expect(try await store.events(of: "E4").count == 1)
-        #expect(try await store.lastSuccess() == nil, "run1, the one success, is forgotten")
-        let health = try await store.health()
-        #expect(health.people == 4 && health.journalPending == 0)
-
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: settings.path))
-        #expect(bytes.range(of: Data("987-65-4321".utf8)) == nil)
     }
 
     /// The events are bounded by count as well as by runs (nightly `--full` runs add everyone every
@@ -409,4 +345,12 @@ import Testing
         }
         #expect(tables == ["payroll"])
     }
+}
+
+/// The settings of the store a conformance case made last.
+final class LastPath: @unchecked Sendable {
+    private let lock = NSLock()
+    private var settings: SnapshotSettings?
+    func set(_ value: SnapshotSettings) { lock.withLock { settings = value } }
+    func get() -> SnapshotSettings? { lock.withLock { settings } }
 }

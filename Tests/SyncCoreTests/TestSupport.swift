@@ -1,6 +1,7 @@
 import ConnectorCore
 import Foundation
 import Logging
+import SnapshotStoreTestKit
 
 @testable import SyncCore
 
@@ -28,96 +29,10 @@ struct ArraySource: UserSource {
     }
 }
 
-/// A snapshot kept in memory: the same protocol the SQLite store implements.
-///
-/// Safety: its mutable state is read and written under `lock` only.
-final class MemorySnapshot: SnapshotStore, @unchecked Sendable {
-    let description = "memory snapshot"
-    let key = SnapshotKey.random()
-    private let lock = NSLock()
-    private var people: [String: (SnapshotEntry, StoredPerson)] = [:]
+/// The engine tests' snapshot: the in-memory store ``SnapshotStoreConformance`` proves.
+typealias MemorySnapshot = InMemorySnapshotStore
 
-    func index() async throws -> SnapshotIndex {
-        lock.withLock {
-            var index = SnapshotIndex()
-            for (id, person) in people { index.append(id, person.0) }
-            return index
-        }
-    }
-
-    func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] {
-        lock.withLock {
-            var result: [String: StoredPerson] = [:]
-            for id in sourceIDs { result[id] = people[id]?.1 }
-            return result
-        }
-    }
-
-    private var journal: [JournalEntry] = []
-
-    func commit(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
-        lock.withLock {
-            journal.removeAll { $0.key == journalKey }
-            for update in updates {
-                for old in update.replacing { people.removeValue(forKey: old) }
-                people[update.sourceID] = (
-                    SnapshotEntry(fingerprint: update.fingerprint, terminated: update.terminatedAt != nil),
-                    StoredPerson(sourceID: update.sourceID, fields: update.fields, terminatedAt: update.terminatedAt)
-                )
-            }
-        }
-    }
-
-    func markUnconfirmed(_ updates: [SnapshotUpdate], resolving journalKey: String?) async throws {
-        lock.withLock {
-            journal.removeAll { $0.key == journalKey }
-            for update in updates {
-                let since = people[update.sourceID]?.0.missingSince
-                people[update.sourceID] = (
-                    SnapshotEntry(fingerprint: .unconfirmed, missingSince: since),
-                    StoredPerson(sourceID: update.sourceID, fields: update.fields, missingSince: since)
-                )
-            }
-        }
-    }
-
-    /// Every stored person, by source id.
-    var all: [String: StoredPerson] { lock.withLock { people.mapValues(\.1) } }
-
-    func setMissing(_ sourceIDs: [String], since: Date?) async throws {
-        lock.withLock {
-            for id in sourceIDs where people[id] != nil {
-                people[id]!.0.missingSince = since
-                people[id]!.1.missingSince = since
-            }
-        }
-    }
-
-    func addJournalEntry(_ entry: JournalEntry) async throws { lock.withLock { journal.append(entry) } }
-
-    /// The runs begun and finished, latest state of each, in the order begun.
-    private(set) var runs: [RunRecord] = []
-
-    func beginRun(_ run: RunRecord) async throws { lock.withLock { runs.append(run) } }
-
-    /// Keeps runs, not events: this store records none.
-    func finishRun(_ run: RunRecord, keep: Int, keepEvents: Int) async throws {
-        lock.withLock {
-            runs.removeAll { $0.id == run.id }
-            runs = Array((runs + [run]).suffix(keep))
-        }
-    }
-
-    func setImportID(_ importID: String, forJournalKey key: String) async throws {
-        lock.withLock {
-            if let i = journal.firstIndex(where: { $0.key == key }) { journal[i].importID = importID }
-        }
-    }
-
-    func removeJournalEntry(_ key: String) async throws { lock.withLock { journal.removeAll { $0.key == key } } }
-
-    func journalEntries() async throws -> [JournalEntry] { lock.withLock { journal } }
-
+extension InMemorySnapshotStore {
     /// Records a plan's creates and updates as if the API accepted them all.
     func accept(_ changes: ChangeSet) async throws {
         let rows = changes.creates + changes.updates.map(\.row)
