@@ -185,7 +185,7 @@ import Testing
         // "did not finish within", or on a starved machine the reader's own deadline first: "its output within".
         #expect(message.contains("within 1 s and was stopped"), "\(message)")
         // Far sooner than the program would end, even on a machine the parallel suites saturate.
-        #expect(Date().timeIntervalSince(started) < 45)
+        #expect(Date().timeIntervalSince(started) < 100, "far sooner than the program would end (120 s)")
     }
 
     /// A process the program started in a session of its own keeps the output pipe open after
@@ -201,7 +201,8 @@ import Testing
                     print(json.dumps({"id": "E1", "attributes": {}}), flush=True)
                     """, timeout: 2))
         #expect(message.contains("did not finish its output within 2 s"), "\(message)")
-        #expect(Date().timeIntervalSince(started) < 45)
+        // Sooner than the grandchild's 120 s, even when the parallel suites saturate both cores (48 s seen once).
+        #expect(Date().timeIntervalSince(started) < 100)
     }
 
     @Test func aLineWithoutEndIsCutOffAtTheLimit() async throws {
@@ -218,7 +219,7 @@ import Testing
         #expect(
             message.contains("line 2 of the program's output is longer than source.max_record_bytes (65536 bytes)"),
             "\(message)")
-        #expect(Date().timeIntervalSince(started) < 45)
+        #expect(Date().timeIntervalSince(started) < 100, "far sooner than the program would end (120 s)")
     }
 
     @Test func aMissingProgramIsNamed() async throws {

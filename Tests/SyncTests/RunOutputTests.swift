@@ -7,14 +7,10 @@ import Testing
 /// applied; files are written as the operator's tools need them, whatever the umask; a saved plan
 /// anyone else could have changed approves nothing.
 @Suite struct RunOutputTests {
-    /// The third import's answer is lost and there is one attempt: the run fails after 20 people.
+    /// The third import's status cannot be read and there is one attempt: the run fails after 20 people.
     @Test func aRunThatFailsPartWayReportsWhatItApplied() async throws {
-        try await withHarness(
-            {
-                $0.dropAnswerEvery = 3
-                $0.dropAnswerHang = 3
-            }, api: ["batch_size": 10, "max_in_flight": 1, "max_attempts": 1, "request_timeout": "1s"]
-        ) { harness in
+        try await withHarness(api: ["batch_size": 10, "max_in_flight": 1, "max_attempts": 1]) { harness in
+            await harness.simulator.simulator.answerImportStatus(with: 500, forImport: "imp_000003")
             let metrics = harness.example.path("quickstart.prom")
             let sync = try await harness.run("sync", ["--metrics-file", metrics])
             #expect(sync.status == 1, "\(sync.all)")
