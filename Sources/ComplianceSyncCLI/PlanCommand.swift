@@ -25,8 +25,8 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Plan as if the limits on mass changes were lifted.")
     var allowMassChange = false
 
-    @Flag(help: "Plan as if a joined source were allowed to return no records.")
-    var allowEmptyJoin = false
+    @Flag(help: "Plan as if a joined source were allowed to return no records, or match far fewer people.")
+    var allowPartialJoin = false
 
     @Option(
         help: ArgumentHelp(
@@ -40,6 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
         let progress = TerminalProgress.ifTerminal(logFormat: job.logFormat)
         var planner = Planner(job: configuration, logger: logger)
         planner.progress = progress?.onRead
+        planner.lastSuccess = try await (snapshot as? any RunHistoryReader)?.lastSuccess()
         let changes: ChangeSet
         do {
             changes = try await planner.plan(source: source, snapshot: snapshot)
@@ -52,7 +53,7 @@ struct PlanCommand: AsyncParsableCommand {
             changes, removals: configuration.removals, guards: configuration.guards,
             overrides: GuardOverrides(
                 allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
-                allowEmptyJoin: allowEmptyJoin))
+                allowPartialJoin: allowPartialJoin))
         let header = PlanHeader(
             job: configuration.snapshot.job, source: source.description, snapshot: snapshot.description,
             removalAction: configuration.removals.action, stoppedBy: stopped)

@@ -27,8 +27,8 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Run even when a field would change for more people than guards.max_changed_percent allows.")
     var allowMassChange = false
 
-    @Flag(help: "Run even when a joined source returns no records.")
-    var allowEmptyJoin = false
+    @Flag(help: "Run even when a joined source returns no records, or matches far fewer people than last time.")
+    var allowPartialJoin = false
 
     @Option(
         help: ArgumentHelp(
@@ -73,7 +73,7 @@ struct SyncCommand: AsyncParsableCommand {
         syncer.progress = progress?.onSent
         let overrides = GuardOverrides(
             allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
-            allowEmptyJoin: allowEmptyJoin, approved: approved)
+            allowPartialJoin: allowPartialJoin, approved: approved)
         let reportPath =
             report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
             ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
@@ -89,6 +89,9 @@ struct SyncCommand: AsyncParsableCommand {
                     store: store, run: RunRecord(id: CommandContext.runID, command: full ? .full : .sync),
                     job: configuration, logger: logger)
                 try await recorder.begin()
+                // What the last successful run's joined sources matched, for the join guard.
+                var syncer = syncer
+                syncer.planner.lastSuccess = try await (store as? any RunHistoryReader)?.lastSuccess()
                 // Filled as the run goes: a run that fails part-way still reports what it applied.
                 var report = SyncReport(
                     job: configuration.snapshot.job, source: source.description, startedAt: started)

@@ -42,6 +42,7 @@ extension PostgresSnapshotStore: RunHistoryReader {
             );
             CREATE INDEX IF NOT EXISTS \(Tables.quote("events_person_" + tables.job)) ON \(tables.events) (source_id);
             CREATE INDEX IF NOT EXISTS \(Tables.quote("events_run_" + tables.job)) ON \(tables.events) (run_id);
+            ALTER TABLE \(tables.runs) ADD COLUMN IF NOT EXISTS joined text;
             """, doing: "creating the history tables")
     }
 
@@ -91,18 +92,18 @@ extension PostgresSnapshotStore: RunHistoryReader {
         try connection.execute(
             """
             INSERT INTO \(tables.runs) (run_id, command, host, started_at, finished_at, status, error, exit_status,
-                records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent, joined)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
             ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
                 error = excluded.error, exit_status = excluded.exit_status, records = excluded.records,
                 created = excluded.created, updated = excluded.updated, terminated = excluded.terminated,
                 rekeyed = excluded.rekeyed, rejected = excluded.rejected, invalid = excluded.invalid,
-                waiting = excluded.waiting, imports_sent = excluded.imports_sent
+                waiting = excluded.waiting, imports_sent = excluded.imports_sent, joined = excluded.joined
             """,
             [
                 run.id, run.command.rawValue, run.host, String(run.startedAt.timeIntervalSince1970),
                 run.finishedAt.map { String($0.timeIntervalSince1970) }, run.status, run.error,
-            ] + numbers, doing: "recording the run")
+            ] + numbers + [run.joinedJSON], doing: "recording the run")
     }
 
     /// Records what accepted rows do to people, before they are written over: called in `commit`'s transaction.
@@ -163,7 +164,7 @@ extension PostgresSnapshotStore: RunHistoryReader {
 
     private static let runColumns = """
         run_id, command, host, started_at, finished_at, status, error, exit_status, records, created, updated,
-        terminated, rekeyed, rejected, invalid, waiting, imports_sent
+        terminated, rekeyed, rejected, invalid, waiting, imports_sent, to_jsonb(r) ->> 'joined'
         """
 
     public func runs(limit: Int) async throws -> [RunRecord] {
@@ -180,7 +181,8 @@ extension PostgresSnapshotStore: RunHistoryReader {
             guard try Self.exists(tables.runs, on: connection) else { return [] }
             var runs: [RunRecord] = []
             try connection.query(
-                "SELECT \(Self.runColumns) FROM \(tables.runs) WHERE \(condition) ORDER BY started_at DESC LIMIT $1",
+                // `joined` through to_jsonb: a job's tables from before it was added read too, until a run adds it.
+                "SELECT \(Self.runColumns) FROM \(tables.runs) r WHERE \(condition) ORDER BY started_at DESC LIMIT $1",
                 [String(limit)], doing: "reading the run history"
             ) { row in
                 let number = { (i: Int) in row.text(i).flatMap { Int($0) } ?? 0 }
@@ -195,6 +197,7 @@ extension PostgresSnapshotStore: RunHistoryReader {
                 (run.records, run.created, run.updated, run.terminated) = (number(8), number(9), number(10), number(11))
                 (run.rekeyed, run.rejected, run.invalid, run.waiting) = (number(12), number(13), number(14), number(15))
                 run.importsSent = number(16)
+                run.joined = RunRecord.joined(fromJSON: row.text(17))
                 runs.append(run)
             }
             return runs

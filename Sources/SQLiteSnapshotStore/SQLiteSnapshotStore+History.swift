@@ -47,6 +47,9 @@ extension SQLiteSnapshotStore: RunHistoryReader {
                     CREATE INDEX IF NOT EXISTS events_person ON events (source_id);
                     CREATE INDEX IF NOT EXISTS events_run ON events (run_id);
                     """)
+            // Added after the first release of the history: what each joined source matched.
+            let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(runs)").map { $0["name"] as String }
+            if !columns.contains("joined") { try db.execute(sql: "ALTER TABLE runs ADD COLUMN joined TEXT") }
         }
     }
 
@@ -113,14 +116,15 @@ extension SQLiteSnapshotStore: RunHistoryReader {
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO runs (run_id, command, host, started_at, finished_at, status, exit_status,
-                    records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent, error,
+                    joined)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 run.id, run.command.rawValue, run.host, run.startedAt.timeIntervalSince1970,
                 run.finishedAt?.timeIntervalSince1970, run.status, run.exitStatus, run.records, run.created,
                 run.updated, run.terminated, run.rekeyed, run.rejected, run.invalid, run.waiting, run.importsSent,
-                run.error,
+                run.error, run.joinedJSON,
             ])
     }
 
@@ -240,6 +244,7 @@ extension SQLiteSnapshotStore: RunHistoryReader {
         run.waiting = row["waiting"]
         run.importsSent = row["imports_sent"]
         run.error = row["error"]
+        run.joined = RunRecord.joined(fromJSON: row["joined"])
         return run
     }
 }

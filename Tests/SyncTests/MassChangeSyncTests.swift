@@ -46,7 +46,7 @@ import Testing
 
             // Approved as seen in a saved plan, or allowed, it goes on (here: every address falls back to HR's).
             let saved = harness.example.path("plan.json")
-            let plan2 = try await harness.run("plan", ["--save", saved, "--allow-empty-join", "--allow-mass-change"])
+            let plan2 = try await harness.run("plan", ["--save", saved, "--allow-partial-join", "--allow-mass-change"])
             #expect(plan2.status == 0, "\(plan2.all)")
             let approved = try await harness.run("sync", ["--approve", saved])
             #expect(approved.status == 0, "\(approved.all)")
@@ -71,7 +71,8 @@ import Testing
             try Self.join(harness, directory: try Self.directory(harness))
             #expect(try await harness.run("sync").status == 0)
             try Self.join(harness, directory: try Self.directory(harness, only: 14))
-            let stopped = try await harness.run("sync")
+            // The join guard would stop it first (14 of 28 matched, from 28): lifted, to see the change guard.
+            let stopped = try await harness.run("sync", ["--allow-partial-join"])
             #expect(stopped.status == 3, "\(stopped.all)")
             #expect(stopped.stderr.contains("would change email for 14 people"), "\(stopped.stderr)")
             #expect(stopped.stderr.contains("guards.max_changed_percent"), "\(stopped.stderr)")
@@ -97,8 +98,47 @@ import Testing
             try harness.example.editJob("quickstart.yml") { job in
                 job["guards"] = ["max_changed_percent": ["email": 50]]
             }
-            let wide = try await harness.run("sync")
+            let wide = try await harness.run("sync", ["--allow-partial-join"])
             #expect(wide.status == 0, "\(wide.all)")
+        }
+    }
+
+    /// A directory that lost most of its entries (an OU its account may no longer read), where
+    /// nothing it gives changes anyone's fields (the title falls back to HR's, which is the same):
+    /// the join guard stops the run on the share of people matched, against the last successful run.
+    @Test func aJoinedSourceMatchingFarFewerPeopleStopsTheRun() async throws {
+        try await withHarness { harness in
+            let everyone = try harness.expectedPeople()
+            func directory(only: Int) -> [String] {
+                func quoted(_ text: String) -> String {
+                    "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                }
+                return everyone.keys.sorted().prefix(only).map { id in
+                    "g-\(id),\(id),\(everyone[id]!["email"]!),\(quoted(everyone[id]!["job_title"] ?? ""))"
+                }
+            }
+            func write(_ rows: [String]) throws {
+                try harness.example.write(
+                    "directory.csv", (["guid,number,mail,title"] + rows).joined(separator: "\n") + "\n")
+            }
+            try write(directory(only: everyone.count))
+            try Self.join(harness, directory: [])
+            try write(directory(only: everyone.count))
+            try harness.example.editJob("quickstart.yml") { job in
+                var mapping = job.section("mapping")
+                mapping["job_title"] = ["coalesce": ["ad.title", "title"]]
+                job["mapping"] = mapping
+            }
+            let first = try await harness.run("sync")
+            #expect(first.status == 0, "\(first.all)")
+            try write(directory(only: 10))
+            let stopped = try await harness.run("sync")
+            #expect(stopped.status == 3, "\(stopped.all)")
+            #expect(
+                stopped.stderr.contains("matched 10 of 28 people, down from 28 of 28 at the last successful run"),
+                "\(stopped.stderr)")
+            let allowed = try await harness.run("sync", ["--allow-partial-join"])
+            #expect(allowed.status == 0 && allowed.stdout.contains("nothing to do"), "\(allowed.all)")
         }
     }
 }

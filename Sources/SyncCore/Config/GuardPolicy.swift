@@ -14,6 +14,9 @@ public struct GuardPolicy: Sendable, Hashable {
     /// of the people the snapshot holds, by field; a field not named has no limit. By default the
     /// fields the API matches people on: `email` and `employee_id` at 10 %.
     public var maxChangedPercent: [String: Double]?
+    /// How far the share of people a joined source matches may fall since the last successful run,
+    /// in percent of that share (`guards.max_join_drop_percent`): a directory that lost an OU.
+    public var maxJoinDropPercent: Double = 20
     /// Fewer people than this changing a field never stop a run (a small job's few edits).
     public static let changedFloor = 5
 
@@ -24,6 +27,7 @@ public struct GuardPolicy: Sendable, Hashable {
         minRecords = try source.int("min_records", in: 0...Int.max)
         guard let section else { return }
         maxClearedCount = try section.int("max_cleared_count", in: 0...Int.max)
+        maxJoinDropPercent = try section.double("max_join_drop_percent", in: 0...100) ?? maxJoinDropPercent
         if let node = section.node("max_changed_percent") {
             if case .mapping = node.value {
                 let fields = try node.section()

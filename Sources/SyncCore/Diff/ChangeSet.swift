@@ -105,6 +105,9 @@ public struct ChangeSet: Sendable {
     public var leftUnsent = 0
     /// With joined sources: what each gave the read (records, matches), in file order.
     public var joined: [JoinedSource.MemberCount] = []
+    /// The last successful run's primary records and, by joined source, its matches: a joined source
+    /// that matches a far smaller share of people now stops the run.
+    public var joinedBefore: (records: Int, matched: [String: Int])?
     /// Records of joined sources that matched no primary record: they never make a person.
     public var unmatched: [JoinedSource.Unmatched] = []
     /// With joined sources: the sources each mapped field reads, by field (a bare attribute is the primary's).

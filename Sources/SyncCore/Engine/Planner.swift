@@ -19,6 +19,8 @@ public struct Planner: Sendable {
     public var join: JoinSettings?
     /// Which records of the source (the primary) count.
     public var filter = RecordFilter()
+    /// The job's last successful run, if the caller read it: what its joined sources matched.
+    public var lastSuccess: RunRecord?
     /// Where messages go.
     public var logger: Logger
     /// Told the number of records read so far, a batch at a time (for a progress line).
@@ -77,6 +79,7 @@ public struct Planner: Sendable {
         if let joined = source as? JoinedSource {
             changes.unmatched = joined.unmatched
             changes.joined = joined.counts
+            if let last = lastSuccess, !last.joined.isEmpty { changes.joinedBefore = (last.records, last.joined) }
         }
         if let join {
             for mapping in mappings {

@@ -8,17 +8,17 @@ public struct GuardOverrides: Sendable {
     public var allowMassClear: Bool
     /// `--allow-mass-change`: lift the limits on fields changed for many people.
     public var allowMassChange: Bool
-    /// `--allow-empty-join`: let a joined source give no records.
-    public var allowEmptyJoin: Bool
+    /// `--allow-partial-join`: let a joined source give no records, or match far fewer people than last time.
+    public var allowPartialJoin: Bool
     /// `--approve PLAN.json`: lift them all, but only for exactly what the saved plan listed.
     public var approved: PlanApproval?
 
     /// Overrides; none by default.
     public init(
         allowMassRemoval: Bool = false, allowMassClear: Bool = false, allowMassChange: Bool = false,
-        allowEmptyJoin: Bool = false, approved: PlanApproval? = nil
+        allowPartialJoin: Bool = false, approved: PlanApproval? = nil
     ) {
-        self.allowEmptyJoin = allowEmptyJoin
+        self.allowPartialJoin = allowPartialJoin
         self.allowMassRemoval = allowMassRemoval
         self.allowMassClear = allowMassClear
         self.allowMassChange = allowMassChange
@@ -40,7 +40,7 @@ public enum Guards {
                 hint: "check that the source is complete (an export still being written, a filter, permissions); "
                     + "lower source.min_records if it really shrank")
         }
-        if let stopped = checkJoined(changes, overrides: overrides) { return stopped }
+        if let stopped = checkJoined(changes, overrides: overrides, policy: guards) { return stopped }
         if let approved = overrides.approved { return approved.check(changes, guards: guards) }
         if !overrides.allowMassRemoval,
             let stopped = RemovalGuard.check(changes, policy: removals, allowMassRemoval: false)
@@ -52,10 +52,11 @@ public enum Guards {
         return nil
     }
 
-    /// A joined source below its `min_records` (never lifted), or that gave no records while the primary
-    /// gave some: an outage or a lost permission, not a directory that emptied. Read as "nobody
-    /// matched", every person would be sent with that source's fields gone or from elsewhere.
-    static func checkJoined(_ changes: ChangeSet, overrides: GuardOverrides) -> SyncError? {
+    /// A joined source below its `min_records` (never lifted); one that gave no records while the
+    /// primary gave some; or one that matches a share of the people far below the last successful
+    /// run's: an outage, a lost permission or a lost OU, not a directory that emptied. Read as
+    /// "nobody matched", every such person would be sent with that source's fields gone or from elsewhere.
+    static func checkJoined(_ changes: ChangeSet, overrides: GuardOverrides, policy: GuardPolicy) -> SyncError? {
         for member in changes.joined {
             if let minimum = member.minRecords, member.records < minimum {
                 return SyncError(
@@ -65,14 +66,28 @@ public enum Guards {
                     hint: "check that \(member.source) is complete (an export still being written, a filter, "
                         + "permissions); lower its min_records if it really shrank")
             }
-            let approved = overrides.approved?.emptyJoins.contains(member.source) ?? false
-            if member.records == 0, changes.recordsRead > 0, !overrides.allowEmptyJoin, !approved {
+            let lifted = overrides.allowPartialJoin || (overrides.approved?.sawJoin(member) ?? false)
+            let flag = "rerun with --allow-partial-join, or approve a saved plan with --approve, if this is really so"
+            if member.records == 0, changes.recordsRead > 0, !lifted {
                 return SyncError(
                     .guardStopped,
                     "the joined source \(member.source) returned no records, while the primary returned "
                         + "\(changes.recordsRead); nothing was sent",
-                    hint: "check \(member.source) (its server, filter, permissions); rerun with --allow-empty-join, "
-                        + "or approve a saved plan with --approve, if it really is empty")
+                    hint: "check \(member.source) (its server, filter, permissions); \(flag)")
+            }
+            guard let before = changes.joinedBefore, let matched = before.matched[member.source], before.records > 0,
+                changes.recordsRead > 0, !lifted
+            else { continue }
+            let was = Double(matched) / Double(before.records),
+                now = Double(member.matched) / Double(changes.recordsRead)
+            if matched - member.matched >= 5, now < was * (1 - policy.maxJoinDropPercent / 100) {
+                return SyncError(
+                    .guardStopped,
+                    "the joined source \(member.source) matched \(member.matched) of \(changes.recordsRead) people, "
+                        + "down from \(matched) of \(before.records) at the last successful run (more than "
+                        + "guards.max_join_drop_percent, \(policy.maxJoinDropPercent.formatted)%, less); nothing was sent",
+                    hint: "check that \(member.source) still returns everyone (a permission lost for an OU, a filter); "
+                        + flag)
             }
         }
         return nil

@@ -13,8 +13,9 @@ public struct PlanApproval: Sendable {
     public var clearings: Set<[String]>
     /// `(source id, field)` pairs the plan would change from one value to another.
     public var changed: Set<[String]>
-    /// Joined sources the plan saw give no records: approving the plan lets them be empty.
-    public var emptyJoins: Set<String>
+    /// What each joined source gave the plan, `[records, matched]` by name: approving the plan lets a
+    /// joined source be as empty, or match as few, as the plan saw it.
+    public var joins: [String: [Int]]
     /// Source ids the plan held back (``HeldPerson``): approving the plan lets them through.
     public var held: Set<String>
 
@@ -52,9 +53,14 @@ public struct PlanApproval: Sendable {
                 .configuration, "the saved plan \(path) was made at \(text), more than \(maxAge) ago",
                 hint: "review a fresh plan (`plan --save`), or pass a longer --approve-max-age")
         }
-        emptyJoins = Set(
-            (plan["joined"] as? [[String: Any]] ?? []).filter { ($0["records"] as? Int) == 0 }
-                .compactMap { $0["source"] as? String })
+        var joins: [String: [Int]] = [:]
+        for member in plan["joined"] as? [[String: Any]] ?? [] {
+            guard let name = member["source"] as? String, let records = member["records"] as? Int,
+                let matched = member["matched"] as? Int
+            else { continue }
+            joins[name] = [records, matched]
+        }
+        self.joins = joins
         held = Set((plan["held"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         removals = Set((plan["removals"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
         var clearings: Set<[String]> = []
@@ -115,5 +121,10 @@ public struct PlanApproval: Sendable {
                     + "it approves nothing",
                 hint: "chmod go-w \(path) after reviewing it again, or save a new plan (plan --save writes mode 0600)")
         }
+    }
+
+    /// Whether the plan saw a joined source give what it gives now.
+    public func sawJoin(_ member: JoinedSource.MemberCount) -> Bool {
+        joins[member.source] == [member.records, member.matched]
     }
 }

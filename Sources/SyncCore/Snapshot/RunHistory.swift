@@ -35,6 +35,9 @@ public struct RunRecord: Sendable, Hashable {
     public var rejected = 0, invalid = 0, waiting = 0
     /// Imports sent.
     public var importsSent = 0
+    /// With joined sources: how many records of each matched a person (a joined source that
+    /// matches far fewer next time stops that run).
+    public var joined: [String: Int] = [:]
     /// Why it failed or stopped (the error's message, which never holds a secret or a sensitive value).
     public var error: String?
     /// The host it ran on.
@@ -70,6 +73,7 @@ public struct RunRecord: Sendable, Hashable {
         invalid = report.invalid.count
         waiting = report.waiting.count
         importsSent = report.importsSent
+        joined = Dictionary(report.joined.map { ($0.source, $0.matched) }, uniquingKeysWith: { first, _ in first })
         error = report.failure?.message
     }
 }
@@ -230,4 +234,17 @@ public protocol RunHistoryReader: Sendable {
 extension RunHistoryReader {
     /// This store cannot tell.
     public func writerRunning() async throws -> Bool? { nil }
+}
+
+extension RunRecord {
+    /// ``joined`` as the stores keep it: a JSON object (counts as strings), `nil` when empty.
+    public var joinedJSON: String? { joined.isEmpty ? nil : JSONWriter.object(joined.mapValues(String.init)) }
+
+    /// Reads ``joined`` from what ``joinedJSON`` wrote; anything else reads as nothing.
+    public static func joined(fromJSON text: String?) -> [String: Int] {
+        guard let data = text?.data(using: .utf8),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return [:] }
+        return object.compactMapValues { ($0 as? String).flatMap { Int($0) } ?? ($0 as? Int) }
+    }
 }

@@ -54,6 +54,8 @@ public struct SyncReport: Sendable {
     public var rejected: [Rejection] = []
     /// Records of joined sources that matched no primary record, by source.
     public var unmatched: [JoinedSource.Unmatched] = []
+    /// With joined sources: what each gave the read.
+    public var joined: [JoinedSource.MemberCount] = []
     /// Source ids in journal entries of earlier runs that could not be settled: not sent this run.
     public var unsettled: Set<String> = []
     /// Import requests that created an import.

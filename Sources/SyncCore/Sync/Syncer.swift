@@ -80,6 +80,7 @@ public struct Syncer: Sendable {
         report.invalid = changes.invalid
         report.warnings += changes.warnings + changes.held.map(\.reason)
         report.unmatched = changes.unmatched
+        report.joined = changes.joined
         report.waiting = changes.waiting.map(\.person.sourceID)
         report.rekeys = changes.rekeys.map {
             .init(from: $0.previous.sourceID, to: $0.sourceID, matchedOn: $0.matchedOn)
