@@ -28,19 +28,18 @@ enum SnapshotFiles {
     static func checkOwnership(of path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         for (what, item) in [("folder", folder.isEmpty ? "." : folder), ("file", path)] {
-            var info = stat()
-            guard lstat(item, &info) == 0 else { continue }
-            if info.st_uid != geteuid() {
+            switch FileOwnership.problem(at: item) {
+            case .ownedBy(let uid):
                 throw SyncError(
                     .snapshot,
-                    "the snapshot \(what) \(item) is owned by user id \(info.st_uid), not by this user (\(geteuid()))",
+                    "the snapshot \(what) \(item) is owned by user id \(uid), not by this user (\(geteuid()))",
                     hint: "run the job as the user that owns it, or `chown` it to the job's user")
-            }
-            if info.st_mode & 0o022 != 0 {
+            case .writableByOthers(let mode):
                 throw SyncError(
                     .snapshot,
-                    "the snapshot \(what) \(item) may be changed by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                    "the snapshot \(what) \(item) may be changed by other users (mode \(FileOwnership.octal(mode)))",
                     hint: "run `chmod go-w \(item)`, or keep snapshots in a folder of their own (mode 0700)")
+            case nil: continue
             }
         }
     }

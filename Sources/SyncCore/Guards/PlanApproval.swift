@@ -106,20 +106,18 @@ public struct PlanApproval: Sendable {
     /// Refuses a saved plan another user owns, or that group or others may write: whoever could
     /// change it could approve removals nobody reviewed.
     static func checkOwnership(_ path: String) throws {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }  // unreadable: said by the read that follows
-        if info.st_uid != geteuid() {
+        switch FileOwnership.problem(at: path) {
+        case .ownedBy(let uid):
             throw SyncError(
-                .configuration,
-                "the saved plan \(path) belongs to another user (uid \(info.st_uid)); it approves nothing",
+                .configuration, "the saved plan \(path) belongs to another user (uid \(uid)); it approves nothing",
                 hint: "approve a plan this user saved (`plan --save`), or copy it after review and own it")
-        }
-        if info.st_mode & 0o022 != 0 {
+        case .writableByOthers(let mode):
             throw SyncError(
                 .configuration,
-                "the saved plan \(path) may be changed by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                "the saved plan \(path) may be changed by group or others (mode \(FileOwnership.octal(mode))); "
                     + "it approves nothing",
                 hint: "chmod go-w \(path) after reviewing it again, or save a new plan (plan --save writes mode 0600)")
+        case nil: return
         }
     }
 
