@@ -89,7 +89,11 @@ struct APIRoutes: Sendable {
                 return try Self.error(HTTPResponse.Status(code: code), "conflict", "this idempotency key was used")
             }
             return try Self.json(.ok, ["id": job.id, "status": status(of: job), "row_count": job.rowCount])
-        case .created(let job, let dropAnswer):
+        case .created(let job, let dropAnswer, let failAnswer):
+            if failAnswer {
+                // Applied, but answered as if it failed: only a retry under the same key can tell.
+                return try Self.error(.serviceUnavailable, "unavailable", "try again later")
+            }
             if dropAnswer {
                 // Applied, but the answer is lost: hang until the client gives up.
                 try await Task.sleep(for: .seconds(configuration.dropAnswerHang))

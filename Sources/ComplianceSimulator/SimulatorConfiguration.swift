@@ -49,6 +49,9 @@ public struct SimulatorConfiguration: Sendable {
     public var dropAnswerEvery = 0
     /// How long such a dropped answer hangs before the server gives up on it.
     public var dropAnswerHang: TimeInterval = 30
+    /// Every Nth import submission is applied, but answered `503` (a client retries it under the
+    /// same key, and may then meet ``replayAnswer``); 0 for never.
+    public var failAnswerEvery = 0
     /// Every Nth import fails as a whole (applies nothing); 0 for never.
     public var failImportEvery = 0
     /// The `Retry-After` text of `429` answers, sent as it is (an HTTP date, or nonsense

@@ -159,7 +159,7 @@ actor SimulatorState {
     // MARK: Imports
 
     enum SubmitResult {
-        case created(ImportJob, dropAnswer: Bool)
+        case created(ImportJob, dropAnswer: Bool, failAnswer: Bool)
         case replayed(ImportJob)
     }
 
@@ -185,7 +185,8 @@ actor SimulatorState {
         importOrder.append(job.id)
         if let key = idempotencyKey { idempotency[key] = (job.id, Date()) }
         let drop = configuration.dropAnswerEvery > 0 && submissions % configuration.dropAnswerEvery == 0
-        return .created(job, dropAnswer: drop)
+        let fail = configuration.failAnswerEvery > 0 && submissions % configuration.failAnswerEvery == 0
+        return .created(job, dropAnswer: drop, failAnswer: fail)
     }
 
     func job(_ id: String) -> ImportJob? {
