@@ -65,7 +65,12 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
         }
         var value = String(decoding: data, as: UTF8.self)
         while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
-        guard !value.isEmpty else { throw SyncError(.configuration, "\(what) (\(path)) is empty") }
+        guard !value.isEmpty else {
+            throw SyncError(
+                .configuration, "\(what) (\(path)) is empty",
+                hint: "put the secret there (for the packaged service, /etc/compliance-sync/JOB.secret, which its "
+                    + "LoadCredential= reads), or name where else it comes from in the job file")
+        }
         return Secret(value)
     }
 }
