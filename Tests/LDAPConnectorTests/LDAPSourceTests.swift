@@ -169,12 +169,12 @@ import Testing
 }
 
 /// Answers a real server may give, from a small LDAP server of our own
-/// (scripts/ldap-misbehaving-server.py) read by libldap itself: none may read as a short list.
+/// (Tests/Fixtures/ldap-misbehaving-server.py) read by libldap itself: none may read as a short list.
 @Suite(.serialized) struct LDAPFailsClosedTests {
     /// Starts the server in `mode` and returns its URL and process.
     func server(_ mode: String) async throws -> (url: String, process: Process) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../scripts/ldap-misbehaving-server.py").standardized.path
+            .appendingPathComponent("../Fixtures/ldap-misbehaving-server.py").standardized.path
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("ldap-port-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: portFile) }
         let process = Process()
