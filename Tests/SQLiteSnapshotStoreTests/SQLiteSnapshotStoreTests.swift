@@ -198,9 +198,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("elsewhere").path))
     }
 
+    /// The first run is another process holding the job's lock for two seconds (flock(1), as a run
+    /// holds it): a writer that may wait 0.3 s gives up saying so; one that may wait 30 s opens once it
+    /// ends. (In-process, the first store's release waited on its deinit, which a loaded run once
+    /// delayed past the 30 s.)
     @Test func aWriterToldToWaitWaitsForTheFirst() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
-        var first: SQLiteSnapshotStore? = try SQLiteSnapshotStore.openForWriting(settings)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
+        let lock = settings.path + ".lock"
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["-x", lock, "sleep", "2"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while SnapshotLock.isHeld(path: lock) != true && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(SnapshotLock.isHeld(path: lock) == true, "flock holds the lock")
         var patient = settings
         patient.lockWait = .milliseconds(300)
         let started = Date()
@@ -211,19 +229,12 @@ import Testing
         }
         patient.lockWait = .seconds(30)
         // The wait blocks its thread: on a dispatch thread, not one of the few the test's tasks share.
-        let waiting = Task { [patient] in
-            try await withCheckedThrowingContinuation { (opened: CheckedContinuation<Void, any Error>) in
-                DispatchQueue.global().async {
-                    opened.resume(with: Result { _ = try SQLiteSnapshotStore.openForWriting(patient) })
-                }
+        try await withCheckedThrowingContinuation { [patient] (opened: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                opened.resume(with: Result { _ = try SQLiteSnapshotStore.openForWriting(patient) })
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
-        // Let go of the first store, and so of its lock. (Not handed to `#expect`, whose captured
-        // operands may outlive the check: once, under a loaded run, the lock outlived `first = nil`.)
-        withExtendedLifetime(first) {}
-        first = nil
-        _ = try await waiting.value
+        #expect(Date().timeIntervalSince(started) >= 1, "it waited for the first run to end")
     }
 
     @Test func corruptFileIsAnErrorNotAnEmptySnapshot() throws {
