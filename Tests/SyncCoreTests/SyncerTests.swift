@@ -68,6 +68,32 @@ extension Result {
 }
 
 @Suite struct RekeyTests {
+    /// An address the account gives two terminated people of years apart: a rehire under a new source
+    /// id with one of their employee ids is that person's own record, not a hand-over; a new hire
+    /// with a third employee id is held, and named with the holder that still keeps the address.
+    @Test func aRehireIsNeverHeldBehindAnotherHolderOfTheAddress() async throws {
+        let engine = Engine()
+        let first = [
+            staff("guid-1", employeeID: "E1", email: "shared@example.com"),
+            staff("guid-5", employeeID: "E5", email: "other@example.com"),
+            staff("guid-7", employeeID: "E7", email: "seven@example.com"),
+        ]
+        #expect(await engine.sync(first).report?.created == 3)
+        #expect(await engine.sync([first[2]]).report?.terminated == 2)
+        // guid-5's old record took the shared address in the account's history (a hand edit, an old sync).
+        try await engine.snapshot.commit([
+            SnapshotUpdate(
+                sourceID: "guid-5", fingerprint: .unconfirmed,
+                fields: ["email": "shared@example.com", "employee_id": "E5", "first_name": "Ada", "last_name": "L"],
+                terminatedAt: "2026-01-01 00:00:00 UTC")
+        ])
+        let rehire = staff("guid-9", employeeID: "E1", email: "shared@example.com")
+        var plan = try await engine.plan([first[2], rehire])
+        #expect(plan.held.isEmpty && plan.creates.map(\.sourceID) == ["guid-9"], "\(plan.held.map(\.reason))")
+        plan = try await engine.plan([first[2], staff("guid-11", employeeID: "E11", email: "shared@example.com")])
+        #expect(plan.held.map(\.sourceID) == ["guid-11"] && plan.creates.isEmpty)
+    }
+
     @Test func aRecreatedAccountIsARekeyNeverATermination() async throws {
         let engine = Engine()
         let before = [

@@ -61,11 +61,12 @@ struct IdentityHolds {
         guard !exposed.isEmpty else { return }
 
         // Everyone the account may still give an email after this run, but the people sent as they are now.
-        var holders: [String: (person: StoredPerson, releasing: Bool)] = [:]
+        // One address may have several (leavers of years apart): each is weighed.
+        var holders: [String: [(person: StoredPerson, releasing: Bool)]] = [:]
         func add(_ person: StoredPerson, releasing: Bool) {
             for (field, _) in emails {
                 guard let email = person.fields[field], !email.isEmpty else { continue }
-                holders[comparable(email, field: field, stored: true)] = (person, releasing)
+                holders[comparable(email, field: field, stored: true), default: []].append((person, releasing))
             }
         }
         for person in try await terminated() { add(person, releasing: false) }
@@ -85,16 +86,24 @@ struct IdentityHolds {
                 row.values[idPosition]!, field: catalog.employeeID, stored: false, folded: false)
             for (field, position) in emails {
                 guard let email = row.values[position], !email.isEmpty,
-                    let holder = holders[comparable(email, field: field, stored: false)],
-                    let theirs = holder.person.fields[catalog.employeeID], !theirs.isEmpty, theirs != employeeID,
-                    holder.person.sourceID != row.sourceID, !row.replacing.contains(holder.person.sourceID)
+                    let found = holders[comparable(email, field: field, stored: false)]
+                else { continue }
+                // Holders with an employee id, but this row's own record under an old source id (a re-key).
+                let withIDs = found.filter { holder in
+                    holder.person.sourceID != row.sourceID && !row.replacing.contains(holder.person.sourceID)
+                        && !(holder.person.fields[catalog.employeeID] ?? "").isEmpty
+                }
+                // The account knows this employee id under that address already (a rehire): the API matches
+                // the row on the id, to that record, the same person's. Only another id is a hand-over.
+                guard !withIDs.contains(where: { $0.person.fields[catalog.employeeID] == employeeID }),
+                    let holder = withIDs.first(where: { !$0.releasing }) ?? withIDs.first
                 else { continue }
                 let shown = !layout.sensitive[idPosition]
                 changes.held.append(
                     HeldPerson(
                         row: row, field: field, holder: holder.person.sourceID,
-                        holderEmployeeID: shown ? theirs : nil, employeeID: shown ? row.values[idPosition] : nil,
-                        releasedThisRun: holder.releasing))
+                        holderEmployeeID: shown ? holder.person.fields[catalog.employeeID] : nil,
+                        employeeID: shown ? row.values[idPosition] : nil, releasedThisRun: holder.releasing))
                 held.insert(i)
                 break
             }

@@ -101,24 +101,19 @@ public struct Syncer: Sendable {
             // Each batch's outcome, added to the report in plan order whatever order they end in;
             // those that ended are added even when another fails the run.
             var tallies = [Tally?](repeating: nil, count: batches.count)
-            do {
-                try await InFlightImports(limit: maxInFlight).run(
-                    count: batches.count, claims: { Self.claims(of: batches[$0], matchedOn: matchedOn) },
-                    send: { [self] index in
-                        var tally = Tally()
-                        try await send(batches[index][...], store: store, service: service, tally: &tally)
-                        return tally
-                    },
-                    finished: { index, tally in
-                        tallies[index] = tally
-                        done += 1
-                        progress?(done, total)
-                    })
-            } catch {
-                for tally in tallies { if let tally { report.add(tally) } }
-                throw error
-            }
-            for tally in tallies { if let tally { report.add(tally) } }
+            defer { for tally in tallies { if let tally { report.add(tally) } } }
+            try await InFlightImports(limit: maxInFlight).run(
+                count: batches.count, claims: { Self.claims(of: batches[$0], matchedOn: matchedOn) },
+                send: { [self] index in
+                    var tally = Tally()
+                    try await send(batches[index][...], store: store, service: service, tally: &tally)
+                    return tally
+                },
+                finished: { index, tally in
+                    tallies[index] = tally
+                    done += 1
+                    progress?(done, total)
+                })
         }
         let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
             .filter { $0.person.missingSince == nil }.map(\.person.sourceID)
