@@ -198,23 +198,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("elsewhere").path))
     }
 
-    /// The first run is another process holding the job's lock for two seconds (flock(1), as a run
-    /// holds it): a writer that may wait 0.3 s gives up saying so; one that may wait 30 s opens once it
-    /// ends. (In-process, the first store's release waited on its deinit, which a loaded run once
-    /// delayed past the 30 s.)
+    /// The first run is another process holding the job's lock (flock(1) running `cat`, until its input
+    /// closes), as a run holds it: a writer that may wait 0.3 s gives up saying so; one that may wait
+    /// 30 s opens once the holder lets go. (In-process, the first store's release waited on its deinit,
+    /// which a loaded run once delayed past the 30 s; a holder on a timer can end before a starved test looks.)
     @Test func aWriterToldToWaitWaitsForTheFirst() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(
             at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
         let lock = settings.path + ".lock"
+        let input = Pipe()
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["-x", lock, "sleep", "2"]
+        holder.arguments = ["-x", lock, "cat"]
+        holder.standardInput = input
         holder.standardOutput = FileHandle.nullDevice
         holder.standardError = FileHandle.nullDevice
         try holder.run()
         defer { holder.terminate() }
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while SnapshotLock.isHeld(path: lock) != true && Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -229,12 +231,22 @@ import Testing
         }
         patient.lockWait = .seconds(30)
         // The wait blocks its thread: on a dispatch thread, not one of the few the test's tasks share.
-        try await withCheckedThrowingContinuation { [patient] (opened: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async {
-                opened.resume(with: Result { _ = try SQLiteSnapshotStore.openForWriting(patient) })
+        let waiting = Task { [patient] in
+            try await withCheckedThrowingContinuation { (opened: CheckedContinuation<Date, any Error>) in
+                DispatchQueue.global().async {
+                    opened.resume(
+                        with: Result {
+                            _ = try SQLiteSnapshotStore.openForWriting(patient)
+                            return Date()
+                        })
+                }
             }
         }
-        #expect(Date().timeIntervalSince(started) >= 1, "it waited for the first run to end")
+        try await Task.sleep(for: .milliseconds(300))
+        let letGo = Date()
+        try input.fileHandleForWriting.close()
+        let openedAt = try await waiting.value
+        #expect(openedAt >= letGo, "it opened only once the first run let go")
     }
 
     @Test func corruptFileIsAnErrorNotAnEmptySnapshot() throws {
