@@ -29,6 +29,16 @@ struct Differ {
         var heldByDates = false
     }
 
+    /// What the merge of the candidates with the index leaves to finish once the stored people are loaded.
+    struct Merged {
+        /// Rows of people who changed (their values moved out of the candidates).
+        var updates: [PlannedRow] = []
+        /// Index positions of people the snapshot holds live and the source no longer lists.
+        var missing: [Int] = []
+        /// People still in the source whose leaving day has come: index position and day.
+        var ended: [(position: Int, day: String)] = []
+    }
+
     /// Classifies every candidate against `index`, then loads the people who changed or left.
     /// The values of the rows to send move into `changes`; the candidates are spent.
     func diff(
@@ -37,12 +47,82 @@ struct Differ {
     ) async throws {
         index.sortByID()
         changes.snapshotActive = index.entries.lazy.filter { !$0.terminated }.count
-        let order = Self.sortedPositions(candidates)
-        var updates: [PlannedRow] = []
-        var missing: [Int] = []
-        // People still in the source whose leaving day has come: index position and day.
-        var ended: [(position: Int, day: String)] = []
         let today = dates.isEmpty ? "" : dates.today(at: changes.plannedAt)
+        var merged = merge(&candidates, with: index, today: today, into: &changes)
+        var stored = try await snapshot.people(
+            merged.updates.map(\.sourceID) + merged.missing.map { index.ids[$0] }
+                + merged.ended.map { index.ids[$0.position] })
+        if !merged.missing.isEmpty {
+            let gone = merged.missing.map { index.ids[$0] }
+            let matcher = RekeyMatcher(
+                layout: layout, key: key, gone: gone.map { stored[$0] ?? StoredPerson(sourceID: $0, fields: [:]) })
+            let kept = try await rekey(
+                matcher, updates: &merged.updates, candidates: candidates, stored: &stored, snapshot: snapshot,
+                changes: &changes,
+                fingerprints: Dictionary(
+                    merged.missing.map { (index.ids[$0], index.entries[$0].fingerprint) },
+                    uniquingKeysWith: { first, _ in first }))
+            merged.missing = kept.map { merged.missing[$0] }
+        }
+        for row in merged.updates {
+            // A re-keyed person's previous state is the one stored under their old id.
+            guard let previous = stored[row.sourceID] ?? row.replacing.first.flatMap({ stored[$0] }) else {
+                throw SyncError.damagedSnapshot(
+                    snapshot.description, "it lists \(row.sourceID) but holds no fields for it")
+            }
+            let update = PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous)
+            if let warning = unmatchableEmailChange(update) { changes.warnings.append(warning) }
+            changes.updates.append(update)
+        }
+        let now = changes.plannedAt
+        for (s, day) in merged.ended {
+            let id = index.ids[s]
+            changes.removals.append(
+                PlannedRemoval(
+                    person: stored[id] ?? StoredPerson(sourceID: id, fields: [:]),
+                    fingerprint: index.entries[s].fingerprint, missingSince: now, dueAt: now, endedOn: day,
+                    terminatedAt: dates.terminatedAt(day)))
+        }
+        for s in merged.missing {
+            let id = index.ids[s]
+            let person = stored[id] ?? StoredPerson(sourceID: id, fields: [:])
+            let fingerprint = index.entries[s].fingerprint
+            let (verdict, leavesLater) = Self.classifyGone(
+                index.entries[s], filteredDates: filteredDates[id], today: today, now: now, grace: grace)
+            if let day = leavesLater {
+                changes.warnings.append(
+                    "\(id) is left out by the source's filter, but HR says they leave on \(day), which is still to "
+                        + "come: they are removed as missing, on the day of the run")
+            }
+            switch verdict {
+            case .ends(let day):
+                changes.removals.append(
+                    PlannedRemoval(
+                        person: person, fingerprint: fingerprint, missingSince: now, dueAt: now, endedOn: day,
+                        terminatedAt: dates.terminatedAt(day)))
+            case .remove(let since, let due):
+                changes.removals.append(
+                    PlannedRemoval(person: person, fingerprint: fingerprint, missingSince: since, dueAt: due))
+            case .wait(let since, let due):
+                changes.waiting.append(
+                    PlannedRemoval(person: person, fingerprint: fingerprint, missingSince: since, dueAt: due))
+            }
+        }
+        var holds = IdentityHolds(layout: layout, key: key)
+        try await holds.hold(&changes) {
+            let terminated = index.entries.indices.filter { index.entries[$0].terminated }.map { index.ids[$0] }
+            return terminated.isEmpty ? [] : Array(try await snapshot.people(terminated).values)
+        }
+    }
+
+    /// Walks the candidates and the index, both sorted by id bytes, and files each candidate by its
+    /// ``Verdict``: creates, the unchanged, the invalid and dated people go straight into `changes`;
+    /// updates, the missing and the ended wait in the result for their stored fields.
+    private func merge(
+        _ candidates: inout CandidateList, with index: SnapshotIndex, today: String, into changes: inout ChangeSet
+    ) -> Merged {
+        var merged = Merged()
+        let order = Self.sortedPositions(candidates)
         var s = 0
         var i = 0
         while i < order.count {
@@ -53,7 +133,7 @@ struct Differ {
             }
             let id = candidates[order[i]].id
             while s < index.count, ByteOrder.compare(index.ids[s], id) < 0 {
-                if !index.entries[s].terminated { missing.append(s) }
+                if !index.entries[s].terminated { merged.missing.append(s) }
                 s += 1
             }
             var entry: SnapshotEntry? = nil
@@ -63,123 +143,58 @@ struct Differ {
                 s += 1
             }
             if end - i > 1 && !id.isEmpty { markDuplicates(order[i..<end], in: &candidates) }
-            // perf: Fields are read in place: copying a million candidates whole is most of a merge's time.
             // Anyone matched is back, valid or not: a later absence starts a new grace period.
             if entry?.missingSince != nil { changes.returned.append(id) }
-            let endedBefore = ended.count
+            var ended = false
             for position in order[i..<end] {
-                guard candidates[position].problems.isEmpty, let fingerprint = candidates[position].fingerprint else {
+                // perf: Fields are read in place: copying a million candidates whole is most of a merge's time.
+                let verdict = Self.classify(
+                    candidates[position], stored: entry, today: today, resendUnchanged: resendUnchanged)
+                if verdict.heldByDates { candidates[position].heldByDates = true }
+                switch verdict {
+                case .invalid:
                     changes.invalid.append(
                         InvalidRecord(
                             sourceID: candidates[position].id, location: candidates[position].location,
                             problems: candidates[position].problems))
                     continue
-                }
-                if let dates = candidates[position].dates {
-                    let endDay = dates.endDay(today: today)
-                    if let day = endDay, day <= today {
-                        candidates[position].heldByDates = true
-                        // Left, though HR still lists them: terminated once, from that day.
-                        if let entry, !entry.terminated {
-                            ended.append((entryPosition, day))
-                        } else if entry == nil {
-                            changes.leftUnsent += 1
-                        } else {
-                            changes.unchanged += 1
-                        }
-                        continue
-                    }
-                    if entry == nil, let day = dates.startsOn, day > today {
-                        candidates[position].heldByDates = true
-                        changes.starting.append(DatedPerson(sourceID: id, day: day))
-                        continue
-                    }
-                    if let day = endDay { changes.leaving.append(DatedPerson(sourceID: id, day: day)) }
-                }
-                if let entry {
-                    if entry.fingerprint == fingerprint && !entry.terminated && !resendUnchanged {
-                        changes.unchanged += 1
-                        continue
-                    }
+                case .unchanged(let leavingOn):
+                    if let day = leavingOn { changes.leaving.append(DatedPerson(sourceID: id, day: day)) }
+                    changes.unchanged += 1
+                    continue
+                case .ends(let day):
+                    merged.ended.append((entryPosition, day))
+                    ended = true
+                    continue
+                case .endedUnsent:
+                    changes.leftUnsent += 1
+                    continue
+                case .endedBefore:
+                    changes.unchanged += 1
+                    continue
+                case .startsLater(let day):
+                    changes.starting.append(DatedPerson(sourceID: id, day: day))
+                    continue
+                case .create(let leavingOn), .update(let leavingOn):
+                    if let day = leavingOn { changes.leaving.append(DatedPerson(sourceID: id, day: day)) }
                 }
                 // perf: Moved, not copied: the candidates are done with once merged.
                 var values: [String?] = []
                 swap(&values, &candidates[position].values)
                 let row = PlannedRow(
-                    sourceID: id, values: values, fingerprint: fingerprint, location: candidates[position].location)
-                if entry == nil { changes.creates.append(row) } else { updates.append(row) }
+                    sourceID: id, values: values, fingerprint: candidates[position].fingerprint!,
+                    location: candidates[position].location)
+                if entry == nil { changes.creates.append(row) } else { merged.updates.append(row) }
             }
             // Still in the source but left (reported, with `removals.action: report`): not back.
-            if ended.count > endedBefore, changes.returned.last == id { changes.returned.removeLast() }
+            if ended, changes.returned.last == id { changes.returned.removeLast() }
             i = end
         }
         while s < index.count {
-            if !index.entries[s].terminated { missing.append(s) }
+            if !index.entries[s].terminated { merged.missing.append(s) }
             s += 1
         }
-        var stored = try await snapshot.people(
-            updates.map(\.sourceID) + missing.map { index.ids[$0] } + ended.map { index.ids[$0.position] })
-        if !missing.isEmpty {
-            let gone = missing.map { index.ids[$0] }
-            var rekeys = RekeyMatcher(
-                differ: self, gone: gone.map { stored[$0] ?? StoredPerson(sourceID: $0, fields: [:]) })
-            let kept = try await rekeys.apply(
-                updates: &updates, candidates: &candidates, stored: &stored,
-                snapshot: snapshot, changes: &changes,
-                fingerprints: Dictionary(
-                    missing.map { (index.ids[$0], index.entries[$0].fingerprint) },
-                    uniquingKeysWith: { first, _ in first }))
-            missing = kept.map { missing[$0] }
-        }
-        for row in updates {
-            // A re-keyed person's previous state is the one stored under their old id.
-            guard let previous = stored[row.sourceID] ?? row.replacing.first.flatMap({ stored[$0] }) else {
-                throw SyncError.damagedSnapshot(
-                    snapshot.description, "it lists \(row.sourceID) but holds no fields for it")
-            }
-            let update = PlannedUpdate(row: row, changed: changedFields(row.values, previous), previous: previous)
-            if let warning = unmatchableEmailChange(update) { changes.warnings.append(warning) }
-            changes.updates.append(update)
-        }
-        for (s, day) in ended {
-            let id = index.ids[s]
-            changes.removals.append(
-                PlannedRemoval(
-                    person: stored[id] ?? StoredPerson(sourceID: id, fields: [:]),
-                    fingerprint: index.entries[s].fingerprint, missingSince: changes.plannedAt,
-                    dueAt: changes.plannedAt, endedOn: day, terminatedAt: dates.terminatedAt(day)))
-        }
-        for s in missing {
-            let id = index.ids[s]
-            let person = stored[id] ?? StoredPerson(sourceID: id, fields: [:])
-            if let day = filteredDates[id]?.endDay(today: today) {
-                if day <= today {
-                    // Left out by the filter, and gone by HR's dates: on that day, not after a grace.
-                    changes.removals.append(
-                        PlannedRemoval(
-                            person: person, fingerprint: index.entries[s].fingerprint, missingSince: changes.plannedAt,
-                            dueAt: changes.plannedAt, endedOn: day, terminatedAt: dates.terminatedAt(day)))
-                    continue
-                }
-                changes.warnings.append(
-                    "\(id) is left out by the source's filter, but HR says they leave on \(day), which is still to "
-                        + "come: they are removed as missing, on the day of the run")
-            }
-            let since = index.entries[s].missingSince ?? changes.plannedAt
-            let removal = PlannedRemoval(
-                person: person, fingerprint: index.entries[s].fingerprint, missingSince: since,
-                dueAt: since.addingTimeInterval(grace.seconds))
-            if removal.dueAt <= changes.plannedAt {
-                changes.removals.append(removal)
-            } else {
-                changes.waiting.append(removal)
-            }
-        }
-        var holds = IdentityHolds(layout: layout, key: key)
-        try await holds.hold(&changes) {
-            let terminated = index.entries.indices.filter { index.entries[$0].terminated }.map { index.ids[$0] }
-            return terminated.isEmpty ? [] : Array(try await snapshot.people(terminated).values)
-        }
+        return merged
     }
 
     /// Candidate positions sorted by id bytes, then by position (so duplicates keep source order).

@@ -11,7 +11,8 @@ import Foundation
 /// rows both carry an `employee_id`, and not the same one, is no re-key. Nor is anyone `dates:`
 /// keep from being sent (not started yet, or left) a re-key's target.
 struct RekeyMatcher {
-    let differ: Differ
+    let layout: RowLayout
+    let key: SnapshotKey
     /// The people missing from the source, as the snapshot holds them.
     let gone: [StoredPerson]
     private var byEmployeeID: [String: [Int]] = [:]
@@ -22,26 +23,25 @@ struct RekeyMatcher {
     /// perf: where the identity fields sit in a row, looked up once rather than per record.
     private let employeeIDPosition: Int?
     private let emailPositions: [(field: String, position: Int)]
-    /// The best match found for each gone person so far.
-    private var matches: [Match?]
 
     /// Where a gone person was found.
     enum Target: Hashable {
         case create(Int), update(Int), unchanged(Int), invalid(Int)
     }
 
+    /// A gone person found in the source: where, and on which field.
     struct Match {
         var target: Target
         var field: String
     }
 
-    init(differ: Differ, gone: [StoredPerson]) {
-        self.differ = differ
+    init(layout: RowLayout, key: SnapshotKey, gone: [StoredPerson]) {
+        self.layout = layout
+        self.key = key
         self.gone = gone
-        matches = Array(repeating: nil, count: gone.count)
-        let catalog = differ.layout.catalog
-        employeeIDPosition = differ.layout.position(of: catalog.employeeID)
-        emailPositions = catalog.email.compactMap { field in differ.layout.position(of: field).map { (field, $0) } }
+        let catalog = layout.catalog
+        employeeIDPosition = layout.position(of: catalog.employeeID)
+        emailPositions = catalog.email.compactMap { field in layout.position(of: field).map { (field, $0) } }
         for (n, person) in gone.enumerated() {
             if let id = person.fields[catalog.employeeID], !id.isEmpty {
                 byEmployeeID[id, default: []].append(n)
@@ -56,103 +56,34 @@ struct RekeyMatcher {
         }
     }
 
-    /// Moves every re-keyed person out of the removals and onto their new id.
-    /// - Returns: the positions in ``gone`` of those who really are gone.
-    mutating func apply(
-        updates: inout [PlannedRow], candidates: inout CandidateList,
-        stored: inout [String: StoredPerson], snapshot: some SnapshotReader, changes: inout ChangeSet,
-        fingerprints: [String: Fingerprint]
-    ) async throws -> [Int] {
-        var creates: [PlannedRow] = []
-        swap(&creates, &changes.creates)
-        defer { swap(&creates, &changes.creates) }
-        for i in creates.indices { see(creates[i].values, .create(i)) }
-        for i in updates.indices { see(updates[i].values, .update(i)) }
+    /// Finds each gone person among the people of the source.
+    /// - Parameters:
+    ///   - creates: the run's creates.
+    ///   - updates: the run's updates.
+    ///   - candidates: every record; those whose values were not moved into a create or an update
+    ///     (the unchanged and the invalid) are looked at, but not those `dates:` keep from being sent.
+    /// - Returns: one entry per person of ``gone``: their match, or `nil` when they really are gone.
+    func matches(creates: [PlannedRow], updates: [PlannedRow], candidates: CandidateList) -> [Match?] {
+        var matches = [Match?](repeating: nil, count: gone.count)
+        for i in creates.indices { see(creates[i].values, .create(i), into: &matches) }
+        for i in updates.indices { see(updates[i].values, .update(i), into: &matches) }
         // Creates and updates had their values moved out; everyone left still has theirs.
         for position in candidates.indices
         where !candidates[position].values.isEmpty && !candidates[position].heldByDates {
             let valid = candidates[position].problems.isEmpty
-            see(candidates[position].values, valid ? .unchanged(position) : .invalid(position))
+            see(candidates[position].values, valid ? .unchanged(position) : .invalid(position), into: &matches)
         }
-        guard matches.contains(where: { $0 != nil }) else { return Array(gone.indices) }
-
-        var byTarget: [Target: [Int]] = [:]
-        for (n, match) in matches.enumerated() { if let match { byTarget[match.target, default: []].append(n) } }
-        var spentCreates: Set<Int> = []
-        var extra: [PlannedRow] = []
-        for (target, people) in byTarget.sorted(by: { $0.value[0] < $1.value[0] }) {
-            let oldIDs = people.map { gone[$0].sourceID }
-            let newID: String
-            switch target {
-            case .create(let i):
-                spentCreates.insert(i)
-                var row = creates[i]
-                row.replacing = oldIDs
-                newID = row.sourceID
-                if people.count == 1, fingerprints[oldIDs[0]] == row.fingerprint {
-                    changes.moved.append(row)
-                } else {
-                    updates.append(row)
-                }
-            case .update(let i):
-                updates[i].replacing += oldIDs
-                newID = updates[i].sourceID
-            case .unchanged(let position):
-                // Already in the snapshot under its own id: sent once more, taking over the old rows.
-                let candidate = candidates[position]
-                newID = candidate.id
-                extra.append(
-                    PlannedRow(
-                        sourceID: candidate.id, values: candidate.values, fingerprint: candidate.fingerprint!,
-                        location: candidate.location, replacing: oldIDs))
-                changes.unchanged -= 1
-            case .invalid(let position):
-                for n in people {
-                    changes.warnings.append(
-                        """
-                        \(gone[n].sourceID) is gone from the source, but the invalid record \(candidates[position].id) \
-                        has its \(matches[n]!.field); not removed until that record is fixed
-                        """)
-                }
-                continue
-            }
-            for n in people {
-                let row = rowOf(target, creates: creates, updates: updates, extra: extra)
-                changes.rekeys.append(
-                    PlannedRekey(
-                        previous: gone[n], sourceID: newID, matchedOn: matches[n]!.field,
-                        changed: row.map { differ.changedFields($0.values, gone[n]) } ?? []))
-            }
-        }
-        if !extra.isEmpty {
-            let found = try await snapshot.people(extra.map(\.sourceID))
-            stored.merge(found) { old, _ in old }
-            updates += extra
-        }
-        creates = creates.indices.filter { !spentCreates.contains($0) }.map { creates[$0] }
-        return gone.indices.filter { matches[$0] == nil }
-    }
-
-    private func rowOf(_ target: Target, creates: [PlannedRow], updates: [PlannedRow], extra: [PlannedRow])
-        -> PlannedRow?
-    {
-        switch target {
-        case .create(let i): creates[i]
-        case .update(let i): updates[i]
-        case .unchanged: extra.last
-        case .invalid: nil
-        }
+        return matches
     }
 
     /// Records a person of the source as the match of any gone person who shares their identity;
     /// an `employee_id` match outranks an email match, and the first found wins among equals.
-    private mutating func see(_ values: [String?], _ target: Target) {
-        let layout = differ.layout
+    private func see(_ values: [String?], _ target: Target, into matches: inout [Match?]) {
         let catalog = layout.catalog
         // The row's employee id as stored (a digest when the job keeps it sensitive).
         var employeeID: String?
         if let p = employeeIDPosition, let value = values[p], !value.isEmpty {
-            employeeID = layout.sensitive[p] ? differ.key.digest(field: catalog.employeeID, value: value) : value
+            employeeID = layout.sensitive[p] ? key.digest(field: catalog.employeeID, value: value) : value
         }
         if let employeeID, let p = employeeIDPosition, layout.sensitive[p] || mayMatch.contains(values[p]!) {
             for n in byEmployeeID[employeeID] ?? [] where matches[n]?.field != catalog.employeeID {
@@ -176,10 +107,10 @@ struct RekeyMatcher {
 
     /// An email as compared: lower-cased, or (for a job that keeps emails as sensitive) its stored digest.
     private func normalisedEmail(_ value: String, field: String, stored: Bool) -> String {
-        guard differ.layout.position(of: field).map({ differ.layout.sensitive[$0] }) == true else {
+        guard layout.position(of: field).map({ layout.sensitive[$0] }) == true else {
             return FastText.lowercased(value)
         }
-        return stored ? value : differ.key.digest(field: field, value: value)
+        return stored ? value : key.digest(field: field, value: value)
     }
 }
 
