@@ -4,7 +4,7 @@ import Foundation
 import SyncCore
 
 /// `compliance-sync baseline`: records the source as already in the account, sending nothing.
-struct BaselineCommand: AsyncParsableCommand {
+struct BaselineCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Record every valid source record in the snapshot as if it had been sent. Sends nothing.",
@@ -32,8 +32,8 @@ struct BaselineCommand: AsyncParsableCommand {
                 hint: "use `sync` to bring it up to date, or `baseline --force` to overwrite it")
         }
         let recorder = RunRecorder(
-            store: store, run: RunRecord(id: CommandContext.runID, command: .baseline), job: configuration,
-            logger: logger)
+            store: store, run: RunRecord(id: CommandContext.runID, command: .baseline),
+            policy: configuration.history, logger: logger)
         try await recorder.begin()
         var report = SyncReport(job: configuration.snapshot.job, source: source.description)
         let changes: ChangeSet, rows: [PlannedRow]

@@ -3,7 +3,6 @@ import ConnectorCore
 import Foundation
 import Logging
 import SyncCore
-import Synchronization
 
 // An integrator's executable that imports this module gets the registry (and its `+`) with it.
 @_exported import struct ConnectorCore.ConnectorRegistry
@@ -55,8 +54,9 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as SyncError {
-            let text = CommandContext.debugging.load(ordering: .relaxed) ? error.debugDescription : error.description
-            if let logger = CommandContext.jsonLogger.withLock({ $0 }) {
+            let options = (command as? any JobCommand)?.job
+            let text = (options?.logLevel ?? .notice) <= .debug ? error.debugDescription : error.description
+            if let logger = options?.errorLogger() {
                 // A log shipper reads the last word as it reads every other line.
                 logger.error("\(text)", metadata: ["exit_status": "\(error.exitCode)"])
             } else {
@@ -72,10 +72,6 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
 /// What every command shares: the registry it was started with and logging.
 enum CommandContext {
     @TaskLocal static var registry = ConnectorRegistry.builtIn
-    /// Whether the command runs at `--log-level debug` or below: errors then show what they wrap.
-    static let debugging = Atomic<Bool>(false)
-    /// The job's logger when it logs JSON (`--log-format json`): the final error is a JSON line too.
-    static let jsonLogger = Mutex<Logger?>(nil)
     /// This run's id: in its JSON log lines, its run history and its webhooks. One process is one run.
     static let runID = String(UUID().uuidString.prefix(8).lowercased())
 
@@ -92,6 +88,12 @@ enum CommandContext {
         logger.logLevel = level
         return logger
     }
+}
+
+/// A command that runs on a job file: its options say how its final error is written.
+protocol JobCommand {
+    /// The job file and the logging options.
+    var job: JobOptions { get }
 }
 
 /// Options every job command takes.
@@ -119,16 +121,25 @@ struct JobOptions: ParsableArguments {
 
     /// Reads the job file without building its source (for commands that read only the snapshot).
     func loadConfiguration() throws -> (configuration: JobConfiguration, logger: Logger) {
-        CommandContext.debugging.store(logLevel <= .debug, ordering: .relaxed)
         let configuration = try YAMLConfigLoader.load(path: config)
+        return (configuration, logger(job: configuration.snapshot.job))
+    }
+
+    /// The job's logger; with `--log-format json`, each line names the job and the run, for the shipper's index.
+    private func logger(job: String?) -> Logger {
         var logger = CommandContext.logger(level: logLevel, format: logFormat)
         if logFormat == .json {
-            // Which job and which run each line belongs to, for the shipper's index.
-            logger[metadataKey: "job"] = "\(configuration.snapshot.job)"
+            if let job { logger[metadataKey: "job"] = "\(job)" }
             logger[metadataKey: "run"] = "\(CommandContext.runID)"
-            CommandContext.jsonLogger.withLock { $0 = logger }
         }
-        return (configuration, logger)
+        return logger
+    }
+
+    /// With `--log-format json`, the logger the command's final error is written with, so that a log
+    /// shipper reads it as it reads every other line (naming the job, when its file can be read).
+    func errorLogger() -> Logger? {
+        guard logFormat == .json else { return nil }
+        return logger(job: try? YAMLConfigLoader.load(path: config).snapshot.job)
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 import SyncCore
 
 /// `compliance-sync history`: the runs a job's snapshot remembers, or what happened to one person.
-struct HistoryCommand: AsyncParsableCommand {
+struct HistoryCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List the job's recent runs, or (--person ID) everything the runs did to one person.",
@@ -28,10 +28,9 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         let (configuration, logger) = try job.loadConfiguration()
         let reader = try await SnapshotOpening.forReading(configuration.snapshot, logger: logger)
-        let history = reader as? any RunHistoryReader ?? NoHistory()
         let jobName = configuration.snapshot.job
         if let person {
-            let events = try await story(of: person, in: history)
+            let events = try await story(of: person, in: reader)
             switch format {
             case .json: Self.writeJSON(events, person: person, job: jobName)
             case .text:
@@ -41,12 +40,12 @@ struct HistoryCommand: AsyncParsableCommand {
             }
             return
         }
-        let runs = try await history.runs(limit: max(limit, 1))
+        let runs = try await reader.runs(limit: max(limit, 1))
         switch format {
         case .json: Self.writeJSON(runs, job: jobName)
         case .text:
             print(
-                "runs of job \(jobName) (\(reader.description)), newest first; history.keep \(configuration.historyKeep)"
+                "runs of job \(jobName) (\(reader.description)), newest first; history.keep \(configuration.history.keep)"
             )
             if runs.isEmpty { print("  no run recorded yet") }
             for run in runs { print("  " + Self.line(run)) }

@@ -5,7 +5,7 @@ import Foundation
 import SyncCore
 
 /// `compliance-sync journal`: what earlier runs submitted and never confirmed, and settling it.
-struct JournalCommand: AsyncParsableCommand {
+struct JournalCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
         abstract: "List the submissions an interrupted run left unconfirmed; --resolve settles them now.",
@@ -61,12 +61,13 @@ struct JournalCommand: AsyncParsableCommand {
         guard resolve, !entries.isEmpty else { return }
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let syncer = Syncer(
-            planner: Planner(job: configuration, logger: logger), batchSize: configuration.api.batchSize, logger: logger
+            planner: Planner(job: configuration, logger: logger), policy: configuration.policy,
+            batchSize: configuration.api.batchSize, logger: logger
         )
         var report = SyncReport(job: configuration.snapshot.job, source: "", startedAt: now, finishedAt: now)
         let recorder = RunRecorder(
-            store: store, run: RunRecord(id: CommandContext.runID, command: .journal), job: configuration,
-            logger: logger)
+            store: store, run: RunRecord(id: CommandContext.runID, command: .journal),
+            policy: configuration.history, logger: logger)
         try await recorder.begin()
         do {
             try await client.closing {

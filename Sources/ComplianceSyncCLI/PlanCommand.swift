@@ -4,7 +4,7 @@ import Foundation
 import SyncCore
 
 /// `compliance-sync plan`: what a sync would change, without sending or writing anything.
-struct PlanCommand: AsyncParsableCommand {
+struct PlanCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Read, map, validate and diff; print what a sync would change. Sends nothing, writes nothing.")
@@ -40,7 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
         let progress = TerminalProgress.ifTerminal(logFormat: job.logFormat)
         var planner = Planner(job: configuration, logger: logger)
         planner.progress = progress?.onRead
-        planner.lastSuccess = try await (snapshot as? any RunHistoryReader)?.lastSuccess()
+        planner.lastSuccess = try await snapshot.lastSuccess()
         let changes: ChangeSet
         do {
             changes = try await planner.plan(source: source, snapshot: snapshot)
@@ -50,7 +50,7 @@ struct PlanCommand: AsyncParsableCommand {
             throw error
         }
         let stopped = Guards.check(
-            changes, removals: configuration.removals, guards: configuration.guards,
+            changes, policy: configuration.policy,
             overrides: GuardOverrides(
                 allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
                 allowPartialJoin: allowPartialJoin))

@@ -7,7 +7,7 @@ import SyncCore
 /// Opens the snapshot a job names, in whichever store it lives.
 enum SnapshotOpening {
     /// For `plan` and `validate`: creates nothing, takes no lock.
-    static func forReading(_ settings: SnapshotSettings, logger: Logger) async throws -> any SnapshotReader {
+    static func forReading(_ settings: SnapshotSettings, logger: Logger) async throws -> any ReadableSnapshot {
         switch settings.kind {
         case .sqlite: try SQLiteSnapshotStore.openForReading(settings)
         case .postgres: try await PostgresSnapshotStore.openForReading(settings, logger: logger)

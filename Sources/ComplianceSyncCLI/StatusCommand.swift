@@ -3,7 +3,7 @@ import Foundation
 import SyncCore
 
 /// `compliance-sync status`: a monitoring plugin (Nagios, Icinga, Zabbix, Sensu...) for a job.
-struct StatusCommand: AsyncParsableCommand {
+struct StatusCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Check a job for monitoring: one plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
@@ -45,9 +45,8 @@ struct StatusCommand: AsyncParsableCommand {
         do {
             let (configuration, logger) = try job.loadConfiguration()
             let reader = try await SnapshotOpening.forReading(configuration.snapshot, logger: logger)
-            let history = reader as? any RunHistoryReader ?? NoHistory()
             status = try await JobStatus.read(
-                history, job: configuration.snapshot.job, maxAge: maxAge ?? configuration.staleAfter,
+                reader, job: configuration.snapshot.job, maxAge: maxAge ?? configuration.history.staleAfter,
                 warningAge: warningAge, rejectedRunsCritical: configuration.rejectedRunsCritical)
             if notify && status.isStale {
                 await Notifier.send(stale: status, to: configuration.webhooks, api: configuration.api, logger: logger)
@@ -64,12 +63,4 @@ struct StatusCommand: AsyncParsableCommand {
         }
         throw ExitCode(status.verdict.state.rawValue)
     }
-}
-
-/// The history of a snapshot that does not exist yet: no runs, nobody.
-struct NoHistory: RunHistoryReader {
-    func runs(limit: Int) async throws -> [RunRecord] { [] }
-    func lastSuccess() async throws -> RunRecord? { nil }
-    func events(of sourceID: String) async throws -> [PersonEvent] { [] }
-    func health() async throws -> StoreHealth { StoreHealth() }
 }

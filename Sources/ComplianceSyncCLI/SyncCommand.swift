@@ -6,7 +6,7 @@ import Logging
 import SyncCore
 
 /// `compliance-sync sync`: the whole run.
-struct SyncCommand: AsyncParsableCommand {
+struct SyncCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Send the changes to the Compliance import API and advance the snapshot by what it accepted.",
@@ -58,77 +58,61 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         var (configuration, logger, source) = try job.load()
         configuration.snapshot.lockWait = lock.waitForLock
+        let here = FileManager.default.currentDirectoryPath
         // Read before the API client exists: an error here must not leave a client unclosed.
         let approved = try approve.map {
             try PlanApproval(
-                path: ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath),
-                job: configuration.snapshot.job, maxAge: approveMaxAge)
+                path: ConfigPaths.resolve($0, relativeTo: here), job: configuration.snapshot.job, maxAge: approveMaxAge)
         }
+        let reportPath =
+            report.map { ConfigPaths.resolve($0, relativeTo: here) }
+            ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
+        let metricsPath = metricsFile.map { ConfigPaths.resolve($0, relativeTo: here) } ?? configuration.metricsFile
         let client = try ComplianceAPIClient(settings: configuration.api, logger: logger)
         let progress = TerminalProgress.ifTerminal(logFormat: job.logFormat)
+
         var planner = Planner(job: configuration, logger: logger)
         planner.progress = progress?.onRead
-        var syncer = Syncer(planner: planner, batchSize: configuration.api.batchSize, logger: logger)
+        var syncer = Syncer(
+            planner: planner, policy: configuration.policy, batchSize: configuration.api.batchSize, logger: logger)
         syncer.maxInFlight = configuration.api.maxInFlight
         syncer.progress = progress?.onSent
-        let overrides = GuardOverrides(
+        var run = SyncRun(job: configuration.snapshot.job, runID: CommandContext.runID, syncer: syncer, logger: logger)
+        run.full = full
+        run.history = configuration.history
+        run.overrides = GuardOverrides(
             allowMassRemoval: allowMassRemoval, allowMassClear: allowMassClear, allowMassChange: allowMassChange,
             allowPartialJoin: allowPartialJoin, approved: approved)
-        let reportPath =
-            report.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
-            ?? (configuration.snapshot.path as NSString).deletingPathExtension + ".report.json"
-        let metricsPath =
-            metricsFile.map { ConfigPaths.resolve($0, relativeTo: FileManager.default.currentDirectoryPath) }
-            ?? configuration.metricsFile
-        let started = Date()
-        var result: SyncReport
-        do {
-            result = try await client.closing {
-                let store = try await SnapshotOpening.forWriting(configuration.snapshot, logger: logger)
-                let recorder = RunRecorder(
-                    store: store, run: RunRecord(id: CommandContext.runID, command: full ? .full : .sync),
-                    job: configuration, logger: logger)
-                try await recorder.begin()
-                // What the last successful run's joined sources matched, for the join guard.
-                var syncer = syncer
-                syncer.planner.lastSuccess = try await (store as? any RunHistoryReader)?.lastSuccess()
-                // Filled as the run goes: a run that fails part-way still reports what it applied.
-                var report = SyncReport(
-                    job: configuration.snapshot.job, source: source.description, startedAt: started)
-                do {
-                    try await syncer.run(
-                        source: source, store: store, service: client, full: full, overrides: overrides,
-                        into: &report)
-                } catch let error as SyncError {
-                    report.failure = error
-                    report.finishedAt = Date()
-                }
-                report.apiRetries = client.retries
-                await recorder.finish(&report)
-                return report
-            }
-        } catch let error as SyncError {
-            // Failed before the run could begin (the lock, the snapshot, the API's settings).
-            result = SyncReport(job: configuration.snapshot.job, source: source.description, startedAt: started)
-            result.failure = error
-            result.apiRetries = client.retries
+        let snapshot = configuration.snapshot
+        let result = try await client.closing {
+            await run.run(
+                source: source, openStore: { try await SnapshotOpening.forWriting(snapshot, logger: logger) },
+                service: client)
         }
         progress?.finish()
-        if let error = result.failure {
-            // The report never shows a stale success: a failed or stopped run writes one too.
-            // (A run skipped for the lock leaves the report to the run that holds it.)
-            if error.kind != .locked { try? Self.write(result, to: reportPath) }
-            // What it applied before it failed is kept: said here too, not only in the report.
-            if result.created + result.updated + result.terminated + result.rejected.count > 0 { print(result.summary) }
-            Self.writeMetrics(result, to: metricsPath, logger: logger)
-            await Notifier.send(result, to: configuration.webhooks, api: configuration.api, logger: logger)
-            throw error
+        try await write(result, report: reportPath, metrics: metricsPath, job: configuration, logger: logger)
+    }
+
+    /// Writes the run's outputs, the same on success and failure: the summary (when something was applied
+    /// or the run went to its end), the JSON run report, the metrics and the webhooks; then ends with the
+    /// run's exit status. A run skipped for the lock leaves the report to the run that holds it.
+    private func write(
+        _ result: SyncReport, report reportPath: String, metrics: String?, job: JobConfiguration, logger: Logger
+    ) async throws {
+        let applied = result.created + result.updated + result.terminated + result.rejected.count > 0
+        if result.failure == nil || applied { print(result.summary) }
+        if result.failure?.kind != .locked {
+            do {
+                try Self.write(result, to: reportPath)
+                if result.failure == nil { print("  report: \(reportPath)") }
+            } catch  where result.failure != nil {
+                // The run's own failure is what the operator must read.
+                logger.error("cannot write the run report \(reportPath): \(error)")
+            }
         }
-        print(result.summary)
-        try Self.write(result, to: reportPath)
-        print("  report: \(reportPath)")
-        Self.writeMetrics(result, to: metricsPath, logger: logger)
-        await Notifier.send(result, to: configuration.webhooks, api: configuration.api, logger: logger)
+        Self.writeMetrics(result, to: metrics, logger: logger)
+        await Notifier.send(result, to: job.webhooks, api: job.api, logger: logger)
+        if let error = result.failure { throw error }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 import SyncCore
 
 /// `compliance-sync validate`: checks the config and reaches the source and snapshot.
-struct ValidateCommand: AsyncParsableCommand {
+struct ValidateCommand: AsyncParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check the config, read the source and open the snapshot; print what was found.")

@@ -6,7 +6,7 @@ import SyncCore
 /// The run history and the per-person audit trail: tables `"runs_JOB"` (one row a run) and
 /// `"events_JOB"` (what each run did to each person: the kind of change and the names of
 /// the fields it changed, never their values), as the SQLite store keeps them.
-extension PostgresSnapshotStore: RunHistoryReader {
+extension PostgresSnapshotStore {
     /// Creates the job's history tables if they are missing (a job made by an earlier release).
     static func addHistoryTables(_ tables: Tables, on connection: PostgresConnection) throws {
         try connection.execute(

@@ -68,7 +68,9 @@ public final class PostgresSnapshotStore: SnapshotStore {
 
     /// Opens the job's snapshot to read only, for `plan`: creates nothing, takes no lock.
     /// - Returns: the store, or an ``EmptySnapshot`` when the job has no tables yet.
-    public static func openForReading(_ settings: SnapshotSettings, logger: Logger) async throws -> any SnapshotReader {
+    public static func openForReading(_ settings: SnapshotSettings, logger: Logger) async throws
+        -> any ReadableSnapshot
+    {
         let (connection, tables) = try readSettings(settings, logger: logger)
         let worker = try await PostgresWorker.connect(connection, kind: .snapshot)
         let (server, key) = try await worker.run {

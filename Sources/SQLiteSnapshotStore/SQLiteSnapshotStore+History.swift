@@ -8,7 +8,7 @@ import SyncCore
 /// `events` (what each run did to each person: the kind of change and the names of the
 /// fields it changed, never their values). Added beside `people` and `journal` without a
 /// new schema version, so an earlier release still opens the file and simply ignores them.
-extension SQLiteSnapshotStore: RunHistoryReader {
+extension SQLiteSnapshotStore {
     /// Creates the history tables if the file was made before they existed.
     static func addHistoryTables(_ queue: DatabaseQueue) throws {
         try queue.write { db in

@@ -44,7 +44,7 @@ public final class SQLiteSnapshotStore: SnapshotStore {
     /// Opens a snapshot to read only, for `plan`: creates nothing, takes no lock.
     /// - Returns: the store, or an ``EmptySnapshot`` when the file does not exist yet.
     /// - Throws: ``SyncError`` for a damaged file, a newer schema or a missing key.
-    public static func openForReading(_ settings: SnapshotSettings) throws -> any SnapshotReader {
+    public static func openForReading(_ settings: SnapshotSettings) throws -> any ReadableSnapshot {
         guard FileManager.default.fileExists(atPath: settings.path) else {
             return EmptySnapshot(description: "sqlite \(settings.path) (not created yet: first run)")
         }

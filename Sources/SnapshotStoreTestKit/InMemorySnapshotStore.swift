@@ -5,7 +5,7 @@ import SyncCore
 /// stores keep, people, journal, runs and events, proven by ``SnapshotStoreConformance`` like them.
 ///
 /// Safety: its mutable state is read and written under `lock` only.
-public final class InMemorySnapshotStore: SnapshotStore, RunHistoryReader, @unchecked Sendable {
+public final class InMemorySnapshotStore: SnapshotStore, @unchecked Sendable {
     public let description = "memory snapshot"
     public let key = SnapshotKey.random()
     private let lock = NSLock()

@@ -24,7 +24,7 @@ import SyncCore
 /// - **Locking**: while one writer is open, a second writer of the same job is refused (`locked`).
 public struct SnapshotStoreConformance: Sendable {
     /// A store open for writing, with its history.
-    public typealias Store = any SnapshotStore & RunHistoryReader
+    public typealias Store = any SnapshotStore
 
     /// Makes a fresh, empty store of a job of its own, open for writing; called once per case.
     public var makeStore: @Sendable () async throws -> Store

@@ -20,12 +20,12 @@ import Testing
         let engine = Engine()
         await engine.sync(people)
         let changes = try await engine.plan(untitled)
-        let stopped = try #require(Guards.check(changes, removals: RemovalPolicy(), guards: GuardPolicy()))
+        let stopped = try #require(Guards.check(changes, policy: RunPolicy()))
         #expect(stopped.kind == .guardStopped)
         #expect(stopped.message.contains("job_title for 20 people (100% of 20)"), "\(stopped.message)")
         #expect(
             Guards.check(
-                changes, removals: RemovalPolicy(), guards: GuardPolicy(),
+                changes, policy: RunPolicy(),
                 overrides: GuardOverrides(allowMassClear: true)) == nil)
         let report = await engine.sync(untitled)
         #expect(report.failed, "nothing is sent")
@@ -40,7 +40,7 @@ import Testing
         var guards = GuardPolicy()
         guards.minRecords = 25
         let changes = try await Engine().plan(people)
-        let stopped = Guards.check(changes, removals: RemovalPolicy(), guards: guards)
+        let stopped = Guards.check(changes, policy: RunPolicy(guards: guards))
         #expect(stopped?.message.contains("returned 20 records, fewer than source.min_records (25)") == true)
     }
 

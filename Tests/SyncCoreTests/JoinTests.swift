@@ -62,10 +62,7 @@ import Testing
                 ad("g3", number: "E3", mail: "three@example.com"), ad("g3b", number: "E3", mail: "other@example.com"),
                 ad("g9", number: "E9", mail: "nobody@example.com"),
             ])
-        var planner = planner(mapping)
-        planner.join = JoinSettings(
-            primary: JoinSettings.Member(name: "hr", node: Self.node, type: "test"),
-            secondaries: [try member("ad", attribute: "employeeNumber", to: "employee_number")])
+        let planner = planner(mapping)
         let changes = try await planner.plan(source: source, snapshot: MemorySnapshot())
         let e1 = try #require(changes.creates.first { $0.sourceID == "E1" })
         #expect(changes.value("email", of: e1) == "ada@example.com")

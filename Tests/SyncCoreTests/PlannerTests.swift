@@ -331,7 +331,7 @@ import Testing
         let utc = try await datedPlanner().plan(source: ArraySource(items: leavers), snapshot: snapshot, now: late)
         #expect(utc.removals.count == 10)
         #expect(utc.removals.first?.terminatedAt == "2026-12-05 00:00:00 UTC")
-        let stopped = Guards.check(utc, removals: RemovalPolicy(), guards: GuardPolicy())
+        let stopped = Guards.check(utc, policy: RunPolicy())
         #expect(stopped?.kind == .guardStopped, "10 of 10 terminated is more than removals.max_percent")
     }
 }

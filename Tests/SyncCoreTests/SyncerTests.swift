@@ -43,13 +43,16 @@ struct Engine {
     ) async -> Result<SyncReport, any Error> {
         var configured = planner(removals: removals)
         configured.filter = filter
-        var syncer = Syncer(planner: configured, batchSize: batchSize, logger: Logger(label: "test"))
+        var syncer = Syncer(
+            planner: configured, policy: RunPolicy(removals: removals), batchSize: batchSize,
+            logger: Logger(label: "test"))
         syncer.maxInFlight = maxInFlight
+        let source = ArraySource(items: records)
+        var report = SyncReport(job: "test", source: source.description)
         do {
-            return .success(
-                try await syncer.run(
-                    source: ArraySource(items: records), store: store, service: account, job: "test",
-                    overrides: overrides, now: now))
+            try await syncer.run(
+                source: source, store: store, service: account, overrides: overrides, now: now, into: &report)
+            return .success(report)
         } catch {
             return .failure(error)
         }
@@ -381,4 +384,8 @@ final class DyingSnapshot: SnapshotStore, @unchecked Sendable {
         try write()
         try await base.removeJournalEntry(key)
     }
+    func runs(limit: Int) async throws -> [RunRecord] { try await base.runs(limit: limit) }
+    func lastSuccess() async throws -> RunRecord? { try await base.lastSuccess() }
+    func events(of sourceID: String) async throws -> [PersonEvent] { try await base.events(of: sourceID) }
+    func health() async throws -> StoreHealth { try await base.health() }
 }

@@ -68,7 +68,7 @@ let standardMapping: [FieldMapping] = [
 ]
 
 func planner(_ mapping: [FieldMapping] = standardMapping, removals: RemovalPolicy = RemovalPolicy()) -> Planner {
-    Planner(mappings: mapping, catalog: FieldCatalog(), removals: removals, logger: Logger(label: "test"))
+    Planner(mappings: mapping, catalog: FieldCatalog(), grace: removals.grace, logger: Logger(label: "test"))
 }
 
 extension ChangeSet {

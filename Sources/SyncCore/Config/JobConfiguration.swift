@@ -31,16 +31,14 @@ public struct JobConfiguration: Sendable {
     public var metricsFile: String?
     /// Webhooks told about runs that need a person (`notify:`).
     public var webhooks: [Webhook] = []
-    /// How many runs the snapshot store remembers (`history.keep`), with what each did to each person.
-    public var historyKeep = 400
-    /// How many person events the history keeps at most (`history.keep_events`): the oldest go first.
-    public var historyKeepEvents = 2_000_000
-    /// How old the last success may be before the job is stale (`history.stale_after`): `status`
-    /// turns critical and `stale` webhooks are told.
-    public var staleAfter = Duration.seconds(26 * 3600)
+    /// How much run history the snapshot store keeps, and when the job is stale (`history:`).
+    public var history = HistoryPolicy()
     /// After how many runs in a row with rows rejected `status` turns critical (`history.rejected_runs_critical`):
     /// one night's rejections are a warning, the same rejection every night is an account drifting.
     public var rejectedRunsCritical = 3
+
+    /// What the job allows a run (`removals:`, `guards:`).
+    public var policy: RunPolicy { RunPolicy(removals: removals, guards: guards) }
 
     /// Reads a job from a parsed config document.
     /// - Parameters:
@@ -106,9 +104,9 @@ public struct JobConfiguration: Sendable {
             try metrics.finish()
         }
         if let history = try top.section("history") {
-            historyKeep = try history.int("keep", in: 1...100_000) ?? historyKeep
-            historyKeepEvents = try history.int("keep_events", in: 1...1_000_000_000) ?? historyKeepEvents
-            staleAfter = try history.duration("stale_after") ?? staleAfter
+            self.history.keep = try history.int("keep", in: 1...100_000) ?? self.history.keep
+            self.history.keepEvents = try history.int("keep_events", in: 1...1_000_000_000) ?? self.history.keepEvents
+            self.history.staleAfter = try history.duration("stale_after") ?? self.history.staleAfter
             rejectedRunsCritical = try history.int("rejected_runs_critical", in: 1...1000) ?? rejectedRunsCritical
             try history.finish()
         }

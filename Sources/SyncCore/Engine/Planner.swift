@@ -9,14 +9,10 @@ public struct Planner: Sendable {
     public var mappings: [FieldMapping]
     /// The API's fields and rules.
     public var catalog: FieldCatalog
-    /// What happens to people who left.
-    public var removals: RemovalPolicy
-    /// The other limits that stop a run.
-    public var guards = GuardPolicy()
+    /// How long someone missing from the source waits before they are removed (`removals.grace`).
+    public var grace: Duration
     /// HR's start and leaving dates, if the job uses them.
     public var dates = EffectiveDates()
-    /// The named sources, when the job joins several.
-    public var join: JoinSettings?
     /// Which records of the source (the primary) count.
     public var filter = RecordFilter()
     /// The job's last successful run, if the caller read it: what its joined sources matched.
@@ -27,19 +23,17 @@ public struct Planner: Sendable {
     public var progress: (@Sendable (_ recordsRead: Int) -> Void)?
 
     /// Creates a planner.
-    public init(mappings: [FieldMapping], catalog: FieldCatalog, removals: RemovalPolicy, logger: Logger) {
+    public init(mappings: [FieldMapping], catalog: FieldCatalog, grace: Duration = .zero, logger: Logger) {
         self.mappings = mappings
         self.catalog = catalog
-        self.removals = removals
+        self.grace = grace
         self.logger = logger
     }
 
     /// Creates a planner for a job.
     public init(job: JobConfiguration, logger: Logger) {
-        self.init(mappings: job.mapping, catalog: job.api.fields, removals: job.removals, logger: logger)
-        guards = job.guards
+        self.init(mappings: job.mapping, catalog: job.api.fields, grace: job.removals.grace, logger: logger)
         dates = job.dates
-        join = job.join
         filter = job.filter
     }
 
@@ -76,19 +70,11 @@ public struct Planner: Sendable {
         changes.recordsRead = candidates.count
         changes.filtered = pipeline.filtered
         logger.info("read \(candidates.count) records from \(source.description) in \(ContinuousClock.now - started)")
-        if let joined = source as? JoinedSource {
+        if let joined = source as? any JoinReporting {
             changes.unmatched = joined.unmatched
             changes.joined = joined.counts
+            changes.fieldSources = joined.fieldSources(of: mappings)
             if let last = lastSuccess, !last.joined.isEmpty { changes.joinedBefore = (last.records, last.joined) }
-        }
-        if let join {
-            for mapping in mappings {
-                var names: [String] = []
-                for attribute in mapping.attributes where !names.contains(join.member(of: attribute).member) {
-                    names.append(join.member(of: attribute).member)
-                }
-                changes.fieldSources[mapping.field] = names
-            }
         }
         let read = candidates.count + pipeline.filtered
         if read > 0, let condition = filter.untested(seen: pipeline.filterAttributesSeen) {
@@ -99,7 +85,7 @@ public struct Planner: Sendable {
         }
 
         var differ = Differ(
-            layout: preparer.layout, key: snapshot.key, grace: removals.grace, dates: dates,
+            layout: preparer.layout, key: snapshot.key, grace: grace, dates: dates,
             resendUnchanged: resendUnchanged)
         differ.filteredDates = pipeline.filteredDates
         var index = try await loadedIndex

@@ -31,8 +31,9 @@ public enum Guards {
     /// Checks a change set against the job's limits and the operator's overrides.
     /// - Returns: `nil` when the run may go on, else the ``SyncError`` (kind `.guardStopped`) to stop with.
     public static func check(
-        _ changes: ChangeSet, removals: RemovalPolicy, guards: GuardPolicy, overrides: GuardOverrides = GuardOverrides()
+        _ changes: ChangeSet, policy: RunPolicy, overrides: GuardOverrides = GuardOverrides()
     ) -> SyncError? {
+        let guards = policy.guards
         if let minimum = guards.minRecords, changes.recordsRead < minimum {
             return SyncError(
                 .guardStopped,
@@ -43,7 +44,7 @@ public enum Guards {
         if let stopped = checkJoined(changes, overrides: overrides, policy: guards) { return stopped }
         if let approved = overrides.approved { return approved.check(changes, guards: guards) }
         if !overrides.allowMassRemoval,
-            let stopped = RemovalGuard.check(changes, policy: removals, allowMassRemoval: false)
+            let stopped = RemovalGuard.check(changes, policy: policy.removals, allowMassRemoval: false)
         {
             return stopped
         }

@@ -2,6 +2,18 @@ import ConnectorCore
 import Foundation
 import Synchronization
 
+/// What a source made of several can tell after a read: what each of its members gave, which
+/// records matched nobody, and which members each mapped field reads. ``JoinedSource`` is one;
+/// the planner asks any source whether it is one, as it asks for ``ChunkedRecordSequence``.
+public protocol JoinReporting: UserSource {
+    /// The joined records of the last read that matched nobody, by source.
+    var unmatched: [JoinedSource.Unmatched] { get }
+    /// What each joined source gave the last read, in file order.
+    var counts: [JoinedSource.MemberCount] { get }
+    /// The sources each mapped field reads, by field.
+    func fieldSources(of mappings: [FieldMapping]) -> [String: [String]]
+}
+
 /// Several sources read as one (`sources:`): every primary record, with the attributes of the
 /// records of each joined source that match it, prefixed with that source's name.
 ///
@@ -9,7 +21,7 @@ import Synchronization
 /// that fails fails the read. A joined record that matches no primary record never makes a
 /// person: it is counted in ``unmatched``. Two that match one primary person make that person
 /// invalid, naming both, unless the source says `on_duplicate: first`.
-public struct JoinedSource: UserSource {
+public struct JoinedSource: JoinReporting {
     /// A source joined to the primary.
     public struct Joined: Sendable {
         /// Its settings.
@@ -67,6 +79,26 @@ public struct JoinedSource: UserSource {
 
     /// What each joined source gave the last read, in file order.
     public var counts: [MemberCount] { outcome.counts.withLock { $0 } }
+
+    /// The sources each mapped field reads, by field: a bare attribute is the primary's, `hr.title` is `hr`'s.
+    public func fieldSources(of mappings: [FieldMapping]) -> [String: [String]] {
+        let names = Set(joined.map(\.member.name))
+        func member(of attribute: String) -> String {
+            guard let dot = attribute.firstIndex(of: "."), names.contains(String(attribute[..<dot])) else {
+                return primaryName
+            }
+            return String(attribute[..<dot])
+        }
+        var sources: [String: [String]] = [:]
+        for mapping in mappings {
+            var read: [String] = []
+            for attribute in mapping.attributes where !read.contains(member(of: attribute)) {
+                read.append(member(of: attribute))
+            }
+            sources[mapping.field] = read
+        }
+        return sources
+    }
 
     public func records() -> JoinedRecords { JoinedRecords(source: self) }
 

@@ -73,9 +73,9 @@ public struct JobStatus: Sendable {
 
     /// Whether the last success is older than ``maxAge``, or none came in that long since the first run.
     public var isStale: Bool {
-        let limit = Double(maxAge.components.seconds)
-        if let age { return age > limit }
-        return firstStart.map { checkedAt.timeIntervalSince($0) > limit } ?? false
+        HistoryPolicy.isStale(
+            lastSuccess: lastSuccess.map { $0.finishedAt ?? $0.startedAt }, firstStart: firstStart, now: checkedAt,
+            maxAge: maxAge)
     }
 
     /// The state, and the reasons for it, worst first.

@@ -140,11 +140,11 @@ public struct JournalEntry: Sendable, Hashable {
     }
 }
 
-/// A snapshot that a sync may write. Each call is one transaction.
+/// A snapshot that a sync may write, with its run history (which it records and reads). Each call is one transaction.
 ///
 /// Between ``beginRun(_:)`` and ``finishRun(_:keep:keepEvents:)``, every call that changes a person
 /// also records, in its own transaction, what happened to them (``PersonEvent``) in that run.
-public protocol SnapshotStore: SnapshotReader {
+public protocol SnapshotStore: SnapshotReader, RunHistoryReader {
     /// Records that a run starts: the people changed from now on are changed by it. A run
     /// recorded earlier and never finished (its process died) is marked `interrupted`.
     func beginRun(_ run: RunRecord) async throws
@@ -185,8 +185,11 @@ extension SnapshotStore {
     }
 }
 
-/// The snapshot before the first sync: nobody, and a key nobody keeps.
-public struct EmptySnapshot: SnapshotReader {
+/// A snapshot opened for reading (`plan`, `status`, `history`): its people and its run history.
+public typealias ReadableSnapshot = SnapshotReader & RunHistoryReader
+
+/// The snapshot before the first sync: nobody, no runs, and a key nobody keeps.
+public struct EmptySnapshot: SnapshotReader, RunHistoryReader {
     public let description: String
     public let key = SnapshotKey.random()
 
@@ -195,6 +198,10 @@ public struct EmptySnapshot: SnapshotReader {
 
     public func index() async throws -> SnapshotIndex { SnapshotIndex() }
     public func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] { [:] }
+    public func runs(limit: Int) async throws -> [RunRecord] { [] }
+    public func lastSuccess() async throws -> RunRecord? { nil }
+    public func events(of sourceID: String) async throws -> [PersonEvent] { [] }
+    public func health() async throws -> StoreHealth { StoreHealth() }
 }
 
 extension SnapshotKey {

@@ -88,4 +88,12 @@ public protocol ImportService: Sendable {
     /// Waits for an import to end.
     /// - Returns: its outcome, with per-row errors.
     func outcome(of importID: String) async throws -> ImportOutcome
+
+    /// Requests tried again so far (429, 5xx, a lost connection), for the run report.
+    var retries: Int { get }
+}
+
+extension ImportService {
+    /// A service that never tries again: none.
+    public var retries: Int { 0 }
 }

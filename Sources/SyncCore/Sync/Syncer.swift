@@ -15,6 +15,8 @@ import Logging
 public struct Syncer: Sendable {
     /// Reads, maps, validates and diffs.
     public var planner: Planner
+    /// What happens to leavers, and the limits that stop a run.
+    public var policy: RunPolicy
     /// Rows per import request.
     public var batchSize: Int
     /// Imports submitted and being polled at once (`api.max_in_flight`).
@@ -25,39 +27,25 @@ public struct Syncer: Sendable {
     public var progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)?
 
     /// Creates a sync engine.
-    public init(planner: Planner, batchSize: Int, logger: Logger) {
+    public init(planner: Planner, policy: RunPolicy, batchSize: Int, logger: Logger) {
         self.planner = planner
+        self.policy = policy
         self.batchSize = max(1, batchSize)
         self.logger = logger
     }
 
-    /// Runs one sync.
+    /// Runs one sync, counting into `report` as it goes: when the run fails part-way, the report
+    /// still says what was applied (created, updated, terminated, rejected) before it failed.
     /// - Parameters:
     ///   - source: where people come from.
     ///   - store: the job's snapshot, opened for writing (its lock held).
     ///   - service: where imports go.
-    ///   - job: the job's name, for the report.
     ///   - full: send every current person, whatever the snapshot says.
     ///   - overrides: what the operator lifted of the guards (`--allow-mass-removal`, `--approve`).
     ///   - now: the run's time (`terminated_at`, grace periods).
-    /// - Returns: the report; rows the API rejected are in it, not thrown.
+    ///   - report: filled as the run goes; rows the API rejected are in it, not thrown.
     /// - Throws: ``SyncError`` when the source fails, a guard stops the run (nothing sent),
-    ///   or the API fails beyond its retries (what was accepted so far is kept).
-    public func run(
-        source: some UserSource, store: some SnapshotStore, service: some ImportService, job: String,
-        full: Bool = false, overrides: GuardOverrides = GuardOverrides(), now: Date = Date()
-    ) async throws -> SyncReport {
-        var report = SyncReport(job: job, source: source.description, startedAt: Date(), finishedAt: Date())
-        try await run(
-            source: source, store: store, service: service, full: full, overrides: overrides, now: now,
-            into: &report)
-        return report
-    }
-
-    /// Runs one sync, counting into `report` as it goes: when the run fails part-way, the report
-    /// still says what was applied (created, updated, terminated, rejected) before it failed.
-    /// - Parameters: as ``run(source:store:service:job:full:overrides:now:)``, with the report to fill.
-    /// - Throws: as ``run(source:store:service:job:full:overrides:now:)``; `report` then holds what was done.
+    ///   or the API fails beyond its retries (what was accepted so far is kept in `report`).
     public func run(
         source: some UserSource, store: some SnapshotStore, service: some ImportService, full: Bool = false,
         overrides: GuardOverrides = GuardOverrides(), now: Date = Date(), into report: inout SyncReport
@@ -71,8 +59,7 @@ public struct Syncer: Sendable {
                 logger.notice("\(id) is let through, as the approved plan listed")
             }
         }
-        if let stopped = Guards.check(changes, removals: planner.removals, guards: planner.guards, overrides: overrides)
-        {
+        if let stopped = Guards.check(changes, policy: policy, overrides: overrides) {
             throw stopped
         }
         report.records = changes.recordsRead
@@ -115,11 +102,11 @@ public struct Syncer: Sendable {
                     progress?(done, total)
                 })
         }
-        let newlyMissing = (changes.waiting + (planner.removals.action == .report ? changes.removals : []))
+        let newlyMissing = (changes.waiting + (policy.removals.action == .report ? changes.removals : []))
             .filter { $0.person.missingSince == nil }.map(\.person.sourceID)
         try await store.setMissing(newlyMissing, since: now)
         try await store.setMissing(changes.returned, since: nil)
-        if planner.removals.action == .report { report.reportedGone = changes.removals.map(\.person.sourceID) }
+        if policy.removals.action == .report { report.reportedGone = changes.removals.map(\.person.sourceID) }
         report.journalPending = try await store.journalEntries().count
         report.finishedAt = Date()
     }
@@ -189,7 +176,7 @@ public struct Syncer: Sendable {
         var upserts = changes.creates.map { upsert($0, kind: .create) }
         upserts += changes.updates.map { upsert($0.row, kind: .update, previous: $0.previous.fields) }
         var terminations: [Outgoing] = []
-        if planner.removals.action == .terminate {
+        if policy.removals.action == .terminate {
             let when = Timestamps.api(now)
             for removal in changes.removals {
                 var fields = catalog.identity.compactMap { name -> ImportRow.Field? in
