@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "compliance-sync", targets: ["compliance-sync"]),
         .library(name: "ConnectorCore", targets: ["ConnectorCore"]),
         .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "SyncOutput", targets: ["SyncOutput"]),
+        .library(name: "JobConfig", targets: ["JobConfig"]),
         .library(name: "SQLiteSnapshotStore", targets: ["SQLiteSnapshotStore"]),
         .library(name: "FileConnector", targets: ["FileConnector"]),
         .library(name: "LDAPConnector", targets: ["LDAPConnector"]),
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "ConnectorCore", dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        // The sync engine: mapping, validation, diff, guards, plan, sync. No networking, no C of ours.
+        // The sync engine: mapping, validation, diff, guards, plan, sync, run history. No networking, no C of ours.
         .target(
             name: "SyncCore",
             dependencies: [
@@ -57,11 +59,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The job file: JobConfiguration and the settings of the API, the snapshot, webhooks and proxies.
+        // It builds the engine's values (mapping, policies); the engine never reads it.
+        .target(name: "JobConfig", dependencies: ["ConnectorCore", "SyncCore"], swiftSettings: strict),
+        // What runs say: plan text and JSON, run reports, status, metrics, notification bodies. Reads the
+        // engine's values; the engine never reads it, so a format changes without rebuilding the engine.
+        .target(name: "SyncOutput", dependencies: ["ConnectorCore", "SyncCore", "JobConfig"], swiftSettings: strict),
         // The embedded snapshot store: one SQLite file per job.
         .target(
             name: "SQLiteSnapshotStore",
             dependencies: [
-                "ConnectorCore", "SyncCore",
+                "ConnectorCore", "SyncCore", "JobConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -93,7 +101,8 @@ let package = Package(
         .target(
             name: "PostgresSnapshotStore",
             dependencies: [
-                "ConnectorCore", "SyncCore", "PostgresClient", .product(name: "Logging", package: "swift-log"),
+                "ConnectorCore", "SyncCore", "JobConfig", "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -111,7 +120,7 @@ let package = Package(
         .target(
             name: "ComplianceAPI",
             dependencies: [
-                "ConnectorCore", "SyncCore",
+                "ConnectorCore", "SyncCore", "JobConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,8 +150,8 @@ let package = Package(
         .target(
             name: "ComplianceSyncCLI",
             dependencies: [
-                "ConnectorCore", "SyncCore", "SQLiteSnapshotStore", "PostgresSnapshotStore", "FileConnector",
-                "LDAPConnector",
+                "ConnectorCore", "SyncCore", "JobConfig", "SyncOutput", "SQLiteSnapshotStore", "PostgresSnapshotStore",
+                "FileConnector", "LDAPConnector",
                 "PostgresConnector", "ExecConnector", "ComplianceAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -175,7 +184,10 @@ let package = Package(
             name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/Support",
             swiftSettings: strict),
         .testTarget(
-            name: "SyncCoreTests", dependencies: ["ConnectorCore", "SyncCore", "SnapshotStoreTestKit", "TestSupport"],
+            name: "SyncCoreTests",
+            dependencies: [
+                "ConnectorCore", "SyncCore", "JobConfig", "SyncOutput", "SnapshotStoreTestKit", "TestSupport",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "LDAPConnectorTests",
@@ -185,6 +197,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "PostgresConnector", "PostgresSnapshotStore", "PostgresClient", "ConnectorCore", "SyncCore",
+                "JobConfig",
                 "SnapshotStoreTestKit",
                 "TestSupport",
                 "ConnectorTestKit",
@@ -212,19 +225,20 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "SQLiteSnapshotStoreTests",
-            dependencies: ["SQLiteSnapshotStore", "ConnectorCore", "SyncCore", "SnapshotStoreTestKit"],
+            dependencies: ["SQLiteSnapshotStore", "ConnectorCore", "SyncCore", "JobConfig", "SnapshotStoreTestKit"],
             swiftSettings: strict),
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "ComplianceSyncCLI", "ConnectorCore", "SyncCore", "SQLiteSnapshotStore", "TestSupport",
+                "ComplianceSyncCLI", "ConnectorCore", "SyncCore", "JobConfig", "SQLiteSnapshotStore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(
             name: "SyncTests",
             dependencies: [
-                "ComplianceAPI", "ComplianceSimulator", "ConnectorCore", "SyncCore", "SQLiteSnapshotStore",
+                "ComplianceAPI", "ComplianceSimulator", "ConnectorCore", "SyncCore", "JobConfig", "SyncOutput",
+                "SQLiteSnapshotStore",
                 "FileConnector",
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),

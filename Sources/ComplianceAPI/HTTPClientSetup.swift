@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import JobConfig
 import NIOSSL
 import SyncCore
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConnectorCore
 import Foundation
+import JobConfig
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorCore
 import Foundation
+import JobConfig
 import Logging
 import SyncCore
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SyncCore
+import SyncOutput
 
 /// `compliance-sync history`: the runs a job's snapshot remembers, or what happened to one person.
 struct HistoryCommand: AsyncParsableCommand, JobCommand {

@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import ComplianceAPI
 import ConnectorCore
 import Foundation
+import JobConfig
 import Logging
 import NIOCore
 import SyncCore
+import SyncOutput
 
 /// Posts a run's notifications to the job's webhooks (`notify:`): each that wants one of
 /// the run's events gets one request, TLS verified, tried up to three times. A failure to

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConnectorCore
 import Foundation
 import SyncCore
+import SyncOutput
 
 /// `compliance-sync plan`: what a sync would change, without sending or writing anything.
 struct PlanCommand: AsyncParsableCommand, JobCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import JobConfig
 import Logging
 import PostgresSnapshotStore
 import SQLiteSnapshotStore

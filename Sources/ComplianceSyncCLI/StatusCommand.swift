@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SyncCore
+import SyncOutput
 
 /// `compliance-sync status`: a monitoring plugin (Nagios, Icinga, Zabbix, Sensu...) for a job.
 struct StatusCommand: AsyncParsableCommand, JobCommand {

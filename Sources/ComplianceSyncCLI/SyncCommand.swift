@@ -2,8 +2,10 @@ import ArgumentParser
 import ComplianceAPI
 import ConnectorCore
 import Foundation
+import JobConfig
 import Logging
 import SyncCore
+import SyncOutput
 
 /// `compliance-sync sync`: the whole run.
 struct SyncCommand: AsyncParsableCommand, JobCommand {

@@ -2,6 +2,7 @@ import ConnectorCore
 import Foundation
 import GRDB
 import GRDBSQLite
+import JobConfig
 import SyncCore
 import Synchronization
 

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import JobConfig
 import Logging
 import SyncCore
 import TestSupport

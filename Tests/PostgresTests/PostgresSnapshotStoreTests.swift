@@ -7,6 +7,7 @@ import SnapshotStoreTestKit
 import TestSupport
 import Testing
 
+@testable import JobConfig
 @testable import SyncCore
 
 /// The PostgreSQL snapshot store against a real server (database `sync` of scripts/pg-test-server).

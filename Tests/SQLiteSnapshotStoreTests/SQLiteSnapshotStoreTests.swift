@@ -1,6 +1,7 @@
 import ConnectorCore
 import Foundation
 import GRDB
+import JobConfig
 import SnapshotStoreTestKit
 import SyncCore
 import Testing

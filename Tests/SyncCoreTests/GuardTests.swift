@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import SyncCore
+@testable import SyncOutput
 
 @Suite struct GuardTests {
     let people = (1...20).map { staff("\($0)", employeeID: "E\($0)", email: "p\($0)@example.com", title: "Engineer") }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import SyncCore
+@testable import SyncOutput
 
 @Suite struct OutputTests {
     @Test func jsonStringsAreEscaped() throws {

@@ -2,6 +2,7 @@ import ConnectorCore
 import Foundation
 import Testing
 
+@testable import JobConfig
 @testable import SyncCore
 
 /// What a job reads from the service manager and the network around it: systemd credentials,

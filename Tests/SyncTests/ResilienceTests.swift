@@ -2,6 +2,7 @@ import ComplianceAPI
 import ComplianceSimulator
 import ConnectorCore
 import Foundation
+import JobConfig
 import Logging
 import SyncCore
 import TestSupport

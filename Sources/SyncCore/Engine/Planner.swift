@@ -30,13 +30,6 @@ public struct Planner: Sendable {
         self.logger = logger
     }
 
-    /// Creates a planner for a job.
-    public init(job: JobConfiguration, logger: Logger) {
-        self.init(mappings: job.mapping, catalog: job.api.fields, grace: job.removals.grace, logger: logger)
-        dates = job.dates
-        filter = job.filter
-    }
-
     /// Computes the change set.
     /// - Parameters:
     ///   - source: where people come from; read once, whole.

@@ -52,7 +52,7 @@ public struct JoinSettings: Sendable {
     public var members: [Member] { [primary] + secondaries }
 
     /// Reads `sources:`.
-    init(node: ConfigNode) throws {
+    package init(node: ConfigNode) throws {
         let section = try node.section()
         var primary: Member?
         var secondaries: [Member] = []

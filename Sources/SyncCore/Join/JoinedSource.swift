@@ -28,6 +28,12 @@ public struct JoinedSource: JoinReporting {
         public var member: JoinSettings.Member
         /// The source itself.
         public var source: any UserSource
+
+        /// A source joined by its settings.
+        public init(member: JoinSettings.Member, source: any UserSource) {
+            self.member = member
+            self.source = source
+        }
     }
 
     /// The records of a joined source no primary record matched, after a read.

@@ -35,7 +35,7 @@ public struct Condition: Sendable {
     }
 
     /// Reads one condition.
-    init(node: ConfigNode) throws {
+    package init(node: ConfigNode) throws {
         let section = try node.section()
         location = node.location
         path = node.path
@@ -99,7 +99,7 @@ public struct RecordFilter: Sendable {
     public init() {}
 
     /// Reads `include:` and `exclude:` from a source's section (marking them read).
-    init(section: ConfigSection) throws {
+    package init(section: ConfigSection) throws {
         include = try section.node("include").map(Condition.list) ?? []
         exclude = try section.node("exclude").map(Condition.list) ?? []
     }

@@ -73,7 +73,7 @@ public struct FieldMapping: Sendable {
 
     /// Reads one `mapping:` entry.
     /// - Parameter folder: the job file's folder, where a lookup's `table_file` is.
-    init(field: String, node: ConfigNode, folder: String = ".") throws {
+    package init(field: String, node: ConfigNode, folder: String = ".") throws {
         self.field = field
         location = node.location
         if let attribute = node.scalar {

@@ -41,7 +41,7 @@ public enum Transform: Sendable, Hashable {
         }
     }
 
-    init(node: ConfigNode, folder: String = ".") throws {
+    package init(node: ConfigNode, folder: String = ".") throws {
         if let name = node.scalar {
             switch name {
             case "trim": self = .trim

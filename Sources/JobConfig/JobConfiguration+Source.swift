@@ -1,5 +1,6 @@
 import ConnectorCore
 import Logging
+import SyncCore
 
 extension ConnectorRegistry {
     /// Builds the source a job's `source:` section describes.

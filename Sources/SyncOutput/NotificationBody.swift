@@ -1,5 +1,7 @@
 import ConnectorCore
 import Foundation
+import JobConfig
+import SyncCore
 
 /// What a webhook is sent about a run: the job, the host, what happened and counts. Never
 /// a person's values (no SSN, no birth date, no names) and never a secret.

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// The plan for programs (`--format json`, docs/plan-format.md).
 extension PlanRendering {

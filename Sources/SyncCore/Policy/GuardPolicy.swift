@@ -23,7 +23,7 @@ public struct GuardPolicy: Sendable, Hashable {
     /// The defaults: a field cleared for at most 10 % of the snapshot, no record minimum.
     public init() {}
 
-    init(section: ConfigSection?, source: ConfigSection) throws {
+    package init(section: ConfigSection?, source: ConfigSection) throws {
         minRecords = try source.int("min_records", in: 0...Int.max)
         guard let section else { return }
         maxClearedCount = try section.int("max_cleared_count", in: 0...Int.max)

@@ -32,7 +32,7 @@ public struct FieldCatalog: Sendable, Hashable {
     /// The defaults of compliance-api.md.
     public init() {}
 
-    init(section: ConfigSection?) throws {
+    package init(section: ConfigSection?) throws {
         guard let section else { return }
         required = try section.strings("required") ?? required
         known = try section.strings("known") ?? known

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// The HTTP proxy the API is reached through: `api.proxy` (with `proxy_user` and
 /// `proxy_password_env`/`_file`/`_credential`), else `https_proxy`/`HTTPS_PROXY` from the

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// Where the snapshot of the last successful sync lives (`snapshot:` in the config).
 public struct SnapshotSettings: Sendable {

@@ -22,7 +22,7 @@ public struct RemovalPolicy: Sendable, Hashable {
     /// The defaults: terminate, at most 10 % per run, no grace.
     public init() {}
 
-    init(section: ConfigSection?) throws {
+    package init(section: ConfigSection?) throws {
         guard let section else { return }
         action = try section.choice("action", ["terminate", "report"]).flatMap(Action.init) ?? action
         maxCount = try section.int("max_count", in: 0...Int.max)

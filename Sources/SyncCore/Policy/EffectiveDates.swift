@@ -27,7 +27,7 @@ public struct EffectiveDates: Sendable {
     /// Whether either date is configured.
     public var isEmpty: Bool { startsOn == nil && endsOn == nil && endedWhen == nil }
 
-    init(section: ConfigSection?) throws {
+    package init(section: ConfigSection?) throws {
         guard let section else { return }
         startsOn = try section.node("starts_on").map { try Self.mapping("dates.starts_on", $0) }
         endsOn = try section.node("ends_on").map { try Self.mapping("dates.ends_on", $0) }

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// A run's figures in the Prometheus text exposition format, for node_exporter's textfile
 /// collector (`metrics.textfile`, `sync --metrics-file`): written whole at the end of every

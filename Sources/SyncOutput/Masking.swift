@@ -1,3 +1,5 @@
+import SyncCore
+
 /// How sensitive values appear in every output: never as themselves.
 public enum Masking {
     /// The mask shown for a sensitive field's value.

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// Webhooks told about runs that need a person (`notify:` in the config): a list, each with
 /// its URL (a secret: `url_env`, `url_file` or `url_credential`), the events it wants (`on:`)

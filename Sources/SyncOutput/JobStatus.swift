@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// Where a job stands, as `status` tells a monitoring system: a Nagios/Icinga plugin state,
 /// its one-line output with performance data, or a JSON object. Read from the run history

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// What a printed plan says besides the change set itself.
 public struct PlanHeader: Sendable {

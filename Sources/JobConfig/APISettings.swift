@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// How to reach the Compliance import API (`api:` in the config).
 /// Every path, field and limit of compliance-api.md is here, with its default.

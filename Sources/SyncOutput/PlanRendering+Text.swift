@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 
 /// The plan for people (`--format text`).
 extension PlanRendering {

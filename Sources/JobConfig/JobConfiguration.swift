@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// One sync job, as its YAML file describes it.
 public struct JobConfiguration: Sendable {
