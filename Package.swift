@@ -49,6 +49,8 @@ let package = Package(
         .target(
             name: "ConnectorCore", dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // Host and certificate names for the errors of connections a job makes (not part of the connector API).
+        .target(name: "NetworkNames", swiftSettings: strict),
         // The sync engine: mapping, validation, diff, guards, plan, sync, run history. No networking, no C of ours.
         .target(
             name: "SyncCore",
@@ -61,7 +63,7 @@ let package = Package(
         ),
         // The job file: JobConfiguration and the settings of the API, the snapshot, webhooks and proxies.
         // It builds the engine's values (mapping, policies); the engine never reads it.
-        .target(name: "JobConfig", dependencies: ["ConnectorCore", "SyncCore"], swiftSettings: strict),
+        .target(name: "JobConfig", dependencies: ["ConnectorCore", "SyncCore", "NetworkNames"], swiftSettings: strict),
         // What runs say: plan text and JSON, run reports, status, metrics, notification bodies. Reads the
         // engine's values; the engine never reads it, so a format changes without rebuilding the engine.
         .target(name: "SyncOutput", dependencies: ["ConnectorCore", "SyncCore", "JobConfig"], swiftSettings: strict),
@@ -80,7 +82,7 @@ let package = Package(
         // LDAP and Active Directory sources over libldap.
         .target(
             name: "LDAPConnector",
-            dependencies: ["ConnectorCore", "CLDAP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConnectorCore", "CLDAP", "NetworkNames", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // PostgreSQL's client library, through pkg-config.
@@ -120,7 +122,7 @@ let package = Package(
         .target(
             name: "ComplianceAPI",
             dependencies: [
-                "ConnectorCore", "SyncCore", "JobConfig",
+                "ConnectorCore", "SyncCore", "JobConfig", "NetworkNames",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import ConnectorCore
+import NetworkNames
 import Foundation
 import JobConfig
 import NIOCore

@@ -1,4 +1,5 @@
 import ConnectorCore
+import JobConfig
 import Foundation
 import JobConfig
 import SyncCore

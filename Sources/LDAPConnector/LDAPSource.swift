@@ -1,5 +1,6 @@
 import CLDAP
 import ConnectorCore
+import NetworkNames
 import Foundation
 import Logging
 

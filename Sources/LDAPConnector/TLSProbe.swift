@@ -1,5 +1,6 @@
 import CLDAP
 import ConnectorCore
+import NetworkNames
 import Foundation
 
 /// After a TLS connection is refused, looks at the certificate the server

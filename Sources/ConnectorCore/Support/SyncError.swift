@@ -3,41 +3,23 @@
 /// Every message says what was wrong and where (file and line, record, field);
 /// ``hint`` says what to do. Neither ever holds a secret or a sensitive value.
 public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// What part of the run failed; it decides the exit status.
+    /// What part of the run failed. A connector reports ``configuration``, ``source`` or ``io``;
+    /// the engine and the API client add kinds of their own (a snapshot, a guard, the API), and the
+    /// command line maps each kind to its exit status.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case configuration, source, snapshot, guardStopped, api, refused, tooLarge, unconfirmed, rejected, io,
-                locked
-        }
-        private let base: Base
+        private let name: String
+
+        /// A kind of the given name; the engine declares its own kinds with it.
+        package init(name: String) { self.name = name }
 
         /// The config file or the command line is wrong (exit 2).
-        public static let configuration = Kind(base: .configuration)
+        public static let configuration = Kind(name: "configuration")
         /// The source could not be read whole (exit 1).
-        public static let source = Kind(base: .source)
-        /// The snapshot could not be opened, read or written (exit 1).
-        public static let snapshot = Kind(base: .snapshot)
-        /// A guard stopped the run before anything was sent (exit 3).
-        public static let guardStopped = Kind(base: .guardStopped)
-        /// The Compliance API refused or failed (exit 1).
-        public static let api = Kind(base: .api)
-        /// The API refused one request for good (400, 409, 413, 422): it applied nothing of it,
-        /// and sending it again unchanged will not help (exit 1 when it ends a run).
-        public static let refused = Kind(base: .refused)
-        /// The API refused one request as too large (413): it applied nothing of it (exit 1 when it ends a run).
-        public static let tooLarge = Kind(base: .tooLarge)
-        /// The API refused a request that an earlier attempt of (a timeout, a reset, a 5xx) may
-        /// have applied: whether it did cannot be known, so its rows are sent again next run (exit 1
-        /// when it ends a run).
-        public static let unconfirmed = Kind(base: .unconfirmed)
-        /// The run finished but the API rejected some rows (exit 4).
-        public static let rejected = Kind(base: .rejected)
+        public static let source = Kind(name: "source")
         /// A local file could not be read or written (exit 1).
-        public static let io = Kind(base: .io)
-        /// Another run of the job holds its lock: this one was skipped (exit 5).
-        public static let locked = Kind(base: .locked)
+        public static let io = Kind(name: "io")
 
-        public var description: String { base.rawValue }
+        public var description: String { name }
     }
 
     /// What part of the run failed.
@@ -88,17 +70,6 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, CustomDebugSt
         }
         return text
     }
-
-    /// The process exit status this error maps to (see the command-line contract).
-    public var exitCode: Int32 {
-        switch kind {
-        case .configuration: 2
-        case .guardStopped: 3
-        case .rejected: 4
-        case .locked: 5
-        default: 1
-        }
-    }
 }
 
 extension SyncError {
@@ -109,17 +80,5 @@ extension SyncError {
     ///   - hint: what to do.
     public static func config(_ message: String, at location: ConfigLocation?, hint: String? = nil) -> SyncError {
         SyncError(.configuration, location.map { "\($0): \(message)" } ?? message, hint: hint)
-    }
-}
-
-extension SyncError {
-    /// A snapshot that holds something it cannot have written: the one remedy is the same everywhere.
-    /// - Parameters:
-    ///   - snapshot: the snapshot, as it describes itself.
-    ///   - problem: what is damaged (`the stored fields of E1001 are damaged`).
-    public static func damagedSnapshot(_ snapshot: String, _ problem: String) -> SyncError {
-        SyncError(
-            .snapshot, "\(snapshot): \(problem)",
-            hint: "restore the snapshot from backup, or run `sync --full` to rebuild it")
     }
 }

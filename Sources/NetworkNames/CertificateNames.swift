@@ -1,8 +1,8 @@
 /// Names read from a certificate, for errors that say which certificate a server showed.
-public enum CertificateNames {
+package enum CertificateNames {
     /// The values of the common-name attributes (OID 2.5.4.3) in a DER certificate,
     /// in order: the issuer's comes before the subject's.
-    public static func commonNames(inDER der: [UInt8]) -> [String] {
+    package static func commonNames(inDER der: [UInt8]) -> [String] {
         var names: [String] = []
         var i = 0
         while i + 7 < der.count {

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Questions about host names in URLs a job names.
-public enum Hosts {
+package enum Hosts {
     /// Whether a host is this machine's loopback (`localhost`, `127.x.x.x`, `::1`), where
     /// plain-text protocols expose nothing: a connection that leaves the machine must be encrypted.
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
         return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
