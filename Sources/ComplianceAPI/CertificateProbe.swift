@@ -1,10 +1,10 @@
 import ConnectorCore
-import NetworkNames
 import Foundation
 import JobConfig
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NetworkNames
 import SyncCore
 
 /// After the API's certificate is refused, looks at the certificate the server (or a

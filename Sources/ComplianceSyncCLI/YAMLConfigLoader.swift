@@ -1,5 +1,4 @@
 import ConnectorCore
-import JobConfig
 import Foundation
 import JobConfig
 import SyncCore

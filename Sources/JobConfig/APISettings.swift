@@ -1,6 +1,6 @@
 import ConnectorCore
-import NetworkNames
 import Foundation
+import NetworkNames
 import SyncCore
 
 /// How to reach the Compliance import API (`api:` in the config).

@@ -1,6 +1,6 @@
 import ConnectorCore
-import NetworkNames
 import Foundation
+import NetworkNames
 import SyncCore
 
 /// Webhooks told about runs that need a person (`notify:` in the config): a list, each with

@@ -1,8 +1,8 @@
 import CLDAP
 import ConnectorCore
-import NetworkNames
 import Foundation
 import Logging
+import NetworkNames
 
 /// People from an LDAP directory, OpenLDAP or Active Directory (`source.type: ldap`).
 ///

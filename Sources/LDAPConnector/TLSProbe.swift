@@ -1,7 +1,7 @@
 import CLDAP
 import ConnectorCore
-import NetworkNames
 import Foundation
+import NetworkNames
 
 /// After a TLS connection is refused, looks at the certificate the server
 /// shows (connecting once more without checking it, reading nothing) so the
