@@ -213,7 +213,7 @@ extension PlanRendering {
                 json.key(sourceID)
                 json.value(creates[i].sourceID)
                 json.key(location)
-                json.value(creates[i].location?.description)
+                json.value(location: creates[i].location)
                 json.key(fields)
                 json.beginObject()
                 for f in creates[i].values.indices {

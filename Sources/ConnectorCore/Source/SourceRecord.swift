@@ -59,6 +59,12 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
         SourceLocation(place: program, number: line, kind: .outputLine)
     }
 
+    /// For a line of a file, the file and the line: a writer puts `file:line` out without making the text.
+    package var fileLine: (file: String, line: Int)? {
+        guard kind == .line, let line else { return nil }
+        return (place, line)
+    }
+
     /// `people.csv:12`, `postgres db:5432/hr, row 7`, `line 3 of the output of python3 hr.py`,
     /// or the description given.
     public var description: String {

@@ -116,6 +116,11 @@ public final class ByteOutput {
         write(byte: UInt8(ascii: "\""))
     }
 
+    /// Appends `text` escaped for a JSON string, without the quotes.
+    public func writeEscapedText(_ text: String) {
+        UTF8Text.withBytes(of: text) { writeEscaped($0) }
+    }
+
     /// Appends one byte.
     @inline(__always) public func write(byte: UInt8) {
         if count == Self.capacity { flush() }
@@ -140,10 +145,28 @@ public final class ByteOutput {
         count += bytes.count
     }
 
+    /// Appends a whole number in decimal, without making a string.
+    public func write(decimal number: Int) {
+        guard number >= 0 else { return write(String(number)) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var n = number
+            var i = buffer.count
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            } while n > 0
+            append(UnsafeBufferPointer(rebasing: buffer[i...]))
+        }
+    }
+
     /// Runs of bytes that need no escape are copied whole.
     private func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
         var run = 0
-        for i in bytes.indices {
+        // perf: eight bytes at a time while none needs an escape (nearly all text), then byte by byte.
+        let clean = Self.cleanPrefix(bytes)
+        if clean == bytes.count { return append(bytes) }
+        for i in clean..<bytes.count {
             // perf: the test inline, so a byte that needs no escape (nearly all) costs one comparison chain.
             let byte = bytes[i]
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\"),
@@ -154,6 +177,23 @@ public final class ByteOutput {
             run = i + 1
         }
         append(UnsafeBufferPointer(rebasing: bytes[run...]))
+    }
+
+    /// How many leading bytes, a multiple of eight, surely need no JSON escape: words are tested whole
+    /// for a byte below 0x20, a `"` or a `\` (the exact "has a zero byte" tests, so a word passes
+    /// only when none of its bytes needs one). Tested against the byte loop in `ByteOutputTests`.
+    static func cleanPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let raw = UnsafeRawBufferPointer(bytes)
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ w: UInt64) -> Bool { (w &- ones) & ~w & highs != 0 }
+        var i = 0
+        while i + 8 <= raw.count {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let control = (w &- 0x2020_2020_2020_2020) & ~w & highs != 0
+            if control || hasZero(w ^ 0x2222_2222_2222_2222) || hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C) { return i }
+            i += 8
+        }
+        return i
     }
 
     private func writeOut(_ bytes: UnsafeBufferPointer<UInt8>) {
