@@ -63,14 +63,14 @@ import Testing
         let approval = try PlanApproval(path: path, job: "test", maxAge: .seconds(3600))
         #expect(approval.removals.count == 10 && approval.clearings.count == 5)
         #expect(approval.check(reviewed) == nil)
-        // A saved plan edited so its updates lose their fields approves no clearing.
+        // A saved plan edited so its updates lose their fields is no plan: it approves nothing at all.
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         object["updates"] = (object["updates"] as? [[String: Any]] ?? []).map { $0.filter { $0.key != "fields" } }
         let edited = path + ".edited"
         defer { try? FileManager.default.removeItem(atPath: edited) }
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: edited))
-        #expect(try PlanApproval(path: edited, job: "test", maxAge: .seconds(3600)).clearings.isEmpty)
+        #expect(throws: SyncError.self) { try PlanApproval(path: edited, job: "test", maxAge: .seconds(3600)) }
         // One more person gone since the review: not approved.
         let more = try await engine.plan(Array(fewer.dropLast()))
         #expect(approval.check(more)?.message.contains("removal of 10") == true)

@@ -34,44 +34,35 @@ public struct PlanApproval: Sendable {
                 .configuration, "cannot read the saved plan \(path)",
                 hint: "save one with `compliance-sync plan --config JOB.yml --save PLAN.json`")
         }
-        guard let plan = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            plan["format"] as? String == "compliance-sync.plan"
-        else {
+        // Fail closed: a file that is not a whole plan document approves nothing.
+        guard let plan = try? PlanDocument.decode(data), plan.format == PlanDocument.formatName else {
             throw SyncError(.configuration, "\(path) is not a plan saved by `compliance-sync plan --save`")
         }
-        guard plan["job"] as? String == job else {
+        guard plan.job == job else {
             throw SyncError(
-                .configuration, "the saved plan \(path) is of job \(plan["job"] as? String ?? "?"), not \(job)",
+                .configuration, "the saved plan \(path) is of job \(plan.job), not \(job)",
                 hint: "approve a plan saved from this job's config")
         }
-        let formatter = ISO8601DateFormatter()
-        guard let text = plan["planned_at"] as? String, let plannedAt = formatter.date(from: text) else {
+        guard let plannedAt = ISO8601DateFormatter().date(from: plan.plannedAt) else {
             throw SyncError(.configuration, "the saved plan \(path) has no readable planned_at")
         }
         guard now.timeIntervalSince(plannedAt) <= maxAge.seconds else {
             throw SyncError(
-                .configuration, "the saved plan \(path) was made at \(text), more than \(maxAge) ago",
+                .configuration, "the saved plan \(path) was made at \(plan.plannedAt), more than \(maxAge) ago",
                 hint: "review a fresh plan (`plan --save`), or pass a longer --approve-max-age")
         }
-        var joins: [String: [Int]] = [:]
-        for member in plan["joined"] as? [[String: Any]] ?? [] {
-            guard let name = member["source"] as? String, let records = member["records"] as? Int,
-                let matched = member["matched"] as? Int
-            else { continue }
-            joins[name] = [records, matched]
-        }
-        self.joins = joins
-        held = Set((plan["held"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
-        removals = Set((plan["removals"] as? [[String: Any]] ?? []).compactMap { $0["source_id"] as? String })
+        joins = Dictionary(plan.joined.map { ($0.source, [$0.records, $0.matched]) }, uniquingKeysWith: { a, _ in a })
+        held = Set(plan.held.map(\.sourceId))
+        removals = Set(plan.removals.map(\.sourceId))
         var clearings: Set<[String]> = []
         var changes: Set<[String]> = []
-        for update in plan["updates"] as? [[String: Any]] ?? [] {
-            // Fail closed: an entry that cannot be read whole approves nothing.
-            guard let id = update["source_id"] as? String, let changed = update["changed"] as? [String],
-                let fields = update["fields"] as? [String: Any]
-            else { continue }
-            for field in changed {
-                if fields[field] == nil { clearings.insert([id, field]) } else { changes.insert([id, field]) }
+        for update in plan.updates {
+            for field in update.changed {
+                if update.fields[field] == nil {
+                    clearings.insert([update.sourceId, field])
+                } else {
+                    changes.insert([update.sourceId, field])
+                }
             }
         }
         self.clearings = clearings
