@@ -10,15 +10,15 @@ import ConnectorCore
 /// (a plan of a million people): bytes are appended and written in blocks.
 /// Or, made with ``init()``, to memory.
 public final class ByteOutput {
-    private static let capacity = 1 << 16
+    @usableFromInline static let capacity = 1 << 16
     /// The descriptor written to; -1 for memory.
     private let fd: Int32
     /// What was written, for output to memory.
     private var memory: [UInt8] = []
     // Raw memory, not an array: appending to an array property of a class costs an
     // exclusivity check per call, which was most of the time of printing a big plan.
-    private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: ByteOutput.capacity)
-    private var count = 0
+    @usableFromInline let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: ByteOutput.capacity)
+    @usableFromInline var count = 0
     private let path: String?
     private var temporary: String?
     private var failure: Int32?
@@ -105,12 +105,12 @@ public final class ByteOutput {
     }
 
     /// Appends bytes as they are.
-    public func write(bytes: [UInt8]) {
+    @inlinable public func write(bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
     /// Appends `text` as a JSON string literal, escaped straight into the buffer.
-    public func writeJSONString(_ text: String) {
+    @inlinable public func writeJSONString(_ text: String) {
         write(byte: UInt8(ascii: "\""))
         UTF8Text.withBytes(of: text) { writeEscaped($0) }
         write(byte: UInt8(ascii: "\""))
@@ -122,7 +122,7 @@ public final class ByteOutput {
     }
 
     /// Appends one byte.
-    @inline(__always) public func write(byte: UInt8) {
+    @inlinable @inline(__always) public func write(byte: UInt8) {
         if count == Self.capacity { flush() }
         storage[count] = byte
         count += 1
@@ -134,7 +134,7 @@ public final class ByteOutput {
         count = 0
     }
 
-    private func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    @usableFromInline func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let start = bytes.baseAddress, bytes.count > 0 else { return }
         if count + bytes.count > Self.capacity { flush() }
         if bytes.count > Self.capacity {
@@ -161,7 +161,7 @@ public final class ByteOutput {
     }
 
     /// Runs of bytes that need no escape are copied whole.
-    private func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
+    @usableFromInline func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
         var run = 0
         // perf: eight bytes at a time while none needs an escape (nearly all text), then byte by byte.
         let clean = Self.cleanPrefix(bytes)

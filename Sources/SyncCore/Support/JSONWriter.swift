@@ -4,17 +4,27 @@ import ConnectorCore
 /// documents (a plan of a million people) stream without being built in memory.
 ///
 /// The caller keeps the structure right; the writer adds commas and escapes.
+///
+/// perf: what a renderer calls per row is `@inlinable`: the plan's renderers live in another module
+/// (`SyncOutput`), and a call across modules per key and value cost a retain and release of the output each.
 public struct JSONWriter {
-    private let out: ByteOutput
-    private var needsComma = false
+    @usableFromInline let out: ByteOutput
+    @usableFromInline var needsComma = false
 
     /// Writes to `output`.
     public init(_ output: ByteOutput) { out = output }
 
     /// `{`
-    public mutating func beginObject() { separator(); out.write(byte: UInt8(ascii: "{")); needsComma = false }
+    @inlinable public mutating func beginObject() {
+        separator()
+        out.write(byte: UInt8(ascii: "{"))
+        needsComma = false
+    }
     /// `}`
-    public mutating func endObject() { out.write(byte: UInt8(ascii: "}")); needsComma = true }
+    @inlinable public mutating func endObject() {
+        out.write(byte: UInt8(ascii: "}"))
+        needsComma = true
+    }
     /// `[`
     public mutating func beginArray() { separator(); out.write(byte: UInt8(ascii: "[")); needsComma = false }
     /// `]`
@@ -22,7 +32,7 @@ public struct JSONWriter {
 
     /// An object key rendered once (`"name":`), for a key written for every one of a million rows.
     public struct PreparedKey: Sendable {
-        let bytes: [UInt8]
+        @usableFromInline let bytes: [UInt8]
 
         /// Renders `name` as a key.
         public init(_ name: String) {
@@ -34,7 +44,7 @@ public struct JSONWriter {
     }
 
     /// A prepared object key; the value follows.
-    public mutating func key(_ key: PreparedKey) {
+    @inlinable public mutating func key(_ key: PreparedKey) {
         separator()
         out.write(bytes: key.bytes)
         needsComma = false
@@ -49,7 +59,7 @@ public struct JSONWriter {
     }
 
     /// A string value (or `null`).
-    public mutating func value(_ text: String?) {
+    @inlinable public mutating func value(_ text: String?) {
         separator()
         if let text { string(text) } else { out.write("null") }
         needsComma = true
@@ -110,11 +120,11 @@ public struct JSONWriter {
         endArray()
     }
 
-    private mutating func separator() {
+    @inlinable mutating func separator() {
         if needsComma { out.write(byte: UInt8(ascii: ",")) }
     }
 
-    private func string(_ text: String) {
+    @inlinable func string(_ text: String) {
         out.writeJSONString(text)
     }
 
