@@ -5,7 +5,6 @@ import SyncCore
 extension PlanRendering {
     /// Writes the plan as text.
     public static func text(_ changes: ChangeSet, header: PlanHeader, to out: ByteOutput) {
-        let layout = changes.layout
         let removalVerb = header.removalAction == .terminate ? "terminate" : "report as gone"
         out.write("Plan for job \(header.job)\n  source:   \(header.source)\n  snapshot: \(header.snapshot)\n")
         out.write(
@@ -15,6 +14,25 @@ extension PlanRendering {
                 + "\(changes.unchanged) unchanged, \(changes.invalid.count) invalid"
                 + (changes.held.isEmpty ? "" : ", \(changes.held.count) held")
                 + (changes.filtered > 0 ? " (\(changes.filtered) more left out by include/exclude)" : "") + "\n")
+        sent(changes, to: out)
+        gone(changes, header: header, to: out)
+        held(changes, to: out)
+        if !changes.warnings.isEmpty {
+            out.write("\nWarnings\n")
+            for warning in changes.warnings { out.write("  * \(warning)\n") }
+        }
+        if let stopped = header.stoppedBy {
+            out.write("\nSTOPPED: \(stopped.message)\n")
+            if let hint = stopped.hint { out.write("  hint: \(hint)\n") }
+        } else if changes.isEmpty {
+            out.write("\nNothing to do.\n")
+        }
+        out.flush()
+    }
+
+    /// Who is created, updated and re-keyed.
+    private static func sent(_ changes: ChangeSet, to out: ByteOutput) {
+        let layout = changes.layout
         let printer = RowPrinter(layout: layout, out: out)
         if !changes.creates.isEmpty {
             out.write("\nCreate (\(changes.creates.count))\n")
@@ -49,6 +67,11 @@ extension PlanRendering {
                         + "  same \(rekey.matchedOn); \(change)\n")
             }
         }
+    }
+
+    /// Who goes (now, after the grace period, on HR's days) and who starts later.
+    private static func gone(_ changes: ChangeSet, header: PlanHeader, to out: ByteOutput) {
+        let layout = changes.layout
         if !changes.removals.isEmpty {
             let title = header.removalAction == .terminate ? "Terminate" : "Gone from the source (reported only)"
             out.write("\n\(title) (\(changes.removals.count))\n")
@@ -75,6 +98,10 @@ extension PlanRendering {
             out.write("\n\(title) (\(list.count))\n")
             for person in list { out.write("  \(person.day)  \(person.sourceID)\n") }
         }
+    }
+
+    /// What joined sources gave, and who is not sent: left unsent, held, invalid.
+    private static func held(_ changes: ChangeSet, to out: ByteOutput) {
         if !changes.joined.isEmpty {
             out.write(
                 "\nJoined: "
@@ -105,17 +132,6 @@ extension PlanRendering {
                 out.write("  ! \(id)\(place)  \(record.reason)\n")
             }
         }
-        if !changes.warnings.isEmpty {
-            out.write("\nWarnings\n")
-            for warning in changes.warnings { out.write("  * \(warning)\n") }
-        }
-        if let stopped = header.stoppedBy {
-            out.write("\nSTOPPED: \(stopped.message)\n")
-            if let hint = stopped.hint { out.write("  hint: \(hint)\n") }
-        } else if changes.isEmpty {
-            out.write("\nNothing to do.\n")
-        }
-        out.flush()
     }
 
     private static func describeChange(_ field: String, _ update: PlannedUpdate, _ layout: RowLayout) -> String {
