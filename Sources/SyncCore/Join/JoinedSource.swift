@@ -2,18 +2,6 @@ import ConnectorCore
 import Foundation
 import Synchronization
 
-/// What a source made of several can tell after a read: what each of its members gave, which
-/// records matched nobody, and which members each mapped field reads. ``JoinedSource`` is one;
-/// the planner asks any source whether it is one, as it asks for ``ChunkedRecordSequence``.
-public protocol JoinReporting: UserSource {
-    /// The joined records of the last read that matched nobody, by source.
-    var unmatched: [JoinedSource.Unmatched] { get }
-    /// What each joined source gave the last read, in file order.
-    var counts: [JoinedSource.MemberCount] { get }
-    /// The sources each mapped field reads, by field.
-    func fieldSources(of mappings: [FieldMapping]) -> [String: [String]]
-}
-
 /// Several sources read as one (`sources:`): every primary record, with the attributes of the
 /// records of each joined source that match it, prefixed with that source's name.
 ///
@@ -281,59 +269,5 @@ public struct JoinedSource: JoinReporting {
     private final class Outcome: Sendable {
         let unmatched = Mutex<[Unmatched]>([])
         let counts = Mutex<[MemberCount]>([])
-    }
-}
-
-/// The merged schemas of a read, one per combination of the sources' schemas.
-struct SchemaCache {
-    let primaryName: String
-    let joined: [String]
-    private var cache: [[ObjectIdentifier?]: AttributeSchema] = [:]
-    // perf: the last combination, found without building a key: most records share their schemas.
-    private var last: (person: AttributeSchema, matches: [AttributeSchema?], problem: Bool, schema: AttributeSchema)?
-
-    init(primaryName: String, joined: [String]) {
-        self.primaryName = primaryName
-        self.joined = joined
-    }
-
-    /// The primary record with its matches' values, each joined source's attributes prefixed with
-    /// its name; the primary's are there by their bare names and, as aliases, prefixed.
-    mutating func merge(_ person: SourceRecord, _ matches: [SourceRecord?], problem: String?) -> SourceRecord {
-        let schema = self.schema(person.schema, matches.map { $0?.schema }, problem: problem != nil)
-        var values = person.values
-        values.reserveCapacity(schema.names.count)
-        for match in matches { if let match { values += match.values } }
-        if let problem { values.append(.text(problem)) }
-        return SourceRecord(id: person.id, schema: schema, values: values, location: person.location)
-    }
-
-    private mutating func schema(_ person: AttributeSchema, _ matches: [AttributeSchema?], problem: Bool)
-        -> AttributeSchema
-    {
-        if let last, last.person === person, last.problem == problem, last.matches.count == matches.count,
-            zip(last.matches, matches).allSatisfy({ $0 === $1 })
-        {
-            return last.schema
-        }
-        let key =
-            [ObjectIdentifier(person)] + matches.map { $0.map(ObjectIdentifier.init) }
-            + [problem ? ObjectIdentifier(SchemaCache.self) : nil]
-        let schema: AttributeSchema
-        if let cached = cache[key] {
-            schema = cached
-        } else {
-            var names = person.names
-            var aliases: [String: Int] = [:]
-            for (i, name) in person.names.enumerated() { aliases["\(primaryName).\(name)"] = i }
-            for (name, match) in zip(joined, matches) {
-                if let match { names += match.names.map { "\(name).\($0)" } }
-            }
-            if problem { names.append(JoinedSource.problemAttribute) }
-            schema = AttributeSchema(names, aliases: aliases)
-            cache[key] = schema
-        }
-        last = (person, matches, problem, schema)
-        return schema
     }
 }
