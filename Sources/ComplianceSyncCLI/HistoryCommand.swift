@@ -94,45 +94,10 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
     }
 
     private static func writeJSON(_ runs: [RunRecord], job: String) {
-        writeDocument("compliance-sync.history", job: job) { json in
-            json.key("runs")
-            json.beginArray()
-            for run in runs { JobStatus.write(run, to: &json) }
-            json.endArray()
-        }
+        HistoryDocument(job: job, runs: runs.map(RunEntry.init)).write(to: ByteOutput(descriptor: 1))
     }
 
     private static func writeJSON(_ events: [PersonEvent], person: String, job: String) {
-        writeDocument("compliance-sync.person-history", job: job) { json in
-            json.field("person", person)
-            json.key("events")
-            json.beginArray()
-            for event in events {
-                json.beginObject()
-                json.field("at", Timestamps.iso(event.at))
-                json.field("source_id", event.sourceID)
-                json.field("event", event.kind.rawValue)
-                json.field("fields", strings: event.fields)
-                json.field("other_id", event.otherID)
-                json.field("run", event.runID)
-                json.field("import_id", event.importID)
-                json.endObject()
-            }
-            json.endArray()
-        }
-    }
-
-    /// One JSON object on standard output: its format and version, the job, then `body`'s keys.
-    private static func writeDocument(_ format: String, job: String, _ body: (inout JSONWriter) -> Void) {
-        let out = ByteOutput(descriptor: 1)
-        var json = JSONWriter(out)
-        json.beginObject()
-        json.field("format", format)
-        json.field("version", 1)
-        json.field("job", job)
-        body(&json)
-        json.endObject()
-        out.write("\n")
-        out.flush()
+        PersonHistoryDocument(job: job, person: person, events: events).write(to: ByteOutput(descriptor: 1))
     }
 }

@@ -158,62 +158,7 @@ public struct JobStatus: Sendable {
     }
 
     /// The status as JSON (`status --format json`, documented in docs/operations.md).
-    public func writeJSON(to out: ByteOutput) {
-        let (state, reasons) = verdict
-        var json = JSONWriter(out)
-        json.beginObject()
-        json.field("format", "compliance-sync.status")
-        json.field("version", 1)
-        json.field("job", job)
-        json.field("state", state.name.lowercased())
-        json.field("exit_status", Int(state.rawValue))
-        json.field("checked_at", Timestamps.iso(checkedAt))
-        json.field("reasons", strings: reasons)
-        json.field("max_age_seconds", Int(maxAge.components.seconds))
-        json.key("last_success_age_seconds")
-        if let age { json.value(Int(age)) } else { json.value(nil as String?) }
-        json.key("last_run")
-        Self.write(lastRun, to: &json)
-        json.key("last_success")
-        Self.write(lastSuccess, to: &json)
-        json.key("running")
-        Self.write(running, to: &json)
-        json.field("people", health.people)
-        json.field("terminated", health.terminated)
-        json.field("missing", health.missing)
-        json.field("journal_pending", health.journalPending)
-        json.endObject()
-        out.write("\n")
-        out.flush()
-    }
-
-    /// A run as the status and history JSON give it.
-    public static func write(_ run: RunRecord?, to json: inout JSONWriter) {
-        guard let run else {
-            json.value(nil as String?)
-            return
-        }
-        json.beginObject()
-        json.field("run", run.id)
-        json.field("command", run.command.rawValue)
-        json.field("host", run.host)
-        json.field("status", run.status)
-        json.key("exit_status")
-        if let status = run.exitStatus { json.value(status) } else { json.value(nil as String?) }
-        json.field("started_at", Timestamps.iso(run.startedAt))
-        json.field("finished_at", run.finishedAt.map(Timestamps.iso))
-        json.field("records", run.records)
-        json.field("created", run.created)
-        json.field("updated", run.updated)
-        json.field("terminated", run.terminated)
-        json.field("rekeyed", run.rekeyed)
-        json.field("rejected", run.rejected)
-        json.field("invalid", run.invalid)
-        json.field("waiting", run.waiting)
-        json.field("imports_sent", run.importsSent)
-        json.field("error", run.error)
-        json.endObject()
-    }
+    public var document: StatusDocument { StatusDocument(self) }
 
     /// `3d 4h`, `2h 5m`, `12m`, `40s`: a span as a person reads it.
     public static func span(_ seconds: TimeInterval) -> String {
@@ -224,5 +169,50 @@ public struct JobStatus: Sendable {
         case ..<86400: return "\(s / 3600)h \(s % 3600 / 60)m"
         default: return "\(s / 86400)d \(s % 86400 / 3600)h"
         }
+    }
+}
+
+/// `status --format json`: `compliance-sync.status`, version 1 (docs/operations.md).
+public struct StatusDocument: OutputDocument, Sendable {
+    public var format = "compliance-sync.status"
+    public var version = 1
+    public var job: String
+    /// `ok`, `warning`, `critical` or `unknown`.
+    public var state: String
+    public var exitStatus: Int
+    public var checkedAt: String
+    public var reasons: [String]
+    public var maxAgeSeconds: Int
+    @Nullable public var lastSuccessAgeSeconds: Int?
+    @Nullable public var lastRun: RunEntry?
+    @Nullable public var lastSuccess: RunEntry?
+    @Nullable public var running: RunEntry?
+    public var people, terminated, missing, journalPending: Int
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, job, state, reasons, running, people, terminated, missing
+        case exitStatus = "exit_status"
+        case checkedAt = "checked_at"
+        case maxAgeSeconds = "max_age_seconds"
+        case lastSuccessAgeSeconds = "last_success_age_seconds"
+        case lastRun = "last_run"
+        case lastSuccess = "last_success"
+        case journalPending = "journal_pending"
+    }
+
+    init(_ status: JobStatus) {
+        let (state, reasons) = status.verdict
+        job = status.job
+        self.state = state.name.lowercased()
+        exitStatus = Int(state.rawValue)
+        checkedAt = Timestamps.iso(status.checkedAt)
+        self.reasons = reasons
+        maxAgeSeconds = Int(status.maxAge.components.seconds)
+        lastSuccessAgeSeconds = status.age.map { Int($0) }
+        lastRun = status.lastRun.map(RunEntry.init)
+        lastSuccess = status.lastSuccess.map(RunEntry.init)
+        running = status.running.map(RunEntry.init)
+        (people, terminated, missing) = (status.health.people, status.health.terminated, status.health.missing)
+        journalPending = status.health.journalPending
     }
 }

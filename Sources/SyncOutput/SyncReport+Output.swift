@@ -39,80 +39,111 @@ extension SyncReport {
         return lines.joined(separator: "\n")
     }
 
-    /// Writes the JSON run report.
-    public func writeJSON(to out: ByteOutput) {
-        var json = JSONWriter(out)
-        json.beginObject()
-        json.field("format", "compliance-sync.run-report")
-        json.field("version", 1)
-        json.field("job", job)
-        json.field("source", source)
-        json.field("started_at", Timestamps.iso(startedAt))
-        json.field("finished_at", Timestamps.iso(finishedAt))
-        json.field("full", full)
-        json.field("exit_status", Int(exitCode))
-        json.field("status", status)
-        json.field("error", error: failure)
-        json.key("summary")
-        json.beginObject()
-        json.field("records", records)
-        json.field("created", created)
-        json.field("updated", updated)
-        json.field("terminated", terminated)
-        json.field("rekeys", rekeys.count)
-        json.field("unchanged", unchanged)
-        json.field("invalid", invalid.count)
-        json.field("rejected", rejected.count)
-        json.field("reported_gone", reportedGone.count)
-        json.field("waiting", waiting.count)
-        json.field("imports_sent", importsSent)
-        json.field("settled", settled)
-        json.endObject()
-        json.key("rejected")
-        json.beginArray()
-        for rejection in rejected {
-            json.beginObject()
-            json.field("source_id", rejection.sourceID)
-            json.field("action", rejection.action)
-            json.field("field", rejection.field)
-            json.field("message", rejection.message)
-            json.endObject()
+    /// The JSON run report (docs/run-report.md).
+    public var document: RunReportDocument { RunReportDocument(self) }
+}
+
+/// The run report `sync` writes: `compliance-sync.run-report`, version 1 (docs/run-report.md).
+public struct RunReportDocument: OutputDocument, Sendable {
+    public struct Summary: Encodable, Sendable {
+        public var records, created, updated, terminated, rekeys, unchanged, invalid, rejected: Int
+        public var reportedGone, waiting, importsSent, settled: Int
+
+        enum CodingKeys: String, CodingKey {
+            case records, created, updated, terminated, rekeys, unchanged, invalid, rejected, waiting, settled
+            case reportedGone = "reported_gone"
+            case importsSent = "imports_sent"
         }
-        json.endArray()
-        json.key("rekeys")
-        json.beginArray()
-        for rekey in rekeys {
-            json.beginObject()
-            json.field("from", rekey.from)
-            json.field("to", rekey.to)
-            json.field("matched_on", rekey.matchedOn)
-            json.endObject()
+    }
+
+    public struct Rejection: Encodable, Sendable {
+        public var sourceId, action: String
+        @Nullable public var field: String?
+        public var message: String
+
+        enum CodingKeys: String, CodingKey {
+            case action, field, message
+            case sourceId = "source_id"
         }
-        json.endArray()
-        json.key("invalid")
-        json.beginArray()
-        for record in invalid {
-            json.beginObject()
-            json.field("source_id", record.sourceID)
-            json.field("location", record.location?.description)
-            json.field("reason", record.reason)
-            json.endObject()
+    }
+
+    public struct Rekey: Encodable, Sendable {
+        public var from, to, matchedOn: String
+
+        enum CodingKeys: String, CodingKey {
+            case from, to
+            case matchedOn = "matched_on"
         }
-        json.endArray()
-        json.key("unmatched")
-        json.beginArray()
-        for group in unmatched {
-            json.beginObject()
-            json.field("source", group.source)
-            json.field("source_ids", strings: group.ids)
-            json.endObject()
+    }
+
+    public struct Invalid: Encodable, Sendable {
+        public var sourceId: String
+        @Nullable public var location: String?
+        public var reason: String
+
+        enum CodingKeys: String, CodingKey {
+            case location, reason
+            case sourceId = "source_id"
         }
-        json.endArray()
-        json.field("reported_gone", strings: reportedGone)
-        json.field("waiting", strings: waiting)
-        json.field("warnings", strings: warnings)
-        json.endObject()
-        out.write("\n")
-        out.flush()
+    }
+
+    public struct Unmatched: Encodable, Sendable {
+        public var source: String
+        public var sourceIds: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case source
+            case sourceIds = "source_ids"
+        }
+    }
+
+    public var format = "compliance-sync.run-report"
+    public var version = 1
+    public var job, source, startedAt, finishedAt: String
+    public var full: Bool
+    public var exitStatus: Int
+    public var status: String
+    @Nullable public var error: ErrorEntry?
+    public var summary: Summary
+    public var rejected: [Rejection]
+    public var rekeys: [Rekey]
+    public var invalid: [Invalid]
+    public var unmatched: [Unmatched]
+    public var reportedGone, waiting, warnings: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, job, source, full, status, error, summary, rejected, rekeys, invalid, unmatched, waiting
+        case warnings
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case exitStatus = "exit_status"
+        case reportedGone = "reported_gone"
+    }
+
+    init(_ report: SyncReport) {
+        job = report.job
+        source = report.source
+        startedAt = Timestamps.iso(report.startedAt)
+        finishedAt = Timestamps.iso(report.finishedAt)
+        full = report.full
+        exitStatus = Int(report.exitCode)
+        status = report.status
+        error = ErrorEntry(report.failure)
+        summary = Summary(
+            records: report.records, created: report.created, updated: report.updated,
+            terminated: report.terminated, rekeys: report.rekeys.count, unchanged: report.unchanged,
+            invalid: report.invalid.count, rejected: report.rejected.count, reportedGone: report.reportedGone.count,
+            waiting: report.waiting.count, importsSent: report.importsSent, settled: report.settled)
+        rejected = report.rejected.map {
+            Rejection(sourceId: $0.sourceID, action: $0.action, field: $0.field, message: $0.message)
+        }
+        rekeys = report.rekeys.map { Rekey(from: $0.from, to: $0.to, matchedOn: $0.matchedOn) }
+        invalid = report.invalid.map {
+            Invalid(sourceId: $0.sourceID, location: $0.location?.description, reason: $0.reason)
+        }
+        unmatched = report.unmatched.map { Unmatched(source: $0.source, sourceIds: $0.ids) }
+        reportedGone = report.reportedGone
+        waiting = report.waiting
+        warnings = report.warnings
     }
 }

@@ -80,3 +80,31 @@ import Testing
         }
     }
 }
+
+/// The run report, status and history are `Encodable` documents: their schema first, every key present.
+@Suite struct OutputDocumentTests {
+    func object(_ document: some OutputDocument) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: try document.encoded()) as? [String: Any])
+    }
+
+    @Test func anAbsentValueIsNullNotLeftOut() throws {
+        let report = try object(SyncReport(job: "nightly", source: "csv people.csv").document)
+        #expect(report["format"] as? String == "compliance-sync.run-report" && report["version"] as? Int == 1)
+        #expect(report["error"] is NSNull && report["status"] as? String == "completed")
+        var failed = SyncReport(job: "nightly", source: "csv people.csv")
+        failed.failure = SyncError(.guardStopped, "too many removals")
+        let stopped = try object(failed.document)
+        #expect((stopped["error"] as? [String: Any])?["hint"] is NSNull && stopped["exit_status"] as? Int == 3)
+
+        let status = try object(
+            JobStatus(job: "nightly", health: StoreHealth(), checkedAt: Date(), maxAge: .seconds(3600)).document)
+        #expect(status["format"] as? String == "compliance-sync.status" && status["state"] as? String == "unknown")
+        for key in ["last_run", "last_success", "running", "last_success_age_seconds"] {
+            #expect(status[key] is NSNull, "\(key)")
+        }
+        let run = RunRecord(id: "r1", command: .sync, startedAt: Date(timeIntervalSince1970: 0), host: "h")
+        let history = try object(HistoryDocument(job: "nightly", runs: [RunEntry(run)]))
+        let first = try #require((history["runs"] as? [[String: Any]])?.first)
+        #expect(first["finished_at"] is NSNull && first["started_at"] as? String == "1970-01-01T00:00:00Z")
+    }
+}
