@@ -10,13 +10,10 @@ public enum NotificationBody {
     public static func render(
         _ report: SyncReport, events: [Webhook.Event], format: Webhook.Format, host: String
     ) -> [UInt8] {
-        let object: [String: Any]
         switch format {
-        case .json: object = json(report, events: events, host: host)
-        case .slack: object = ["text": slackText(report, events: events, host: host)]
+        case .json: encode(NotificationDocument(report, events: events, host: host))
+        case .slack: encode(SlackMessage(text: slackText(report, events: events, host: host)))
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Array(data)
     }
 
     /// The body for a webhook told by `status --notify` that a job is stale: the same schema,
@@ -32,38 +29,27 @@ public enum NotificationBody {
         }
         report.lastSuccessAt = status.lastSuccess.map { $0.finishedAt ?? $0.startedAt }
         report.stale = true
-        var object: [String: Any]
         switch format {
         case .json:
-            object = json(report, events: [.stale], host: host)
-            object["status"] = status.lastRun?.status ?? "none"
-            object["exit_status"] = status.lastRun?.exitStatus ?? NSNull()
-            object["state"] = state.name.lowercased()
-            object["reasons"] = reasons
-            object["checked_at"] = Timestamps.iso(status.checkedAt)
+            var document = NotificationDocument(report, events: [.stale], host: host)
+            document.status = status.lastRun?.status ?? "none"
+            document.exitStatus = status.lastRun?.exitStatus
+            document.state = state.name.lowercased()
+            document.reasons = reasons
+            document.checkedAt = Timestamps.iso(status.checkedAt)
+            return encode(document)
         case .slack:
-            object = [
-                "text": "compliance-sync job *\(status.job)* on \(host) is \(state.name): "
-                    + reasons.joined(separator: "; ")
-            ]
+            return encode(
+                SlackMessage(
+                    text: "compliance-sync job *\(status.job)* on \(host) is \(state.name): "
+                        + reasons.joined(separator: "; ")))
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Array(data)
     }
 
-    /// The documented JSON schema (docs/operations.md), version 1.
-    static func json(_ report: SyncReport, events: [Webhook.Event], host: String) -> [String: Any] {
-        var object: [String: Any] = [
-            "format": "compliance-sync.notification", "version": 1, "job": report.job, "host": host,
-            "source": report.source, "events": events.map(\.rawValue), "status": report.status,
-            "exit_status": Int(report.exitCode), "started_at": Timestamps.iso(report.startedAt),
-            "finished_at": Timestamps.iso(report.finishedAt), "counts": counts(report),
-        ]
-        if let failure = report.failure {
-            object["error"] = ["message": failure.message, "hint": failure.hint ?? ""]
-        }
-        if let lastSuccess = report.lastSuccessAt { object["last_success_at"] = Timestamps.iso(lastSuccess) }
-        return object
+    private static func encode(_ body: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(body)) ?? Data("{}".utf8))
     }
 
     /// One message for a Slack incoming webhook.
@@ -84,19 +70,75 @@ public enum NotificationBody {
         if let failure = report.failure {
             lines.append("> " + failure.message + (failure.hint.map { "\n> " + $0 } ?? ""))
         }
-        let c = counts(report)
         lines.append(
-            "read \(c["records"] ?? 0), created \(c["created"] ?? 0), updated \(c["updated"] ?? 0), "
-                + "terminated \(c["terminated"] ?? 0), rejected \(c["rejected"] ?? 0), invalid \(c["invalid"] ?? 0)")
+            "read \(report.records), created \(report.created), updated \(report.updated), "
+                + "terminated \(report.terminated), rejected \(report.rejected.count), invalid \(report.invalid.count)")
         return lines.joined(separator: "\n")
     }
+}
 
-    private static func counts(_ report: SyncReport) -> [String: Int] {
-        [
-            "records": report.records, "created": report.created, "updated": report.updated,
-            "terminated": report.terminated, "rekeyed": report.rekeys.count, "unchanged": report.unchanged,
-            "invalid": report.invalid.count, "rejected": report.rejected.count, "waiting": report.waiting.count,
-            "imports_sent": report.importsSent,
-        ]
+/// A Slack incoming webhook's message.
+struct SlackMessage: Encodable {
+    var text: String
+}
+
+/// What a webhook is sent as JSON: `compliance-sync.notification`, version 1 (docs/operations.md).
+/// `error` and `last_success_at` are left out when there is none; a stale job's body adds `state`,
+/// `reasons` and `checked_at`.
+public struct NotificationDocument: OutputDocument, Sendable {
+    public struct Counts: Encodable, Sendable {
+        public var records, created, updated, terminated, rekeyed, unchanged, invalid, rejected, waiting: Int
+        public var importsSent: Int
+
+        enum CodingKeys: String, CodingKey {
+            case records, created, updated, terminated, rekeyed, unchanged, invalid, rejected, waiting
+            case importsSent = "imports_sent"
+        }
+    }
+
+    public struct Failure: Encodable, Sendable {
+        public var message: String
+        /// Empty when there is no hint.
+        public var hint: String
+    }
+
+    public var format = "compliance-sync.notification"
+    public var version = 1
+    public var job, host, source: String
+    public var events: [String]
+    public var status: String
+    @Nullable public var exitStatus: Int?
+    public var startedAt, finishedAt: String
+    public var counts: Counts
+    public var error: Failure?
+    public var lastSuccessAt: String?
+    public var state: String?
+    public var reasons: [String]?
+    public var checkedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, job, host, source, events, status, counts, error, state, reasons
+        case exitStatus = "exit_status"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case lastSuccessAt = "last_success_at"
+        case checkedAt = "checked_at"
+    }
+
+    init(_ report: SyncReport, events: [Webhook.Event], host: String) {
+        job = report.job
+        self.host = host
+        source = report.source
+        self.events = events.map(\.rawValue)
+        status = report.status
+        exitStatus = Int(report.exitCode)
+        startedAt = Timestamps.iso(report.startedAt)
+        finishedAt = Timestamps.iso(report.finishedAt)
+        counts = Counts(
+            records: report.records, created: report.created, updated: report.updated, terminated: report.terminated,
+            rekeyed: report.rekeys.count, unchanged: report.unchanged, invalid: report.invalid.count,
+            rejected: report.rejected.count, waiting: report.waiting.count, importsSent: report.importsSent)
+        error = report.failure.map { Failure(message: $0.message, hint: $0.hint ?? "") }
+        lastSuccessAt = report.lastSuccessAt.map(Timestamps.iso)
     }
 }
