@@ -137,10 +137,26 @@ public struct LDAPSource: UserSource, SourceConnector {
             .flatMap(GroupMembership.init) ?? .memberOf
         source.nestedGroupDepth = try section.int("nested_groups", in: 0...20) ?? 0
         source.groupBaseDN = try section.string("group_base_dn")
+        if source.isActiveDirectory, source.pageSize > Self.activeDirectoryMaxPageSize {
+            context.logger.notice(
+                """
+                source.page_size \(source.pageSize) is read as \(Self.activeDirectoryMaxPageSize): Active Directory \
+                answers at most that many entries a page (its MaxPageSize), and paging reads the rest
+                """)
+            source.pageSize = Self.activeDirectoryMaxPageSize
+        }
         if !source.verifyCertificates {
             context.logger.warning("source.tls_verify is off: the directory's certificate is not checked")
         }
         return source
+    }
+
+    /// The most entries Active Directory answers a page (its default MaxPageSize).
+    static let activeDirectoryMaxPageSize = 1000
+
+    /// Whether the job reads Active Directory, as its settings say: `id: objectGUID` or `exclude_disabled`.
+    var isActiveDirectory: Bool {
+        excludeDisabled || idAttribute.caseInsensitiveCompare("objectGUID") == .orderedSame
     }
 
     public var description: String { "ldap \(urls.joined(separator: " ")) \(baseDN)" }

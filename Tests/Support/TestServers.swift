@@ -1,6 +1,6 @@
 import Foundation
 
-/// Which of the servers that scripts/test starts (slapd, PostgreSQL) and builds it
+/// Which of the servers that scripts/test starts (slapd, PostgreSQL, a Samba AD DC) and builds it
 /// makes (the connector examples) are here. Plain `swift test` skips the suites
 /// that need one, saying so; scripts/test sets `COMPLIANCE_SYNC_TEST_SERVERS=required`,
 /// so there every suite runs, and a missing server fails instead of skipping.
@@ -12,6 +12,8 @@ public enum TestServers {
     public static let ldap = required || environment["LDAP_TEST_URL"] != nil
     /// The test database (scripts/pg-test-server).
     public static let postgres = required || environment["PG_TEST_STORE"] != nil
+    /// The Samba Active Directory domain controller (scripts/samba-test-server).
+    public static let samba = required || environment["COMPLIANCE_SYNC_AD_URL"] != nil
     /// The connector examples built by scripts/build-examples.
     public static let examples = required || environment["CUSTOM_SYNC_BINARY"] != nil
     /// Debian's tinyproxy, which scripts/setup installs, for the proxy tests.
