@@ -15,10 +15,16 @@ struct GroupScope {
         let base = source.groupBaseDN ?? parent(of: source.groups[0])
         let memberLists: [String: [String]]
         do {
-            memberLists = try readMemberLists(under: base, on: connection, pageSize: source.pageSize)
+            memberLists = try readMemberLists(
+                under: base, on: connection, pageSize: source.pageSize, ranged: source.isActiveDirectory)
         } catch var error as SyncError {
             error.hint = "groups are searched under \(base): check source.groups, or set source.group_base_dn"
             throw error
+        }
+        for group in source.groups {
+            source.logger?.debug(
+                "\(group): \(memberLists[normalise(group)]?.count ?? 0) members\(source.isActiveDirectory ? ", read in ranges of \(rangeSize)" : "")"
+            )
         }
         var scope = GroupScope(groups: [], members: [])
         var level = Set(source.groups.map(normalise))
@@ -47,15 +53,21 @@ struct GroupScope {
         return scope
     }
 
-    /// Every group under `base`, by normalised DN, with its member DNs.
-    private static func readMemberLists(under base: String, on connection: LDAPConnection, pageSize: Int) throws
-        -> [String: [String]]
-    {
+    /// The values Active Directory returns of one attribute at a time (its MaxValRange).
+    static let rangeSize = 1500
+
+    /// Every group under `base`, by normalised DN, with its member DNs. With `ranged` (Active Directory),
+    /// `member` is asked for in ranges of ``rangeSize`` from the start, as AD answers a large group
+    /// anyway; Samba returns every value to a plain request, so asking the same way tests AD's path.
+    private static func readMemberLists(
+        under base: String, on connection: LDAPConnection, pageSize: Int, ranged: Bool
+    ) throws -> [String: [String]] {
         var memberLists: [String: [String]] = [:]
         try connection.pagedSearch(
             base: base, scope: LDAP_SCOPE_SUBTREE,
             filter: "(|(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
-            attributes: ["member", "uniqueMember"], pageSize: Int32(pageSize)
+            attributes: [ranged ? "member;range=0-\(rangeSize - 1)" : "member", "uniqueMember"],
+            pageSize: Int32(pageSize)
         ) { entry in
             memberLists[normalise(entry.dn)] = entry.attributes.filter {
                 $0.name.caseInsensitiveCompare("member") == .orderedSame

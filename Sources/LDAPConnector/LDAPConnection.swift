@@ -1,6 +1,7 @@
 import CLDAP
 import ConnectorCore
 import Foundation
+import Logging
 
 /// One connection to a directory server through libldap.
 ///
@@ -13,6 +14,8 @@ final class LDAPConnection {
     private let options: Options
     /// The most attributes an entry has had so far, to size the next one's list at once.
     private var attributesPerEntry = 0
+    /// Where a search says, at debug level, what it did not follow.
+    var logger: Logger?
 
     /// TLS and timeout settings for a connection.
     struct Options {
@@ -107,12 +110,22 @@ final class LDAPConnection {
     }
 
     /// Searches with the RFC 2696 paged-results control, page after page, calling `each` per entry.
+    /// - Parameter completingRanges: fetch the rest of a ranged attribute (`member;range=0-1499`) before
+    ///   `each` sees the entry; `false` for the searches that fetch those ranges, which must see them as sent.
     func pagedSearch(
         base: String, scope: Int32, filter: String, attributes: [String]?, pageSize: Int32,
-        each: (Entry) throws -> Void
+        completingRanges: Bool = true, each: (Entry) throws -> Void
     ) throws {
         var cookie: UnsafeMutablePointer<berval>? = nil
         defer { if let cookie { ber_bvfree(cookie) } }
+        // Search references (AD's other partitions, from the domain root) are never chased with the job's
+        // credentials to another host: they are not people. Said once, at debug level.
+        var references = 0
+        defer {
+            if references > 0 {
+                logger?.debug("\(references) search references under \(base) on \(url) were not followed")
+            }
+        }
         repeat {
             var pageControl: UnsafeMutablePointer<LDAPControl>?
             try check(ldap_create_page_control(handle, pageSize, cookie, 1, &pageControl), "build a paged search for")
@@ -139,7 +152,7 @@ final class LDAPConnection {
                     defer { ldap_msgfree(message) }
                     if let current = ldap_first_entry(handle, message) {
                         var read = try read(current)
-                        if read.hasOptions { try completeRanges(&read) }
+                        if read.hasOptions && completingRanges { try completeRanges(&read) }
                         try each(read)
                     }
                 case Int32(LDAP_RES_SEARCH_RESULT):
@@ -152,8 +165,11 @@ final class LDAPConnection {
                     var code: Int32 = LDAP_SERVER_DOWN
                     _ = ldap_get_option(handle, LDAP_OPT_RESULT_CODE, &code)
                     try check(code == LDAP_SUCCESS ? LDAP_SERVER_DOWN : code, "search \(base) with filter \(filter) on")
+                case Int32(LDAP_RES_SEARCH_REFERENCE):
+                    references += 1
+                    ldap_msgfree(message)
                 default:
-                    ldap_msgfree(message)  // references and intermediate messages are not followed
+                    ldap_msgfree(message)  // intermediate messages are not followed
                 }
             }
             var code: Int32 = 0

@@ -76,6 +76,8 @@ public struct LDAPSource: UserSource, SourceConnector {
     public var nestedGroupDepth = 0
     /// Where groups are searched when nesting is followed or `member` lists are read.
     public var groupBaseDN: String?
+    /// Where the read says what it did (at debug level: ranged reads, references skipped).
+    public var logger: Logger?
 
     /// How group membership is read.
     public enum GroupMembership: String, Sendable {
@@ -137,6 +139,7 @@ public struct LDAPSource: UserSource, SourceConnector {
             .flatMap(GroupMembership.init) ?? .memberOf
         source.nestedGroupDepth = try section.int("nested_groups", in: 0...20) ?? 0
         source.groupBaseDN = try section.string("group_base_dn")
+        source.logger = context.logger
         if source.isActiveDirectory, source.pageSize > Self.activeDirectoryMaxPageSize {
             context.logger.notice(
                 """
@@ -175,6 +178,7 @@ public struct LDAPSource: UserSource, SourceConnector {
                 startTLS: startTLS, caFile: caFile, verifyCertificates: verifyCertificates,
                 timeoutSeconds: timeoutSeconds)
             let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
+            connection.logger = logger
             try connection.bind(dn: bindDN, password: bindPassword)
             try connection.readAhead(bytes: 1 << 16)
             var requested = attributes

@@ -45,7 +45,7 @@ extension LDAPConnection {
                 var next: (name: String, values: [RawValue])?
                 try pagedSearch(
                     base: entry.dn, scope: LDAP_SCOPE_BASE, filter: "(objectClass=*)", attributes: [request],
-                    pageSize: 1
+                    pageSize: 1, completingRanges: false
                 ) { found in
                     next = found.attributes.first {
                         RangedAttribute($0.name)?.name.lowercased() == range.name.lowercased()
