@@ -74,6 +74,9 @@ public struct LDAPSource: UserSource, SourceConnector {
     public var groupMembership = GroupMembership.memberOf
     /// Levels of groups within groups that count.
     public var nestedGroupDepth = 0
+    /// `nested_groups: all`: groups within groups at any depth. On Active Directory, with `memberOf`,
+    /// one search with the in-chain matching rule (`LDAP_MATCHING_RULE_IN_CHAIN`) instead of a walk.
+    public var allNestedGroups = false
     /// Where groups are searched when nesting is followed or `member` lists are read.
     public var groupBaseDN: String?
     /// Where the read says what it did (at debug level: ranged reads, references skipped).
@@ -137,7 +140,12 @@ public struct LDAPSource: UserSource, SourceConnector {
         source.groupMembership =
             try section.choice("group_membership", ["member_of", "member"])
             .flatMap(GroupMembership.init) ?? .memberOf
-        source.nestedGroupDepth = try section.int("nested_groups", in: 0...20) ?? 0
+        if try section.string("nested_groups")?.lowercased() == "all" {
+            source.allNestedGroups = true
+            source.nestedGroupDepth = Self.deepestNesting
+        } else {
+            source.nestedGroupDepth = try section.int("nested_groups", in: 0...Self.deepestNesting) ?? 0
+        }
         source.groupBaseDN = try section.string("group_base_dn")
         source.logger = context.logger
         if source.isActiveDirectory, source.pageSize > Self.activeDirectoryMaxPageSize {
@@ -152,6 +160,40 @@ public struct LDAPSource: UserSource, SourceConnector {
             context.logger.warning("source.tls_verify is off: the directory's certificate is not checked")
         }
         return source
+    }
+
+    /// The deepest nesting of groups a walk follows (`nested_groups: all` off Active Directory).
+    static let deepestNesting = 20
+
+    /// The in-chain matching rule's OID: `memberOf:1.2.840.113556.1.4.1941:=DN` holds for members of DN's
+    /// group at any depth of nesting (Active Directory, Samba).
+    static let inChainRule = "1.2.840.113556.1.4.1941"
+
+    /// Whether group scope is one search with the in-chain rule: `nested_groups: all` on Active
+    /// Directory, by `memberOf`.
+    var scopesInChain: Bool { !groups.isEmpty && allNestedGroups && isActiveDirectory && groupMembership == .memberOf }
+
+    /// The job's filter, narrowed to members of the groups at any depth with the in-chain rule.
+    var inChainFilter: String {
+        let groups = self.groups.map { "(memberOf:\(Self.inChainRule):=\(Self.escapedFilterValue($0)))" }.joined()
+        let own = filter.hasPrefix("(") ? filter : "(\(filter))"
+        return "(&\(own)(|\(groups)))"
+    }
+
+    /// A value as RFC 4515 writes it inside a filter: `*`, `(`, `)`, `\\` and NUL escaped.
+    static func escapedFilterValue(_ value: String) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "*": out += "\\2a"
+            case "(": out += "\\28"
+            case ")": out += "\\29"
+            case "\\": out += "\\5c"
+            case "\0": out += "\\00"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// The most entries Active Directory answers a page (its default MaxPageSize).
@@ -187,10 +229,13 @@ public struct LDAPSource: UserSource, SourceConnector {
             where !requested.contains(where: { $0.caseInsensitiveCompare(extra) == .orderedSame }) {
                 requested.append(extra)
             }
-            let scope = try groups.isEmpty ? nil : GroupScope.resolve(self, on: connection)
+            let inChain = scopesInChain
+            let scope = try groups.isEmpty || inChain ? nil : GroupScope.resolve(self, on: connection)
+            if inChain { logger?.debug("groups at any depth by the in-chain matching rule, in the search itself") }
             let layout = LDAPValues(attributes: requested, idAttribute: idAttribute)
             try connection.pagedSearch(
-                base: baseDN, scope: self.scope.value, filter: filter, attributes: requested, pageSize: Int32(pageSize)
+                base: baseDN, scope: self.scope.value, filter: inChain ? inChainFilter : filter, attributes: requested,
+                pageSize: Int32(pageSize)
             ) { entry in
                 if excludeDisabled, LDAPValues.isDisabled(entry) { return }
                 if let scope, !scope.admits(entry, membership: groupMembership) { return }

@@ -217,4 +217,45 @@ struct ActiveDirectorySyncTests {
             #expect((summary?["summary"] as? [String: Any])?["creates"] as? Int == domain.users - domain.users / 10)
         }
     }
+
+    /// `nested_groups: all` finds members of groups within groups at any depth, on AD in the search
+    /// itself (`memberOf:1.2.840.113556.1.4.1941:=`, LDAP_MATCHING_RULE_IN_CHAIN), not by walking levels.
+    @Test func nestedGroupsAtAnyDepthInOneSearch() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let run = "g\(UInt32.random(in: 0...UInt32.max))"
+            let contractors = "OU=Contractors,\(domain.base)"
+            func member(_ i: Int) -> String { "member: CN=contractor\(String(format: "%02d", i)),\(contractors)\n" }
+            // Three levels: outer holds middle and contractor15; middle holds inner; inner holds contractors 0-4.
+            try await domain.apply(
+                """
+                dn: CN=\(run)-inner,\(contractors)
+                objectClass: group
+                sAMAccountName: \(run)-inner
+                \((0..<5).map(member).joined())
+                dn: CN=\(run)-middle,\(contractors)
+                objectClass: group
+                sAMAccountName: \(run)-middle
+                member: CN=\(run)-inner,\(contractors)
+
+                dn: CN=\(run)-outer,\(contractors)
+                objectClass: group
+                sAMAccountName: \(run)-outer
+                member: CN=\(run)-middle,\(contractors)
+                \(member(15))
+
+                """)
+            for (depth, expected) in [("0", 1), ("all", 6)] {
+                let path = try job(
+                    in: folder, domain: domain, simulator: simulator, base: contractors, filter: "(objectClass=user)",
+                    extra: "  nested_groups: \(depth)\n  groups:\n    - CN=\(run)-outer,\(contractors)")
+                let plan = try await runCLI(
+                    ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
+                let summary = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+                #expect(
+                    (summary?["summary"] as? [String: Any])?["creates"] as? Int == expected,
+                    "nested_groups: \(depth): \(plan.stderr)")
+                #expect(plan.stderr.contains("in-chain matching rule") == (depth == "all"))
+            }
+        }
+    }
 }
