@@ -224,7 +224,10 @@ public struct LDAPSource: UserSource, SourceConnector {
             try connection.bind(dn: bindDN, password: bindPassword)
             try connection.readAhead(bytes: 1 << 16)
             var requested = attributes
-            for extra in [idAttribute] + (excludeDisabled ? ["userAccountControl"] : [])
+            let flags =
+                attributes.contains { $0.caseInsensitiveCompare(AccountFlags.attribute) == .orderedSame }
+                ? AccountFlags.sources : []
+            for extra in [idAttribute] + (excludeDisabled ? ["userAccountControl"] : []) + flags
                 + (!groups.isEmpty && groupMembership == .memberOf ? ["memberOf"] : [])
             where !requested.contains(where: { $0.caseInsensitiveCompare(extra) == .orderedSame }) {
                 requested.append(extra)

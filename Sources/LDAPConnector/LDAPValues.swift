@@ -14,6 +14,8 @@ struct LDAPValues {
     private let requested: [String]
     private let idPosition: Int?
     private let kinds: [Kind]
+    /// Where `accountFlags` goes, when the job reads it, and where its sources are.
+    private let accountFlags: (position: Int, sources: [Int])?
 
     /// How an attribute's values are read.
     enum Kind {
@@ -39,6 +41,9 @@ struct LDAPValues {
         requested = attributes
         idPosition = positions[idAttribute.lowercased()]
         kinds = attributes.map(Kind.init)
+        accountFlags = positions[AccountFlags.attribute.lowercased()].map { position in
+            (position, AccountFlags.sources.compactMap { positions[$0.lowercased()] })
+        }
     }
 
     func record(_ entry: LDAPConnection.Entry) -> SourceRecord {
@@ -51,6 +56,11 @@ struct LDAPValues {
                     ?? positions[Self.baseName(name)]
             else { continue }
             values[position] = Self.value(kinds[position], raw)
+        }
+        if let (position, sources) = accountFlags,
+            let names = AccountFlags.names(of: sources.flatMap { values[$0]?.texts ?? [] }), !names.isEmpty
+        {
+            values[position] = names.count == 1 ? .text(names[0]) : .multiple(names)
         }
         let id = idPosition.flatMap { values[$0]?.texts.first } ?? ""
         return SourceRecord(id: id, schema: schema, values: values, location: SourceLocation(entry.dn))

@@ -258,4 +258,43 @@ struct ActiveDirectorySyncTests {
             }
         }
     }
+
+    /// `accountFlags` names `userAccountControl`'s bits, for include/exclude and mappings, so a job says
+    /// `equals: disabled` or `equals: password_never_expires` instead of testing bits.
+    @Test func accountFlagsByName() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let run = "f\(UInt32.random(in: 0...UInt32.max))"
+            let ou = "OU=\(run),\(domain.base)"
+            var ldif = "dn: \(ou)\nobjectClass: organizationalUnit\n\n"
+            for (i, flags) in [512, 514, 66048, 512].enumerated() {
+                ldif += """
+                    dn: CN=\(run)-\(i),\(ou)
+                    objectClass: user
+                    sAMAccountName: \(run)-\(i)
+                    givenName: Flag
+                    sn: Number\(i)
+                    mail: \(run)-\(i)@test.example
+                    employeeID: \(run)-\(i)
+                    userAccountControl: \(flags)
+
+
+                    """
+            }
+            try await domain.apply(ldif)
+            for (filter, expected) in [
+                ("  exclude: { attribute: accountFlags, equals: disabled }", 3),
+                ("  include: { attribute: accountFlags, equals: password_never_expires }", 1),
+            ] {
+                let path = try job(
+                    in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)",
+                    extra: filter)
+                // Not exclude_disabled: the flags alone decide.
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                try text.replacingOccurrences(of: "  exclude_disabled: true\n", with: "")
+                    .write(toFile: path, atomically: true, encoding: .utf8)
+                let (summary, plan) = try await planSummary(path, environment: env)
+                #expect(summary?["creates"] == expected, "\(filter): \(plan.all)")
+            }
+        }
+    }
 }
