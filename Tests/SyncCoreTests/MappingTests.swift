@@ -103,6 +103,11 @@ import Testing
         let filetime = FieldMapping(
             field: "hired_at", input: .attribute("d"), transforms: [.date(DateFormat("filetime")!, zone: nil)])
         #expect(map(filetime, ["d": "9223372036854775806"]).0 == nil)
+        // AD's "never" is no date, and no problem: an account that does not expire is a valid record.
+        for never in ["0", "9223372036854775807"] {
+            let (value, problems) = map(filetime, ["d": .text(never)])
+            #expect(value == nil && problems.isEmpty, "\(never)")
+        }
     }
 
     @Test func unseenAttributesAreReportedOnce() {

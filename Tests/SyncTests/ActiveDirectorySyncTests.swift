@@ -297,4 +297,38 @@ struct ActiveDirectorySyncTests {
             }
         }
     }
+
+    /// `dates.ends_on: accountExpires` reads AD's ticks as a day with no transform: an account that
+    /// expired is a leaver, one that expires later is leaving, and "never" (0, or the largest number,
+    /// which every new account has) is no date at all.
+    @Test func accountExpiresIsALeavingDayWithoutATransform() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let run = "x\(UInt32.random(in: 0...UInt32.max))"
+            let ou = "OU=\(run),\(domain.base)"
+            // Ticks of 100 ns since 1601: 2020-01-01 and 2100-01-01 (UTC), then AD's two "never" values.
+            let expiries = ["132223104000000000", "1577836800000000000", "0", "9223372036854775807", nil]
+            var ldif = "dn: \(ou)\nobjectClass: organizationalUnit\n\n"
+            for (i, expiry) in expiries.enumerated() {
+                ldif += """
+                    dn: CN=\(run)-\(i),\(ou)
+                    objectClass: user
+                    sAMAccountName: \(run)-\(i)
+                    givenName: Expiring
+                    sn: Number\(i)
+                    mail: \(run)-\(i)@test.example
+                    employeeID: \(run)-\(i)
+                    userAccountControl: 512
+                    \(expiry.map { "accountExpires: \($0)\n" } ?? "")
+
+                    """
+            }
+            try await domain.apply(ldif)
+            let path = try job(
+                in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)",
+                extra: "dates:\n  ends_on: accountExpires")
+            let (summary, plan) = try await planSummary(path, environment: env)
+            #expect(summary?["invalid"] == 0, "\(plan.stdout)")
+            #expect(summary?["creates"] == 4 && summary?["left_unsent"] == 1 && summary?["leaving"] == 1, "\(plan.all)")
+        }
+    }
 }

@@ -116,6 +116,8 @@ struct CompiledField: Sendable {
             case .date(let format, let zone, let dateOnly):
                 return value.each { text in
                     guard !text.isEmpty else { return text }
+                    // AD's "never" (an account that does not expire) is no date, not a bad one.
+                    if format.isNever(text) { return nil }
                     guard let parsed = format.parse(text) else {
                         problems.append(RecordProblem(field: field, "does not match the date format \(format)"))
                         return nil

@@ -67,6 +67,13 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads `text`, or `nil` when it does not match or is not a real date.
+    /// Whether `text` is Active Directory's "never" for a `filetime` (0, or the largest 64-bit number):
+    /// no date at all, rather than one that cannot be read.
+    func isNever(_ text: String) -> Bool {
+        guard case .filetime = kind else { return false }
+        return text == "0" || text == "9223372036854775807"
+    }
+
     func parse(_ text: String) -> CivilDateTime? {
         let bytes = Array(text.utf8)
         let result: CivilDateTime?

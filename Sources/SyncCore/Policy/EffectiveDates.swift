@@ -44,10 +44,28 @@ public struct EffectiveDates: Sendable {
     }
 
     private static func mapping(_ name: String, _ node: ConfigNode) throws -> FieldMapping {
-        var mapping = try FieldMapping(field: name, node: node)
+        var mapping = try FieldMapping(field: name, node: Self.readingADTicks(node))
         // Most people have no leaving date: a run where nobody has one is the usual case.
         mapping.optional = true
         return mapping
+    }
+
+    /// Active Directory's `accountExpires`, named bare, is read as what it is: ticks since 1601 (a
+    /// `filetime` date), whose "never" values (0, and the largest number) are no date. Written out,
+    /// `{ attribute: accountExpires, transform: [{ date: filetime }] }` says the same.
+    static func readingADTicks(_ node: ConfigNode) -> ConfigNode {
+        guard let name = node.scalar, name.caseInsensitiveCompare("accountExpires") == .orderedSame else { return node }
+        func scalar(_ text: String, _ path: String) -> ConfigNode {
+            ConfigNode(.scalar(text), location: node.location, path: path)
+        }
+        let date = ConfigNode(
+            .mapping([("date", scalar("filetime", node.path + ".transform[0].date"))]), location: node.location,
+            path: node.path + ".transform[0]")
+        return ConfigNode(
+            .mapping([
+                ("attribute", scalar(name, node.path + ".attribute")),
+                ("transform", ConfigNode(.sequence([date]), location: node.location, path: node.path + ".transform")),
+            ]), location: node.location, path: node.path)
     }
 
     /// Today's date, `yyyy-mm-dd`, in ``zone`` at `now`.
