@@ -198,6 +198,21 @@ final class LDAPConnection {
         } while cookie != nil
     }
 
+    /// Reads one entry by its DN (a base search), or `nil` when the directory has no such entry (a
+    /// `manager` that names someone deleted); any other failure throws.
+    func entry(at dn: String, attributes: [String]) throws -> Entry? {
+        var message: OpaquePointer?
+        var timeout = timeval(tv_sec: options.timeoutSeconds, tv_usec: 0)
+        let rc = withCStrings(attributes) { attrs in
+            ldap_search_ext_s(handle, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, nil, nil, &timeout, 1, &message)
+        }
+        defer { if let message { ldap_msgfree(message) } }
+        if rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_INVALID_DN_SYNTAX { return nil }
+        try check(rc, "read \(dn) on")
+        guard let message, let first = ldap_first_entry(handle, message) else { return nil }
+        return try read(first)
+    }
+
     /// Reads an entry straight from its BER encoding: names and values point
     /// into the message, so nothing is copied twice (`ldap_get_values_len`
     /// would copy every value, and `ldap_next_attribute` every name).

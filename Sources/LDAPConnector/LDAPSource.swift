@@ -236,14 +236,27 @@ public struct LDAPSource: UserSource, SourceConnector {
             let scope = try groups.isEmpty || inChain ? nil : GroupScope.resolve(self, on: connection)
             if inChain { logger?.debug("groups at any depth by the in-chain matching rule, in the search itself") }
             let layout = LDAPValues(attributes: requested, idAttribute: idAttribute)
+            // Entries a mapping follows a DN to (`manager`), read once each, by normalised DN and attribute.
+            var followed: [String: AttributeValue?] = [:]
+            func follow(_ dn: String, _ attribute: String) throws -> AttributeValue? {
+                let key = GroupScope.normalise(dn) + "\u{0}" + attribute.lowercased()
+                if let known = followed[key] { return known }
+                let found = try connection.entry(at: dn, attributes: [attribute]).flatMap { entry in
+                    entry.attributes.first { $0.name.caseInsensitiveCompare(attribute) == .orderedSame }
+                        .map { LDAPValues.value(LDAPValues.Kind(attribute), $0.values) }
+                }
+                followed[key] = found
+                return found
+            }
             try connection.pagedSearch(
-                base: baseDN, scope: self.scope.value, filter: inChain ? inChainFilter : filter, attributes: requested,
-                pageSize: Int32(pageSize)
+                base: baseDN, scope: self.scope.value, filter: inChain ? inChainFilter : filter,
+                attributes: layout.serverAttributes, pageSize: Int32(pageSize)
             ) { entry in
                 if excludeDisabled, LDAPValues.isDisabled(entry) { return }
                 if let scope, !scope.admits(entry, membership: groupMembership) { return }
-                try emitter.emit(layout.record(entry))
+                try emitter.emit(layout.record(entry, follow: follow))
             }
+            if !followed.isEmpty { logger?.debug("read \(followed.count) entries that mappings follow (manager)") }
         }
     }
 }

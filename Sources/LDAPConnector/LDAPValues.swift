@@ -16,6 +16,11 @@ struct LDAPValues {
     private let kinds: [Kind]
     /// Where `accountFlags` goes, when the job reads it, and where its sources are.
     private let accountFlags: (position: Int, sources: [Int])?
+    /// Attributes a mapping follows to another entry (`manager->mail`): where each goes, where the
+    /// DN-valued attribute is, and the attribute read from the entry it names.
+    private let follows: [(position: Int, source: Int, target: String)]
+    /// What the directory is asked for: the requested names, less those made here, plus what they need.
+    let serverAttributes: [String]
 
     /// How an attribute's values are read.
     enum Kind {
@@ -31,7 +36,15 @@ struct LDAPValues {
     }
 
     /// Lays records out by the requested attributes (matched without regard to case, as LDAP does).
-    init(attributes: [String], idAttribute: String) {
+    init(attributes requestedNames: [String], idAttribute: String) {
+        // A followed attribute's DN attribute is read from the entry too.
+        var attributes = requestedNames
+        for name in requestedNames {
+            guard let (source, _) = Self.followed(name) else { continue }
+            if !attributes.contains(where: { $0.caseInsensitiveCompare(source) == .orderedSame }) {
+                attributes.append(source)
+            }
+        }
         schema = AttributeSchema(attributes)
         var positions: [String: Int] = [:]
         for (i, name) in attributes.enumerated() where positions[name.lowercased()] == nil {
@@ -44,9 +57,29 @@ struct LDAPValues {
         accountFlags = positions[AccountFlags.attribute.lowercased()].map { position in
             (position, AccountFlags.sources.compactMap { positions[$0.lowercased()] })
         }
+        follows = attributes.indices.compactMap { i in
+            guard let (source, target) = Self.followed(attributes[i]), let s = positions[source.lowercased()] else {
+                return nil
+            }
+            return (i, s, target)
+        }
+        serverAttributes = attributes.filter {
+            Self.followed($0) == nil && $0.caseInsensitiveCompare(AccountFlags.attribute) != .orderedSame
+        }
     }
 
-    func record(_ entry: LDAPConnection.Entry) -> SourceRecord {
+    /// `("manager", "mail")` for `manager->mail`; `nil` for a plain name.
+    static func followed(_ name: String) -> (source: String, target: String)? {
+        guard let arrow = name.range(of: "->") else { return nil }
+        let source = String(name[..<arrow.lowerBound]), target = String(name[arrow.upperBound...])
+        return source.isEmpty || target.isEmpty ? nil : (source, target)
+    }
+
+    /// The record of an entry; `follow` reads an attribute of the entry a DN names (for `manager->mail`).
+    func record(
+        _ entry: LDAPConnection.Entry,
+        follow: (_ dn: String, _ attribute: String) throws -> AttributeValue? = { _, _ in nil }
+    ) rethrows -> SourceRecord {
         var values = [AttributeValue?](repeating: nil, count: schema.names.count)
         for (name, raw) in entry.attributes where !raw.isEmpty {
             // Servers usually answer with the names as asked; only others need folding.
@@ -61,6 +94,10 @@ struct LDAPValues {
             let names = AccountFlags.names(of: sources.flatMap { values[$0]?.texts ?? [] }), !names.isEmpty
         {
             values[position] = names.count == 1 ? .text(names[0]) : .multiple(names)
+        }
+        for (position, source, target) in follows {
+            guard let dn = values[source]?.texts.first, !dn.isEmpty else { continue }
+            values[position] = try follow(dn, target)
         }
         let id = idPosition.flatMap { values[$0]?.texts.first } ?? ""
         return SourceRecord(id: id, schema: schema, values: values, location: SourceLocation(entry.dn))

@@ -24,6 +24,30 @@ struct ActiveDirectorySyncTests {
             users = Int(try TestServers.setting("COMPLIANCE_SYNC_AD_USERS")) ?? 0
         }
 
+        /// Adds an OU named `run` under the domain with one user per entry of `extras` (that user's own
+        /// LDIF lines, `userAccountControl: 514`); each is `CN=run-i`, with `employeeID` `run-i`.
+        /// - Returns: the OU's DN.
+        func addOU(_ run: String, users extras: [String]) async throws -> String {
+            let ou = "OU=\(run),\(base)"
+            var ldif = "dn: \(ou)\nobjectClass: organizationalUnit\n\n"
+            for (i, extra) in extras.enumerated() {
+                ldif += """
+                    dn: CN=\(run)-\(i),\(ou)
+                    objectClass: user
+                    sAMAccountName: \(run)-\(i)
+                    givenName: Test
+                    sn: User\(i)
+                    mail: \(run)-\(i)@test.example
+                    employeeID: \(run)-\(i)
+                    \(extra.contains("userAccountControl") ? "" : "userAccountControl: 512\n")\(extra)
+
+
+                    """
+            }
+            try await apply(ldif)
+            return ou
+        }
+
         /// Applies an LDIF as the domain's administrator (`ldapmodify -a`: adds, modifies, renames).
         func apply(_ ldif: String) async throws {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("ad-\(UUID()).ldif")
@@ -113,24 +137,7 @@ struct ActiveDirectorySyncTests {
     @Test func editsDisablesMovesAndRenames() async throws {
         try await withDomain { domain, simulator, folder, env in
             let run = "r\(UInt32.random(in: 0...UInt32.max))"
-            let ou = "OU=\(run),\(domain.base)"
-            var ldif = "dn: \(ou)\nobjectClass: organizationalUnit\n\n"
-            for i in 0..<10 {
-                ldif += """
-                    dn: CN=\(run)-\(i),\(ou)
-                    objectClass: user
-                    sAMAccountName: \(run)-\(i)
-                    givenName: Person
-                    sn: Number\(i)
-                    mail: \(run)-\(i)@test.example
-                    employeeID: \(run)-\(i)
-                    title: Analyst
-                    userAccountControl: 512
-
-
-                    """
-            }
-            try await domain.apply(ldif)
+            let ou = try await domain.addOU(run, users: Array(repeating: "title: Analyst", count: 10))
             let path = try job(in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)")
             let first = try await runCLI(["sync", "--config", path], environment: env)
             #expect(first.status == 0, "\(first.all)")
@@ -264,23 +271,8 @@ struct ActiveDirectorySyncTests {
     @Test func accountFlagsByName() async throws {
         try await withDomain { domain, simulator, folder, env in
             let run = "f\(UInt32.random(in: 0...UInt32.max))"
-            let ou = "OU=\(run),\(domain.base)"
-            var ldif = "dn: \(ou)\nobjectClass: organizationalUnit\n\n"
-            for (i, flags) in [512, 514, 66048, 512].enumerated() {
-                ldif += """
-                    dn: CN=\(run)-\(i),\(ou)
-                    objectClass: user
-                    sAMAccountName: \(run)-\(i)
-                    givenName: Flag
-                    sn: Number\(i)
-                    mail: \(run)-\(i)@test.example
-                    employeeID: \(run)-\(i)
-                    userAccountControl: \(flags)
-
-
-                    """
-            }
-            try await domain.apply(ldif)
+            let ou = try await domain.addOU(
+                run, users: [512, 514, 66048, 512].map { "userAccountControl: \($0)" })
             for (filter, expected) in [
                 ("  exclude: { attribute: accountFlags, equals: disabled }", 3),
                 ("  include: { attribute: accountFlags, equals: password_never_expires }", 1),
@@ -304,31 +296,47 @@ struct ActiveDirectorySyncTests {
     @Test func accountExpiresIsALeavingDayWithoutATransform() async throws {
         try await withDomain { domain, simulator, folder, env in
             let run = "x\(UInt32.random(in: 0...UInt32.max))"
-            let ou = "OU=\(run),\(domain.base)"
             // Ticks of 100 ns since 1601: 2020-01-01 and 2100-01-01 (UTC), then AD's two "never" values.
             let expiries = ["132223104000000000", "1577836800000000000", "0", "9223372036854775807", nil]
-            var ldif = "dn: \(ou)\nobjectClass: organizationalUnit\n\n"
-            for (i, expiry) in expiries.enumerated() {
-                ldif += """
-                    dn: CN=\(run)-\(i),\(ou)
-                    objectClass: user
-                    sAMAccountName: \(run)-\(i)
-                    givenName: Expiring
-                    sn: Number\(i)
-                    mail: \(run)-\(i)@test.example
-                    employeeID: \(run)-\(i)
-                    userAccountControl: 512
-                    \(expiry.map { "accountExpires: \($0)\n" } ?? "")
-
-                    """
-            }
-            try await domain.apply(ldif)
+            let ou = try await domain.addOU(run, users: expiries.map { $0.map { "accountExpires: \($0)" } ?? "" })
             let path = try job(
                 in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)",
                 extra: "dates:\n  ends_on: accountExpires")
             let (summary, plan) = try await planSummary(path, environment: env)
             #expect(summary?["invalid"] == 0, "\(plan.stdout)")
             #expect(summary?["creates"] == 4 && summary?["left_unsent"] == 1 && summary?["leaving"] == 1, "\(plan.all)")
+        }
+    }
+
+    /// `{ attribute: manager, follow: employeeID }` reads an attribute of the entry `manager` names,
+    /// each manager read once however many people report to them.
+    @Test func aMappingFollowsManagerToTheirEntry() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let run = "m\(UInt32.random(in: 0...UInt32.max))"
+            let manager = "CN=\(run)-0,OU=\(run),\(domain.base)"
+            let ou = try await domain.addOU(
+                run, users: ["", "manager: \(manager)", "manager: \(manager)", "manager: \(manager)"])
+            let path = try job(in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)")
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(
+                of: "mapping:\n",
+                with: "mapping:\n  agency_id_number: { attribute: manager, follow: employeeID, optional: true }\n"
+            ).write(toFile: path, atomically: true, encoding: .utf8)
+            let plan = try await runCLI(
+                ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
+            #expect(plan.status == 0, "\(plan.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+            let creates = document?["creates"] as? [[String: Any]] ?? []
+            let managers = Dictionary(
+                uniqueKeysWithValues: creates.compactMap { create -> (String, String)? in
+                    guard let fields = create["fields"] as? [String: String], let id = fields["employee_id"] else {
+                        return nil
+                    }
+                    return (id, fields["agency_id_number"] ?? "")
+                })
+            #expect(
+                managers == ["\(run)-0": "", "\(run)-1": "\(run)-0", "\(run)-2": "\(run)-0", "\(run)-3": "\(run)-0"])
+            #expect(plan.stderr.contains("read 1 entries that mappings follow"), "\(plan.stderr)")
         }
     }
 }

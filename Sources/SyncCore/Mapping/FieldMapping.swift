@@ -71,6 +71,10 @@ public struct FieldMapping: Sendable {
         }
     }
 
+    /// The attribute name a source is asked for when a mapping follows `attribute` (a DN) to another
+    /// entry's `target`: `manager->mail`. The LDAP source reads it; other sources never carry it.
+    public static func followed(_ attribute: String, _ target: String) -> String { "\(attribute)->\(target)" }
+
     /// Reads one `mapping:` entry.
     /// - Parameter folder: the job file's folder, where a lookup's `table_file` is.
     package init(field: String, node: ConfigNode, folder: String = ".") throws {
@@ -91,7 +95,10 @@ public struct FieldMapping: Sendable {
                 hint: #"for example `{ attribute: mail, transform: [trim, lowercase] }`"#)
         }
         switch inputs[0] {
-        case "attribute": input = .attribute(try section.requiredString("attribute"))
+        case "attribute":
+            let attribute = try section.requiredString("attribute")
+            // `follow:` reads an attribute of the entry a DN-valued attribute names (a directory's `manager`).
+            input = .attribute(try section.string("follow").map { Self.followed(attribute, $0) } ?? attribute)
         case "template":
             guard let templateNode = section.node("template") else {
                 throw node.error("has an empty `template`", hint: #"for example `{ template: "{givenName} {sn}" }`"#)
