@@ -339,4 +339,70 @@ struct ActiveDirectorySyncTests {
             #expect(plan.stderr.contains("read 1 entries that mappings follow"), "\(plan.stderr)")
         }
     }
+
+    /// A run killed outright (`kill -9`) between an import's submission and its answer: the next run
+    /// settles it and sends the rest; everyone is in the account once, and a third run has nothing to do.
+    @Test func aRunKilledMidUploadThenRerunConverges() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let path = try job(
+                in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)",
+                filter: "(objectClass=user)")
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 400")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            var killing = env
+            killing["COMPLIANCE_SYNC_FAILPOINT"] = "after-submit:3"
+            let killed = try await runCLI(["sync", "--config", path], environment: killing)
+            #expect(killed.status == 9 || killed.status == 137, "killed by SIGKILL: \(killed.all)")
+            let rerun = try await runCLI(["sync", "--config", path], environment: env)
+            #expect(rerun.status == 0, "\(rerun.all)")
+            let people = await simulator.simulator.people()
+            #expect(people.count == domain.users - domain.users / 10)
+            #expect(Set(people.compactMap { $0["employee_id"] }).count == people.count, "nobody twice")
+            let third = try await runCLI(["sync", "--config", path], environment: env)
+            #expect(third.stdout.contains("nothing to do, 0 imports sent"), "\(third.all)")
+        }
+    }
+
+    /// The DC stops answering in the middle of a read (frozen with SIGSTOP while the pages come):
+    /// the run fails on the read's timeout and sends nothing; a half-read directory never reads as
+    /// "everyone else left".
+    @Test func theDCStoppedMidReadFailsTheRunAndSendsNothing() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let pidText = try String(
+                contentsOfFile: try TestServers.setting("COMPLIANCE_SYNC_AD_PID_FILE"), encoding: .utf8)
+            let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let path = try job(
+                in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)",
+                filter: "(objectClass=user)", pageSize: 1)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "  page_size: 1\n", with: "  page_size: 1\n  timeout_seconds: 2\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            // A page of one is a round trip: 2,000 of them take about 1.5 s here. The DC is stopped once
+            // the run's connection to it is up (no other suite talks to it), and a tenth of a second more.
+            async let run = runCLI(["sync", "--config", path], environment: env)
+            var waited = 0
+            while !Self.connectedToTheDC() && waited < 1000 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            kill(pid, SIGSTOP)
+            let result = try await run
+            kill(pid, SIGCONT)
+            #expect(result.status == 1, "\(result.all)")
+            #expect(result.stderr.contains("search OU=Staff"), "the read, not the bind, failed: \(result.stderr)")
+            #expect(await simulator.simulator.stats()["rows_received"] ?? 0 == 0, "nothing sent")
+        }
+    }
+
+    /// Whether a TCP connection to the DC's LDAPS port (127.0.0.39:636) is established, from /proc/net/tcp.
+    static func connectedToTheDC() -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        // Columns: sl local_address rem_address st ...; 127.0.0.39 is 2700007F, 636 is 027C, 01 is ESTABLISHED.
+        return table.split(separator: "\n").contains { line in
+            let columns = line.split(separator: " ")
+            return columns.count > 3 && columns[2] == "2700007F:027C" && columns[3] == "01"
+        }
+    }
 }
