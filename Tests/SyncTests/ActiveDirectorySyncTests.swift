@@ -378,17 +378,18 @@ struct ActiveDirectorySyncTests {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             try text.replacingOccurrences(of: "  page_size: 1\n", with: "  page_size: 1\n  timeout_seconds: 2\n")
                 .write(toFile: path, atomically: true, encoding: .utf8)
-            // A page of one is a round trip: 2,000 of them take about 1.5 s here. The DC is stopped once
-            // the run's connection to it is up (no other suite talks to it), and a tenth of a second more.
-            async let run = runCLI(["sync", "--config", path], environment: env)
-            var waited = 0
-            while !Self.connectedToTheDC() && waited < 1000 {
-                try await Task.sleep(for: .milliseconds(10))
-                waited += 1
+            // A page of one is a round trip: 2,000 of them take about 1.5 s here. A watcher process (not a
+            // task of this test, which a busy pool may not run in time) stops the DC once the run's
+            // connection to it is up (no other suite talks to it), and a tenth of a second more.
+            let watcher = Process()
+            watcher.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            watcher.arguments = ["-c", Self.freezeWhenConnected, String(pid)]
+            try watcher.run()
+            defer {
+                watcher.terminate()
+                kill(pid, SIGCONT)
             }
-            try await Task.sleep(for: .milliseconds(100))
-            kill(pid, SIGSTOP)
-            let result = try await run
+            let result = try await runCLI(["sync", "--config", path], environment: env)
             kill(pid, SIGCONT)
             #expect(result.status == 1, "\(result.all)")
             #expect(result.stderr.contains("search OU=Staff"), "the read, not the bind, failed: \(result.stderr)")
@@ -396,13 +397,19 @@ struct ActiveDirectorySyncTests {
         }
     }
 
-    /// Whether a TCP connection to the DC's LDAPS port (127.0.0.39:636) is established, from /proc/net/tcp.
-    static func connectedToTheDC() -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
-        // Columns: sl local_address rem_address st ...; 127.0.0.39 is 2700007F, 636 is 027C, 01 is ESTABLISHED.
-        return table.split(separator: "\n").contains { line in
-            let columns = line.split(separator: " ")
-            return columns.count > 3 && columns[2] == "2700007F:027C" && columns[3] == "01"
-        }
-    }
+    /// Waits (up to 20 s) for a TCP connection to the DC's LDAPS port, 127.0.0.39:636, to be established
+    /// (from /proc/net/tcp: 2700007F:027C, state 01), then a tenth of a second, then stops the DC (SIGSTOP).
+    static let freezeWhenConnected = """
+        import os, signal, sys, time
+        pid = int(sys.argv[1])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            with open("/proc/net/tcp") as table:
+                if any(c[2] == "2700007F:027C" and c[3] == "01" for c in (l.split() for l in table) if len(c) > 3):
+                    time.sleep(0.1)
+                    os.kill(pid, signal.SIGSTOP)
+                    sys.exit(0)
+            time.sleep(0.005)
+        sys.exit(1)
+        """
 }
