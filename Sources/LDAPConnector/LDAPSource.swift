@@ -234,7 +234,15 @@ public struct LDAPSource: UserSource, SourceConnector {
             }
             let inChain = scopesInChain
             let scope = try groups.isEmpty || inChain ? nil : GroupScope.resolve(self, on: connection)
-            if inChain { logger?.debug("groups at any depth by the in-chain matching rule, in the search itself") }
+            if inChain {
+                // Fail closed: a group that is not there would match nobody, read as "everyone left".
+                for group in groups where try connection.entry(at: group, attributes: ["objectClass"]) == nil {
+                    throw SyncError(
+                        .source, "the group \(group) was not found on \(urls[0])",
+                        hint: "check source.groups: each must be a group's full DN; nothing was sent")
+                }
+                logger?.debug("groups at any depth by the in-chain matching rule, in the search itself")
+            }
             let layout = LDAPValues(attributes: requested, idAttribute: idAttribute)
             // Entries a mapping follows a DN to (`manager`), read once each, by normalised DN and attribute.
             var followed: [String: AttributeValue?] = [:]

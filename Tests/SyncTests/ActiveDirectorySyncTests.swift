@@ -263,6 +263,13 @@ struct ActiveDirectorySyncTests {
                     "nested_groups: \(depth): \(plan.stderr)")
                 #expect(plan.stderr.contains("in-chain matching rule") == (depth == "all"))
             }
+            // A group that is not there matches nobody: the run stops rather than read everyone as gone.
+            let missing = try job(
+                in: folder, domain: domain, simulator: simulator, base: contractors, filter: "(objectClass=user)",
+                extra: "  nested_groups: all\n  groups:\n    - CN=\(run)-nowhere,\(contractors)")
+            let refused = try await runCLI(["plan", "--config", missing], environment: env)
+            #expect(refused.status == 1 && refused.stderr.contains("\(run)-nowhere"), "\(refused.all)")
+            #expect(refused.stderr.contains("was not found"), "\(refused.stderr)")
         }
     }
 
