@@ -61,17 +61,23 @@ struct ActiveDirectorySyncTests {
     }
 
     /// A job reading `base` of the domain into `simulator`, binding as the sync account's UPN.
+    /// - Parameters:
+    ///   - source: more lines of `source:` (`groups:` and its list, `nested_groups: all`).
+    ///   - mapping: more lines of `mapping:`.
+    ///   - top: more top-level lines (`dates:`).
     func job(
-        in folder: URL, domain: Domain, simulator: RunningSimulator, base: String, filter: String,
-        pageSize: Int = 500, extra: String = ""
+        in folder: URL, domain: Domain, simulator: RunningSimulator, base: String,
+        filter: String = "(objectClass=user)", pageSize: Int = 500, excludeDisabled: Bool = true,
+        batchSize: Int = 1000, source: [String] = [], mapping: [String] = [], top: [String] = []
     ) throws -> String {
+        func indented(_ lines: [String]) -> String { lines.map { "  \($0)\n" }.joined() }
         let path = folder.appendingPathComponent("ad.yml").path
         try """
         api:
           base_url: \(simulator.baseURL)
           client_id: ad-job
           client_secret_env: AD_JOB_SECRET
-          batch_size: 1000
+          batch_size: \(batchSize)
         source:
           type: ldap
           url: \(domain.url)
@@ -81,11 +87,10 @@ struct ActiveDirectorySyncTests {
           base_dn: "\(base)"
           filter: "\(filter)"
           id: objectGUID
-          exclude_disabled: true
+          exclude_disabled: \(excludeDisabled)
           page_size: \(pageSize)
-        \(extra)
-        mapping:
-          first_name: givenName
+        \(indented(source))mapping:
+        \(indented(mapping))  first_name: givenName
           last_name: sn
           email: { attribute: mail, transform: [first, lowercase] }
           employee_id: employeeID
@@ -94,17 +99,26 @@ struct ActiveDirectorySyncTests {
           max_percent: 100
         snapshot:
           path: \(folder.appendingPathComponent("ad.snapshot").path)
+        \(top.map { "\($0)\n" }.joined())
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
+    /// `plan --format json --log-level debug`: the plan's summary, its creates and what it logged.
+    func plan(_ path: String, _ env: [String: String]) async throws
+        -> (summary: [String: Int], creates: [[String: String]], stderr: String)
+    {
+        let plan = try await runCLI(
+            ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+        let creates = (document?["creates"] as? [[String: Any]] ?? []).compactMap { $0["fields"] as? [String: String] }
+        return (document?["summary"] as? [String: Int] ?? [:], creates, plan.stderr)
+    }
+
     func withDomain(_ body: (Domain, RunningSimulator, URL, [String: String]) async throws -> Void) async throws {
         let domain = try Domain()
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["ad-job": "ad-job-secret"]
-        configuration.processingTime = 0
-        try await withSimulator(configuration) { simulator in
+        try await withSimulator(.forClient("ad-job", secret: "ad-job-secret")) { simulator in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ad-sync-\(UUID())")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
@@ -119,8 +133,8 @@ struct ActiveDirectorySyncTests {
         try await withDomain { domain, simulator, folder, env in
             let staff = "OU=Staff,\(domain.base)"
             let path = try job(
-                in: folder, domain: domain, simulator: simulator, base: staff, filter: "(objectClass=user)",
-                extra: "  groups:\n    - CN=Cleared Staff,\(staff)")
+                in: folder, domain: domain, simulator: simulator, base: staff,
+                source: ["groups:", "  - CN=Cleared Staff,\(staff)"])
             let enabled = domain.users - domain.users / 10
             let (summary, _) = try await planSummary(path, environment: env)
             #expect(summary?["creates"] == enabled && summary?["invalid"] == 0)
@@ -138,7 +152,7 @@ struct ActiveDirectorySyncTests {
         try await withDomain { domain, simulator, folder, env in
             let run = "r\(UInt32.random(in: 0...UInt32.max))"
             let ou = try await domain.addOU(run, users: Array(repeating: "title: Analyst", count: 10))
-            let path = try job(in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)")
+            let path = try job(in: folder, domain: domain, simulator: simulator, base: ou)
             let first = try await runCLI(["sync", "--config", path], environment: env)
             #expect(first.status == 0, "\(first.all)")
             #expect(first.stdout.contains("created 10, updated 0, terminated 0"), "\(first.stdout)")
@@ -186,10 +200,8 @@ struct ActiveDirectorySyncTests {
             let path = try job(
                 in: folder, domain: domain, simulator: simulator, base: domain.base,
                 filter: "(&(objectClass=user)(employeeID=C*))")
-            let plan = try await runCLI(
-                ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
-            let summary = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-            #expect((summary?["summary"] as? [String: Any])?["creates"] as? Int == 20, "\(plan.stderr)")
+            let plan = try await plan(path, env)
+            #expect(plan.summary["creates"] == 20, "\(plan.stderr)")
             #expect(plan.stderr.contains("search references under \(domain.base)"), "\(plan.stderr)")
             #expect(plan.stderr.contains("were not followed"))
         }
@@ -201,7 +213,7 @@ struct ActiveDirectorySyncTests {
         try await withDomain { domain, simulator, folder, env in
             let path = try job(
                 in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)",
-                filter: "(objectClass=user)", pageSize: 5000)
+                pageSize: 5000)
             let (summary, plan) = try await planSummary(path, environment: env)
             #expect(summary?["creates"] == domain.users - domain.users / 10)
             #expect(plan.stderr.contains("source.page_size 5000 is read as 1000"), "\(plan.stderr)")
@@ -214,14 +226,11 @@ struct ActiveDirectorySyncTests {
         try await withDomain { domain, simulator, folder, env in
             let staff = "OU=Staff,\(domain.base)"
             let path = try job(
-                in: folder, domain: domain, simulator: simulator, base: staff, filter: "(objectClass=user)",
-                extra: "  group_membership: member\n  groups:\n    - CN=Cleared Staff,\(staff)")
-            let plan = try await runCLI(
-                ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
-            #expect(plan.status == 0, "\(plan.stderr)")
+                in: folder, domain: domain, simulator: simulator, base: staff,
+                source: ["group_membership: member", "groups:", "  - CN=Cleared Staff,\(staff)"])
+            let plan = try await plan(path, env)
             #expect(plan.stderr.contains("\(domain.users) members, read in ranges of 1500"), "\(plan.stderr)")
-            let summary = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-            #expect((summary?["summary"] as? [String: Any])?["creates"] as? Int == domain.users - domain.users / 10)
+            #expect(plan.summary["creates"] == domain.users - domain.users / 10)
         }
     }
 
@@ -253,20 +262,16 @@ struct ActiveDirectorySyncTests {
                 """)
             for (depth, expected) in [("0", 1), ("all", 6)] {
                 let path = try job(
-                    in: folder, domain: domain, simulator: simulator, base: contractors, filter: "(objectClass=user)",
-                    extra: "  nested_groups: \(depth)\n  groups:\n    - CN=\(run)-outer,\(contractors)")
-                let plan = try await runCLI(
-                    ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
-                let summary = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-                #expect(
-                    (summary?["summary"] as? [String: Any])?["creates"] as? Int == expected,
-                    "nested_groups: \(depth): \(plan.stderr)")
+                    in: folder, domain: domain, simulator: simulator, base: contractors,
+                    source: ["nested_groups: \(depth)", "groups:", "  - CN=\(run)-outer,\(contractors)"])
+                let plan = try await plan(path, env)
+                #expect(plan.summary["creates"] == expected, "nested_groups: \(depth): \(plan.stderr)")
                 #expect(plan.stderr.contains("in-chain matching rule") == (depth == "all"))
             }
             // A group that is not there matches nobody: the run stops rather than read everyone as gone.
             let missing = try job(
-                in: folder, domain: domain, simulator: simulator, base: contractors, filter: "(objectClass=user)",
-                extra: "  nested_groups: all\n  groups:\n    - CN=\(run)-nowhere,\(contractors)")
+                in: folder, domain: domain, simulator: simulator, base: contractors,
+                source: ["nested_groups: all", "groups:", "  - CN=\(run)-nowhere,\(contractors)"])
             let refused = try await runCLI(["plan", "--config", missing], environment: env)
             #expect(refused.status == 1 && refused.stderr.contains("\(run)-nowhere"), "\(refused.all)")
             #expect(refused.stderr.contains("was not found"), "\(refused.stderr)")
@@ -281,18 +286,15 @@ struct ActiveDirectorySyncTests {
             let ou = try await domain.addOU(
                 run, users: [512, 514, 66048, 512].map { "userAccountControl: \($0)" })
             for (filter, expected) in [
-                ("  exclude: { attribute: accountFlags, equals: disabled }", 3),
-                ("  include: { attribute: accountFlags, equals: password_never_expires }", 1),
+                ("exclude: { attribute: accountFlags, equals: disabled }", 3),
+                ("include: { attribute: accountFlags, equals: password_never_expires }", 1),
             ] {
-                let path = try job(
-                    in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)",
-                    extra: filter)
                 // Not exclude_disabled: the flags alone decide.
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                try text.replacingOccurrences(of: "  exclude_disabled: true\n", with: "")
-                    .write(toFile: path, atomically: true, encoding: .utf8)
-                let (summary, plan) = try await planSummary(path, environment: env)
-                #expect(summary?["creates"] == expected, "\(filter): \(plan.all)")
+                let path = try job(
+                    in: folder, domain: domain, simulator: simulator, base: ou, excludeDisabled: false,
+                    source: [filter])
+                let plan = try await plan(path, env)
+                #expect(plan.summary["creates"] == expected, "\(filter): \(plan.stderr)")
             }
         }
     }
@@ -307,8 +309,8 @@ struct ActiveDirectorySyncTests {
             let expiries = ["132223104000000000", "1577836800000000000", "0", "9223372036854775807", nil]
             let ou = try await domain.addOU(run, users: expiries.map { $0.map { "accountExpires: \($0)" } ?? "" })
             let path = try job(
-                in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)",
-                extra: "dates:\n  ends_on: accountExpires")
+                in: folder, domain: domain, simulator: simulator, base: ou,
+                top: ["dates:", "  ends_on: accountExpires"])
             let (summary, plan) = try await planSummary(path, environment: env)
             #expect(summary?["invalid"] == 0, "\(plan.stdout)")
             #expect(summary?["creates"] == 4 && summary?["left_unsent"] == 1 && summary?["leaving"] == 1, "\(plan.all)")
@@ -323,23 +325,13 @@ struct ActiveDirectorySyncTests {
             let manager = "CN=\(run)-0,OU=\(run),\(domain.base)"
             let ou = try await domain.addOU(
                 run, users: ["", "manager: \(manager)", "manager: \(manager)", "manager: \(manager)"])
-            let path = try job(in: folder, domain: domain, simulator: simulator, base: ou, filter: "(objectClass=user)")
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            try text.replacingOccurrences(
-                of: "mapping:\n",
-                with: "mapping:\n  agency_id_number: { attribute: manager, follow: employeeID, optional: true }\n"
-            ).write(toFile: path, atomically: true, encoding: .utf8)
-            let plan = try await runCLI(
-                ["plan", "--config", path, "--format", "json", "--log-level", "debug"], environment: env)
-            #expect(plan.status == 0, "\(plan.stderr)")
-            let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-            let creates = document?["creates"] as? [[String: Any]] ?? []
+            let path = try job(
+                in: folder, domain: domain, simulator: simulator, base: ou,
+                mapping: ["agency_id_number: { attribute: manager, follow: employeeID, optional: true }"])
+            let plan = try await plan(path, env)
             let managers = Dictionary(
-                uniqueKeysWithValues: creates.compactMap { create -> (String, String)? in
-                    guard let fields = create["fields"] as? [String: String], let id = fields["employee_id"] else {
-                        return nil
-                    }
-                    return (id, fields["agency_id_number"] ?? "")
+                uniqueKeysWithValues: plan.creates.compactMap { fields in
+                    fields["employee_id"].map { ($0, fields["agency_id_number"] ?? "") }
                 })
             #expect(
                 managers == ["\(run)-0": "", "\(run)-1": "\(run)-0", "\(run)-2": "\(run)-0", "\(run)-3": "\(run)-0"])
@@ -352,11 +344,7 @@ struct ActiveDirectorySyncTests {
     @Test func aRunKilledMidUploadThenRerunConverges() async throws {
         try await withDomain { domain, simulator, folder, env in
             let path = try job(
-                in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)",
-                filter: "(objectClass=user)")
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            try text.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 400")
-                .write(toFile: path, atomically: true, encoding: .utf8)
+                in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)", batchSize: 400)
             var killing = env
             killing["COMPLIANCE_SYNC_FAILPOINT"] = "after-submit:3"
             let killed = try await runCLI(["sync", "--config", path], environment: killing)
@@ -380,11 +368,8 @@ struct ActiveDirectorySyncTests {
                 contentsOfFile: try TestServers.setting("COMPLIANCE_SYNC_AD_PID_FILE"), encoding: .utf8)
             let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
             let path = try job(
-                in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)",
-                filter: "(objectClass=user)", pageSize: 1)
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            try text.replacingOccurrences(of: "  page_size: 1\n", with: "  page_size: 1\n  timeout_seconds: 2\n")
-                .write(toFile: path, atomically: true, encoding: .utf8)
+                in: folder, domain: domain, simulator: simulator, base: "OU=Staff,\(domain.base)", pageSize: 1,
+                source: ["timeout_seconds: 2"])
             // A page of one is a round trip: 2,000 of them take about 1.5 s here. A watcher process (not a
             // task of this test, which a busy pool may not run in time) stops the DC once the run's
             // connection to it is up (no other suite talks to it), and a tenth of a second more.

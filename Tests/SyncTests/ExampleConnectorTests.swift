@@ -10,11 +10,7 @@ import Testing
     static let secret = "example-Secret-4471"
 
     var simulatorConfiguration: SimulatorConfiguration {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["demo-client": Self.secret]
-        configuration.processingTime = 0
-        return configuration
+        .forClient("demo-client", secret: Self.secret)
     }
 
     @Test func pythonConnectorSyncsAndALeaverIsTerminated() async throws {

@@ -148,11 +148,7 @@ struct ServerFilterSyncTests {
     }
 
     var simulator: SimulatorConfiguration {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["filter-job": "filter-job-secret"]
-        configuration.processingTime = 0
-        return configuration
+        .forClient("filter-job", secret: "filter-job-secret")
     }
 
     /// An LDAP `exclude:` and `include:` on `title`, which this mapping does not read.

@@ -14,11 +14,7 @@ import Testing
             Issue.record("LDAP_TEST_* is not set: run scripts/test, which starts the test directory")
             return
         }
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["ldap-job": "ldap-job-secret"]
-        configuration.processingTime = 0
-        try await withSimulator(configuration) { simulator in
+        try await withSimulator(.forClient("ldap-job", secret: "ldap-job-secret")) { simulator in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ldap-sync-\(UUID())")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }

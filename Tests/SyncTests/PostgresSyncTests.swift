@@ -20,10 +20,7 @@ import Testing
 
     /// The simulator the HR jobs sync into: client `hr-job`, the seed data's facilities.
     var hrSimulator: SimulatorConfiguration {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.clients = ["hr-job": "hr-job-secret"]
-        configuration.processingTime = 0
+        var configuration = SimulatorConfiguration.forClient("hr-job", secret: "hr-job-secret")
         configuration.facilities = ["101", "102"]
         return configuration
     }

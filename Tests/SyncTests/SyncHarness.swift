@@ -118,6 +118,17 @@ func withHarness<Result>(
 }
 
 /// Runs `body` with a simulator started from `configuration`, stopped when `body` returns or throws.
+extension SimulatorConfiguration {
+    /// A simulator on a free port for one job's client, answering imports at once.
+    static func forClient(_ id: String, secret: String) -> SimulatorConfiguration {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.clients = [id: secret]
+        configuration.processingTime = 0
+        return configuration
+    }
+}
+
 func withSimulator<Result>(
     _ configuration: SimulatorConfiguration, _ body: (RunningSimulator) async throws -> Result
 ) async throws -> Result {
