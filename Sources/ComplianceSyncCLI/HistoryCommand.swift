@@ -33,7 +33,7 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
         if let person {
             let events = try await story(of: person, in: reader)
             switch format {
-            case .json: Self.writeJSON(events, person: person, job: jobName)
+            case .json: try Self.writeJSON(events, person: person, job: jobName)
             case .text:
                 print("history of \(person) in job \(jobName) (\(reader.description)): \(events.count) events")
                 if events.isEmpty { print("  nothing recorded: this id was never sent in a kept run") }
@@ -43,7 +43,7 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
         }
         let runs = try await reader.runs(limit: max(limit, 1))
         switch format {
-        case .json: Self.writeJSON(runs, job: jobName)
+        case .json: try Self.writeJSON(runs, job: jobName)
         case .text:
             print(
                 "runs of job \(jobName) (\(reader.description)), newest first; history.keep \(configuration.history.keep)"
@@ -93,11 +93,11 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
         return text
     }
 
-    private static func writeJSON(_ runs: [RunRecord], job: String) {
-        HistoryDocument(job: job, runs: runs.map(RunEntry.init)).write(to: ByteOutput(descriptor: 1))
+    private static func writeJSON(_ runs: [RunRecord], job: String) throws {
+        try HistoryDocument(job: job, runs: runs.map(RunEntry.init)).write(to: ByteOutput(descriptor: 1))
     }
 
-    private static func writeJSON(_ events: [PersonEvent], person: String, job: String) {
-        PersonHistoryDocument(job: job, person: person, events: events).write(to: ByteOutput(descriptor: 1))
+    private static func writeJSON(_ events: [PersonEvent], person: String, job: String) throws {
+        try PersonHistoryDocument(job: job, person: person, events: events).write(to: ByteOutput(descriptor: 1))
     }
 }

@@ -60,7 +60,7 @@ struct StatusCommand: AsyncParsableCommand, JobCommand {
         }
         switch format {
         case .text: print(status.pluginOutput)
-        case .json: status.document.write(to: ByteOutput(descriptor: 1))
+        case .json: try status.document.write(to: ByteOutput(descriptor: 1))
         }
         throw ExitCode(status.verdict.state.rawValue)
     }

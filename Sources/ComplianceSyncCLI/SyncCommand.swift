@@ -133,7 +133,7 @@ struct SyncCommand: AsyncParsableCommand, JobCommand {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let file = try ByteOutput(creating: path)
-        report.document.write(to: file)
+        try report.document.write(to: file)
         try file.finish()
     }
 }

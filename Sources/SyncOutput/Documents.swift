@@ -22,9 +22,15 @@ extension OutputDocument {
     }
 
     /// Writes the document.
-    public func write(to out: ByteOutput) {
-        // Encoding plain values (strings, numbers, lists) cannot fail; the writer says nothing if it did.
-        guard let data = try? encoded() else { return }
+    /// - Throws: ``SyncError`` (kind `.io`) if it cannot be encoded: nothing is written, so a report
+    ///   file being replaced keeps its old content rather than becoming empty.
+    public func write(to out: ByteOutput) throws {
+        let data: Data
+        do {
+            data = try encoded()
+        } catch {
+            throw SyncError(.io, "cannot write the \(format) document: \(error)", underlying: error)
+        }
         out.write(bytes: [UInt8](data))
         out.flush()
     }
