@@ -24,6 +24,9 @@ struct ActiveDirectorySyncTests {
             users = Int(try TestServers.setting("COMPLIANCE_SYNC_AD_USERS")) ?? 0
         }
 
+        /// The group of every Staff member (more than a range of 1,500 values).
+        var clearedGroup: String { "CN=Cleared Personnel,OU=Groups,\(base)" }
+
         /// Adds an OU named `run` under the domain with one user per entry of `extras` (that user's own
         /// LDIF lines, `userAccountControl: 514`); each is `CN=run-i`, with `employeeID` `run-i`.
         /// - Returns: the OU's DN.
@@ -37,7 +40,7 @@ struct ActiveDirectorySyncTests {
                     sAMAccountName: \(run)-\(i)
                     givenName: Test
                     sn: User\(i)
-                    mail: \(run)-\(i)@test.example
+                    mail: \(run)-\(i)@corp.example.com
                     employeeID: \(run)-\(i)
                     \(extra.contains("userAccountControl") ? "" : "userAccountControl: 512\n")\(extra)
 
@@ -62,13 +65,15 @@ struct ActiveDirectorySyncTests {
 
     /// A job reading `base` of the domain into `simulator`, binding as the sync account's UPN.
     /// - Parameters:
+    ///   - bind: the lines of `source:` that say how to bind, instead of a simple bind as the UPN.
     ///   - source: more lines of `source:` (`groups:` and its list, `nested_groups: all`).
     ///   - mapping: more lines of `mapping:`.
     ///   - top: more top-level lines (`dates:`).
     func job(
-        in folder: URL, domain: Domain, simulator: RunningSimulator, base: String,
+        in folder: URL, domain: Domain, simulator: RunningSimulator, url: String? = nil, base: String,
         filter: String = "(objectClass=user)", pageSize: Int = 500, excludeDisabled: Bool = true,
-        batchSize: Int = 1000, source: [String] = [], mapping: [String] = [], top: [String] = []
+        batchSize: Int = 1000, bind: [String]? = nil, source: [String] = [], mapping: [String] = [],
+        top: [String] = []
     ) throws -> String {
         func indented(_ lines: [String]) -> String { lines.map { "  \($0)\n" }.joined() }
         let path = folder.appendingPathComponent("ad.yml").path
@@ -80,11 +85,9 @@ struct ActiveDirectorySyncTests {
           batch_size: \(batchSize)
         source:
           type: ldap
-          url: \(domain.url)
+          url: \(url ?? domain.url)
           ca_file: \(domain.ca)
-          bind_dn: \(domain.upn)
-          bind_password_env: AD_BIND_PASSWORD
-          base_dn: "\(base)"
+        \(indented(bind ?? ["bind_dn: \(domain.upn)", "bind_password_env: AD_BIND_PASSWORD"]))  base_dn: "\(base)"
           filter: "\(filter)"
           id: objectGUID
           exclude_disabled: \(excludeDisabled)
@@ -134,7 +137,7 @@ struct ActiveDirectorySyncTests {
             let staff = "OU=Staff,\(domain.base)"
             let path = try job(
                 in: folder, domain: domain, simulator: simulator, base: staff,
-                source: ["groups:", "  - CN=Cleared Staff,\(staff)"])
+                source: ["groups:", "  - \(domain.clearedGroup)"])
             let enabled = domain.users - domain.users / 10
             let (summary, _) = try await planSummary(path, environment: env)
             #expect(summary?["creates"] == enabled && summary?["invalid"] == 0)
@@ -227,7 +230,7 @@ struct ActiveDirectorySyncTests {
             let staff = "OU=Staff,\(domain.base)"
             let path = try job(
                 in: folder, domain: domain, simulator: simulator, base: staff,
-                source: ["group_membership: member", "groups:", "  - CN=Cleared Staff,\(staff)"])
+                source: ["group_membership: member", "groups:", "  - \(domain.clearedGroup)"])
             let plan = try await plan(path, env)
             #expect(plan.stderr.contains("\(domain.users) members, read in ranges of 1500"), "\(plan.stderr)")
             #expect(plan.summary["creates"] == domain.users - domain.users / 10)
