@@ -78,11 +78,15 @@ let package = Package(
             swiftSettings: strict
         ),
         // OpenLDAP's client library, through pkg-config.
-        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev"])]),
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev", "libsasl2-dev"])]),
+        // MIT Kerberos, for binds with a keytab (SASL GSSAPI).
+        .systemLibrary(name: "CKerberos", providers: [.apt(["libkrb5-dev"])]),
         // LDAP and Active Directory sources over libldap.
         .target(
             name: "LDAPConnector",
-            dependencies: ["ConnectorCore", "CLDAP", "NetworkNames", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ConnectorCore", "CLDAP", "CKerberos", "NetworkNames", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // PostgreSQL's client library, through pkg-config.

@@ -8,7 +8,8 @@ import NetworkNames
 ///
 /// Settings: `url` (`ldap://` or `ldaps://`; a list for fail-over), `start_tls`,
 /// `ca_file`, `tls_verify` (default true), `bind_dn` with `bind_password_env` or
-/// `bind_password_file` (anonymous without), `base_dn`, `scope` (`base`, `one`,
+/// `bind_password_file` (anonymous without) or `bind` (`mechanism: gssapi`, `keytab`,
+/// `principal`: Kerberos, no password), `base_dn`, `scope` (`base`, `one`,
 /// `sub`), `filter`, `attributes` (default: those the mapping reads), `id`
 /// (default `entryUUID`; `objectGUID` for Active Directory), `page_size`
 /// (default 500), `timeout_seconds` (default 30).
@@ -52,6 +53,8 @@ public struct LDAPSource: UserSource, SourceConnector {
     public var bindDN: String?
     /// The bind password.
     public var bindPassword: Secret?
+    /// A Kerberos bind (SASL GSSAPI) instead of a simple one; `nil` for a simple or anonymous bind.
+    public var kerberos: KerberosBind?
     /// Where to search.
     public var baseDN: String
     /// How deep.
@@ -81,6 +84,21 @@ public struct LDAPSource: UserSource, SourceConnector {
     public var groupBaseDN: String?
     /// Where the read says what it did (at debug level: ranged reads, references skipped).
     public var logger: Logger?
+
+    /// A bind by Kerberos (SASL GSSAPI): with a keytab, logged in by the run itself; without, with the
+    /// tickets the user already holds (`kinit`, or the system's client keytab).
+    public struct KerberosBind: Sendable {
+        /// The keytab holding the principal's keys.
+        public var keytab: String?
+        /// Who to log in as, such as `sync@CORP.EXAMPLE.COM`; by default the keytab's first principal.
+        public var principal: String?
+
+        /// Creates a Kerberos bind.
+        public init(keytab: String? = nil, principal: String? = nil) {
+            self.keytab = keytab
+            self.principal = principal
+        }
+    }
 
     /// How group membership is read.
     public enum GroupMembership: String, Sendable {
@@ -115,6 +133,27 @@ public struct LDAPSource: UserSource, SourceConnector {
             logger: context.logger)
         if source.bindPassword != nil && source.bindDN == nil {
             throw section.node.error("has a bind password but no bind_dn")
+        }
+        if let bind = try section.section("bind") {
+            _ =
+                try bind.choice("mechanism", ["gssapi"])
+                ?? {
+                    throw bind.node.error("needs `mechanism: gssapi` (a simple bind is written with bind_dn)")
+                }()
+            source.kerberos = KerberosBind(
+                keytab: try bind.path("keytab", relativeTo: context.folder), principal: try bind.string("principal"))
+            try bind.finish()
+            if source.kerberos?.keytab == nil, source.kerberos?.principal != nil {
+                throw bind.node.error(
+                    "names a principal and no keytab",
+                    hint: "add keytab: /etc/compliance-sync/sync.keytab; without one, the bind uses the "
+                        + "tickets of the user the job runs as (kinit), and names no principal")
+            }
+            if source.bindDN != nil {
+                throw bind.node.error(
+                    "is a Kerberos bind, and bind_dn is set too",
+                    hint: "remove bind_dn and its password: Kerberos names the account by its principal")
+            }
         }
         let allowPlaintext = try section.bool("allow_plaintext_bind") ?? false
         if source.bindPassword != nil, !source.startTLS, !allowPlaintext,
@@ -221,7 +260,11 @@ public struct LDAPSource: UserSource, SourceConnector {
                 timeoutSeconds: timeoutSeconds)
             let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
             connection.logger = logger
-            try connection.bind(dn: bindDN, password: bindPassword)
+            if let kerberos {
+                try connection.bind(kerberos: kerberos)
+            } else {
+                try connection.bind(dn: bindDN, password: bindPassword)
+            }
             try connection.readAhead(bytes: 1 << 16)
             var requested = attributes
             let flags =

@@ -324,6 +324,21 @@ import Testing
             "an anonymous bind sends no password")
     }
 
+    /// A Kerberos bind is `bind: { mechanism: gssapi, … }`, alone: no DN or password beside it, no
+    /// principal without a keytab (it would name nobody), and no other mechanism under that key.
+    @Test func aKerberosBindIsWrittenOneWay() throws {
+        let ldap = "  type: ldap\n  base_dn: dc=example,dc=com\n  url: ldap://dc1.example.com\n"
+        #expect(source(ldap + "  bind: { mechanism: gssapi, keytab: /etc/sync.keytab }\n") == "accepted")
+        #expect(source(ldap + "  bind: { mechanism: gssapi }\n") == "accepted", "the user's own tickets")
+        #expect(source(ldap + "  bind: { mechanism: simple }\n").contains("must be one of gssapi"))
+        #expect(source(ldap + "  bind: { keytab: /k }\n").contains("needs `mechanism: gssapi`"))
+        #expect(source(ldap + "  bind: { mechanism: gssapi, principal: a@B }\n").contains("no keytab"))
+        #expect(source(ldap + "  bind: { mechanism: gssapi, keytab: /k, realm: B }\n").contains("source.bind.realm"))
+        #expect(
+            source(ldap + "  bind_dn: cn=x,dc=example,dc=com\n  bind: { mechanism: gssapi, keytab: /k }\n")
+                .contains("bind_dn is set too"))
+    }
+
     @Test func guardsAndLimitsAreSettings() throws {
         let text = """
             source:
