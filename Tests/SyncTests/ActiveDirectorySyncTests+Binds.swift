@@ -55,6 +55,29 @@ extension ActiveDirectorySyncTests {
         }
     }
 
+    /// A simple bind by the account's DN over StartTLS on `ldap://` (the example binds by DN over LDAPS,
+    /// the other tests by UPN).
+    @Test func aSimpleBindByDNOverStartTLS() async throws {
+        try await withDomain { domain, simulator, folder, env in
+            let ou = try await domain.addOU("s\(UInt32.random(in: 0...UInt32.max))", users: ["", ""])
+            let path = try job(
+                in: folder, domain: domain, simulator: simulator,
+                url: domain.url.replacingOccurrences(of: "ldaps://", with: "ldap://"), base: ou,
+                bind: [
+                    "bind_dn: \"\(try TestServers.setting("COMPLIANCE_SYNC_AD_BIND_DN"))\"",
+                    "bind_password_env: AD_BIND_PASSWORD", "start_tls: true",
+                ])
+            let (summary, plan) = try await planSummary(path, environment: env)
+            #expect(summary?["creates"] == 2, "\(plan.all)")
+            // TLS is really in play: a CA that did not sign the DC's certificate fails the StartTLS.
+            let job = try String(contentsOfFile: path, encoding: .utf8)
+            try job.replacingOccurrences(of: domain.ca, with: "/etc/ssl/certs/ca-certificates.crt")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let refused = try await runCLI(["plan", "--config", path], environment: env)
+            #expect(refused.status != 0 && refused.stderr.contains("start TLS"), "\(refused.stderr)")
+        }
+    }
+
     /// examples/active-directory, unchanged but for where the DC is (its address and CA), where the
     /// password and the API are: the domain's enabled staff in the cleared group, nothing left over.
     @Test func theExampleJobSyncsTheDomain() async throws {
