@@ -5,7 +5,7 @@ import Foundation
 /// spliced; bytes a parser treats specially). The same seed gives the same inputs,
 /// so a failure replays; found crashes are kept as corpus entries.
 public struct Fuzzer {
-    private var state: UInt64
+    private var random: SplitMix
 
     /// Bytes that parsers of CSV, JSON and YAML treat specially.
     public static let special: [UInt8] =
@@ -13,7 +13,7 @@ public struct Fuzzer {
 
     /// A fuzzer starting from `seed` (or `FUZZ_SEED` from the environment, to replay one).
     public init(seed: UInt64) {
-        state = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? seed
+        random = SplitMix(seed: ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? seed)
     }
 
     /// How many inputs a test makes: `FUZZ_ITERATIONS`, else `count`.
@@ -21,13 +21,7 @@ public struct Fuzzer {
         ProcessInfo.processInfo.environment["FUZZ_ITERATIONS"].flatMap(Int.init) ?? count
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { random.next() }
 
     public mutating func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(next() % UInt64(bound)) }
 
