@@ -29,6 +29,9 @@ struct PlanCommand: AsyncParsableCommand, JobCommand {
     @Flag(help: "Plan as if a joined source were allowed to return no records, or match far fewer people.")
     var allowPartialJoin = false
 
+    @Flag(help: "Plan from a read of the whole source, not only what its change feed says changed.")
+    var fullRead = false
+
     @Option(
         help: ArgumentHelp(
             "Also write the plan as JSON to this file (mode 0600), for review and `sync --approve`. Sensitive values are masked.",
@@ -42,6 +45,8 @@ struct PlanCommand: AsyncParsableCommand, JobCommand {
         var planner = Planner(job: configuration, logger: logger)
         planner.progress = progress?.onRead
         planner.lastSuccess = try await snapshot.lastSuccess()
+        planner.previousRun = try await snapshot.runs(limit: 1).first
+        planner.changeReads?.forceFull = fullRead
         let changes: ChangeSet
         do {
             changes = try await planner.plan(source: source, snapshot: snapshot)

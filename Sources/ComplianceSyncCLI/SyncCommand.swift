@@ -46,6 +46,9 @@ struct SyncCommand: AsyncParsableCommand, JobCommand {
     @Flag(help: "Send every current person as an upsert, whatever the snapshot says (heals drift).")
     var full = false
 
+    @Flag(help: "Read the whole source, not only what its change feed says changed (source.changes).")
+    var fullRead = false
+
     @Option(help: "Where to write the JSON run report (default: beside the snapshot, JOB.report.json).")
     var report: String?
 
@@ -75,6 +78,7 @@ struct SyncCommand: AsyncParsableCommand, JobCommand {
 
         var planner = Planner(job: configuration, logger: logger)
         planner.progress = progress?.onRead
+        planner.changeReads?.forceFull = fullRead
         var syncer = Syncer(
             planner: planner, policy: configuration.policy, batchSize: configuration.api.batchSize, logger: logger)
         syncer.maxInFlight = configuration.api.maxInFlight

@@ -30,7 +30,7 @@ extension ConnectorRegistry {
         }
         let section = try node.section()
         // Read by the job itself, for any connector.
-        for key in ["type", "min_records", "primary", "join", "on_duplicate", "include", "exclude"] {
+        for key in ["type", "min_records", "primary", "join", "on_duplicate", "include", "exclude", "full_every"] {
             _ = section.node(key)
         }
         let context = SourceContext(folder: job.folder, mappedAttributes: attributes, logger: logger)

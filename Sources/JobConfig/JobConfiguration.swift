@@ -40,6 +40,12 @@ public struct JobConfiguration: Sendable {
 
     /// What the job allows a run (`removals:`, `guards:`).
     public var policy: RunPolicy { RunPolicy(removals: removals, guards: guards) }
+    /// For a source with a change feed: how long change reads go on before a full read
+    /// (`source.full_every`, default 24 h).
+    public var fullEvery = Duration.seconds(24 * 3600)
+    /// The digest of the settings that decide what a read returns (`source`/`sources`, `mapping`,
+    /// `dates`): a change to any of them makes the next run read everything.
+    public var readSettingsDigest = ""
 
     /// Reads a job from a parsed config document.
     /// - Parameters:
@@ -65,6 +71,10 @@ public struct JobConfiguration: Sendable {
         }
         let sourceSection = try source.section()
         filter = try RecordFilter(section: sourceSection)
+        fullEvery = try sourceSection.duration("full_every") ?? fullEvery
+        readSettingsDigest = ChangeReadPolicy.digest(of: [
+            top.node("source"), top.node("sources"), top.node("mapping"), top.node("dates"),
+        ])
         sourceType = try sourceSection.requiredString("type", hint: "see `compliance-sync connectors` for the types")
         self.source = source
         guard let mappingNode = top.node("mapping") else {

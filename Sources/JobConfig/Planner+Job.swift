@@ -7,5 +7,7 @@ extension Planner {
         self.init(mappings: job.mapping, catalog: job.api.fields, grace: job.removals.grace, logger: logger)
         dates = job.dates
         filter = job.filter
+        changeReads = ChangeReadPolicy(settingsDigest: job.readSettingsDigest, version: ComplianceSyncVersion.current)
+        changeReads?.fullEvery = job.fullEvery
     }
 }

@@ -43,6 +43,7 @@ extension PostgresSnapshotStore {
             CREATE INDEX IF NOT EXISTS \(Tables.quote("events_person_" + tables.job)) ON \(tables.events) (source_id);
             CREATE INDEX IF NOT EXISTS \(Tables.quote("events_run_" + tables.job)) ON \(tables.events) (run_id);
             ALTER TABLE \(tables.runs) ADD COLUMN IF NOT EXISTS joined text;
+            ALTER TABLE \(tables.runs) ADD COLUMN IF NOT EXISTS source_read text;
             """, doing: "creating the history tables")
     }
 
@@ -92,18 +93,20 @@ extension PostgresSnapshotStore {
         try connection.execute(
             """
             INSERT INTO \(tables.runs) (run_id, command, host, started_at, finished_at, status, error, exit_status,
-                records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent, joined)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent, joined,
+                source_read)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
             ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
                 error = excluded.error, exit_status = excluded.exit_status, records = excluded.records,
                 created = excluded.created, updated = excluded.updated, terminated = excluded.terminated,
                 rekeyed = excluded.rekeyed, rejected = excluded.rejected, invalid = excluded.invalid,
-                waiting = excluded.waiting, imports_sent = excluded.imports_sent, joined = excluded.joined
+                waiting = excluded.waiting, imports_sent = excluded.imports_sent, joined = excluded.joined,
+                source_read = excluded.source_read
             """,
             [
                 run.id, run.command.rawValue, run.host, String(run.startedAt.timeIntervalSince1970),
                 run.finishedAt.map { String($0.timeIntervalSince1970) }, run.status, run.error,
-            ] + numbers + [run.joinedJSON], doing: "recording the run")
+            ] + numbers + [run.joinedJSON, run.readJSON], doing: "recording the run")
     }
 
     /// Records what accepted rows do to people, before they are written over: called in `commit`'s transaction.
@@ -164,7 +167,8 @@ extension PostgresSnapshotStore {
 
     private static let runColumns = """
         run_id, command, host, started_at, finished_at, status, error, exit_status, records, created, updated,
-        terminated, rekeyed, rejected, invalid, waiting, imports_sent, to_jsonb(r) ->> 'joined'
+        terminated, rekeyed, rejected, invalid, waiting, imports_sent, to_jsonb(r) ->> 'joined',
+        to_jsonb(r) ->> 'source_read'
         """
 
     public func runs(limit: Int) async throws -> [RunRecord] {
@@ -198,6 +202,7 @@ extension PostgresSnapshotStore {
                 (run.rekeyed, run.rejected, run.invalid, run.waiting) = (number(12), number(13), number(14), number(15))
                 run.importsSent = number(16)
                 run.joined = RunRecord.joined(fromJSON: row.text(17))
+                run.read = RunRecord.read(fromJSON: row.text(18))
                 runs.append(run)
             }
             return runs

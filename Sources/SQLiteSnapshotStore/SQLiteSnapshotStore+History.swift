@@ -50,6 +50,10 @@ extension SQLiteSnapshotStore {
             // Added after the first release of the history: what each joined source matched.
             let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(runs)").map { $0["name"] as String }
             if !columns.contains("joined") { try db.execute(sql: "ALTER TABLE runs ADD COLUMN joined TEXT") }
+            // And how each run read its source, with its change feed's position (JSON).
+            if !columns.contains("source_read") {
+                try db.execute(sql: "ALTER TABLE runs ADD COLUMN source_read TEXT")
+            }
         }
     }
 
@@ -117,14 +121,14 @@ extension SQLiteSnapshotStore {
             sql: """
                 INSERT OR REPLACE INTO runs (run_id, command, host, started_at, finished_at, status, exit_status,
                     records, created, updated, terminated, rekeyed, rejected, invalid, waiting, imports_sent, error,
-                    joined)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    joined, source_read)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 run.id, run.command.rawValue, run.host, run.startedAt.timeIntervalSince1970,
                 run.finishedAt?.timeIntervalSince1970, run.status, run.exitStatus, run.records, run.created,
                 run.updated, run.terminated, run.rekeyed, run.rejected, run.invalid, run.waiting, run.importsSent,
-                run.error, run.joinedJSON,
+                run.error, run.joinedJSON, run.readJSON,
             ])
     }
 
@@ -245,6 +249,7 @@ extension SQLiteSnapshotStore {
         run.importsSent = row["imports_sent"]
         run.error = row["error"]
         run.joined = RunRecord.joined(fromJSON: row["joined"])
+        run.read = RunRecord.read(fromJSON: row["source_read"])
         return run
     }
 }

@@ -53,6 +53,11 @@ public enum MetricsFile {
                 lastSuccess.timeIntervalSince1970)
         }
         metric("last_run_records_read", "Records the last run read from its source.", Double(report.records))
+        if let read = report.read {
+            metric(
+                "last_run_read_entries", "Entries the last run's read returned, by kind of read (full or changes).",
+                [(",read=\"\(read.kind.rawValue)\"", Double(read.entries))])
+        }
         metric(
             "last_run_changes", "People the last run sent, by kind of change.",
             [

@@ -17,6 +17,14 @@ extension PlanRendering {
         json.field("planned_at", Timestamps.iso(changes.plannedAt))
         json.field("removal_action", header.removalAction.rawValue)
         summary(changes, &json)
+        if let read = changes.read {
+            json.key("read")
+            json.beginObject()
+            json.field("kind", read.kind.rawValue)
+            json.field("reason", read.reason)
+            json.field("entries", read.entries)
+            json.endObject()
+        }
         json.field("stopped", error: header.stoppedBy)
         json.field("warnings", strings: changes.warnings)
         json.key("creates")

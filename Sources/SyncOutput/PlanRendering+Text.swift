@@ -7,6 +7,11 @@ extension PlanRendering {
     public static func text(_ changes: ChangeSet, header: PlanHeader, to out: ByteOutput) {
         let removalVerb = header.removalAction == .terminate ? "terminate" : "report as gone"
         out.write("Plan for job \(header.job)\n  source:   \(header.source)\n  snapshot: \(header.snapshot)\n")
+        if let read = changes.read, read.kind == .changes || read.position != nil {
+            out.write(
+                "  read:     \(read.kind == .changes ? "only the changes" : "everything"): \(read.reason) "
+                    + "(\(read.entries) entries)\n")
+        }
         out.write(
             "  \(changes.recordsRead) records read: \(changes.creates.count) to create, "
                 + "\(changes.updates.count) to update, \(changes.removals.count) to \(removalVerb), "

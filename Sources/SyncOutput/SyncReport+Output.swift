@@ -7,7 +7,8 @@ extension SyncReport {
     public var summary: String {
         let seconds = (finishedAt.timeIntervalSince(startedAt) * 10).rounded() / 10
         var lines = [
-            "sync \(job): \(records) records read from \(source)",
+            "sync \(job): \(records) records read from \(source)"
+                + (read?.kind == .changes ? " (only the changes: \(read?.reason ?? ""))" : ""),
             "  created \(created), updated \(updated), terminated \(terminated), re-keyed \(rekeys.count), "
                 + "unchanged \(unchanged), invalid \(invalid.count), rejected \(rejected.count)",
             "  \(importsSent) import\(importsSent == 1 ? "" : "s") sent in \(seconds)s"
@@ -110,9 +111,18 @@ public struct RunReportDocument: OutputDocument, Sendable {
     public var invalid: [Invalid]
     public var unmatched: [Unmatched]
     public var reportedGone, waiting, warnings: [String]
+    /// How the source was read; `null` when the run stopped before it read.
+    @Nullable public var read: Read?
+
+    /// A run's read of its source: `full` or `changes`, why, and the entries read.
+    public struct Read: Encodable, Sendable {
+        public var kind, reason: String
+        public var entries: Int
+    }
 
     enum CodingKeys: String, CodingKey {
         case format, version, job, source, full, status, error, summary, rejected, rekeys, invalid, unmatched, waiting
+        case read
         case warnings
         case startedAt = "started_at"
         case finishedAt = "finished_at"
@@ -142,6 +152,7 @@ public struct RunReportDocument: OutputDocument, Sendable {
             Invalid(sourceId: $0.sourceID, location: $0.location?.description, reason: $0.reason)
         }
         unmatched = report.unmatched.map { Unmatched(source: $0.source, sourceIds: $0.ids) }
+        read = report.read.map { Read(kind: $0.kind.rawValue, reason: $0.reason, entries: $0.entries) }
         reportedGone = report.reportedGone
         waiting = report.waiting
         warnings = report.warnings

@@ -120,6 +120,11 @@ public struct ChangeSet: Sendable {
     public var warnings: [String] = []
     /// Records read from the source that count (its `include:`/`exclude:` applied).
     public var recordsRead = 0
+    /// How the source was read (a full read, or the changes since the last run) and why.
+    public var read: SourceRead?
+    /// After a change read: people whose last import could not be confirmed and whom the read did
+    /// not list (their current record is needed to send them again, so the planner reads everything).
+    var unconfirmedUnread = 0
     /// Records the source's `include:`/`exclude:` left out: as if the source did not hold them.
     public var filtered = 0
     /// People in the snapshot who are not terminated.

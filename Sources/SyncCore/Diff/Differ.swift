@@ -14,6 +14,10 @@ struct Differ {
     /// HR's dates of the records the source's filter left out, by source id: a leaver a filter
     /// leaves out is terminated on their own day, not on the day of the run.
     var filteredDates: [String: RecordDates] = [:]
+    /// For a change read, the ids the source says are gone: anyone else the read did not list is
+    /// unchanged (unless they were already missing). `nil` for a full read, where anyone not
+    /// listed is missing.
+    var goneOnly: Set<String>?
 
     /// One record after mapping and validation.
     struct Candidate: Sendable {
@@ -133,7 +137,7 @@ struct Differ {
             }
             let id = candidates[order[i]].id
             while s < index.count, ByteOrder.compare(index.ids[s], id) < 0 {
-                if !index.entries[s].terminated { merged.missing.append(s) }
+                fileUnlisted(s, of: index, into: &merged, &changes)
                 s += 1
             }
             var entry: SnapshotEntry? = nil
@@ -191,10 +195,23 @@ struct Differ {
             i = end
         }
         while s < index.count {
-            if !index.entries[s].terminated { merged.missing.append(s) }
+            fileUnlisted(s, of: index, into: &merged, &changes)
             s += 1
         }
         return merged
+    }
+
+    /// Files a person the snapshot holds and the read did not list: missing after a full read; after a
+    /// change read, missing only if the source says they are gone or they were missing already.
+    private func fileUnlisted(_ s: Int, of index: SnapshotIndex, into merged: inout Merged, _ changes: inout ChangeSet)
+    {
+        guard !index.entries[s].terminated else { return }
+        if goneOnly != nil, index.entries[s].fingerprint == .unconfirmed { changes.unconfirmedUnread += 1 }
+        if let gone = goneOnly, index.entries[s].missingSince == nil, !gone.contains(index.ids[s]) {
+            changes.unchanged += 1
+            return
+        }
+        merged.missing.append(s)
     }
 
     /// Candidate positions sorted by id bytes, then by position (so duplicates keep source order).

@@ -21,6 +21,10 @@ public struct Planner: Sendable {
     public var logger: Logger
     /// Told the number of records read so far, a batch at a time (for a progress line).
     public var progress: (@Sendable (_ recordsRead: Int) -> Void)?
+    /// When a source with a change feed reads only the changes; `nil` reads everything every run.
+    public var changeReads: ChangeReadPolicy?
+    /// The job's run before this one (any command), whose read a change read continues.
+    public var previousRun: RunRecord?
 
     /// Creates a planner.
     public init(mappings: [FieldMapping], catalog: FieldCatalog, grace: Duration = .zero, logger: Logger) {
@@ -40,6 +44,70 @@ public struct Planner: Sendable {
     /// - Throws: the source's error if it fails at any point, or the snapshot's.
     public func plan(
         source: some UserSource, snapshot: some SnapshotReader, now: Date = Date(), resendUnchanged: Bool = false
+    ) async throws -> ChangeSet {
+        guard let feedSource = source as? any ChangeFeedSource, let feed = feedSource.changeFeed,
+            let policy = changeReads
+        else {
+            var changes = try await plan(
+                reading: source, snapshot: snapshot, now: now, resendUnchanged: resendUnchanged, goneOnly: nil)
+            changes.read = SourceRead(
+                kind: .full, reason: "the source reads everything", entries: changes.recordsRead + changes.filtered)
+            return changes
+        }
+        var decision = policy.decide(feed: feed, previous: previousRun, now: now)
+        if resendUnchanged, case .changes = decision { decision = .full("sync --full sends everyone") }
+        var changes: ChangeSet?
+        var read = SourceRead(kind: .full, reason: "")
+        if case .changes(let position, let reread) = decision {
+            switch try await feedSource.changes(since: position, reread: reread) {
+            case .changes(let found):
+                let listed = try await plan(
+                    reading: ListedRecords(found.records, description: source.description), snapshot: snapshot,
+                    // A listed record the job's include/exclude leaves out is gone, as in a full read.
+                    now: now, resendUnchanged: false, goneOnly: Set(found.gone + found.records.map(\.id)))
+                if listed.unconfirmedUnread > 0 {
+                    decision = .full(
+                        "\(listed.unconfirmedUnread) people's last import could not be confirmed, and the changes "
+                            + "do not list them")
+                } else {
+                    changes = listed
+                    let since = previousRun.map { " since the run of \(Timestamps.iso($0.startedAt))" } ?? ""
+                    read = SourceRead(kind: .changes, reason: "\(feed) changes\(since)", entries: found.entriesRead)
+                    read.position = found.position
+                    read.fullReadAt = previousRun?.read?.fullReadAt
+                }
+            case .needsFullRead(let reason):
+                decision = .full(reason)
+            }
+        }
+        if case .full(let reason) = decision {
+            let position = try await feedSource.currentPosition()
+            let all = try await plan(
+                reading: source, snapshot: snapshot, now: now, resendUnchanged: resendUnchanged, goneOnly: nil)
+            changes = all
+            read = SourceRead(kind: .full, reason: reason, entries: all.recordsRead + all.filtered)
+            read.position = position
+            read.fullReadAt = now
+        }
+        guard var changes else { preconditionFailure("a decision is a full read or a change read") }
+        read.settingsDigest = policy.settingsDigest
+        read.version = policy.version
+        // Who the next change read looks at whatever the feed says: the outcome of their record is not final.
+        read.reread = Array(
+            Set(
+                changes.invalid.map(\.sourceID) + changes.starting.map(\.sourceID)
+                    + changes.leaving.map(\.sourceID) + changes.held.map(\.row.sourceID))
+        ).sorted()
+        logger.notice("read \(read.kind == .full ? "everything" : "only the changes"): \(read.reason)")
+        changes.read = read
+        return changes
+    }
+
+    /// Reads `source` (everything, or the records a change read listed) and diffs it with the snapshot.
+    /// - Parameter goneOnly: for a change read, the ids the source says are gone; `nil` for a full read.
+    private func plan(
+        reading source: some UserSource, snapshot: some SnapshotReader, now: Date, resendUnchanged: Bool,
+        goneOnly: Set<String>?
     ) async throws -> ChangeSet {
         let mapper = Mapper(mappings, catalog: catalog)
         let duplicates = DuplicateEmails(layout: mapper.layout)
@@ -69,11 +137,13 @@ public struct Planner: Sendable {
             changes.fieldSources = joined.fieldSources(of: mappings)
             if let last = lastSuccess, !last.joined.isEmpty { changes.joinedBefore = (last.records, last.joined) }
         }
+        // A change read's few records say nothing of what the source carries: the full read that
+        // started the feed, with these settings, was checked.
         let read = candidates.count + pipeline.filtered
-        if read > 0, let condition = filter.untested(seen: pipeline.filterAttributesSeen) {
+        if goneOnly == nil, read > 0, let condition = filter.untested(seen: pipeline.filterAttributesSeen) {
             throw RecordFilter.notCarried(condition, records: read, source: source.description)
         }
-        if candidates.count > 0 {
+        if goneOnly == nil, candidates.count > 0 {
             try checkCarried(pipeline.unseenAttributes(of: preparer.mapper), source: source, records: candidates.count)
         }
 
@@ -81,6 +151,7 @@ public struct Planner: Sendable {
             layout: preparer.layout, key: snapshot.key, grace: grace, dates: dates,
             resendUnchanged: resendUnchanged)
         differ.filteredDates = pipeline.filteredDates
+        differ.goneOnly = goneOnly
         var index = try await loadedIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)
@@ -139,5 +210,23 @@ public struct Planner: Sendable {
         swap(&spent.0, &candidates)
         swap(&spent.1, &index)
         Task.detached(priority: .background) { [spent] in withExtendedLifetime(spent) {} }
+    }
+}
+
+/// The records a change read listed, as a source the planner reads like any other.
+struct ListedRecords: UserSource {
+    let listed: [SourceRecord]
+    let description: String
+
+    init(_ records: [SourceRecord], description: String) {
+        listed = records
+        self.description = description
+    }
+
+    func records() -> AsyncThrowingStream<SourceRecord, any Error> {
+        AsyncThrowingStream { continuation in
+            for record in listed { continuation.yield(record) }
+            continuation.finish()
+        }
     }
 }

@@ -11,7 +11,8 @@ public enum RemovalGuard {
     public static func check(_ changes: ChangeSet, policy: RemovalPolicy, allowMassRemoval: Bool) -> SyncError? {
         guard !allowMassRemoval else { return nil }
         let flag = "rerun with --allow-mass-removal if this is really intended"
-        if changes.recordsRead == 0 && changes.snapshotActive > 0 {
+        // A change read lists only what changed: none is the usual answer; its removals meet the limits below.
+        if changes.read?.kind != .changes, changes.recordsRead == 0 && changes.snapshotActive > 0 {
             return SyncError(
                 .guardStopped,
                 "the source returned no records, but the snapshot holds \(changes.snapshotActive) people; nothing was sent",

@@ -42,6 +42,8 @@ public struct RunRecord: Sendable, Hashable {
     public var error: String?
     /// The host it ran on.
     public var host: String
+    /// How it read the source, and where the source's change feed stood after it.
+    public var read: SourceRead?
 
     /// A run that starts now, on this host.
     public init(id: String, command: Command, startedAt: Date = Date(), host: String = ProcessInfo.processInfo.hostName)
@@ -75,6 +77,7 @@ public struct RunRecord: Sendable, Hashable {
         importsSent = report.importsSent
         joined = Dictionary(report.joined.map { ($0.source, $0.matched) }, uniquingKeysWith: { first, _ in first })
         error = report.failure?.message
+        read = report.read
     }
 }
 
@@ -239,6 +242,24 @@ extension RunHistoryReader {
 extension RunRecord {
     /// ``joined`` as the stores keep it: a JSON object (counts as strings), `nil` when empty.
     public var joinedJSON: String? { joined.isEmpty ? nil : JSONWriter.object(joined.mapValues(String.init)) }
+
+    /// ``read`` as the stores keep it: JSON, `nil` when the run has none.
+    public var readJSON: String? {
+        guard let read else { return nil }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(read)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads ``read`` from what ``readJSON`` wrote; anything else reads as nothing (and the next
+    /// run of a job with a change feed reads everything).
+    public static func read(fromJSON text: String?) -> SourceRead? {
+        guard let data = text?.data(using: .utf8) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return try? decoder.decode(SourceRead.self, from: data)
+    }
 
     /// Reads ``joined`` from what ``joinedJSON`` wrote; anything else reads as nothing.
     public static func joined(fromJSON text: String?) -> [String: Int] {

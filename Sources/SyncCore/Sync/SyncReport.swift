@@ -38,6 +38,8 @@ public struct SyncReport: Sendable {
     public var full = false
     /// Records read.
     public var records = 0
+    /// How the source was read, and why: kept with the run, with the change feed's position.
+    public var read: SourceRead?
     /// Rows the API applied, by kind.
     public var created = 0, updated = 0, terminated = 0
     /// People with nothing to send.

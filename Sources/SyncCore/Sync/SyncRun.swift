@@ -56,6 +56,8 @@ public struct SyncRun: Sendable {
                 var syncer = syncer
                 // What the last successful run's joined sources matched, for the join guard.
                 syncer.planner.lastSuccess = try await store.lastSuccess()
+                // The run before this one, whose change feed position a change read continues.
+                syncer.planner.previousRun = try await store.runs(limit: 2).first { $0.id != runID }
                 try await syncer.run(
                     source: source, store: store, service: service, full: full, overrides: overrides, now: clock(),
                     into: &report)

@@ -63,6 +63,7 @@ public struct Syncer: Sendable {
             throw stopped
         }
         report.records = changes.recordsRead
+        report.read = changes.read
         report.unchanged = changes.unchanged
         report.invalid = changes.invalid
         report.warnings += changes.warnings + changes.held.map(\.reason)
