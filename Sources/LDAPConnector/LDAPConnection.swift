@@ -16,6 +16,9 @@ final class LDAPConnection {
     private var attributesPerEntry = 0
     /// Where a search says, at debug level, what it did not follow.
     var logger: Logger?
+    /// The result code of the last call that failed (a caller that can act on one kind of failure
+    /// reads it after catching the error).
+    private(set) var lastFailure: Int32 = LDAP_SUCCESS
 
     /// TLS and timeout settings for a connection.
     struct Options {
@@ -147,65 +150,15 @@ final class LDAPConnection {
     ) throws {
         var cookie: UnsafeMutablePointer<berval>? = nil
         defer { if let cookie { ber_bvfree(cookie) } }
-        // Search references (AD's other partitions, from the domain root) are never chased with the job's
-        // credentials to another host: they are not people. Said once, at debug level.
         var references = 0
-        defer {
-            if references > 0 {
-                logger?.debug("\(references) search references under \(base) on \(url) were not followed")
-            }
-        }
+        defer { noteReferences(references, under: base) }
         repeat {
             var pageControl: UnsafeMutablePointer<LDAPControl>?
             try check(ldap_create_page_control(handle, pageSize, cookie, 1, &pageControl), "build a paged search for")
             defer { ldap_control_free(pageControl) }
-            var controls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
-            var messageID: Int32 = 0
-            let rc = withCStrings(attributes) { attrs in
-                controls.withUnsafeMutableBufferPointer { serverControls in
-                    ldap_search_ext(
-                        handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil,
-                        LDAP_NO_LIMIT, &messageID)
-                }
-            }
-            try check(rc, "search \(base) with filter \(filter) on")
-            // Entries are handled one by one as they arrive, while the rest of the page is still coming.
-            var result: OpaquePointer?
-            defer { if let result { ldap_msgfree(result) } }
-            while result == nil {
-                var timeout = timeval(tv_sec: options.timeoutSeconds, tv_usec: 0)
-                var message: OpaquePointer?
-                let type = ldap_result(handle, messageID, LDAP_MSG_ONE, &timeout, &message)
-                switch type {
-                case Int32(LDAP_RES_SEARCH_ENTRY):
-                    defer { ldap_msgfree(message) }
-                    if let current = ldap_first_entry(handle, message) {
-                        var read = try read(current)
-                        if read.hasOptions && completingRanges { try completeRanges(&read) }
-                        try each(read)
-                    }
-                case Int32(LDAP_RES_SEARCH_RESULT):
-                    result = message
-                case 0:
-                    ldap_msgfree(message)
-                    _ = ldap_abandon_ext(handle, messageID, nil, nil)
-                    try check(LDAP_TIMEOUT, "search \(base) with filter \(filter) on")
-                case -1:
-                    var code: Int32 = LDAP_SERVER_DOWN
-                    _ = ldap_get_option(handle, LDAP_OPT_RESULT_CODE, &code)
-                    try check(code == LDAP_SUCCESS ? LDAP_SERVER_DOWN : code, "search \(base) with filter \(filter) on")
-                case Int32(LDAP_RES_SEARCH_REFERENCE):
-                    references += 1
-                    ldap_msgfree(message)
-                default:
-                    ldap_msgfree(message)  // intermediate messages are not followed
-                }
-            }
-            var code: Int32 = 0
-            var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
-            try check(
-                ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "read the search result of")
-            try check(code, "search \(base) with filter \(filter) on")
+            let returned = try search(
+                base: base, scope: scope, filter: filter, attributes: attributes, control: pageControl,
+                completingRanges: completingRanges, references: &references, each: each)
             if let cookie { ber_bvfree(cookie) }
             cookie = nil
             defer { if let returned { ldap_controls_free(returned) } }
@@ -225,6 +178,147 @@ final class LDAPConnection {
             if next.bv_len > 0 { cookie = ber_bvdup(&next) }
             ber_memfree(next.bv_val)
         } while cookie != nil
+    }
+
+    /// Reads what changed under a naming context's root since `cookie` with Active Directory's DirSync
+    /// control (every change since the domain began for an empty cookie), calling `each` per changed
+    /// entry, and following the server's "more data" until it is done.
+    /// - Returns: the cookie the next read starts from.
+    /// - Throws: ``SyncError``; `insufficientAccess` when the account lacks "Replicating Directory Changes".
+    func dirSync(
+        base: String, filter: String, attributes: [String], cookie start: Data, each: (Entry) throws -> Void
+    ) throws -> Data {
+        var cookie = start
+        var references = 0
+        defer { noteReferences(references, under: base) }
+        while true {
+            var control: UnsafeMutablePointer<LDAPControl>?
+            let rc = cookie.withUnsafeBytes { raw in
+                var value = berval(
+                    bv_len: ber_len_t(raw.count),
+                    bv_val: raw.isEmpty
+                        ? nil : UnsafeMutablePointer(mutating: raw.bindMemory(to: CChar.self).baseAddress))
+                return ldap_create_dirsync_control(handle, 0, 0, &value, &control)
+            }
+            try check(rc, "build a DirSync search for")
+            defer { ldap_control_free(control) }
+            let returned = try search(
+                base: base, scope: LDAP_SCOPE_SUBTREE, filter: filter, attributes: attributes, control: control,
+                completingRanges: false, references: &references, each: each)
+            defer { if let returned { ldap_controls_free(returned) } }
+            // Fail closed: without the control's answer there is no cookie and no telling whether more follows.
+            guard let returned, let response = ldap_control_find(LDAP_CONTROL_X_DIRSYNC, returned, nil) else {
+                throw SyncError(
+                    .source, "the answer to a DirSync search of \(base) on \(url) carries no DirSync control",
+                    hint: "the server must be an Active Directory domain controller; set source.changes: off")
+            }
+            var more: Int32 = 0
+            var next = berval(bv_len: 0, bv_val: nil)
+            try check(ldap_parse_dirsync_control(handle, response, &more, &next), "read the DirSync cookie of")
+            cookie = next.bv_val.map { Data(bytes: $0, count: Int(next.bv_len)) } ?? Data()
+            ber_memfree(next.bv_val)
+            if more == 0 { return cookie }
+        }
+    }
+
+    /// Search references (AD's other partitions, from the domain root) are never chased with the job's
+    /// credentials to another host: they are not people. Said once a search, at debug level.
+    private func noteReferences(_ references: Int, under base: String) {
+        guard references > 0 else { return }
+        logger?.debug("\(references) search references under \(base) on \(url) were not followed")
+    }
+
+    /// One search request with one server control: `each` per entry as it arrives, while the rest is
+    /// still coming. A failure of the search or of the server throws.
+    /// - Returns: the result's controls, which the caller frees (`ldap_controls_free`).
+    private func search(
+        base: String, scope: Int32, filter: String, attributes: [String]?, control: UnsafeMutablePointer<LDAPControl>?,
+        completingRanges: Bool, references: inout Int, each: (Entry) throws -> Void
+    ) throws -> UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>? {
+        var controls: [UnsafeMutablePointer<LDAPControl>?] = [control, nil]
+        var messageID: Int32 = 0
+        let rc = withCStrings(attributes) { attrs in
+            controls.withUnsafeMutableBufferPointer { serverControls in
+                ldap_search_ext(
+                    handle, base, scope, filter, attrs, 0, serverControls.baseAddress, nil, nil, LDAP_NO_LIMIT,
+                    &messageID)
+            }
+        }
+        try check(rc, "search \(base) with filter \(filter) on")
+        var result: OpaquePointer?
+        defer { if let result { ldap_msgfree(result) } }
+        while result == nil {
+            var timeout = timeval(tv_sec: options.timeoutSeconds, tv_usec: 0)
+            var message: OpaquePointer?
+            let type = ldap_result(handle, messageID, LDAP_MSG_ONE, &timeout, &message)
+            switch type {
+            case Int32(LDAP_RES_SEARCH_ENTRY):
+                defer { ldap_msgfree(message) }
+                if let current = ldap_first_entry(handle, message) {
+                    var read = try read(current)
+                    if read.hasOptions && completingRanges { try completeRanges(&read) }
+                    try each(read)
+                }
+            case Int32(LDAP_RES_SEARCH_RESULT):
+                result = message
+            case 0:
+                ldap_msgfree(message)
+                _ = ldap_abandon_ext(handle, messageID, nil, nil)
+                try check(LDAP_TIMEOUT, "search \(base) with filter \(filter) on")
+            case -1:
+                var code: Int32 = LDAP_SERVER_DOWN
+                _ = ldap_get_option(handle, LDAP_OPT_RESULT_CODE, &code)
+                try check(code == LDAP_SUCCESS ? LDAP_SERVER_DOWN : code, "search \(base) with filter \(filter) on")
+            case Int32(LDAP_RES_SEARCH_REFERENCE):
+                references += 1
+                ldap_msgfree(message)
+            default:
+                ldap_msgfree(message)  // intermediate messages are not followed
+            }
+        }
+        var code: Int32 = 0
+        var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
+        try check(ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "read the search result of")
+        if code != LDAP_SUCCESS, let returned { ldap_controls_free(returned) }
+        try check(code, "search \(base) with filter \(filter) on")
+        return returned
+    }
+
+    /// The root DSE's naming context (`defaultNamingContext`) and the server's own name
+    /// (`dsServiceName`, Active Directory's NTDS Settings DN of the domain controller).
+    func rootDSE() throws -> (namingContext: String?, server: String?) {
+        let entry = try entry(at: "", attributes: ["defaultNamingContext", "dsServiceName"])
+        func text(_ name: String) -> String? {
+            guard case .text(let value) = entry?.attributes.first(where: { $0.name == name })?.values.first else {
+                return nil
+            }
+            return value
+        }
+        return (text("defaultNamingContext"), text("dsServiceName"))
+    }
+
+    /// Whether this account sees any deleted object (a tombstone) in the domain's Deleted Objects
+    /// container (found by its well-known GUID, whatever its name), with the Show Deleted control.
+    /// An account that sees none cannot be told apart from a domain with no deletions.
+    func seesDeletedObjects(in root: String) throws -> Bool {
+        var control: UnsafeMutablePointer<LDAPControl>?
+        try check(ldap_control_create(LDAP_CONTROL_X_SHOW_DELETED, 1, nil, 0, &control), "build a search for")
+        defer { ldap_control_free(control) }
+        var controls: [UnsafeMutablePointer<LDAPControl>?] = [control, nil]
+        var message: OpaquePointer?
+        var timeout = timeval(tv_sec: options.timeoutSeconds, tv_usec: 0)
+        let base = "<WKGUID=18E2EA80684F11D2B9AA00C04F79F805,\(root)>"
+        let rc = withCStrings(["1.1"]) { attrs in
+            controls.withUnsafeMutableBufferPointer { serverControls in
+                ldap_search_ext_s(
+                    handle, base, LDAP_SCOPE_ONELEVEL, "(isDeleted=TRUE)", attrs, 0, serverControls.baseAddress, nil,
+                    &timeout, 1, &message)
+            }
+        }
+        defer { if let message { ldap_msgfree(message) } }
+        if rc == LDAP_NO_SUCH_OBJECT { return false }
+        if rc != LDAP_SIZELIMIT_EXCEEDED { try check(rc, "search the deleted objects of \(root) on") }
+        return ldap_count_entries(handle, message) > 0
     }
 
     /// Reads one entry by its DN (a base search), or `nil` when the directory has no such entry (a
@@ -306,6 +400,7 @@ final class LDAPConnection {
     /// Throws libldap's message for a failed call, with what was being done and where.
     private func check(_ rc: Int32, _ doing: String) throws {
         guard rc != LDAP_SUCCESS else { return }
+        lastFailure = rc
         let detail = diagnostic().map { " (\($0))" } ?? ""
         if rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR, options.verifyCertificates,
             url.hasPrefix("ldaps://") || options.startTLS,

@@ -82,6 +82,8 @@ public struct LDAPSource: UserSource, SourceConnector {
     public var allNestedGroups = false
     /// Where groups are searched when nesting is followed or `member` lists are read.
     public var groupBaseDN: String?
+    /// Whether runs read only what changed, through the directory's change feed (`source.changes`).
+    public var changeMode = ChangeMode.off
     /// Where the read says what it did (at debug level: ranged reads, references skipped).
     public var logger: Logger?
 
@@ -186,6 +188,15 @@ public struct LDAPSource: UserSource, SourceConnector {
             source.nestedGroupDepth = try section.int("nested_groups", in: 0...Self.deepestNesting) ?? 0
         }
         source.groupBaseDN = try section.string("group_base_dn")
+        if let mode = try section.choice("changes", ChangeMode.allCases.map(\.rawValue)).flatMap(ChangeMode.init) {
+            source.changeMode = mode
+            if mode == .dirsync, source.idAttribute.caseInsensitiveCompare("objectGUID") != .orderedSame {
+                throw section.node(
+                    "changes")!.error(
+                        "is dirsync, which names people by objectGUID, and source.id is \(source.idAttribute)",
+                        hint: "set id: objectGUID (deleted objects keep only their objectGUID), or changes: off")
+            }
+        }
         source.logger = context.logger
         if source.isActiveDirectory, source.pageSize > Self.activeDirectoryMaxPageSize {
             context.logger.notice(
@@ -255,59 +266,9 @@ public struct LDAPSource: UserSource, SourceConnector {
 
     public func records() -> ThreadedRecordStream {
         ThreadedRecordStream(name: "ldap-reader") { [self] emitter in
-            let options = LDAPConnection.Options(
-                startTLS: startTLS, caFile: caFile, verifyCertificates: verifyCertificates,
-                timeoutSeconds: timeoutSeconds)
-            let connection = try LDAPConnection(url: urls.joined(separator: " "), options: options)
-            connection.logger = logger
-            if let kerberos {
-                try connection.bind(kerberos: kerberos)
-            } else {
-                try connection.bind(dn: bindDN, password: bindPassword)
-            }
-            try connection.readAhead(bytes: 1 << 16)
-            var requested = attributes
-            let flags =
-                attributes.contains { $0.caseInsensitiveCompare(AccountFlags.attribute) == .orderedSame }
-                ? AccountFlags.sources : []
-            for extra in [idAttribute] + (excludeDisabled ? ["userAccountControl"] : []) + flags
-                + (!groups.isEmpty && groupMembership == .memberOf ? ["memberOf"] : [])
-            where !requested.contains(where: { $0.caseInsensitiveCompare(extra) == .orderedSame }) {
-                requested.append(extra)
-            }
-            let inChain = scopesInChain
-            let scope = try groups.isEmpty || inChain ? nil : GroupScope.resolve(self, on: connection)
-            if inChain {
-                // Fail closed: a group that is not there would match nobody, read as "everyone left".
-                for group in groups where try connection.entry(at: group, attributes: ["objectClass"]) == nil {
-                    throw SyncError(
-                        .source, "the group \(group) was not found on \(urls[0])",
-                        hint: "check source.groups: each must be a group's full DN; nothing was sent")
-                }
-                logger?.debug("groups at any depth by the in-chain matching rule, in the search itself")
-            }
-            let layout = LDAPValues(attributes: requested, idAttribute: idAttribute)
-            // Entries a mapping follows a DN to (`manager`), read once each, by normalised DN and attribute.
-            var followed: [String: AttributeValue?] = [:]
-            func follow(_ dn: String, _ attribute: String) throws -> AttributeValue? {
-                let key = GroupScope.normalise(dn) + "\u{0}" + attribute.lowercased()
-                if let known = followed[key] { return known }
-                let found = try connection.entry(at: dn, attributes: [attribute]).flatMap { entry in
-                    entry.attributes.first { $0.name.caseInsensitiveCompare(attribute) == .orderedSame }
-                        .map { LDAPValues.value(LDAPValues.Kind(attribute), $0.values) }
-                }
-                followed[key] = found
-                return found
-            }
-            try connection.pagedSearch(
-                base: baseDN, scope: self.scope.value, filter: inChain ? inChainFilter : filter,
-                attributes: layout.serverAttributes, pageSize: Int32(pageSize)
-            ) { entry in
-                if excludeDisabled, LDAPValues.isDisabled(entry) { return }
-                if let scope, !scope.admits(entry, membership: groupMembership) { return }
-                try emitter.emit(layout.record(entry, follow: follow))
-            }
-            if !followed.isEmpty { logger?.debug("read \(followed.count) entries that mappings follow (manager)") }
+            let read = try DirectoryRead(self)
+            try read.records(under: baseDN, scope: scope.value) { try emitter.emit($0) }
+            read.finish()
         }
     }
 }
