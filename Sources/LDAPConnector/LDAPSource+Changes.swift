@@ -69,6 +69,8 @@ extension LDAPSource: ChangeFeedSource {
             var changed: [(id: String, dn: String)] = []
             var gone: Set<String> = []
             var groupChanged: String?
+            var followedMoved = false
+            let follows = !followedAttributes.isEmpty
             var entries = 0
             let next: Data
             do {
@@ -79,6 +81,10 @@ extension LDAPSource: ChangeFeedSource {
                     entries += 1
                     logger?.trace("dirsync: \(entry.dn) \(entry.attributes.map(\.name))")
                     guard let id = Self.guid(of: entry) else { return }
+                    // A DN a mapping may follow went away (deleted, renamed, moved): who named it is unknown.
+                    if follows, entry.attributes.contains(where: { ["isDeleted", "name"].contains($0.name) }) {
+                        followedMoved = true
+                    }
                     if entry.attributes.contains(where: { $0.name == "isDeleted" }) {
                         gone.insert(id)
                     } else {
@@ -98,6 +104,9 @@ extension LDAPSource: ChangeFeedSource {
                 .contains(read.connection.lastFailure)
             {
                 return .needsFullRead(reason: "the domain controller refused the DirSync cookie (\(error))")
+            }
+            if followedMoved {
+                return .needsFullRead(reason: "an entry was deleted, renamed or moved, and a mapping follows DNs")
             }
             if let groupChanged {
                 return .needsFullRead(reason: "the members of \(groupChanged), which scopes the job, changed")

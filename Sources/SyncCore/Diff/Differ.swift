@@ -14,10 +14,22 @@ struct Differ {
     /// HR's dates of the records the source's filter left out, by source id: a leaver a filter
     /// leaves out is terminated on their own day, not on the day of the run.
     var filteredDates: [String: RecordDates] = [:]
-    /// For a change read, the ids the source says are gone: anyone else the read did not list is
-    /// unchanged (unless they were already missing). `nil` for a full read, where anyone not
-    /// listed is missing.
-    var goneOnly: Set<String>?
+    /// What a person the snapshot holds and the read did not list is.
+    var unlisted = Unlisted.missing
+
+    /// What the snapshot's people that a read did not list are.
+    enum Unlisted {
+        /// Missing: the read listed everyone (a full read).
+        case missing
+        /// Unchanged, unless the source says they are gone (a change read).
+        case unchangedUnlessGone(Set<String>)
+
+        /// Whether the read lists only changes.
+        var isChangeRead: Bool {
+            if case .missing = self { return false }
+            return true
+        }
+    }
 
     /// One record after mapping and validation.
     struct Candidate: Sendable {
@@ -206,12 +218,17 @@ struct Differ {
     private func fileUnlisted(_ s: Int, of index: SnapshotIndex, into merged: inout Merged, _ changes: inout ChangeSet)
     {
         guard !index.entries[s].terminated else { return }
-        if goneOnly != nil, index.entries[s].fingerprint == .unconfirmed { changes.unconfirmedUnread += 1 }
-        if let gone = goneOnly, index.entries[s].missingSince == nil, !gone.contains(index.ids[s]) {
+        if unlisted.isChangeRead, index.entries[s].fingerprint == .unconfirmed { changes.unconfirmedUnread += 1 }
+        let unchanged =
+            switch unlisted {
+            case .missing: false
+            case .unchangedUnlessGone(let gone): index.entries[s].missingSince == nil && !gone.contains(index.ids[s])
+            }
+        if unchanged {
             changes.unchanged += 1
-            return
+        } else {
+            merged.missing.append(s)
         }
-        merged.missing.append(s)
     }
 
     /// Candidate positions sorted by id bytes, then by position (so duplicates keep source order).

@@ -49,7 +49,7 @@ public struct Planner: Sendable {
             let policy = changeReads
         else {
             var changes = try await plan(
-                reading: source, snapshot: snapshot, now: now, resendUnchanged: resendUnchanged, goneOnly: nil)
+                reading: source, snapshot: snapshot, now: now, resendUnchanged: resendUnchanged, unlisted: .missing)
             changes.read = SourceRead(
                 kind: .full, reason: "the source reads everything", entries: changes.recordsRead + changes.filtered)
             return changes
@@ -63,8 +63,7 @@ public struct Planner: Sendable {
             case .changes(let found):
                 let listed = try await plan(
                     reading: ListedRecords(found.records, description: source.description), snapshot: snapshot,
-                    // A listed record the job's include/exclude leaves out is gone, as in a full read.
-                    now: now, resendUnchanged: false, goneOnly: Set(found.gone + found.records.map(\.id)))
+                    now: now, resendUnchanged: false, unlisted: Self.unlisted(after: found))
                 if listed.unconfirmedUnread > 0 {
                     decision = .full(
                         "\(listed.unconfirmedUnread) people's last import could not be confirmed, and the changes "
@@ -83,7 +82,7 @@ public struct Planner: Sendable {
         if case .full(let reason) = decision {
             let position = try await feedSource.currentPosition()
             let all = try await plan(
-                reading: source, snapshot: snapshot, now: now, resendUnchanged: resendUnchanged, goneOnly: nil)
+                reading: source, snapshot: snapshot, now: now, resendUnchanged: resendUnchanged, unlisted: .missing)
             changes = all
             read = SourceRead(kind: .full, reason: reason, entries: all.recordsRead + all.filtered)
             read.position = position
@@ -104,10 +103,10 @@ public struct Planner: Sendable {
     }
 
     /// Reads `source` (everything, or the records a change read listed) and diffs it with the snapshot.
-    /// - Parameter goneOnly: for a change read, the ids the source says are gone; `nil` for a full read.
+    /// - Parameter unlisted: what the snapshot's people the read did not list are.
     private func plan(
         reading source: some UserSource, snapshot: some SnapshotReader, now: Date, resendUnchanged: Bool,
-        goneOnly: Set<String>?
+        unlisted: Differ.Unlisted
     ) async throws -> ChangeSet {
         let mapper = Mapper(mappings, catalog: catalog)
         let duplicates = DuplicateEmails(layout: mapper.layout)
@@ -140,10 +139,10 @@ public struct Planner: Sendable {
         // A change read's few records say nothing of what the source carries: the full read that
         // started the feed, with these settings, was checked.
         let read = candidates.count + pipeline.filtered
-        if goneOnly == nil, read > 0, let condition = filter.untested(seen: pipeline.filterAttributesSeen) {
+        if !unlisted.isChangeRead, read > 0, let condition = filter.untested(seen: pipeline.filterAttributesSeen) {
             throw RecordFilter.notCarried(condition, records: read, source: source.description)
         }
-        if goneOnly == nil, candidates.count > 0 {
+        if !unlisted.isChangeRead, candidates.count > 0 {
             try checkCarried(pipeline.unseenAttributes(of: preparer.mapper), source: source, records: candidates.count)
         }
 
@@ -151,13 +150,19 @@ public struct Planner: Sendable {
             layout: preparer.layout, key: snapshot.key, grace: grace, dates: dates,
             resendUnchanged: resendUnchanged)
         differ.filteredDates = pipeline.filteredDates
-        differ.goneOnly = goneOnly
+        differ.unlisted = unlisted
         var index = try await loadedIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)
         logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
         freeInBackground(&candidates, &index)
         return changes
+    }
+
+    /// What a change read leaves the people it did not list: unchanged unless the source says they are
+    /// gone. A listed record the job's include/exclude leaves out is gone too, as after a full read.
+    static func unlisted(after found: SourceChanges) -> Differ.Unlisted {
+        .unchangedUnlessGone(Set(found.gone + found.records.map(\.id)))
     }
 
     /// Stops the plan when no record carried an attribute a mapping reads, unless the mapping is
