@@ -175,7 +175,17 @@ public struct SnapshotStoreConformance: Sendable {
         var run = RunRecord(id: "run1", command: .sync)
         run.status = "completed"
         run.finishedAt = Date()
+        var read = SourceRead(kind: .changes, reason: "dirsync changes since …", entries: 3)
+        read.position = ChangeFeedPosition(feed: "dirsync", server: "CN=DC1", cookie: "TVNEUwM=")
+        read.settingsDigest = "d1"
+        read.version = "1.2.3"
+        read.fullReadAt = Date(timeIntervalSince1970: 1_800_000_000)
+        read.reread = ["E5"]
+        run.read = read
         try await store.finishRun(run, keep: 10, keepEvents: 1000)
+        check(
+            try await store.runs(limit: 1).first?.read == read,
+            "history: a run keeps how it read its source, with the change feed's position")
         let e1 = try await store.events(of: "E1")
         check(e1.map(\.kind) == [.created, .updated, .rekeyedAway], "history: E1's events are \(e1.map(\.kind))")
         check(e1.first?.importID == "imp-1" && e1.first?.runID == "run1", "history: an event names its run and import")
