@@ -72,11 +72,17 @@ final class DirectoryRead {
             attributes: layout.serverAttributes,
             pageSize: Int32(source.pageSize)
         ) { entry in
-            if source.excludeDisabled, LDAPValues.isDisabled(entry) { return }
-            if let scope, !scope.admits(entry, membership: source.groupMembership) { return }
-            guard counts(entry.dn) else { return }
-            try each(layout.record(entry, follow: follow))
+            guard counts(entry.dn), let record = try record(of: entry) else { return }
+            try each(record)
         }
+    }
+
+    /// The record of an entry the server returned, or `nil` when the job does not count it (a
+    /// disabled account, or one outside the groups).
+    func record(of entry: LDAPConnection.Entry) throws -> SourceRecord? {
+        if source.excludeDisabled, LDAPValues.isDisabled(entry) { return nil }
+        if let scope, !scope.admits(entry, membership: source.groupMembership) { return nil }
+        return try layout.record(entry, follow: follow)
     }
 
     /// Says what the read followed, at debug level.

@@ -8,10 +8,10 @@ import Logging
 /// Not thread-safe: a connection is made, used and closed on the one thread
 /// that reads a source (see ``LDAPSource``); the C handle never leaves this type.
 final class LDAPConnection {
-    private var handle: OpaquePointer?
+    private(set) var handle: OpaquePointer?
     /// The server, for messages.
     let url: String
-    private let options: Options
+    let options: Options
     /// The most attributes an entry has had so far, to size the next one's list at once.
     private var attributesPerEntry = 0
     /// Where a search says, at debug level, what it did not follow.
@@ -339,7 +339,7 @@ final class LDAPConnection {
     /// Reads an entry straight from its BER encoding: names and values point
     /// into the message, so nothing is copied twice (`ldap_get_values_len`
     /// would copy every value, and `ldap_next_attribute` every name).
-    private func read(_ entry: OpaquePointer) throws -> Entry {
+    func read(_ entry: OpaquePointer) throws -> Entry {
         var ber: OpaquePointer?
         var name = berval(bv_len: 0, bv_val: nil)
         guard ldap_get_dn_ber(handle, entry, &ber, &name) == LDAP_SUCCESS else {
@@ -398,7 +398,7 @@ final class LDAPConnection {
     }
 
     /// Throws libldap's message for a failed call, with what was being done and where.
-    private func check(_ rc: Int32, _ doing: String) throws {
+    func check(_ rc: Int32, _ doing: String) throws {
         guard rc != LDAP_SUCCESS else { return }
         lastFailure = rc
         let detail = diagnostic().map { " (\($0))" } ?? ""
@@ -445,7 +445,7 @@ final class LDAPConnection {
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings (or NULL for `nil`).
-private func withCStrings<R>(_ strings: [String]?, _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> R)
+func withCStrings<R>(_ strings: [String]?, _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> R)
     -> R
 {
     guard let strings else { return body(nil) }

@@ -2,31 +2,49 @@ import CLDAP
 import ConnectorCore
 import Foundation
 
-/// Active Directory's change feed, DirSync (`source.changes`): each run asks the domain controller
-/// for what changed since the last run's cookie, and reads each changed entry again at its own DN
-/// with the job's filter, scope and groups, so that the server decides who the job counts exactly
-/// as a full read would: an entry deleted, disabled, moved out of the base or out of the filter is
-/// gone. A change the feed cannot place (the members of a scoping group) means a full read.
+/// A directory's change feed (`source.changes`): Active Directory's DirSync here, OpenLDAP's
+/// syncrepl in LDAPSource+SyncRepl.
+///
+/// DirSync: each run asks the domain controller for what changed since the last run's cookie, and
+/// reads each changed entry again at its own DN with the job's filter, scope and groups, so that the
+/// server decides who the job counts exactly as a full read would: an entry deleted, disabled, moved
+/// out of the base or out of the filter is gone. A change the feed cannot place (the members of a
+/// scoping group) means a full read.
 extension LDAPSource: ChangeFeedSource {
     /// How a job reads changes (`source.changes`).
     public enum ChangeMode: String, Sendable, CaseIterable {
         /// Every run reads everything (the default).
         case off
-        /// DirSync on Active Directory; everything elsewhere.
+        /// DirSync on Active Directory (`id: objectGUID`), syncrepl elsewhere (`id: entryUUID`).
         case auto
         /// Active Directory's DirSync control (the account needs "Replicating Directory Changes").
         case dirsync
+        /// OpenLDAP's syncrepl, refreshOnly (RFC 4533; the server's syncprov overlay).
+        case syncrepl
     }
 
     public var changeFeed: String? {
         switch changeMode {
         case .off: nil
         case .dirsync: "dirsync"
-        case .auto: isActiveDirectory ? "dirsync" : nil
+        case .syncrepl: "syncrepl"
+        case .auto:
+            idAttribute.caseInsensitiveCompare("objectGUID") == .orderedSame
+                ? "dirsync" : idAttribute.caseInsensitiveCompare("entryUUID") == .orderedSame ? "syncrepl" : nil
         }
     }
 
     public func currentPosition() async throws -> ChangeFeedPosition? {
+        changeFeed == "syncrepl" ? try await syncReplPosition() : try await dirSyncPosition()
+    }
+
+    public func changes(since position: ChangeFeedPosition, reread: [String]) async throws -> ChangeRead {
+        changeFeed == "syncrepl"
+            ? try await syncReplChanges(since: position, reread: reread)
+            : try await dirSyncChanges(since: position, reread: reread)
+    }
+
+    private func dirSyncPosition() async throws -> ChangeFeedPosition? {
         try await onReaderThread { [self] in
             let read = try DirectoryRead(self)
             let (root, server) = try domain(of: read.connection)
@@ -53,7 +71,7 @@ extension LDAPSource: ChangeFeedSource {
         }
     }
 
-    public func changes(since position: ChangeFeedPosition, reread: [String]) async throws -> ChangeRead {
+    private func dirSyncChanges(since position: ChangeFeedPosition, reread: [String]) async throws -> ChangeRead {
         try await onReaderThread { [self] in
             let read = try DirectoryRead(self)
             let (root, server) = try domain(of: read.connection)
@@ -180,7 +198,7 @@ extension LDAPSource: ChangeFeedSource {
     }
 
     /// The attributes whose DN a mapping follows (`manager` of `manager->mail`).
-    private var followedAttributes: [String] {
+    var followedAttributes: [String] {
         Array(Set(attributes.compactMap { LDAPValues.followed($0)?.source }))
     }
 

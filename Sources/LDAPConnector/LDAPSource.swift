@@ -190,11 +190,11 @@ public struct LDAPSource: UserSource, SourceConnector {
         source.groupBaseDN = try section.string("group_base_dn")
         if let mode = try section.choice("changes", ChangeMode.allCases.map(\.rawValue)).flatMap(ChangeMode.init) {
             source.changeMode = mode
-            if mode == .dirsync, source.idAttribute.caseInsensitiveCompare("objectGUID") != .orderedSame {
-                throw section.node(
-                    "changes")!.error(
-                        "is dirsync, which names people by objectGUID, and source.id is \(source.idAttribute)",
-                        hint: "set id: objectGUID (deleted objects keep only their objectGUID), or changes: off")
+            let needed = ["dirsync": "objectGUID", "syncrepl": "entryUUID"][mode.rawValue]
+            if let needed, source.idAttribute.caseInsensitiveCompare(needed) != .orderedSame {
+                throw section.node("changes")!.error(
+                    "is \(mode.rawValue), which names people by \(needed), and source.id is \(source.idAttribute)",
+                    hint: "set id: \(needed) (a deleted entry is known only by it), or changes: off")
             }
         }
         source.logger = context.logger

@@ -21,40 +21,6 @@ extension ActiveDirectorySyncTests {
             source: ["changes: dirsync"] + source)
     }
 
-    /// `plan --format json`: its `read` and `summary`.
-    func readAndSummary(_ path: String, _ env: [String: String], _ extra: [String] = []) async throws
-        -> (read: [String: Any], summary: [String: Int], stderr: String)
-    {
-        let plan = try await runCLI(["plan", "--config", path, "--format", "json"] + extra, environment: env)
-        #expect(plan.status == 0, "\(plan.stderr)")
-        let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-        return (
-            document?["read"] as? [String: Any] ?? [:], document?["summary"] as? [String: Int] ?? [:], plan.stderr
-        )
-    }
-
-    /// Syncs, and checks that the run read what `kind` says (if given) and that a full read then has
-    /// nothing to do.
-    /// - Returns: the kind of read the run made.
-    @discardableResult
-    func syncAndAgree(_ path: String, _ env: [String: String], kind: String?, _ note: String) async throws -> String? {
-        let sync = try await runCLI(["sync", "--config", path, "--log-level", "debug"], environment: env)
-        #expect(sync.status == 0, "\(note): \(sync.all)")
-        let report =
-            try JSONSerialization.jsonObject(
-                with: Data(
-                    contentsOf: URL(fileURLWithPath: path).deletingLastPathComponent()
-                        .appendingPathComponent("ad.report.json"))) as? [String: Any]
-        let read = (report?["read"] as? [String: Any])?["kind"] as? String
-        if let kind { #expect(read == kind, "\(note): \(sync.stderr)") }
-        let full = try await readAndSummary(path, env, ["--full-read"])
-        let summary = full.summary
-        #expect(
-            summary["creates"] == 0 && summary["updates"] == 0 && summary["removals"] == 0 && summary["waiting"] == 0,
-            "\(note): after the \(read ?? "") read a full read still finds \(summary)")
-        return read
-    }
-
     /// Edits, a disable, a move out of the base, a rename, a delete and an add, all through a change
     /// read: the DC returns only the changed entries, and a full read then agrees.
     @Test func aChangeReadSendsWhatChangedAndDeletesRight() async throws {

@@ -161,3 +161,33 @@ func planSummary(_ job: String, environment: [String: String]) async throws -> (
         as? [String: Int]
     return (summary, plan)
 }
+
+/// `plan --format json`: its `read` and `summary`.
+func readAndSummary(_ path: String, _ env: [String: String], _ extra: [String] = []) async throws
+    -> (read: [String: Any], summary: [String: Int], stderr: String)
+{
+    let plan = try await runCLI(["plan", "--config", path, "--format", "json"] + extra, environment: env)
+    #expect(plan.status == 0, "\(plan.stderr)")
+    let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+    return (
+        document?["read"] as? [String: Any] ?? [:], document?["summary"] as? [String: Int] ?? [:], plan.stderr
+    )
+}
+
+/// Syncs, and checks that the run read what `kind` says (if given) and that a full read then has
+/// nothing to do.
+/// - Returns: the kind of read the run made.
+@discardableResult
+func syncAndAgree(_ path: String, _ env: [String: String], kind: String?, _ note: String) async throws -> String {
+    let sync = try await runCLI(["sync", "--config", path, "--log-level", "debug"], environment: env)
+    #expect(sync.status == 0, "\(note): \(sync.all)")
+    // The summary's first line says a change read ("only the changes: …").
+    let read = sync.stdout.contains("(only the changes:") ? "changes" : "full"
+    if let kind { #expect(read == kind, "\(note): \(sync.stderr)") }
+    let full = try await readAndSummary(path, env, ["--full-read"])
+    let summary = full.summary
+    #expect(
+        summary["creates"] == 0 && summary["updates"] == 0 && summary["removals"] == 0 && summary["waiting"] == 0,
+        "\(note): after the \(read) read a full read still finds \(summary)")
+    return read
+}

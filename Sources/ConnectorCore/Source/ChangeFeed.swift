@@ -31,6 +31,9 @@ public struct SourceChanges: Sendable {
     public var position: ChangeFeedPosition
     /// How many entries the server returned, for the report and the metrics.
     public var entriesRead: Int
+    /// When the source names everyone the full read would list (syncrepl's present phase), their
+    /// ids: anyone else is gone. `nil` when only ``gone`` are.
+    public var present: [String]?
 
     /// Creates a change read's result.
     public init(records: [SourceRecord], gone: [String], position: ChangeFeedPosition, entriesRead: Int) {
@@ -65,6 +68,6 @@ public protocol ChangeFeedSource: UserSource {
     /// reads everything.
     func currentPosition() async throws -> ChangeFeedPosition?
     /// What changed since `position`, plus the current records of the people in `reread`, whom the
-    /// engine looks at every run (dates still to come, records that were invalid).
+    /// engine looks at every run (dates still to come, people held back).
     func changes(since position: ChangeFeedPosition, reread: [String]) async throws -> ChangeRead
 }

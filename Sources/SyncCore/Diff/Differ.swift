@@ -23,6 +23,9 @@ struct Differ {
         case missing
         /// Unchanged, unless the source says they are gone (a change read).
         case unchangedUnlessGone(Set<String>)
+        /// Unchanged if the source says they are still there, else missing (a change read that names
+        /// everyone present, as syncrepl's present phase does).
+        case unchangedIfPresent(Set<String>)
 
         /// Whether the read lists only changes.
         var isChangeRead: Bool {
@@ -223,6 +226,8 @@ struct Differ {
             switch unlisted {
             case .missing: false
             case .unchangedUnlessGone(let gone): index.entries[s].missingSince == nil && !gone.contains(index.ids[s])
+            case .unchangedIfPresent(let present):
+                index.entries[s].missingSince == nil && present.contains(index.ids[s])
             }
         if unchanged {
             changes.unchanged += 1

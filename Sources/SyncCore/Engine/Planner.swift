@@ -91,11 +91,11 @@ public struct Planner: Sendable {
         guard var changes else { preconditionFailure("a decision is a full read or a change read") }
         read.settingsDigest = policy.settingsDigest
         read.version = policy.version
-        // Who the next change read looks at whatever the feed says: the outcome of their record is not final.
+        // Who the next change read looks at whatever the feed says: people whose day is still to come, and
+        // those held back. An invalid record comes back through the feed when it is fixed; one invalid
+        // only beside another's (a shared email) waits for the next full read.
         read.reread = Array(
-            Set(
-                changes.invalid.map(\.sourceID) + changes.starting.map(\.sourceID)
-                    + changes.leaving.map(\.sourceID) + changes.held.map(\.row.sourceID))
+            Set(changes.starting.map(\.sourceID) + changes.leaving.map(\.sourceID) + changes.held.map(\.row.sourceID))
         ).sorted()
         logger.notice("read \(read.kind == .full ? "everything" : "only the changes"): \(read.reason)")
         changes.read = read
@@ -159,10 +159,13 @@ public struct Planner: Sendable {
         return changes
     }
 
-    /// What a change read leaves the people it did not list: unchanged unless the source says they are
-    /// gone. A listed record the job's include/exclude leaves out is gone too, as after a full read.
+    /// What a change read leaves the people it did not list: gone if the source says so, or if the
+    /// source names everyone present and not them. A listed record the job's include/exclude leaves
+    /// out is gone too, as after a full read.
     static func unlisted(after found: SourceChanges) -> Differ.Unlisted {
-        .unchangedUnlessGone(Set(found.gone + found.records.map(\.id)))
+        let listed = found.gone + found.records.map(\.id)
+        if let present = found.present { return .unchangedIfPresent(Set(present).subtracting(listed)) }
+        return .unchangedUnlessGone(Set(listed))
     }
 
     /// Stops the plan when no record carried an attribute a mapping reads, unless the mapping is

@@ -24,8 +24,8 @@ public struct SourceRead: Sendable, Hashable, Codable {
     public var version: String?
     /// When the last full read was: this one's start, if it was one.
     public var fullReadAt: Date?
-    /// People the next change read reads again whatever the feed says: dates still to come, records
-    /// that were invalid.
+    /// People the next change read reads again whatever the feed says: dates still to come, people
+    /// held back.
     public var reread: [String] = []
 
     /// Creates a read's record.
