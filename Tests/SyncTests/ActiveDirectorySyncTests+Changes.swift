@@ -59,8 +59,8 @@ extension ActiveDirectorySyncTests {
     }
 
     /// Each reason for a full read, made to happen: the first run, `--full-read`, changed settings, a run
-    /// that did not finish, `full_every` passed, a scoping group's members changed, and an account that
-    /// may not read changes (which warns and reads everything every run).
+    /// that did not finish, `full_every` passed, a scoping group's members changed, a followed entry
+    /// renamed, and an account that may not read changes (which warns and reads everything every run).
     @Test func everyReasonForAFullRead() async throws {
         try await withDomain { domain, simulator, folder, env in
             let run = "f\(UInt32.random(in: 0...UInt32.max))"
@@ -107,6 +107,23 @@ extension ActiveDirectorySyncTests {
             #expect(kind == "full" && why.contains("which scopes the job"), "\(why)")
             let member = try await readAndSummary(path, env).summary
             #expect((member["creates"] ?? 0) + (member["updates"] ?? 0) == 1, "the new member: \(member)")
+
+            // A mapping follows `manager` to its entry: that entry renamed means a full read.
+            try await domain.apply(
+                "dn: CN=\(run)-2,\(ou)\nchangetype: modify\nreplace: manager\nmanager: CN=\(run)-0,\(ou)\n")
+            path = try job(
+                in: folder, domain: domain, simulator: simulator, base: ou,
+                bind: [
+                    "bind_dn: \"\(try TestServers.setting("COMPLIANCE_SYNC_AD_DIRSYNC_DN"))\"",
+                    "bind_password_env: AD_BIND_PASSWORD",
+                ],
+                source: ["changes: dirsync"],
+                mapping: ["agency_id_number: { attribute: manager, follow: employeeID, optional: true }"])
+            #expect(try await runCLI(["sync", "--config", path], environment: env).status == 0)
+            #expect(try await reason().0 == "changes")
+            try await domain.apply(
+                "dn: CN=\(run)-0,\(ou)\nchangetype: modrdn\nnewrdn: CN=\(run)-boss\ndeleteoldrdn: 1\n")
+            #expect(try await reason().1.contains("a mapping follows DNs"))
 
             // The least-privilege account may not read changes: said, and every run reads everything.
             path = try changeJob(
