@@ -100,4 +100,29 @@ import Testing
         #expect(second.removals.map(\.person.sourceID) == ["P1"])
         #expect(second.unchanged == 4 && second.recordsRead == 0 && second.filtered == 1)
     }
+
+    /// A change read that would send an email another, unchanged person holds reads everything: only a
+    /// full read sees both (and sends neither, as duplicates).
+    @Test func anEmailAnUnlistedPersonHoldsMeansAFullRead() async throws {
+        let store = MemorySnapshot()
+        let feed = ScriptedFeed([person("A", email: "shared@example.com"), person("B")])
+        var planner = planner(standardMapping)
+        planner.changeReads = ChangeReadPolicy(settingsDigest: "d", version: "v")
+        let now = Date()
+        let first = try await planner.plan(source: feed, snapshot: store, now: now)
+        try await store.accept(first)
+        planner.previousRun = finished(first, at: now)
+        let newcomer = person("N", email: "Shared@Example.com")
+        feed.everyone.append(newcomer)
+        feed.changed = [newcomer]
+        let second = try await planner.plan(source: feed, snapshot: store, now: now)
+        #expect(second.read?.kind == .full, "\(second.read?.reason ?? "")")
+        #expect(second.read?.reason.contains("N's email is A's") == true, "\(second.read?.reason ?? "")")
+        #expect(second.creates.isEmpty && second.invalid.count == 2, "both invalid, as duplicates")
+        // A change that touches no email stays a change read.
+        try await store.accept(second)
+        planner.previousRun = finished(second, at: now)
+        feed.changed = [person("B", title: "Fellow")]
+        #expect(try await planner.plan(source: feed, snapshot: store, now: now).read?.kind == .changes)
+    }
 }

@@ -68,6 +68,8 @@ public struct Planner: Sendable {
                     decision = .full(
                         "\(listed.unconfirmedUnread) people's last import could not be confirmed, and the changes "
                             + "do not list them")
+                } else if let clash = try await emailClash(in: listed, snapshot: snapshot) {
+                    decision = .full(clash)
                 } else {
                     changes = listed
                     let since = previousRun.map { " since the run of \(Timestamps.iso($0.startedAt))" } ?? ""
@@ -157,6 +159,42 @@ public struct Planner: Sendable {
         logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
         freeInBackground(&candidates, &index)
         return changes
+    }
+
+    /// Whether a change read sends an email that someone it did not list holds in the snapshot: a full
+    /// read finds such duplicates among everyone (and sends neither); a change read sees only the
+    /// changed, so it reads everything instead. Asked only when the changes create people or change
+    /// an email, which loads the snapshot's people.
+    private func emailClash(in changes: ChangeSet, snapshot: some SnapshotReader) async throws -> String? {
+        let layout = changes.layout
+        let fields = layout.catalog.email.compactMap { name in layout.position(of: name).map { (name, $0) } }
+        var sent: [String: String] = [:]  // stored form of an email → who sends it
+        let rows =
+            changes.creates
+            + changes.updates.filter { !Set($0.changed).isDisjoint(with: layout.catalog.email) }.map(\.row)
+        for row in rows {
+            for (name, position) in fields {
+                guard let value = row.values[position], !value.isEmpty else { continue }
+                let stored =
+                    layout.sensitive[position] ? changes.key.digest(field: name, value: value) : value.lowercased()
+                sent["\(name)\u{0}\(stored)"] = row.sourceID
+            }
+        }
+        guard !sent.isEmpty else { return nil }
+        let index = try await snapshot.index()
+        let listed = Set(rows.map(\.sourceID))
+        let others = zip(index.ids, index.entries).filter { !$0.1.terminated && !listed.contains($0.0) }.map(\.0)
+        for (id, person) in try await snapshot.people(others) {
+            for (name, position) in fields {
+                guard let value = person.fields[name] else { continue }
+                let stored = layout.sensitive[position] ? value : value.lowercased()
+                if let sender = sent["\(name)\u{0}\(stored)"] {
+                    return
+                        "\(sender)'s \(name) is \(id)'s in the snapshot, and only a full read can tell which is right"
+                }
+            }
+        }
+        return nil
     }
 
     /// What a change read leaves the people it did not list: gone if the source says so, or if the
