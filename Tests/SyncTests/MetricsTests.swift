@@ -37,6 +37,7 @@ struct MetricsTests {
             var figures = try await samples(metrics)
             #expect(figures["compliance_sync_last_run_exit_status{\(job)}"] == 0)
             #expect(figures["compliance_sync_last_run_records_read{\(job)}"] == Double(people))
+            #expect(figures["compliance_sync_last_run_read_entries{read=\"full\",\(job)}"] == Double(people))
             #expect(figures["compliance_sync_last_run_changes{change=\"create\",\(job)}"] == Double(people))
             #expect(figures["compliance_sync_last_run_changes{change=\"termination\",\(job)}"] == 0)
             #expect(figures["compliance_sync_last_run_imports_sent{\(job)}"] ?? 0 >= 1)
