@@ -45,7 +45,9 @@ extension LDAPSource {
         guard position.server == urls.joined(separator: " ") else {
             return .needsFullRead(reason: "the job reads another server")
         }
-        guard let cookie = Data(base64Encoded: position.cookie) else {
+        // Fail closed: slapd answers a cookie whose CSN it cannot read as no cookie at all, every entry
+        // "added" and no deletes named, which would leave the deleted looking unchanged.
+        guard let cookie = Data(base64Encoded: position.cookie), let sent = Self.csns(of: cookie) else {
             return .needsFullRead(reason: "the stored syncrepl cookie cannot be read")
         }
         return try await onReaderThread { [self] in
@@ -65,9 +67,23 @@ extension LDAPSource {
                 }
             } catch  where read.connection.lastFailure == LDAP_SIZELIMIT_EXCEEDED {
                 return .needsFullRead(reason: "the server's size limit cut the changes short")
+            } catch  where read.connection.lastFailure == LDAP_UNWILLING_TO_PERFORM {
+                // slapd refuses a cookie from its future ("consumer state is newer than provider").
+                return .needsFullRead(
+                    reason: "the server refused the stored cookie (a restored database, or another server)")
             }
             guard let refresh else {
                 return .needsFullRead(reason: "the server no longer knows the cookie (e-syncRefreshRequired)")
+            }
+            // The server's changes must reach at least as far as the cookie, for every server id it names: a
+            // server that answers from an earlier state (a restored database, another server) tells nothing.
+            let next = refresh.cookie.isEmpty ? cookie : refresh.cookie
+            guard let reached = Self.csns(of: next),
+                sent.allSatisfy({ sid, csn in reached[sid].map { $0 >= csn } ?? false })
+            else {
+                return .needsFullRead(
+                    reason:
+                        "the server's changes end before the stored cookie's (a restored database, or another server)")
             }
             gone.formUnion(refresh.deleted.map(Self.uuidString))
             // People whose outcome was not final, read again whatever the feed says.
@@ -86,7 +102,7 @@ extension LDAPSource {
             var changes = SourceChanges(
                 records: Array(records.values), gone: Array(gone),
                 position: ChangeFeedPosition(
-                    feed: "syncrepl", server: position.server, cookie: refresh.cookie.base64EncodedString()),
+                    feed: "syncrepl", server: position.server, cookie: next.base64EncodedString()),
                 entriesRead: refresh.returned + reread.count)
             if !refresh.refreshDeletes {
                 // The present phase: everyone still there is named, changed or not; anyone else is gone.
@@ -99,6 +115,25 @@ extension LDAPSource {
             }
             return .changes(changes)
         }
+    }
+
+    /// The change sequence numbers of a syncprov cookie (`rid=000,csn=20261206194227.273500Z#000000#000#000000`,
+    /// several joined by `;` for several providers), by server id; `nil` when it has none or one is not a
+    /// CSN. A CSN's fields are fixed-width, so two compare as text.
+    static func csns(of cookie: Data) -> [String: String]? {
+        guard let text = String(data: cookie, encoding: .utf8),
+            let field = text.split(separator: ",").first(where: { $0.hasPrefix("csn=") })
+        else { return nil }
+        var csns: [String: String] = [:]
+        for csn in field.dropFirst(4).split(separator: ";") {
+            let parts = csn.split(separator: "#", omittingEmptySubsequences: false)
+            guard parts.count == 4, parts[0].count == 22, parts[0].hasSuffix("Z"), parts[2].count == 3,
+                parts[0].dropLast().allSatisfy({ $0.isNumber || $0 == "." }),
+                parts[1...].allSatisfy({ $0.allSatisfy(\.isHexDigit) })
+            else { return nil }
+            csns[String(parts[2])] = String(csn)
+        }
+        return csns.isEmpty ? nil : csns
     }
 
     /// A 16-byte UUID as entryUUID writes it (RFC 4122: lower-case hex, 8-4-4-4-12).

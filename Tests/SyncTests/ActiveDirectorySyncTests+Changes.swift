@@ -59,7 +59,7 @@ extension ActiveDirectorySyncTests {
     }
 
     /// Each reason for a full read, made to happen: the first run, `--full-read`, changed settings, a run
-    /// that did not finish, `full_every` passed, a scoping group's members changed, a followed entry
+    /// that did not finish, another DC, a cookie the DC refuses, `full_every` passed, a scoping group's members changed, a followed entry
     /// renamed, and an account that may not read changes (which warns and reads everything every run).
     @Test func everyReasonForAFullRead() async throws {
         try await withDomain { domain, simulator, folder, env in
@@ -88,6 +88,22 @@ extension ActiveDirectorySyncTests {
             #expect(try await reason().1.contains("did not finish"))
             #expect(try await runCLI(["sync", "--config", path], environment: env).status == 0)
             #expect(try await reason().0 == "changes")
+
+            // The stored position as another DC's, then as a cookie the DC cannot read.
+            let snapshot = folder.appendingPathComponent("ad.snapshot").path
+            func rewrite(_ key: String, _ value: String) async throws {
+                let sql =
+                    "UPDATE runs SET source_read = json_set(source_read, '$.position.\(key)', '\(value)') "
+                    + "WHERE run_id = (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1)"
+                let result = try await runProcess("/usr/bin/sqlite3", [snapshot, sql])
+                #expect(result.status == 0, "\(result.all)")
+            }
+            try await rewrite("server", "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Default-First-Site-Name")
+            #expect(try await reason().1.contains("another one"))
+            #expect(try await runCLI(["sync", "--config", path], environment: env).status == 0)
+            try await rewrite("cookie", Data("not a DirSync cookie".utf8).base64EncodedString())
+            #expect(try await reason().1.contains("refused the DirSync cookie"))
+            #expect(try await runCLI(["sync", "--config", path], environment: env).status == 0)
 
             path = try changeJob(
                 in: folder, domain: domain, simulator: simulator, base: ou, source: ["full_every: 1s"])

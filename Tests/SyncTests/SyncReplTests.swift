@@ -140,6 +140,34 @@ import Testing
             #expect(past.stderr.contains("session log no longer covers the cookie"), "\(past.stderr)")
             #expect(past.summary["updates"] == 60 && past.summary["removals"] == 5, "\(past.summary)")
             try await syncAndAgree(path, env, kind: "changes", "after the present phase")
+
+            // A cookie the server cannot read (slapd would answer as to no cookie, naming no deletes):
+            // a full read, in which a person deleted since is gone.
+            let snapshot = folder.appendingPathComponent("sr.snapshot").path
+            func rewriteCookie(_ text: String) async throws {
+                let sql =
+                    "UPDATE runs SET source_read = json_set(source_read, '$.position.cookie', '"
+                    + Data(text.utf8).base64EncodedString()
+                    + "') WHERE run_id = (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1)"
+                let rewritten = try await runProcess("/usr/bin/sqlite3", [snapshot, sql])
+                #expect(rewritten.status == 0, "\(rewritten.all)")
+            }
+            // A cookie from the server's future (a database restored from before it, or another server).
+            try await rewriteCookie("rid=000,csn=20991231235959.000000Z#000000#000#000000")
+            let ahead = try await readAndSummary(path, env)
+            #expect((ahead.read["reason"] as? String)?.contains("refused the stored cookie") == true, "\(ahead.read)")
+            // A cookie that names another provider (server id 001) this server knows nothing of.
+            try await rewriteCookie(
+                "rid=000,csn=20200101000000.000000Z#000000#000#000000;20200101000000.000000Z#000000#001#000000")
+            let other = try await readAndSummary(path, env)
+            #expect(
+                (other.read["reason"] as? String)?.contains("end before the stored cookie") == true, "\(other.read)")
+            try await rewriteCookie("rid=000,csn=garbage")
+            try await directory.apply("dn: uid=\(run)-20,\(ou)\nchangetype: delete\n")
+            let garbled = try await readAndSummary(path, env, ["--log-level", "debug"])
+            #expect(garbled.read["reason"] as? String == "the stored syncrepl cookie cannot be read", "\(garbled.read)")
+            #expect(garbled.summary["removals"] == 1 && garbled.summary["creates"] == 0, "\(garbled.summary)")
+            try await syncAndAgree(path, env, kind: nil, "after a cookie the server cannot read")
         }
     }
 
