@@ -98,7 +98,13 @@ extension LDAPSource: ChangeFeedSource {
                     entry in
                     entries += 1
                     logger?.trace("dirsync: \(entry.dn) \(entry.attributes.map(\.name))")
-                    guard let id = Self.guid(of: entry) else { return }
+                    // Fail closed: a change that names no one cannot be placed, and might be a delete.
+                    guard let id = Self.guid(of: entry) else {
+                        throw SyncError(
+                            .source,
+                            "a DirSync answer of \(urls[0]) holds \(entry.dn) without its objectGUID; nothing was sent",
+                            hint: "set source.changes: off and report this")
+                    }
                     // A DN a mapping may follow went away (deleted, renamed, moved): who named it is unknown.
                     if follows, entry.attributes.contains(where: { ["isDeleted", "name"].contains($0.name) }) {
                         followedMoved = true
