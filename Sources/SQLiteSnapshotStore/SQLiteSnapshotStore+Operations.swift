@@ -10,42 +10,70 @@ extension SQLiteSnapshotStore {
     /// a fraction of a second, where decoding GRDB rows took seconds.
     public func index() async throws -> SnapshotIndex {
         try await read { db in
-            var index = SnapshotIndex()
-            index.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0)
-            let statement = try db.makeStatement(
-                sql: """
-                    SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id
-                    """)
-            let handle = statement.sqliteStatement
-            while true {
-                let step = sqlite3_step(handle)
-                if step == SQLITE_DONE { break }
-                guard step == SQLITE_ROW else {
-                    throw SyncError(
-                        .snapshot,
-                        "\(self.description): reading people failed: "
-                            + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
-                }
-                let id = String(
-                    decoding: UnsafeBufferPointer(
-                        start: sqlite3_column_text(handle, 0), count: Int(sqlite3_column_bytes(handle, 0))),
-                    as: UTF8.self)
-                let blob = UnsafeRawBufferPointer(
-                    start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1)))
-                guard let fingerprint = Fingerprint(bytes: blob) else {
-                    throw SyncError.damagedSnapshot(self.description, "the fingerprint of \(id) is damaged")
-                }
-                let missing =
-                    sqlite3_column_type(handle, 3) == SQLITE_NULL
-                    ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 3))
-                index.append(
-                    id,
-                    SnapshotEntry(
-                        fingerprint: fingerprint, terminated: sqlite3_column_int(handle, 2) != 0, missingSince: missing)
-                )
-            }
-            return index
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM people") ?? 0
+            return try self.index(
+                db, capacity: count,
+                sql:
+                    "SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people ORDER BY source_id"
+            )
         }
+    }
+
+    /// Selects the partial index in one query (the listed ids through `json_each`), rather than reading
+    /// everyone's entry.
+    public func changeReadIndex(for ids: Set<String>) async throws -> ChangeReadIndex {
+        try await read { db in
+            let active = try Int.fetchOne(db, sql: "SELECT count(*) FROM people WHERE terminated_at IS NULL") ?? 0
+            let index = try self.index(
+                db, capacity: ids.count,
+                sql: """
+                    SELECT source_id, fingerprint, terminated_at IS NOT NULL, missing_since FROM people
+                    WHERE terminated_at IS NOT NULL OR missing_since IS NOT NULL OR fingerprint = ?
+                        OR source_id IN (SELECT value FROM json_each(?))
+                    """,
+                arguments: [Data(Fingerprint.unconfirmed.bytes), JSONWriter.array(ids.sorted())])
+            return ChangeReadIndex(index: index, active: active)
+        }
+    }
+
+    /// Reads index entries (source id, fingerprint, terminated, missing since) from a query, through
+    /// the C API: GRDB's rows cost more than the reading itself.
+    private func index(
+        _ db: Database, capacity: Int, sql: String, arguments: StatementArguments = []
+    ) throws -> SnapshotIndex {
+        var index = SnapshotIndex()
+        index.reserveCapacity(capacity)
+        let statement = try db.makeStatement(sql: sql)
+        try statement.setArguments(arguments)
+        let handle = statement.sqliteStatement
+        while true {
+            let step = sqlite3_step(handle)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else {
+                throw SyncError(
+                    .snapshot,
+                    "\(self.description): reading people failed: "
+                        + String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))
+            }
+            let id = String(
+                decoding: UnsafeBufferPointer(
+                    start: sqlite3_column_text(handle, 0), count: Int(sqlite3_column_bytes(handle, 0))),
+                as: UTF8.self)
+            let blob = UnsafeRawBufferPointer(
+                start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1)))
+            guard let fingerprint = Fingerprint(bytes: blob) else {
+                throw SyncError.damagedSnapshot(self.description, "the fingerprint of \(id) is damaged")
+            }
+            let missing =
+                sqlite3_column_type(handle, 3) == SQLITE_NULL
+                ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 3))
+            index.append(
+                id,
+                SnapshotEntry(
+                    fingerprint: fingerprint, terminated: sqlite3_column_int(handle, 2) != 0, missingSince: missing)
+            )
+        }
+        return index
     }
 
     public func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson] {

@@ -130,6 +130,16 @@ public struct SnapshotStoreConformance: Sendable {
         try await store.setMissing(["b"], since: Date())
         try await store.setMissing(["b"], since: nil)
         check(try await store.index()["b"]?.missingSince == nil, "people: setMissing(nil) clears it")
+
+        // A change read's part of the index: the listed, the missing, the terminated, the unconfirmed.
+        try await store.setMissing(["Z"], since: Date(timeIntervalSince1970: 1_800_000_000))
+        try await store.markUnconfirmed([Self.update("a1", key: key)], resolving: nil)
+        let part = try await store.changeReadIndex(for: ["É", "nobody"])
+        check(
+            Set(part.index.ids) == ["É", "Z", "a1", "t"] && part.active == 5,
+            "people: a change read's index holds the listed, missing, unconfirmed and terminated, and counts "
+                + "who is not terminated (got \(part.index.ids.sorted()), \(part.active))")
+        check(part.index["Z"]?.missingSince != nil && part.index["t"]?.terminated == true, "people: with their state")
     }
 
     private func unconfirmed(_ check: Check) async throws {

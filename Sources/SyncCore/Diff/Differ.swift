@@ -16,6 +16,8 @@ struct Differ {
     var filteredDates: [String: RecordDates] = [:]
     /// What a person the snapshot holds and the read did not list is.
     var unlisted = Unlisted.missing
+    /// People not terminated whom a change read's partial index leaves out: unchanged, all of them.
+    var activeBeyondIndex = 0
 
     /// What the snapshot's people that a read did not list are.
     enum Unlisted {
@@ -65,7 +67,8 @@ struct Differ {
         into changes: inout ChangeSet
     ) async throws {
         index.sortByID()
-        changes.snapshotActive = index.entries.lazy.filter { !$0.terminated }.count
+        changes.snapshotActive = index.entries.lazy.filter { !$0.terminated }.count + activeBeyondIndex
+        changes.unchanged += activeBeyondIndex
         let today = dates.isEmpty ? "" : dates.today(at: changes.plannedAt)
         var merged = merge(&candidates, with: index, today: today, into: &changes)
         var stored = try await snapshot.people(

@@ -116,7 +116,7 @@ public struct Planner: Sendable {
             mapper: mapper, key: snapshot.key, duplicates: duplicates, dates: dates, filter: filter)
         var changes = ChangeSet(layout: preparer.layout, plannedAt: now, key: snapshot.key)
 
-        async let loadedIndex = loadIndex(of: snapshot)
+        async let loadedIndex = loadIndex(of: snapshot, for: unlisted)
         let started = ContinuousClock.now
         var pipeline = PreparationPipeline(preparer: preparer)
         pipeline.progress = progress
@@ -153,7 +153,8 @@ public struct Planner: Sendable {
             resendUnchanged: resendUnchanged)
         differ.filteredDates = pipeline.filteredDates
         differ.unlisted = unlisted
-        var index = try await loadedIndex
+        var (index, activeBeyondIndex) = try await loadedIndex
+        differ.activeBeyondIndex = activeBeyondIndex
         let diffStarted = ContinuousClock.now
         try await differ.diff(&candidates, index: &index, snapshot: snapshot, into: &changes)
         logger.info("compared with the snapshot in \(ContinuousClock.now - diffStarted)")
@@ -232,12 +233,26 @@ public struct Planner: Sendable {
                 + "write `\(mapping.field): { attribute: \(name), optional: true }`")
     }
 
-    /// Loads the snapshot's index, saying how long it took.
-    private func loadIndex(of snapshot: some SnapshotReader) async throws -> SnapshotIndex {
+    /// Loads the snapshot's index, saying how long it took: for a change read that names who is gone,
+    /// only the part it needs (``SnapshotReader/changeReadIndex(for:)``).
+    /// - Returns: the index, and how many people not terminated it leaves out (all unchanged).
+    private func loadIndex(of snapshot: some SnapshotReader, for unlisted: Differ.Unlisted) async throws
+        -> (SnapshotIndex, Int)
+    {
         let started = ContinuousClock.now
+        if case .unchangedUnlessGone(let listed) = unlisted {
+            let part = try await snapshot.changeReadIndex(for: listed)
+            let activeInPart = part.index.entries.lazy.filter { !$0.terminated }.count
+            logger.info(
+                """
+                loaded \(part.index.count) people of \(snapshot.description) that the changes need (\(part.active) \
+                not terminated) in \(ContinuousClock.now - started)
+                """)
+            return (part.index, part.active - activeInPart)
+        }
         let index = try await snapshot.index()
         logger.info("loaded \(index.count) people from \(snapshot.description) in \(ContinuousClock.now - started)")
-        return index
+        return (index, 0)
     }
 
     /// The error for a source that failed part-way: its own ``SyncError``, or one saying how far it got.

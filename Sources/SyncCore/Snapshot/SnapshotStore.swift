@@ -116,6 +116,40 @@ public protocol SnapshotReader: Sendable {
     func index() async throws -> SnapshotIndex
     /// The full stored state of the given people (those absent are left out).
     func people(_ sourceIDs: [String]) async throws -> [String: StoredPerson]
+    /// What a change read needs of the snapshot: the entries of `ids` (the people it lists or calls
+    /// gone) and of everyone missing, terminated or unconfirmed, in any order; and how many people are
+    /// not terminated. Everyone else is unchanged.
+    func changeReadIndex(for ids: Set<String>) async throws -> ChangeReadIndex
+}
+
+/// The part of a snapshot's index a change read needs, and how many people are not terminated.
+public struct ChangeReadIndex: Sendable {
+    /// The entries of the listed people and of everyone missing, terminated or unconfirmed.
+    public var index: SnapshotIndex
+    /// How many people the snapshot holds who are not terminated.
+    public var active: Int
+
+    /// Creates a partial index.
+    public init(index: SnapshotIndex, active: Int) {
+        self.index = index
+        self.active = active
+    }
+}
+
+extension SnapshotReader {
+    /// The partial index from the whole one: for stores that cannot select it in a query.
+    public func changeReadIndex(for ids: Set<String>) async throws -> ChangeReadIndex {
+        let whole = try await index()
+        var part = SnapshotIndex()
+        var active = 0
+        for (id, entry) in zip(whole.ids, whole.entries) {
+            if !entry.terminated { active += 1 }
+            if ids.contains(id) || entry.terminated || entry.missingSince != nil || entry.fingerprint == .unconfirmed {
+                part.append(id, entry)
+            }
+        }
+        return ChangeReadIndex(index: part, active: active)
+    }
 }
 
 /// An import submitted or about to be: what the snapshot will record for
