@@ -12,9 +12,16 @@ extension ConnectorRegistry {
         }
         let mapped = job.mappedAttributes
         func make(_ member: JoinSettings.Member) throws -> any UserSource {
-            try makeSource(
+            let source = try makeSource(
                 member.node, type: member.type, attributes: join.attributes(of: member.name, mapped: mapped), job: job,
                 logger: logger)
+            // A join reads every member whole: a change feed set on one would be silently unused.
+            if let feed = (source as? any ChangeFeedSource)?.changeFeed {
+                throw member.node.error(
+                    "reads changes (\(feed)), but a job with `sources:` reads every source whole on every run",
+                    hint: "remove `changes:` here; change reads are for a job with one `source:`")
+            }
+            return source
         }
         return JoinedSource(
             primaryName: join.primary.name, primary: try make(join.primary),

@@ -277,6 +277,37 @@ import Testing
             #expect(found?.message.contains("job.yml:") == true, "names the line: \(found?.message ?? "")")
         }
     }
+
+    /// A change feed on a member of `sources:` would never be used (a join reads every member whole): an
+    /// error naming the member, not a setting quietly ignored.
+    @Test func aChangeFeedInAJoinIsAnError() throws {
+        let job = try load(
+            """
+            sources:
+              hr:
+                primary: true
+                type: csv
+                path: people.csv
+                id: employee_number
+              ad:
+                type: ldap
+                url: ldaps://dc1.example.com
+                base_dn: DC=example,DC=com
+                id: objectGUID
+                changes: dirsync
+                join: { attribute: employeeID, to: employee_number }
+            mapping:
+              first_name: hr.first_name
+              last_name: last_name
+              email: ad.mail
+
+            """)
+        #expect {
+            try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "test"))
+        } throws: { error in
+            "\(error)".contains("`sources.ad`") && "\(error)".contains("reads changes (dirsync)")
+        }
+    }
 }
 
 @Suite struct SafetyConfigTests {
