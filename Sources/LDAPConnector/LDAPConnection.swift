@@ -16,8 +16,8 @@ final class LDAPConnection {
     private var attributesPerEntry = 0
     /// Where a search says, at debug level, what it did not follow.
     var logger: Logger?
-    /// The result code of the last call that failed (a caller that can act on one kind of failure
-    /// reads it after catching the error).
+    /// The result code of the last call checked, success included, so that a caller that acts on one
+    /// kind of failure (an entry not found) reads the code of the failure it caught, never an earlier one.
     private(set) var lastFailure: Int32 = LDAP_SUCCESS
 
     /// TLS and timeout settings for a connection.
@@ -399,8 +399,8 @@ final class LDAPConnection {
 
     /// Throws libldap's message for a failed call, with what was being done and where.
     func check(_ rc: Int32, _ doing: String) throws {
-        guard rc != LDAP_SUCCESS else { return }
         lastFailure = rc
+        guard rc != LDAP_SUCCESS else { return }
         let detail = diagnostic().map { " (\($0))" } ?? ""
         if rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR, options.verifyCertificates,
             url.hasPrefix("ldaps://") || options.startTLS,
