@@ -65,7 +65,8 @@ extension LDAPConnection {
                 switch state.state {
                 case LDAP_SYNC_PRESENT: refresh.present.insert(state.uuid)
                 case LDAP_SYNC_DELETE: refresh.deleted.insert(state.uuid)
-                default: try each(try read(message), state.uuid)
+                case LDAP_SYNC_ADD, LDAP_SYNC_MODIFY: try each(try read(message), state.uuid)
+                default: throw malformed("an entry in a sync state it does not know (\(state.state))")
                 }
             case Int32(LDAP_RES_INTERMEDIATE):
                 guard let message else { continue }
@@ -109,7 +110,10 @@ extension LDAPConnection {
             ldap_memfree(oid)
             ber_bvfree(data)
         }
-        guard let oid, String(cString: oid) == String(cString: cldap_sync_info_oid()), let data else { return }
+        // Fail closed: a message of the search that is not Sync Info may say something this read would miss.
+        guard let oid, String(cString: oid) == String(cString: cldap_sync_info_oid()), let data else {
+            throw malformed("an intermediate message that is not Sync Info")
+        }
         var kind: ber_tag_t = 0
         var cookie = berval(bv_len: 0, bv_val: nil)
         var deletes: Int32 = 0
@@ -124,7 +128,8 @@ extension LDAPConnection {
         if let bytes = cookie.bv_val { refresh.cookie = Data(bytes: bytes, count: Int(cookie.bv_len)) }
         var i = 0
         while let uuids, let bytes = uuids[i].bv_val {
-            let uuid = Data(bytes: bytes, count: Int(uuids[i].bv_len))
+            guard uuids[i].bv_len == 16 else { throw malformed("a syncIdSet UUID that is not 16 bytes") }
+            let uuid = Data(bytes: bytes, count: 16)
             if deletes != 0 { refresh.deleted.insert(uuid) } else { refresh.present.insert(uuid) }
             refresh.returned += 1
             i += 1

@@ -136,14 +136,8 @@ extension LDAPSource {
         return csns.isEmpty ? nil : csns
     }
 
-    /// A 16-byte UUID as entryUUID writes it (RFC 4122: lower-case hex, 8-4-4-4-12).
+    /// A 16-byte UUID (syncrepl's entryUUID) as entryUUID writes it: RFC 4122, lower-case.
     static func uuidString(_ bytes: Data) -> String {
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        var out = ""
-        for (i, character) in hex.enumerated() {
-            if [8, 12, 16, 20].contains(i) { out.append("-") }
-            out.append(character)
-        }
-        return out
+        bytes.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }.uuidString.lowercased()
     }
 }
