@@ -70,7 +70,10 @@ import Testing
     }
 
     /// A job reading `ou` through syncrepl.
-    func job(in folder: URL, _ directory: Directory, _ simulator: RunningSimulator, base: String) throws -> String {
+    /// - Parameter top: more top-level lines (`dates:`).
+    func job(
+        in folder: URL, _ directory: Directory, _ simulator: RunningSimulator, base: String, top: [String] = []
+    ) throws -> String {
         let path = folder.appendingPathComponent("sr.yml").path
         try """
         api: { base_url: \(simulator.baseURL), client_id: sr-job, client_secret_env: SR_JOB_SECRET }
@@ -89,6 +92,7 @@ import Testing
           job_title: title
         removals: { max_percent: 100 }
         snapshot: { path: \(folder.appendingPathComponent("sr.snapshot").path) }
+        \(top.joined(separator: "\n"))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -168,6 +172,42 @@ import Testing
             #expect(garbled.read["reason"] as? String == "the stored syncrepl cookie cannot be read", "\(garbled.read)")
             #expect(garbled.summary["removals"] == 1 && garbled.summary["creates"] == 0, "\(garbled.summary)")
             try await syncAndAgree(path, env, kind: nil, "after a cookie the server cannot read")
+        }
+    }
+
+    /// A new person whose email an unchanged colleague holds: a change read sees only the newcomer, so
+    /// it reads everything, and the full read finds both and sends neither (duplicate emails).
+    @Test func aNewcomerWithAColleaguesEmailMeansAFullRead() async throws {
+        try await withDirectory { directory, folder, env, simulator in
+            let run = "se\(UInt32.random(in: 0...UInt32.max))"
+            let ou = try await directory.addOU(run, people: 3)
+            let path = try job(in: folder, directory, simulator, base: ou)
+            try await syncAndAgree(path, env, kind: "full", "the first run")
+            try await directory.apply(
+                Directory.person("\(run)-new", in: ou).replacingOccurrences(
+                    of: "mail: \(run)-new@example.com", with: "mail: \(run)-0@EXAMPLE.com"))
+            let (read, summary, _) = try await readAndSummary(path, env)
+            #expect((read["reason"] as? String)?.contains("only a full read can tell") == true, "\(read)")
+            #expect(summary["creates"] == 0 && summary["invalid"] == 2, "\(summary)")
+        }
+    }
+
+    /// Someone whose start day is still to come is read again by every change read, though nothing
+    /// about them changes: they stay listed as starting (a change read that lost them would forget them).
+    @Test func aPersonStartingLaterIsReadAgainEveryRun() async throws {
+        try await withDirectory { directory, folder, env, simulator in
+            let run = "sd\(UInt32.random(in: 0...UInt32.max))"
+            let ou = try await directory.addOU(run, people: 3)
+            try await directory.apply(
+                "dn: uid=\(run)-2,\(ou)\nchangetype: modify\nreplace: description\ndescription: 2099-01-01\n")
+            let path = try job(
+                in: folder, directory, simulator, base: ou,
+                top: ["dates:", "  starts_on: { attribute: description, optional: true }"])
+            try await syncAndAgree(path, env, kind: "full", "the first run")
+            try await directory.apply("dn: uid=\(run)-0,\(ou)\nchangetype: modify\nreplace: title\ntitle: Lead\n")
+            let (read, summary, _) = try await readAndSummary(path, env)
+            #expect(read["kind"] as? String == "changes", "\(read)")
+            #expect(summary["updates"] == 1 && summary["starting"] == 1 && summary["creates"] == 0, "\(summary)")
         }
     }
 
