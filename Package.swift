@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "LDAPConnector", targets: ["LDAPConnector"]),
         .library(name: "PostgresConnector", targets: ["PostgresConnector"]),
         .library(name: "ExecConnector", targets: ["ExecConnector"]),
+        .library(name: "HTTPConnector", targets: ["HTTPConnector"]),
         .library(name: "PostgresSnapshotStore", targets: ["PostgresSnapshotStore"]),
         .library(name: "ComplianceSyncCLI", targets: ["ComplianceSyncCLI"]),
         .library(name: "ConnectorTestKit", targets: ["ConnectorTestKit"]),
@@ -49,8 +50,8 @@ let package = Package(
         .target(
             name: "ConnectorCore", dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        // Host and certificate names for the errors of connections a job makes (not part of the connector API).
-        .target(name: "NetworkNames", swiftSettings: strict),
+        // Hosts, certificate names and proxies of the connections a job makes (not part of the connector API).
+        .target(name: "NetworkNames", dependencies: ["ConnectorCore"], swiftSettings: strict),
         // The sync engine: mapping, validation, diff, guards, plan, sync, run history. No networking, no C of ours.
         .target(
             name: "SyncCore",
@@ -122,11 +123,32 @@ let package = Package(
         ),
         // CSV, JSON Lines and JSON array sources.
         .target(name: "FileConnector", dependencies: ["ConnectorCore"], swiftSettings: strict),
+        // How the job's HTTP clients are set up (proxy, CAs, client certificates) and speak of failures.
+        .target(
+            name: "HTTPClientSupport",
+            dependencies: [
+                "ConnectorCore", "NetworkNames",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // People from an HTTP API: pages, authentication, fail-closed checks.
+        .target(
+            name: "HTTPConnector",
+            dependencies: [
+                "ConnectorCore", "NetworkNames", "HTTPClientSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The Compliance import API client: OAuth2 tokens, imports, retries.
         .target(
             name: "ComplianceAPI",
             dependencies: [
-                "ConnectorCore", "SyncCore", "JobConfig", "NetworkNames",
+                "ConnectorCore", "SyncCore", "JobConfig", "NetworkNames", "HTTPClientSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -158,7 +180,7 @@ let package = Package(
             dependencies: [
                 "ConnectorCore", "SyncCore", "JobConfig", "SyncOutput", "SQLiteSnapshotStore", "PostgresSnapshotStore",
                 "FileConnector", "LDAPConnector",
-                "PostgresConnector", "ExecConnector", "ComplianceAPI",
+                "PostgresConnector", "ExecConnector", "HTTPConnector", "HTTPClientSupport", "ComplianceAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -192,7 +214,8 @@ let package = Package(
         .testTarget(
             name: "SyncCoreTests",
             dependencies: [
-                "ConnectorCore", "SyncCore", "JobConfig", "SyncOutput", "SnapshotStoreTestKit", "TestSupport",
+                "ConnectorCore", "SyncCore", "JobConfig", "NetworkNames", "SyncOutput", "SnapshotStoreTestKit",
+                "TestSupport",
             ],
             swiftSettings: strict),
         .testTarget(
@@ -227,6 +250,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "NewConnectorTests", swiftSettings: strict),
         .testTarget(
+            name: "HTTPConnectorTests",
+            dependencies: ["HTTPConnector", "ConnectorCore", "ConnectorTestKit", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "FileConnectorTests", dependencies: ["FileConnector", "ConnectorCore", "SyncCore", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
@@ -243,7 +270,8 @@ let package = Package(
         .testTarget(
             name: "SyncTests",
             dependencies: [
-                "ComplianceAPI", "ComplianceSimulator", "ConnectorCore", "SyncCore", "JobConfig", "SyncOutput",
+                "ComplianceAPI", "HTTPClientSupport", "ComplianceSimulator", "ConnectorCore", "SyncCore", "JobConfig",
+                "SyncOutput",
                 "SQLiteSnapshotStore",
                 "FileConnector",
                 "TestSupport",

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConnectorCore
 import Foundation
+import HTTPClientSupport
 import JobConfig
 import Logging
 import NIOHTTP1

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConnectorCore
 import Foundation
+import HTTPClientSupport
 import JobConfig
 import Logging
 import NIOCore
@@ -127,13 +128,13 @@ struct HTTPTransport: Sendable {
                 mayHaveApplied = true
                 guard attempt < settings.maxAttempts else {
                     throw SyncError(
-                        .api, "cannot reach \(url) after \(attempt) attempts: \(Self.said(error))",
+                        .api, "cannot reach \(url) after \(attempt) attempts: \(NetworkErrors.said(error))",
                         hint: "check api.base_url, the network and any proxy; run again (nothing is lost)",
                         underlying: error)
                 }
                 wait = max(backoff(attempt), rateLimit.remaining() ?? .zero)
                 logger.notice(
-                    "\(method.rawValue) \(path) failed: \(Self.said(error)); retrying in \(Self.spoken(wait))")
+                    "\(method.rawValue) \(path) failed: \(NetworkErrors.said(error)); retrying in \(Self.spoken(wait))")
             }
             retries.count.add(1, ordering: .relaxed)
             try await Task.sleep(for: wait)
@@ -151,7 +152,7 @@ struct HTTPTransport: Sendable {
         }
         let host = settings.baseURL.host ?? ""
         let wrongName = (error as? NIOSSLExtraError) == .failedToValidateHostname
-        guard wrongName || Self.isUntrustedCertificate(error) else {
+        guard wrongName || NetworkErrors.isUntrustedCertificate(error) else {
             guard case NIOSSLError.handshakeFailed = error else { return nil }  // others may be transient
             return SyncError(
                 .api, "the TLS handshake with \(host)\(through) failed: \(error)",
@@ -173,32 +174,6 @@ struct HTTPTransport: Sendable {
             underlying: error)
     }
 
-    /// Whether a TLS error is a certificate that no trusted CA issued (or that has expired).
-    static func isUntrustedCertificate(_ error: any Error) -> Bool {
-        guard case NIOSSLError.handshakeFailed(let reason) = error else { return false }
-        return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
-    }
-
-    /// A network error in a few plain words: a system error by its name (`Connection refused`),
-    /// an HTTP client error by its case; never NIO's nested descriptions.
-    static func said(_ error: any Error) -> String {
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
-        if let error = error as? NIOConnectionError {
-            // A host name: each address NIO resolved was tried; the last one's failure says it.
-            if let last = error.connectionErrors.last { return said(last.error) }
-            return "\(error.host) could not be resolved to an address"
-        }
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout: return "the connection timed out"
-            case .readTimeout, .deadlineExceeded: return "no answer in time"
-            case .remoteConnectionClosed: return "the server closed the connection"
-            default: return "\(error)"
-            }
-        }
-        return "\(error)"
-    }
-
     /// A wait as people say it: `0.17 seconds`, `12 seconds`.
     static func spoken(_ wait: Duration) -> String {
         let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
@@ -210,32 +185,6 @@ struct HTTPTransport: Sendable {
         let cap = settings.maxBackoff.seconds
         let full = min(cap, 0.25 * pow(2, Double(attempt - 1)))
         return .milliseconds(Int(full * Double.random(in: 0.5...1.0) * 1000))
-    }
-}
-
-/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
-enum RetryAfter {
-    /// The wait the header asks for, in seconds from now; `nil` when absent or not understood
-    /// (`inf`, `nan`, a negative number, garbage), so the backoff policy applies instead.
-    static func seconds(_ header: String?, now: Date = Date()) -> TimeInterval? {
-        guard let text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-        if text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-            return text.count > 9 ? .greatestFiniteMagnitude : TimeInterval(Int(text)!)
-        }
-        guard let date = httpDate(text) else { return nil }
-        return max(0, date.timeIntervalSince(now))
-    }
-
-    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), or the obsolete RFC 850 and asctime forms.
-    static func httpDate(_ text: String) -> Date? {
-        for format in ["EEE, dd MMM yyyy HH:mm:ss 'GMT'", "EEEE, dd-MMM-yy HH:mm:ss 'GMT'", "EEE MMM d HH:mm:ss yyyy"] {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "GMT")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) { return date }
-        }
-        return nil
     }
 }
 

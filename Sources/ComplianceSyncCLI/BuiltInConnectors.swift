@@ -1,6 +1,7 @@
 import ConnectorCore
 import ExecConnector
 import FileConnector
+import HTTPConnector
 import LDAPConnector
 import PostgresConnector
 import SyncCore
@@ -10,7 +11,7 @@ extension ConnectorRegistry {
     public static var builtIn: ConnectorRegistry {
         ConnectorRegistry([
             CSVSource.self, JSONLinesConnector.self, JSONArrayConnector.self, LDAPSource.self, PostgresSource.self,
-            ExecSource.self,
+            ExecSource.self, HTTPSource.self,
         ])
     }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ComplianceAPI
 import ConnectorCore
 import Foundation
+import HTTPClientSupport
 import JobConfig
 import Logging
 import NIOCore

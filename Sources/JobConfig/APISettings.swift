@@ -104,8 +104,8 @@ public struct APISettings: Sendable {
         maxRetryAfter = try section.duration("max_retry_after") ?? maxRetryAfter
         maxRateLimitWait = try section.duration("max_rate_limit_wait") ?? maxRateLimitWait
         fields = try FieldCatalog(section: section.section("fields"))
-        noProxy = try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
-        configuredProxy = try Self.proxy(in: section, folder: folder)
+        noProxy = try ProxySettings.exclusions(in: section)
+        configuredProxy = try ProxySettings.configured(in: section, folder: folder)
         proxy = try ProxySettings.effective(
             for: baseURL, configured: configuredProxy, noProxy: noProxy, environment: environment)
         if let path = try section.path("ca_file", relativeTo: folder) {
@@ -135,32 +135,5 @@ public struct APISettings: Sendable {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         return base + path
-    }
-
-    /// `api.proxy` with its user and password, if set.
-    private static func proxy(in section: ConfigSection, folder: String) throws -> ProxySettings? {
-        let user = try section.string("proxy_user")
-        let password = try section.secret("proxy_password", relativeTo: folder)
-        guard let node = section.node("proxy") else {
-            if user != nil || password != nil {
-                throw SyncError.config(
-                    "`api.proxy_user` and `proxy_password` need `api.proxy`", at: section.node.location)
-            }
-            return nil
-        }
-        guard var proxy = ProxySettings.parse(try node.text(), origin: "api.proxy"), proxy.user == nil,
-            URLComponents(string: try node.text())?.port != nil
-        else {
-            throw node.error(
-                "must be an http:// proxy URL with a port and no password, such as http://proxy.example.com:3128",
-                hint: "write the user as `proxy_user` and the password as `proxy_password_env` or `proxy_password_file`"
-            )
-        }
-        proxy.user = user
-        proxy.password = try password?.resolve()
-        if password != nil && user == nil {
-            throw SyncError.config("`api.proxy_password` needs `api.proxy_user`", at: node.location)
-        }
-        return proxy
     }
 }

@@ -49,6 +49,22 @@ public final class TestCertificates: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: folder) }
 
+    /// Issues a client certificate from `ca` (for mutual TLS): the certificate's and the key's PEM files.
+    public func clientCertificate(named name: String = "compliance-sync client") async throws
+        -> (certificate: String, key: String)
+    {
+        let base = "client-\(UUID().uuidString.prefix(8))"
+        try await openssl([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(name)",
+            "-keyout", path("\(base).key"), "-out", path("\(base).csr"),
+        ])
+        try await openssl([
+            "x509", "-req", "-in", path("\(base).csr"), "-CA", ca, "-CAkey", path("ca.key"), "-CAcreateserial",
+            "-days", "2", "-out", path("\(base).pem"),
+        ])
+        return (path("\(base).pem"), path("\(base).key"))
+    }
+
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
     private func openssl(_ arguments: [String]) async throws {

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import NetworkNames
 import Testing
 
 @testable import JobConfig

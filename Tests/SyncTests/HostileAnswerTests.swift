@@ -1,5 +1,6 @@
 import ComplianceSimulator
 import Foundation
+import HTTPClientSupport
 import SyncCore
 import TestSupport
 import Testing

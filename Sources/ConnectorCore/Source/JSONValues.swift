@@ -19,6 +19,14 @@ public enum JSONValues {
         }
     }
 
+    /// What to do with a list that holds objects or lists.
+    public enum NestedLists: Sendable {
+        /// Refuse it, naming the record and the attribute (files, the exec protocol: the writer chose the shape).
+        case refused
+        /// Flatten each item under its index from 0 (`emails.0.value`), as APIs nest them (SCIM's `emails`).
+        case indexed
+    }
+
     /// A JSON object as attributes, the way the `json` and `jsonl` sources read one:
     /// strings as they are; numbers and booleans as their JSON text; `null` and `""`
     /// absent; a list of scalars several values (its nulls and empty strings left out);
@@ -27,36 +35,52 @@ public enum JSONValues {
     /// - Parameters:
     ///   - object: what `JSONSerialization` made of the record.
     ///   - location: where the record is, for errors.
-    /// - Throws: ``SyncError`` naming the record and the attribute when a list holds an object or a list.
-    public static func attributes(of object: [String: Any], location: SourceLocation) throws -> [String: AttributeValue]
-    {
+    ///   - nestedLists: what a list of objects or lists becomes; refused unless said.
+    /// - Throws: ``SyncError`` naming the record and the attribute when a list holds an object or a
+    ///   list and `nestedLists` is `.refused`.
+    public static func attributes(
+        of object: [String: Any], location: SourceLocation, nestedLists: NestedLists = .refused
+    ) throws -> [String: AttributeValue] {
         var attributes: [String: AttributeValue] = [:]
-        try flatten(object, prefix: "", into: &attributes, location: location)
+        try flatten(object, prefix: "", into: &attributes, location: location, nestedLists: nestedLists)
         return attributes
     }
 
     private static func flatten(
         _ object: [String: Any], prefix: String, into attributes: inout [String: AttributeValue],
-        location: SourceLocation
+        location: SourceLocation, nestedLists: NestedLists
     ) throws {
         for (key, value) in object {
-            let name = prefix + key
-            if let nested = value as? [String: Any] {
-                try flatten(nested, prefix: name + ".", into: &attributes, location: location)
-            } else if let array = value as? [Any] {
-                let texts = try array.compactMap { item -> String? in
-                    guard let text = JSONValues.text(item) else {
-                        if item is NSNull { return nil }
-                        throw SyncError(
-                            .source, "\(location): \"\(name)\" holds a list of \(JSONValues.kind(of: item))s",
-                            hint: "a list may hold only strings, numbers or booleans")
-                    }
-                    return text
-                }.filter { !$0.isEmpty }
-                if !texts.isEmpty { attributes[name] = texts.count == 1 ? .text(texts[0]) : .multiple(texts) }
-            } else if let text = JSONValues.text(value) {
-                if !text.isEmpty { attributes[name] = .text(text) }
+            try add(value, named: prefix + key, into: &attributes, location: location, nestedLists: nestedLists)
+        }
+    }
+
+    private static func add(
+        _ value: Any, named name: String, into attributes: inout [String: AttributeValue], location: SourceLocation,
+        nestedLists: NestedLists
+    ) throws {
+        if let nested = value as? [String: Any] {
+            try flatten(nested, prefix: name + ".", into: &attributes, location: location, nestedLists: nestedLists)
+        } else if let array = value as? [Any] {
+            var texts: [String] = []
+            for (index, item) in array.enumerated() {
+                if let text = JSONValues.text(item) {
+                    if !text.isEmpty { texts.append(text) }
+                } else if item is NSNull {
+                    continue
+                } else if nestedLists == .indexed {
+                    try add(
+                        item, named: "\(name).\(index)", into: &attributes, location: location, nestedLists: nestedLists
+                    )
+                } else {
+                    throw SyncError(
+                        .source, "\(location): \"\(name)\" holds a list of \(JSONValues.kind(of: item))s",
+                        hint: "a list may hold only strings, numbers or booleans")
+                }
             }
+            if !texts.isEmpty { attributes[name] = texts.count == 1 ? .text(texts[0]) : .multiple(texts) }
+        } else if let text = JSONValues.text(value) {
+            if !text.isEmpty { attributes[name] = .text(text) }
         }
     }
 

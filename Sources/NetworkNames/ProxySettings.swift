@@ -1,11 +1,11 @@
 import ConnectorCore
 import Foundation
-import SyncCore
 
-/// The HTTP proxy the API is reached through: `api.proxy` (with `proxy_user` and
-/// `proxy_password_env`/`_file`/`_credential`), else `https_proxy`/`HTTPS_PROXY` from the
-/// environment (`http_proxy` for an `http://` base URL), unless the API's host is in
-/// `api.no_proxy` or `NO_PROXY`. HTTPS goes through it with CONNECT, still verified end to end.
+/// The HTTP proxy a job reaches a service through (the API, a webhook, an HTTP source):
+/// `proxy` in the job's section (with `proxy_user` and `proxy_password_env`/`_file`/`_credential`),
+/// else `https_proxy`/`HTTPS_PROXY` from the environment (`http_proxy` for an `http://` URL),
+/// unless the host is in the section's `no_proxy` or `NO_PROXY`. HTTPS goes through it with
+/// CONNECT, still verified end to end.
 public struct ProxySettings: Sendable, CustomStringConvertible {
     /// The proxy's host.
     public var host: String
@@ -15,7 +15,7 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
     public var user: String?
     /// The user's password.
     public var password: Secret?
-    /// Where the proxy was named, for messages: `api.proxy` or an environment variable.
+    /// Where the proxy was named, for messages: `api.proxy`, `source.proxy` or an environment variable.
     public var origin: String
 
     /// `proxy.example.com:3128 (from HTTPS_PROXY)`; never the password.
@@ -23,7 +23,7 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
 
     /// Parses a proxy URL such as `http://user:password@proxy.example.com:3128`.
     /// - Returns: the proxy, or `nil` when the text is not an `http://` URL with a host.
-    static func parse(_ text: String, origin: String, defaultPort: Int = 1080) -> ProxySettings? {
+    public static func parse(_ text: String, origin: String, defaultPort: Int = 1080) -> ProxySettings? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let withScheme = trimmed.contains("://") ? trimmed : "http://" + trimmed
         guard let url = URLComponents(string: withScheme), url.scheme?.lowercased() == "http",
@@ -39,11 +39,11 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
 
     /// The proxy for an API at `target`, by the job's settings and then the environment.
     /// - Parameters:
-    ///   - configured: `api.proxy`, already parsed; `nil` when not set.
-    ///   - noProxy: `api.no_proxy` entries, added to the environment's `NO_PROXY`.
+    ///   - configured: the section's `proxy`, already parsed; `nil` when not set.
+    ///   - noProxy: the section's `no_proxy` entries, added to the environment's `NO_PROXY`.
     /// - Throws: ``SyncError`` when the environment names a proxy that cannot be used (a SOCKS or
     ///   `https://` proxy, a URL without a host): going around it would not be what the machine says.
-    static func effective(
+    public static func effective(
         for target: URL, configured: ProxySettings?, noProxy: [String], environment: [String: String]
     ) throws -> ProxySettings? {
         let exclusions =
@@ -60,8 +60,9 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
                 throw SyncError(
                     .configuration,
                     "the environment variable \(name) does not name an http:// proxy with a host (its value is not shown: it may hold a password)",
-                    hint: "compliance-sync reaches the API through HTTP CONNECT proxies only: set \(name) to "
-                        + "http://host:port, set api.proxy, or add the API's host to NO_PROXY")
+                    hint: "compliance-sync goes through HTTP CONNECT proxies only: set \(name) to "
+                        + "http://host:port, set `proxy:` in the job file, or add \(target.host ?? "the host") to NO_PROXY"
+                )
             }
             return proxy
         }
@@ -70,7 +71,7 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
 
     /// Whether a `NO_PROXY` list names a host: `*`, the host itself, or a domain it is in
     /// (`example.com` and `.example.com` both cover `api.example.com`), with an optional `:port`.
-    static func excludes(_ entries: [String], host: String, port: Int?) -> Bool {
+    public static func excludes(_ entries: [String], host: String, port: Int?) -> Bool {
         let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         for raw in entries {
             var entry = raw.trimmingCharacters(in: .whitespaces).lowercased()
@@ -85,5 +86,43 @@ public struct ProxySettings: Sendable, CustomStringConvertible {
             if host == domain || host.hasSuffix("." + domain) { return true }
         }
         return false
+    }
+}
+
+extension ProxySettings {
+    /// A section's `proxy` with its `proxy_user` and `proxy_password_env`/`_file`/`_credential`, if set.
+    /// - Throws: ``SyncError`` naming the key for a proxy URL that is not `http://host:port`, a password
+    ///   written into the URL, or a user or password without a proxy.
+    public static func configured(in section: ConfigSection, folder: String) throws -> ProxySettings? {
+        let user = try section.string("proxy_user")
+        let password = try section.secret("proxy_password", relativeTo: folder)
+        guard let node = section.node("proxy") else {
+            if user != nil || password != nil {
+                throw SyncError.config(
+                    "`\(section.path("proxy_user"))` and `proxy_password` need `\(section.path("proxy"))`",
+                    at: section.node.location)
+            }
+            return nil
+        }
+        guard var proxy = ProxySettings.parse(try node.text(), origin: node.path), proxy.user == nil,
+            URLComponents(string: try node.text())?.port != nil
+        else {
+            throw node.error(
+                "must be an http:// proxy URL with a port and no password, such as http://proxy.example.com:3128",
+                hint: "write the user as `proxy_user` and the password as `proxy_password_env` or `proxy_password_file`"
+            )
+        }
+        proxy.user = user
+        proxy.password = try password?.resolve()
+        if password != nil && user == nil {
+            throw SyncError.config(
+                "`\(section.path("proxy_password"))` needs `\(section.path("proxy_user"))`", at: node.location)
+        }
+        return proxy
+    }
+
+    /// A section's `no_proxy` entries (a list, or one comma-separated value).
+    public static func exclusions(in section: ConfigSection) throws -> [String] {
+        try section.strings("no_proxy")?.flatMap { $0.split(separator: ",").map(String.init) } ?? []
     }
 }
