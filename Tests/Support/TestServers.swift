@@ -14,6 +14,8 @@ public enum TestServers {
     public static let postgres = required || environment["PG_TEST_STORE"] != nil
     /// The Samba Active Directory domain controller (scripts/samba-test-server).
     public static let samba = required || environment["COMPLIANCE_SYNC_AD_URL"] != nil
+    /// The SCIM server from PyPI (scripts/scim-test-server).
+    public static let scim = required || environment["SCIM_TEST_URL"] != nil
     /// The connector examples built by scripts/build-examples.
     public static let examples = required || environment["CUSTOM_SYNC_BINARY"] != nil
     /// Debian's tinyproxy, which scripts/setup installs, for the proxy tests.
