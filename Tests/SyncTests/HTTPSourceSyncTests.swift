@@ -13,6 +13,29 @@ import Testing
         try await syncExample("workday", env: ["WORKDAY_TENANT": "acme", "WORKDAY_PASSWORD": "wd-Secret-1"])
     }
 
+    /// `validate` prints the first record as the mapping names its attributes, the SSN masked; no
+    /// output, and nothing the runs leave, holds an SSN or the password.
+    @Test func validateShowsTheFirstRecordAndNoSSN() async throws {
+        let env = ["WORKDAY_TENANT": "acme", "WORKDAY_PASSWORD": "wd-Secret-1"]
+        var outputs = ""
+        try await syncExample(
+            "workday", env: env,
+            then: { example, environment in
+                let validate = try await runCLI(
+                    ["validate", "--config", example.path("workday.yml")], environment: environment)
+                #expect(validate.status == 0, "\(validate.all)")
+                #expect(validate.stdout.contains("first record: id 1001, page 1, record 1 of http://127.0.0.1:"))
+                #expect(validate.stdout.contains("    Legal_First_Name: Ada\n"), "\(validate.stdout)")
+                #expect(validate.stdout.contains("    National_ID: (masked: sensitive)"), "\(validate.stdout)")
+                outputs += validate.all
+                let state = example.folder.appendingPathComponent(".state")
+                for name in try FileManager.default.contentsOfDirectory(atPath: state.path) {
+                    outputs += String(decoding: try Data(contentsOf: state.appendingPathComponent(name)), as: UTF8.self)
+                }
+            }, outputs: { outputs += $0 })
+        #expect(!outputs.contains("219-09-999") && !outputs.contains("21909999") && !outputs.contains("wd-Secret-1"))
+    }
+
     @Test func bambooHRCustomReportWaitsOutA503() async throws {
         let requests = try await syncExample(
             "bamboohr", env: ["BAMBOOHR_COMPANY": "acme", "BAMBOOHR_API_KEY": "bamboo-Key-1"])
@@ -47,24 +70,28 @@ import Testing
         let token = FileManager.default.temporaryDirectory.appendingPathComponent("google-token-\(UUID())")
         try "ya29.google-access-1\n".write(to: token, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: token) }
-        try await syncExample("google-workspace", env: [:], page: ("maxResults", 2)) { source in
-            source["auth"] = ["type": "bearer", "token_file": token.path]
-        }
+        try await syncExample(
+            "google-workspace", env: [:], page: ("maxResults", 2),
+            change: { source in source["auth"] = ["type": "bearer", "token_file": token.path] })
     }
 
     @Test func scimUsersFromRecordedPages() async throws {
-        try await syncExample("scim", env: ["SCIM_TOKEN": "scim-Token-1"], page: ("count", 2)) { _ in }
+        try await syncExample("scim", env: ["SCIM_TOKEN": "scim-Token-1"], page: ("count", 2))
     }
 
     /// Syncs examples/http/NAME.yml against its recorded API, then plans again.
     /// - Parameters:
     ///   - page: a smaller page size for the recorded pages (the example's own is the vendor's largest).
     ///   - change: any other change to the source section (beyond where the API is).
+    ///   - then: more to do with the example and its environment after the sync and the plan.
+    ///   - outputs: given what the sync and the plan printed.
     /// - Returns: the requests the recorded API answered.
     @discardableResult
     func syncExample(
         _ name: String, env: [String: String], page: (String, Int)? = nil,
-        change: (inout [String: Any]) -> Void = { _ in }
+        change: (inout [String: Any]) -> Void = { _ in },
+        then: (ExampleCopy, [String: String]) async throws -> Void = { _, _ in },
+        outputs: (String) -> Void = { _ in }
     ) async throws -> [[String: Any]] {
         try await withSimulator(.forClient("http-job", secret: Self.secret)) { simulator in
             try await withRecordedAPI(name) { api in
@@ -103,8 +130,10 @@ import Testing
                 let people = await simulator.simulator.people()
                 #expect(Set(people.compactMap { $0["email"] }).contains("ada.lovelace@example.com"), "\(people)")
                 #expect(!people.contains { $0["email"] == "edsger.dijkstra@example.com" }, "inactive: not created")
-                let again = try await planSummary(path, environment: environment).0
+                let (again, plan) = try await planSummary(path, environment: environment)
                 #expect(again?["creates"] == 0 && again?["updates"] == 0 && again?["removals"] == 0, "\(again ?? [:])")
+                outputs(sync.all + plan.all)
+                try await then(example, environment)
                 return api.requests()
             }
         }
