@@ -126,12 +126,13 @@ extension HTTPSourceSettings {
                 hint: "give a readable PEM file of one or more CA certificates (-----BEGIN CERTIFICATE-----)")
         }
         clientCertificateFile = try section.path("client_certificate_file", relativeTo: folder)
-        clientKey = try section.secret("client_key", relativeTo: folder)?.resolve(environment: environment)
-        if (clientCertificateFile == nil) != (clientKey == nil) {
+        let keyReference = try section.secret("client_key", relativeTo: folder)
+        if (clientCertificateFile == nil) != (keyReference == nil) {
             throw SyncError.config(
                 "`\(section.path("client_certificate_file"))` and `client_key_file` (or `_env`, `_credential`) go together",
                 at: section.node.location, hint: "mutual TLS needs the certificate and its private key")
         }
+        clientKey = try keyReference?.resolve(environment: environment)
         let configuredProxy = try ProxySettings.configured(in: section, folder: folder)
         proxy = try ProxySettings.effective(
             for: url, configured: configuredProxy, noProxy: try ProxySettings.exclusions(in: section),

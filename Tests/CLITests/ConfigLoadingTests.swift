@@ -189,6 +189,54 @@ import Testing
             .contains("holds a secret in the config file"))
     }
 
+    @Test func httpSettingsAreChecked() throws {
+        func sourceError(_ lines: String, environment: [String: String] = [:]) throws -> String {
+            let job = try load(
+                "source:\n  type: http\n  id: id\n" + lines + "mapping:\n  first_name: a\n  last_name: b\n  email: c\n",
+                environment: environment)
+            do {
+                _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "t"))
+                return "no error"
+            } catch {
+                return String(describing: error)
+            }
+        }
+        let url = "  url: https://api.example.com/v1/users\n"
+        #expect(try sourceError(url) == "no error")
+        #expect(
+            try sourceError("  url: http://api.example.com/users\n").contains(
+                "plain http:// to a host that is not this machine"))
+        #expect(try sourceError("  url: ftp://x/y\n").contains("must be an https:// URL"))
+        #expect(
+            try sourceError(url + "  headers: { Authorization: Bearer abc }\n").contains(
+                "would put a secret in the job file"))
+        #expect(
+            try sourceError(url + "  auth: { type: bearer, token: abc }\n").contains(
+                "holds a secret in the config file"))
+        #expect(try sourceError(url + "  auth: { type: bearer }\n").contains("needs the token"))
+        #expect(
+            try sourceError(url + "  auth: { type: bearer, token_env: NO_SUCH_TOKEN_X }\n")
+                .contains("NO_SUCH_TOKEN_X is not set"))
+        #expect(
+            try sourceError(url + "  auth: { type: api_key, key_env: K }\n", environment: ["K": "k"]).contains(
+                "one of `header:` or `query:`"))
+        #expect(
+            try sourceError(
+                url + "  auth: { type: oauth2, client_id: c, client_secret_env: K }\n", environment: ["K": "k"]
+            )
+            .contains("`source.auth.token_url` is required"))
+        #expect(
+            try sourceError(url + "  pagination: { type: scim }\n").contains(
+                "`source.pagination.page_size` is required"))
+        #expect(
+            try sourceError(url + "  pagination: { type: cursor }\n").contains(
+                "`source.pagination.cursor_path` is required"))
+        #expect(try sourceError(url + "  pagination: { type: pages }\n").contains("must be one of none, offset, page"))
+        #expect(try sourceError(url + "  body: { a: 1 }\n").contains("is sent only with `method: POST`"))
+        #expect(try sourceError(url + "  client_key_env: K\n", environment: ["K": "k"]).contains("go together"))
+        #expect(try sourceError(url + "  page_size: 10\n").contains("unknown key `source.page_size`"))
+    }
+
     @Test func yamlSyntaxAndDuplicates() {
         #expect(error("source: [unclosed\n")?.message.contains("not valid YAML") == true)
         let twice = error(base + "removals:\n  action: terminate\n  action: report\n")?.message ?? ""

@@ -386,6 +386,58 @@ import Testing
         }
     }
 
+    @Test func oauthTokensAreFetchedAgainBeforeTheyExpireAndAfterA401() async throws {
+        let token: [String: Any] = [
+            "path": "/token", "method": "POST",
+            "form": ["grant_type": "client_credentials", "client_id": "c1", "client_secret": "s1", "scope": "read"],
+        ]
+        let folder = try Self.recording(
+            [
+                // The first token is refused (revoked); the others last 2 seconds, less than three answers.
+                token.merging([
+                    "responses": [
+                        ["body": ["access_token": "t1", "token_type": "Bearer", "expires_in": 3600]],
+                        ["body": ["access_token": "t2", "token_type": "bearer", "expires_in": 2]],
+                        ["body": ["access_token": "t3", "token_type": "Bearer", "expires_in": "2"]],
+                    ]
+                ]) { $1 },
+                [
+                    "path": "/users", "query": ["page": "1"], "headers": ["Authorization": "Bearer t2"],
+                    "body_file": "1.json",
+                ],
+                [
+                    "path": "/users", "query": ["page": "2"], "headers": ["Authorization": "Bearer t2"],
+                    "body_file": "2.json",
+                ],
+                [
+                    "path": "/users", "query": ["page": "3"], "headers": ["Authorization": "Bearer t3"],
+                    "body_file": "3.json",
+                ],
+            ],
+            pages: [
+                "1.json": ["data": Self.people(1...1)], "2.json": ["data": Self.people(2...2)], "3.json": ["data": []],
+            ])
+        try await withRecordedAPI(folder, latency: 1.0) { api in
+            let records = try await Self.read(
+                Self.settings(api.base) {
+                    $0.authentication = .oauth2(
+                        .init(
+                            tokenURL: URL(string: api.base + "/token")!, clientID: "c1", clientSecret: Secret("s1"),
+                            scopes: ["read"], basicClientAuth: true, parameters: []))
+                    $0.pagination.kind = .page
+                    $0.pagination.parameter = "page"
+                    $0.pagination.start = 1
+                })
+            #expect(records.map(\.id) == ["u1", "u2"])
+            let statuses = api.requests().map { "\($0["path"]!) \($0["status"]!)" }
+            #expect(
+                statuses == [
+                    "/token 200", "/users 401", "/token 200", "/users 200", "/users 200", "/token 200", "/users 200",
+                ],
+                "\(statuses)")
+        }
+    }
+
     @Test func jsonPathsFindKeysThatHoldDots() {
         let page: [String: Any] = ["@odata.nextLink": "n", "_meta": ["links": ["next": ["href": "h"]]], "a": NSNull()]
         #expect(JSONPath("@odata.nextLink").value(in: page) as? String == "n")
