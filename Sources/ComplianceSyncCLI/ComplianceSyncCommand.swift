@@ -24,7 +24,7 @@ public struct ComplianceSyncCommand: AsyncParsableCommand {
         version: ComplianceSyncVersion.current,
         subcommands: [
             PlanCommand.self, SyncCommand.self, ValidateCommand.self, StatusCommand.self, HistoryCommand.self,
-            ConnectorsCommand.self, BaselineCommand.self, JournalCommand.self,
+            ConnectorsCommand.self, BaselineCommand.self, JournalCommand.self, InitCommand.self,
         ])
 
     public init() {}
