@@ -54,7 +54,10 @@ struct ExecProtocol {
                     hint: "standard output carries only the protocol: print diagnostics to standard error "
                         + "(Python: print(..., file=sys.stderr)), where they are logged")
             }
-            throw fail(location, "is not valid JSON (\(JSONValues.describe(error)))")
+            throw fail(
+                location, "is not valid JSON (\(JSONValues.describe(error)))",
+                hint: "each line after the header is one JSON object; print diagnostics to standard error "
+                    + "(Python: print(..., file=sys.stderr)), where they are logged")
         }
         guard sawHeader else {
             try checkHeader(object, location)
@@ -77,6 +80,15 @@ struct ExecProtocol {
     }
 
     private func checkHeader(_ object: [String: Any], _ location: SourceLocation) throws {
+        if object["protocol"] as? String == Self.name, let given = object["version"] {
+            let text = JSONValues.text(given)
+            if JSONValues.kind(of: given) != "number" || text == "true" || text == "false" {
+                throw SyncError(
+                    .source,
+                    "\(location): the header's \"version\" is \(JSONValues.kind(of: given))\(text.map { " \"\($0)\"" } ?? ""), not a number",
+                    hint: "write it as a JSON number, without quotes: {\"protocol\": \"\(Self.name)\", \"version\": 1}")
+            }
+        }
         guard object["protocol"] as? String == Self.name, let version = object["version"] as? Int else {
             throw SyncError(
                 .source, "\(location): the first line must be the protocol header",

@@ -7,7 +7,7 @@ import Foundation
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compliance-sim",
-        abstract: "Serve a local simulation of the Compliance import API (compliance-api.md).",
+        abstract: "Serve a local simulation of the Compliance import API (docs/compliance-api.md).",
         discussion: """
             Besides the API it answers GET /sim/people (the people it holds), GET /sim/stats \
             (counters) and POST /sim/revoke (revoke every access token). Listens on loopback.

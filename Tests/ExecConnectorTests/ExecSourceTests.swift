@@ -95,6 +95,12 @@ import Testing
         #expect(stray.contains("print diagnostics to standard error"), "\(stray)")
         let newer = await failure(try source(#"print('{"protocol": "compliance-sync.records", "version": 2}')"#))
         #expect(newer.contains("speaks version 2 of the protocol"), "\(newer)")
+        let quoted = await failure(try source(#"print('{"protocol": "compliance-sync.records", "version": "1"}')"#))
+        #expect(quoted.contains(#"the header's "version" is string "1", not a number"#), "\(quoted)")
+        #expect(quoted.contains("without quotes"), "\(quoted)")
+        let later = await failure(try source(Self.header + "\n" + #"print("read 3 rows")"#))
+        #expect(later.contains("line 2 of the output of python3 prog.py: is not valid JSON"), "\(later)")
+        #expect(later.contains("print diagnostics to standard error"), "a stray line anywhere: \(later)")
     }
 
     /// The program gets standard input, output and error and nothing else of this process: not a

@@ -217,3 +217,45 @@ import Testing
         return result.stdout
     }
 }
+
+/// The exec connector skeleton of docs/writing-a-connector.md, run as printed there against an API
+/// that pages and is busy once: it reads every page and the job plans every person.
+@Suite struct ExecSkeletonTests {
+    @Test func theDocumentedSkeletonReadsEveryPage() async throws {
+        let document = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("docs/writing-a-connector.md"), encoding: .utf8)
+        let section = try #require(document.range(of: "### A skeleton: paging an API"))
+        let after = document[section.upperBound...]
+        let start = try #require(after.range(of: "```python\n"))
+        let end = try #require(after[start.upperBound...].range(of: "```"))
+        let script = String(after[start.upperBound..<end.lowerBound])
+        try await withRecordedAPI("exec-skeleton") { api in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("skeleton-\(UUID())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try script.write(to: folder.appendingPathComponent("example_hr.py"), atomically: true, encoding: .utf8)
+            let job = """
+                source:
+                  type: exec
+                  command: [python3, example_hr.py]
+                  env: { HR_API_URL: \(api.base) }
+                  pass_env: [HR_API_TOKEN]
+                  require_end: true
+                mapping:
+                  first_name: first_name
+                  last_name: last_name
+                  email: { attribute: email, transform: [trim, lowercase] }
+                  employee_id: $id
+                snapshot:
+                  path: \(folder.path)/job.snapshot
+
+                """
+            try job.write(to: folder.appendingPathComponent("job.yml"), atomically: true, encoding: .utf8)
+            let (summary, plan) = try await planSummary(
+                folder.appendingPathComponent("job.yml").path,
+                environment: ["HR_API_TOKEN": "skeleton-Token-1", "COMPLIANCE_CLIENT_SECRET": "unused"])
+            #expect(summary?["creates"] == 3, "\(plan.all)")
+            #expect(plan.stderr.contains("503, trying again"), "the busy answer is logged: \(plan.stderr)")
+        }
+    }
+}
