@@ -56,6 +56,10 @@ public struct JobConfiguration: Sendable {
         self.file = file
         folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
         let top = try root.section()
+        // The store's secrets first: every setting after may name one.
+        if let secrets = try top.section("secrets") {
+            try SecretsCommand(section: secrets, folder: folder).provide(SecretsCommand.names(in: root))
+        }
         api = try APISettings(section: top.section("api"), folder: folder)
         if let sources = top.node("sources") {
             if top.has("source") {

@@ -103,27 +103,29 @@ public final class ConfigSection {
         return ConfigPaths.resolve(text, relativeTo: folder)
     }
 
-    /// A secret written as `NAME_env` (an environment variable) or `NAME_file` (a file).
+    /// A secret written as `NAME_env` (an environment variable), `NAME_file` (a file),
+    /// `NAME_credential` (a systemd credential) or `NAME_secret` (a name the job's secrets command answers for).
     ///
     /// Writing the secret itself under `NAME` is refused: secrets never sit in config files.
-    /// - Returns: where to read the secret from, or `nil` when neither key is present.
+    /// - Returns: where to read the secret from, or `nil` when none of the keys is present.
     public func secret(_ name: String, relativeTo folder: String) throws -> SecretReference? {
         if let literal = pairs.first(where: { $0.key == name }) {
             used.insert(name)
             throw literal.node.error(
                 "holds a secret in the config file",
                 hint:
-                    "remove it and write `\(name)_env: VARIABLE`, `\(name)_file: /path/to/file` or `\(name)_credential: NAME` instead"
+                    "remove it and write `\(name)_env: VARIABLE`, `\(name)_file: /path/to/file`, `\(name)_credential: NAME` or `\(name)_secret: NAME` (a secrets command) instead"
             )
         }
         let given: [SecretReference] = [
             try string("\(name)_env").map(SecretReference.environment),
             try path("\(name)_file", relativeTo: folder).map(SecretReference.file),
             try credential("\(name)_credential").map(SecretReference.credential),
+            try string("\(name)_secret").map(SecretReference.store),
         ].compactMap { $0 }
         guard given.count <= 1 else {
             throw SyncError.config(
-                "more than one of `\(path(name))_env`, `_file` and `_credential` is set", at: node.location,
+                "more than one of `\(path(name))_env`, `_file`, `_credential` and `_secret` is set", at: node.location,
                 hint: "keep one of them")
         }
         return given.first

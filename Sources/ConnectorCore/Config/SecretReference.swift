@@ -10,12 +10,16 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
     /// A systemd credential's name (`LoadCredential=NAME:...` in the unit): the file of that
     /// name in `$CREDENTIALS_DIRECTORY`, which only the service's user may read.
     case credential(String)
+    /// A name the job's secrets command answers for (`secrets: { command: […] }`): Vault,
+    /// a cloud secrets manager, 1Password or `pass`, through a helper program.
+    case store(String)
 
     public var description: String {
         switch self {
         case .environment(let name): "environment variable \(name)"
         case .file(let path): "file \(path)"
         case .credential(let name): "systemd credential \(name)"
+        case .store(let name): "secret \(name) from the secrets command"
         }
     }
 
@@ -36,6 +40,8 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
                     hint: "export \(name) before running, or use a *_file setting")
             }
             return Secret(value)
+        case .store(let name):
+            return try SecretStore.value(name)
         case .credential(let name):
             guard let folder = environment["CREDENTIALS_DIRECTORY"], !folder.isEmpty else {
                 throw SyncError(
