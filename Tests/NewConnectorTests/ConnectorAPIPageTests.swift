@@ -19,7 +19,7 @@ import Testing
         for needed in [
             "case text(String)", "func records() -> Self.Records", "static func row(_ row: Int, of source: String)",
             "init(name: String, chunkSize: Int = 2048, produce:", "func error(_ message: String",
-            "static func attributes(of object: [String : Any], location: SourceLocation)",
+            "static func attributes(of object: [String : Any], location: SourceLocation, nestedLists:",
             "init(source: @escaping ConnectorConformance.Factory, failing: @escaping ConnectorConformance.Factory)",
         ] {
             #expect(page.contains(needed), "the page lacks \(needed)")

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// Where a secret lives: an environment variable, a file or a systemd credential. Never the secret itself.
+/// Where a secret lives: an environment variable, a file, a systemd credential or a store. Never the secret itself.
 public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
     /// An environment variable's name.
     case environment(String)
