@@ -66,4 +66,36 @@ import Testing
             #expect(amara?["job_title"] == "Systems Engineer")
         }
     }
+
+    /// The same connector as a program of its own (`ExecProtocolServer`), run by this build of
+    /// compliance-sync with `type: exec`: the same people, the same plan as the embedded route.
+    @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why)))
+    func customConnectorAsAProgramAgreesWithTheEmbeddedOne() async throws {
+        let export = try TestServers.setting("WORKDAY_EXPORT_BINARY")
+        let embedded = try TestServers.setting("CUSTOM_SYNC_BINARY")
+        try await withSimulator(simulatorConfiguration) { simulator in
+            let example = try ExampleCopy("custom-connector")
+            let env = [
+                "COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret,
+                "WORKDAY_EXPORT_BINARY": export,
+            ]
+            let asProgram = try await runCLI(
+                ["plan", "--config", example.path("workday-exec.yml"), "--format", "json"], environment: env)
+            let asModule = try await runProcess(
+                embedded, ["plan", "--config", example.path("workday.yml"), "--format", "json"], environment: env)
+            #expect(asProgram.status == 0 && asModule.status == 0, "\(asProgram.all)\n\(asModule.all)")
+            func creates(_ plan: ProcessResult) throws -> [String] {
+                let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+                let rows = document?["creates"] as? [[String: Any]] ?? []
+                return try rows.map { row in
+                    let fields = try JSONSerialization.data(withJSONObject: row["fields"] ?? [:], options: .sortedKeys)
+                    return "\(row["source_id"] ?? "") \(String(decoding: fields, as: UTF8.self))"
+                }.sorted()
+            }
+            #expect(try creates(asProgram).count == 12)
+            #expect(try creates(asProgram) == creates(asModule), "the two routes plan the same people")
+            let sync = try await runCLI(["sync", "--config", example.path("workday-exec.yml")], environment: env)
+            #expect(sync.status == 0 && sync.stdout.contains("created 12, updated 0, terminated 0"), "\(sync.all)")
+        }
+    }
 }
