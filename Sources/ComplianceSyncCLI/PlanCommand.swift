@@ -10,11 +10,14 @@ struct PlanCommand: AsyncParsableCommand, JobCommand {
         commandName: "plan",
         abstract: "Read, map, validate and diff; print what a sync would change. Sends nothing, writes nothing.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, html }
 
     @OptionGroup var job: JobOptions
 
-    @Option(help: "Output format: text for people, json for programs (see docs/plan-format.md).")
+    @Option(
+        help:
+            "Output format: text for people, json for programs (see docs/plan-format.md), html for an approver (one self-contained page)."
+    )
     var format: Format = .text
 
     @Flag(help: "Plan as if the removal limits were lifted.")
@@ -37,6 +40,12 @@ struct PlanCommand: AsyncParsableCommand, JobCommand {
             "Also write the plan as JSON to this file (mode 0600), for review and `sync --approve`. Sensitive values are masked.",
             valueName: "plan.json"))
     var save: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Also write the plan as one self-contained HTML page to this file (mode 0600), to attach to a change ticket.",
+            valueName: "plan.html"))
+    var saveHTML: String?
 
     func run() async throws {
         let (configuration, logger, source) = try job.load()
@@ -67,11 +76,18 @@ struct PlanCommand: AsyncParsableCommand, JobCommand {
         switch format {
         case .text: PlanRendering.text(changes, header: header, to: out)
         case .json: PlanRendering.json(changes, header: header, to: out)
+        case .html: PlanRendering.html(changes, header: header, to: out)
         }
         if let save {
             let file = try ByteOutput(
                 creating: ConfigPaths.resolve(save, relativeTo: FileManager.default.currentDirectoryPath))
             PlanRendering.json(changes, header: header, to: file)
+            try file.finish()
+        }
+        if let saveHTML {
+            let file = try ByteOutput(
+                creating: ConfigPaths.resolve(saveHTML, relativeTo: FileManager.default.currentDirectoryPath))
+            PlanRendering.html(changes, header: header, to: file)
             try file.finish()
         }
         for warning in changes.warnings { logger.warning("\(warning)") }

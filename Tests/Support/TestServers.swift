@@ -16,6 +16,8 @@ public enum TestServers {
     public static let samba = required || environment["COMPLIANCE_SYNC_AD_URL"] != nil
     /// The SCIM server from PyPI (scripts/scim-test-server).
     public static let scim = required || environment["SCIM_TEST_URL"] != nil
+    /// Debian's headless Chromium, which scripts/setup installs, for the HTML pages.
+    public static let chromium = required || FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
     /// The connector examples built by scripts/build-examples.
     public static let examples = required || environment["CUSTOM_SYNC_BINARY"] != nil
     /// Debian's tinyproxy, which scripts/setup installs, for the proxy tests.
