@@ -23,8 +23,14 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
     @Option(help: "How many runs to list, newest first.")
     var limit = 30
 
-    @Option(help: ArgumentHelp("A table (text) or JSON (json).", valueName: "text|json"))
-    var format: StatusCommand.OutputFormat = .text
+    /// How the history is printed.
+    enum Format: String, ExpressibleByArgument { case text, json, html }
+
+    @Option(
+        help: ArgumentHelp(
+            "A table (text), JSON (json), or one self-contained page with a chart of the runs (html).",
+            valueName: "text|json|html"))
+    var format: Format = .text
 
     func run() async throws {
         let (configuration, logger) = try job.loadConfiguration()
@@ -34,6 +40,7 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
             let events = try await story(of: person, in: reader)
             switch format {
             case .json: try Self.writeJSON(events, person: person, job: jobName)
+            case .html: print(HistoryPage.person(events, id: person, job: jobName), terminator: "")
             case .text:
                 print("history of \(person) in job \(jobName) (\(reader.description)): \(events.count) events")
                 if events.isEmpty { print("  nothing recorded: this id was never sent in a kept run") }
@@ -44,6 +51,7 @@ struct HistoryCommand: AsyncParsableCommand, JobCommand {
         let runs = try await reader.runs(limit: max(limit, 1))
         switch format {
         case .json: try Self.writeJSON(runs, job: jobName)
+        case .html: print(HistoryPage.runs(runs, job: jobName), terminator: "")
         case .text:
             print(
                 "runs of job \(jobName) (\(reader.description)), newest first; history.keep \(configuration.history.keep)"

@@ -23,23 +23,12 @@ struct HTMLPlan {
     func write() {
         let job = text(plan["job"])
         out.write(
-            """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>compliance-sync plan: \(escaped(job))</title>
-            <style>
-            body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1a1a1a}
-            h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
-            table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-            th{background:#f3f3f3}.old{color:#a00;text-decoration:line-through}.new{color:#060}
-            .stopped{background:#fde8e8;border:1px solid #c00;padding:1em}.ok{background:#e8f6e8;border:1px solid #080;padding:1em}
-            .counts td{text-align:right}code{font-family:ui-monospace,monospace}
-            </style></head><body>
-            <h1>Plan for job <code>\(escaped(job))</code></h1>
-            <p>Source: \(escaped(text(plan["source"]))) · Snapshot: \(escaped(text(plan["snapshot"]))) · Planned at \(escaped(text(plan["planned_at"]))) · Removals: \(escaped(text(plan["removal_action"])))</p>
+            HTMLText.opening(title: "compliance-sync plan: \(job)")
+                + """
+                <h1>Plan for job <code>\(escaped(job))</code></h1>
+                <p>Source: \(escaped(text(plan["source"]))) · Snapshot: \(escaped(text(plan["snapshot"]))) · Planned at \(escaped(text(plan["planned_at"]))) · Removals: \(escaped(text(plan["removal_action"])))</p>
 
-            """)
+                """)
         guards()
         counts()
         if let read = plan["read"] as? [String: Any] {
@@ -153,19 +142,5 @@ struct HTMLPlan {
         }
     }
 
-    private func escaped(_ text: String) -> String {
-        guard text.contains(where: { "&<>\"'".contains($0) }) else { return text }
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
+    private func escaped(_ text: String) -> String { HTMLText.escaped(text) }
 }

@@ -98,4 +98,40 @@ struct HTMLPlanTests {
         #expect(dom.status == 0, "\(dom.stderr)")
         #expect(dom.stdout.contains("person99999@example.com"), "the last row rendered")
     }
+
+    @Test func theHistoryIsAChartAndAPersonsStory() async throws {
+        try await withHarness { harness in
+            #expect(try await harness.run("sync").status == 0)
+            var lines = try harness.example.read("people.csv").split(separator: "\n").map(String.init)
+            lines[1] = lines[1].replacingOccurrences(of: "Principal Engineer", with: "Fellow")
+            lines.remove(at: 3)
+            try harness.example.write("people.csv", lines.joined(separator: "\n") + "\n")
+            #expect(try await harness.run("sync", ["--allow-mass-removal"]).status == 0)
+            let page = harness.example.path("history.html")
+            let history = try await harness.run("history", ["--format", "html"])
+            #expect(history.status == 0, "\(history.all)")
+            try history.stdout.write(toFile: page, atomically: true, encoding: .utf8)
+            #expect(!history.stdout.contains("<script") && !history.stdout.contains("http"), "self-contained")
+            let dom = try await Self.chromium(["--dump-dom"], page)
+            #expect(dom.status == 0, "\(dom.stderr)")
+            #expect(dom.stdout.contains("<svg"), "the chart is in the DOM")
+            #expect(
+                dom.stdout.components(separatedBy: "<rect").count - 1 >= 3 + 4, "bars for both runs, and the legend")
+            let text = Self.domText(dom.stdout)
+            #expect(text.contains("Runs of job  quickstart") && text.contains("created 28"), "\(text.prefix(600))")
+            #expect(text.contains("updated 1") && text.contains("terminated 1"))
+            try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
+            let shot = Self.artifacts.appendingPathComponent("history.png").path
+            try? FileManager.default.removeItem(atPath: shot)
+            #expect(try await Self.chromium(["--screenshot=\(shot)", "--window-size=1100,900"], page).status == 0)
+            let story = try await harness.run("history", ["--format", "html", "--person", "E1001"])
+            #expect(story.status == 0, "\(story.all)")
+            let storyPage = harness.example.path("story.html")
+            try story.stdout.write(toFile: storyPage, atomically: true, encoding: .utf8)
+            let storyText = Self.domText(try await Self.chromium(["--dump-dom"], storyPage).stdout)
+            #expect(
+                storyText.contains("History of  E1001") && storyText.contains("created")
+                    && storyText.contains("job_title"))
+        }
+    }
 }
