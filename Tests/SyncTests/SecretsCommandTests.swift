@@ -172,4 +172,50 @@ import Testing
             #expect(await harness.people().isEmpty, "nothing was sent")
         }
     }
+
+    /// `LoadCredentialEncrypted=`: a credential encrypted with `systemd-creds` (the host key), which
+    /// systemd decrypts into `$CREDENTIALS_DIRECTORY` for a run. systemd-run needs systemd as PID 1,
+    /// which a build machine may not have, so the test decrypts into the same layout with
+    /// `systemd-creds decrypt`. The credential is read fresh by each run: a rotated one is used by
+    /// the next run, with nothing to restart.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-creds")))
+    func anEncryptedSystemdCredentialIsReadFreshEachRun() async throws {
+        try await withHarness { harness in
+            try harness.example.editJob("quickstart.yml") { job in
+                var api = job.section("api")
+                api["client_secret_env"] = nil
+                api["client_secret_credential"] = "client-secret"
+                job["api"] = api
+            }
+            let folder = harness.example.folder
+            let credentials = folder.appendingPathComponent("credentials").path
+            try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+            /// Encrypts `secret` as the unit's credential would be, and decrypts it where systemd would put it.
+            func install(_ secret: String) async throws {
+                let plain = folder.appendingPathComponent("secret.txt").path
+                let sealed = folder.appendingPathComponent("client-secret.cred").path
+                try secret.write(toFile: plain, atomically: true, encoding: .utf8)
+                let encrypt = try await runProcess(
+                    "/usr/bin/systemd-creds", ["encrypt", "--with-key=host", "--name=client-secret", plain, sealed])
+                #expect(encrypt.status == 0, "\(encrypt.stderr)")
+                try FileManager.default.removeItem(atPath: plain)
+                #expect(try !Data(contentsOf: URL(fileURLWithPath: sealed)).contains(Data(secret.utf8)), "sealed")
+                let target = credentials + "/client-secret"
+                try? FileManager.default.removeItem(atPath: target)
+                let decrypt = try await runProcess(
+                    "/usr/bin/systemd-creds", ["decrypt", "--name=client-secret", sealed, target])
+                #expect(decrypt.status == 0, "\(decrypt.stderr)")
+                chmod(target, 0o400)
+            }
+            let env = ["CREDENTIALS_DIRECTORY": credentials, "COMPLIANCE_CLIENT_SECRET": ""]
+            try await install("an-old-Secret-0")
+            let refused = try await harness.run("sync", environment: env)
+            #expect(refused.status != 0 && refused.stderr.contains("refused the client credentials"), "\(refused.all)")
+            try await install(SyncHarness.secret)
+            let accepted = try await harness.run("sync", environment: env)
+            #expect(accepted.status == 0, "\(accepted.all)")
+            #expect(await harness.people().count == 28, "the rotated secret was used, with no restart")
+            #expect(!accepted.all.contains(SyncHarness.secret) && !refused.all.contains("an-old-Secret-0"))
+        }
+    }
 }
