@@ -35,8 +35,9 @@ import Testing
     @Test func aRateLimitSlowsEveryImportInFlight() async throws {
         try await withHarness(
             {
-                // 28 imports of one row, each taking a second: four senders polling all along.
-                $0.rateLimitEvery = 40
+                // 28 imports of one row, each taking a second: four senders polling all along, and a
+                // 429 often enough to come twice however slowly the machine polls.
+                $0.rateLimitEvery = 25
                 $0.retryAfter = 2
                 $0.processingTime = 1
             }, api: ["batch_size": 1, "max_in_flight": 4]
