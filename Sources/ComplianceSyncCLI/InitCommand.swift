@@ -37,12 +37,11 @@ struct InitCommand: ParsableCommand {
                 .configuration, "\(output) exists; nothing was written",
                 hint: "choose another --output, or add --force to replace it")
         }
-        // Written whole, then renamed into place: never half a file.
+        // Written whole, then renamed into place (replacing any file in one step): never half a file.
         let temporary = output + ".init-\(getpid())"
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            if force { try? FileManager.default.removeItem(atPath: output) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: output)
+            guard rename(temporary, output) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw SyncError(

@@ -5,8 +5,8 @@ enum JobTemplates {
         let (title, source, mapping) =
             switch kind {
             case .csv: ("a CSV export from HR", csv, fileMapping)
-            case .ldap: ("an OpenLDAP directory", ldap, ldapMapping)
-            case .ad: ("Active Directory", activeDirectory, adMapping)
+            case .ldap: ("an OpenLDAP directory", ldap, directoryMapping(employeeID: "employeeNumber"))
+            case .ad: ("Active Directory", activeDirectory, directoryMapping(employeeID: "employeeID"))
             case .postgres: ("a PostgreSQL HR database", postgres, databaseMapping)
             case .http: ("an HR system's or a cloud directory's API (here SCIM 2.0)", http, scimMapping)
             case .exec: ("a program of your own (the exec protocol)", exec, fileMapping)
@@ -151,25 +151,17 @@ enum JobTemplates {
 
         """
 
-    static let ldapMapping = """
+    static func directoryMapping(employeeID: String) -> String {
+        """
         mapping:
           first_name: givenName
           last_name: sn
           email: { attribute: mail, transform: [first, trim, lowercase] }
-          employee_id: employeeNumber
+          employee_id: \(employeeID)
           # job_title: { attribute: title, optional: true }
 
         """
-
-    static let adMapping = """
-        mapping:
-          first_name: givenName
-          last_name: sn
-          email: { attribute: mail, transform: [first, trim, lowercase] }
-          employee_id: employeeID
-          # job_title: { attribute: title, optional: true }
-
-        """
+    }
 
     static let databaseMapping = """
         mapping:

@@ -12,6 +12,12 @@ public enum NetworkErrors {
         return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
     }
 
+    /// Whether a TLS handshake failed because the server asks for a client certificate (mutual TLS)
+    /// that was not shown, or refused the one shown.
+    public static func isClientCertificateRequired(_ error: any Error) -> Bool {
+        "\(error)".contains("CERTIFICATE_REQUIRED")
+    }
+
     /// A network error in a few plain words: a system error by its name (`Connection refused`),
     /// an HTTP client error by its case; never NIO's nested descriptions.
     public static func said(_ error: any Error) -> String {

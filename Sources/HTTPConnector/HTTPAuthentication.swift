@@ -2,7 +2,7 @@ import ConnectorCore
 import Foundation
 
 /// How a page request proves who is asking (`source.auth`). Every secret comes from
-/// `*_env`, `*_file` or `*_credential`, never from the job file, and is never logged.
+/// `*_env`, `*_file`, `*_credential` or `*_secret`, never from the job file, and is never logged.
 public enum HTTPAuthentication: Sendable {
     /// No credentials (`type: none`, the default).
     case none
@@ -54,7 +54,8 @@ public enum HTTPAuthentication: Sendable {
             guard let reference = try section.secret(name, relativeTo: folder) else {
                 throw SyncError.config(
                     "`\(section.path("type")): \(kind)` needs \(what)", at: section.node.location,
-                    hint: "write `\(name)_env: VARIABLE`, `\(name)_file: /path/to/file` or `\(name)_credential: NAME`")
+                    hint: "write `\(name)_env: VARIABLE`, `\(name)_file: /path/to/file`, `\(name)_credential: NAME` "
+                        + "or `\(name)_secret: NAME` (a secrets command)")
             }
             return try reference.resolve()
         }

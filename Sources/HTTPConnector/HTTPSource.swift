@@ -59,7 +59,6 @@ final class PageReader {
     private var client: PageClient?
     private var walker: PageWalker
     private var pending: Task<FetchedPage, any Error>?
-    private var started = false
     private var records: [Any] = []
     private var index = 0
     private var page = 0
@@ -84,8 +83,7 @@ final class PageReader {
     /// Takes the fetched page, starts fetching the one after, and sets out its records.
     /// - Returns: `false` at the end of the collection.
     private func loadPage() async throws -> Bool {
-        if !started {
-            started = true
+        if client == nil {
             let client = try PageClient(settings: settings, logger: logger)
             self.client = client
             pending = Self.fetch(walker.first(), with: client)

@@ -122,7 +122,7 @@ final class PageClient: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                if "\(error)".contains("CERTIFICATE_REQUIRED") {
+                if NetworkErrors.isClientCertificateRequired(error) {
                     throw SyncError(
                         .source, "\(settings.url.host ?? "the server") asks for a client certificate (mutual TLS)",
                         hint: settings.clientCertificateFile == nil

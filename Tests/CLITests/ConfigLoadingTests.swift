@@ -26,6 +26,17 @@ import Testing
         return try JobConfiguration(root: root, file: "/etc/jobs/job.yml")
     }
 
+    /// What building the source of a job with `source` (and a minimal mapping) says: "no error" or the error.
+    func sourceError(_ source: String, environment: [String: String] = [:]) throws -> String {
+        let job = try load(source + "mapping:\n  first_name: a\n  last_name: b\n  email: c\n", environment: environment)
+        do {
+            _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "t"))
+            return "no error"
+        } catch {
+            return String(describing: error)
+        }
+    }
+
     func error(_ yaml: String, environment: [String: String] = [:]) -> SyncError? {
         do {
             _ = try load(yaml, environment: environment)
@@ -153,15 +164,6 @@ import Testing
     }
 
     @Test func execAndPostgresSettingsAreChecked() throws {
-        func sourceError(_ source: String) throws -> String {
-            let job = try load(source + "mapping:\n  first_name: a\n  last_name: b\n  email: c\n")
-            do {
-                _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "t"))
-                return "no error"
-            } catch {
-                return String(describing: error)
-            }
-        }
         #expect(try sourceError("source:\n  type: exec\n  command: python3 hr.py\n").contains("must be a list"))
         #expect(
             try sourceError("source:\n  type: exec\n  command: [python3, hr.py]\n  pass_env: [NO_SUCH_VARIABLE_X]\n")
@@ -191,15 +193,7 @@ import Testing
 
     @Test func httpSettingsAreChecked() throws {
         func sourceError(_ lines: String, environment: [String: String] = [:]) throws -> String {
-            let job = try load(
-                "source:\n  type: http\n  id: id\n" + lines + "mapping:\n  first_name: a\n  last_name: b\n  email: c\n",
-                environment: environment)
-            do {
-                _ = try ConnectorRegistry.builtIn.makeSource(for: job, logger: Logger(label: "t"))
-                return "no error"
-            } catch {
-                return String(describing: error)
-            }
+            try self.sourceError("source:\n  type: http\n  id: id\n" + lines, environment: environment)
         }
         let url = "  url: https://api.example.com/v1/users\n"
         #expect(try sourceError(url) == "no error")
