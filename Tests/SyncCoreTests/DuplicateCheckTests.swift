@@ -75,4 +75,29 @@ import Testing
         let later = try #require(changes.invalid.first { $0.sourceID == "E05998" })
         #expect(later.problems == [RecordProblem(field: "email", "is also the email of source id E00001")])
     }
+
+    /// One record given twice (the same id and email) is one id given twice, said once per record,
+    /// not also an email clash with itself; a third person with that email still clashes.
+    @Test func oneIdGivenTwiceIsADuplicateIdNotAnEmailClash() async throws {
+        let items = [
+            person("E1", line: 2), person("E2", line: 3), person("E1", line: 4),
+            person("E3", line: 5), person("E3", line: 6), person("E4", email: "e3@example.com", line: 7),
+        ]
+        let changes = try await planner().plan(source: ArraySource(items: items), snapshot: MemorySnapshot())
+        #expect(changes.creates.map(\.sourceID) == ["E2"])
+        let twice = changes.invalid.filter { $0.sourceID == "E1" }
+        #expect(
+            twice.map { $0.problems.map(\.reason) } == [
+                ["has the same source id as the record at people.csv:4"],
+                ["has the same source id as the record at people.csv:2"],
+            ])
+        let e3 = changes.invalid.filter { $0.sourceID == "E3" }.map { $0.problems.map(\.reason) }
+        #expect(
+            e3 == [
+                ["is also the email of source id E4", "has the same source id as the record at people.csv:6"],
+                ["has the same source id as the record at people.csv:5"],
+            ])
+        let e4 = try #require(changes.invalid.first { $0.sourceID == "E4" })
+        #expect(e4.problems.map(\.reason) == ["is also the email of source id E3"])
+    }
 }

@@ -67,26 +67,34 @@ import Testing
         }
     }
 
+    /// Plans examples/custom-connector both ways: `workday-exec.yml` (the connector as a program, run
+    /// by this build) and `workday.yml` (embedded in the example's own command line); each plan's JSON.
+    func planBothWays(_ example: ExampleCopy, api: String) async throws -> (
+        program: [String: Any], module: [String: Any]
+    ) {
+        let export = try TestServers.setting("WORKDAY_EXPORT_BINARY")
+        let embedded = try TestServers.setting("CUSTOM_SYNC_BINARY")
+        let env = ["COMPLIANCE_URL": api, "COMPLIANCE_CLIENT_SECRET": Self.secret, "WORKDAY_EXPORT_BINARY": export]
+        let asProgram = try await runCLI(
+            ["plan", "--config", example.path("workday-exec.yml"), "--format", "json"], environment: env)
+        let asModule = try await runProcess(
+            embedded, ["plan", "--config", example.path("workday.yml"), "--format", "json"], environment: env)
+        #expect(asProgram.status == 0 && asModule.status == 0, "\(asProgram.all)\n\(asModule.all)")
+        func document(_ plan: ProcessResult) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any] ?? [:]
+        }
+        return (try document(asProgram), try document(asModule))
+    }
+
     /// The same connector as a program of its own (`ExecProtocolServer`), run by this build of
     /// compliance-sync with `type: exec`: the same people, the same plan as the embedded route.
     @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why)))
     func customConnectorAsAProgramAgreesWithTheEmbeddedOne() async throws {
-        let export = try TestServers.setting("WORKDAY_EXPORT_BINARY")
-        let embedded = try TestServers.setting("CUSTOM_SYNC_BINARY")
         try await withSimulator(simulatorConfiguration) { simulator in
             let example = try ExampleCopy("custom-connector")
-            let env = [
-                "COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret,
-                "WORKDAY_EXPORT_BINARY": export,
-            ]
-            let asProgram = try await runCLI(
-                ["plan", "--config", example.path("workday-exec.yml"), "--format", "json"], environment: env)
-            let asModule = try await runProcess(
-                embedded, ["plan", "--config", example.path("workday.yml"), "--format", "json"], environment: env)
-            #expect(asProgram.status == 0 && asModule.status == 0, "\(asProgram.all)\n\(asModule.all)")
-            func creates(_ plan: ProcessResult) throws -> [String] {
-                let document = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-                let rows = document?["creates"] as? [[String: Any]] ?? []
+            let (asProgram, asModule) = try await planBothWays(example, api: simulator.baseURL)
+            func creates(_ plan: [String: Any]) throws -> [String] {
+                let rows = plan["creates"] as? [[String: Any]] ?? []
                 return try rows.map { row in
                     let fields = try JSONSerialization.data(withJSONObject: row["fields"] ?? [:], options: .sortedKeys)
                     return "\(row["source_id"] ?? "") \(String(decoding: fields, as: UTF8.self))"
@@ -94,8 +102,49 @@ import Testing
             }
             #expect(try creates(asProgram).count == 12)
             #expect(try creates(asProgram) == creates(asModule), "the two routes plan the same people")
+            let env = [
+                "COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret,
+                "WORKDAY_EXPORT_BINARY": try TestServers.setting("WORKDAY_EXPORT_BINARY"),
+            ]
             let sync = try await runCLI(["sync", "--config", example.path("workday-exec.yml")], environment: env)
             #expect(sync.status == 0 && sync.stdout.contains("created 12, updated 0, terminated 0"), "\(sync.all)")
         }
+    }
+
+    /// A worker listed twice in the report: both routes report one id given twice, both records
+    /// invalid with their own places, and no email clash of a person with themselves.
+    @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why)))
+    func aDuplicateIdIsReportedAlikeByBothRoutes() async throws {
+        let example = try ExampleCopy("custom-connector")
+        var report = try #require(
+            try JSONSerialization.jsonObject(with: Data(example.read("workday-report.json").utf8)) as? [String: Any])
+        var entries = try #require(report["Report_Entry"] as? [[String: Any]])
+        var again = entries[2]
+        again["Business_Title"] = "Someone Else"
+        entries.append(again)
+        report["Report_Entry"] = entries
+        try example.write(
+            "workday-report.json", String(decoding: try JSONSerialization.data(withJSONObject: report), as: UTF8.self))
+        let (asProgram, asModule) = try await planBothWays(example, api: "http://127.0.0.1:9")
+        func invalid(_ plan: [String: Any]) -> [(id: String, reasons: [String])] {
+            (plan["invalid"] as? [[String: Any]] ?? []).map { row in
+                let problems = row["problems"] as? [[String: Any]] ?? []
+                return (row["source_id"] as? String ?? "", problems.map { $0["reason"] as? String ?? "" })
+            }
+        }
+        let export = try TestServers.setting("WORKDAY_EXPORT_BINARY")
+        let program = invalid(asProgram), module = invalid(asModule)
+        #expect(program.map(\.id) == ["21003", "21003"] && module.map(\.id) == ["21003", "21003"])
+        #expect(
+            program.map(\.reasons) == [
+                ["has the same source id as the record at line 14 of the output of \(export) workday-report.json"],
+                ["has the same source id as the record at line 4 of the output of \(export) workday-report.json"],
+            ])
+        let report_ = example.path("workday-report.json")
+        #expect(
+            module.map(\.reasons) == [
+                ["has the same source id as the record at \(report_), Report_Entry[12]"],
+                ["has the same source id as the record at \(report_), Report_Entry[2]"],
+            ])
     }
 }

@@ -1,6 +1,7 @@
-/// Finds emails that more than one record has (ignoring case). Every record
+/// Finds emails that more than one person has (ignoring case). Every record
 /// involved is invalid: there is no telling which one is right. (Duplicate ids
-/// are found by the differ, which sees records sorted by id.)
+/// are found by the differ, which sees records sorted by id: two records with
+/// one id and one email are reported there, as one id given twice.)
 ///
 /// The workers hash each record's email as they prepare it; once every record
 /// is in, ``mark(_:in:)`` groups equal hashes and compares the emails of each
@@ -49,9 +50,12 @@ struct DuplicateEmails: Sendable {
                     }
                 }
                 rest = others
-                guard same.count > 1 else { continue }
+                // Records with the first one's id are one id given twice: the differ says so.
+                let firstID = candidates[first].id
+                let clashing = same.dropFirst().filter { candidates[$0].id != firstID }
+                guard !clashing.isEmpty else { continue }
                 var named: Set<String> = []
-                for later in same.dropFirst() {
+                for later in clashing {
                     let laterID = candidates[later].id
                     candidates[later].problems.append(
                         RecordProblem(field: field, "is also the email of source id \(candidates[first].id)"))
