@@ -64,8 +64,20 @@ struct ConnectorScaffold {
             ("\(folder)Sources/\(module)/\(settings).swift", settingsFile),
             ("\(folder)Tests/\(module)Tests/\(source)Tests.swift", testFile),
         ]
-        if let corePackage { files.insert(("\(folder)Package.swift", connectorManifest(corePackage)), at: 0) }
+        if let corePackage {
+            files.insert(("\(folder)Package.swift", connectorManifest(corePackage)), at: 0)
+            files += [("\(folder)Sources/\(program)/main.swift", programFile), ("\(folder)\(typeName).yml", jobFile)]
+        }
         return files
+    }
+
+    /// The connector as a program of its own, which an installed compliance-sync runs with
+    /// `source.type: exec`: `workday-connector` (written only in a package of its own).
+    var program: String { typeName + "-connector" }
+
+    /// The command that builds the program, from the package root.
+    var programBuildCommand: String? {
+        packageFolder.map { "swift build -c release --package-path \($0) --product \(program)" }
     }
 
     /// The command that builds the connector and runs its test.
@@ -113,14 +125,18 @@ struct ConnectorScaffold {
         """
         // swift-tools-version: 6.0
         // The \(name) connector, a package of its own: `swift test` here builds it and its
-        // conformance test with nothing heavier than ConnectorCore. The command line that
-        // embeds it is the package above.
+        // conformance test with nothing heavier than ConnectorCore. Two ways to run it: as
+        // `\(program)`, a program an installed compliance-sync runs (`source.type: exec`,
+        // see \(typeName).yml), or embedded in a command line of the package above.
         import PackageDescription
 
         let package = Package(
             name: "\(module)",
             platforms: [.macOS(.v15)],
-            products: [.library(name: "\(module)", targets: ["\(module)"])],
+            products: [
+                .library(name: "\(module)", targets: ["\(module)"]),
+                .executable(name: "\(program)", targets: ["\(program)"]),
+            ],
             dependencies: [
                 \(core.dependency)
             ],
@@ -128,6 +144,10 @@ struct ConnectorScaffold {
                 .target(
                     name: "\(module)",
                     dependencies: [.product(name: "ConnectorCore", package: "\(core.name)")]
+                ),
+                .executableTarget(
+                    name: "\(program)",
+                    dependencies: ["\(module)", .product(name: "ConnectorCore", package: "\(core.name)")]
                 ),
                 .testTarget(
                     name: "\(module)Tests",
@@ -232,6 +252,57 @@ struct ConnectorScaffold {
                 }
             }
         }
+
+        """
+    }
+
+    private var programFile: String {
+        """
+        import ConnectorCore
+        import Foundation
+        import \(module)
+
+        // \(program) EXPORT [ID_FIELD]: prints \(name)'s people in the exec protocol on standard
+        // output, for an installed compliance-sync to run with `source.type: exec` (see \(typeName).yml).
+        // A read that fails exits 1 with its error on standard error and nothing is sent.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard (1...2).contains(arguments.count) else {
+            FileHandle.standardError.write(Data("usage: \(program) EXPORT [ID_FIELD]\\n".utf8))
+            exit(2)
+        }
+        var settings = \(settings)(path: arguments[0])
+        if arguments.count == 2 { settings.idField = arguments[1] }
+        await ExecProtocolServer.main(\(source)(settings: settings))
+
+        """
+    }
+
+    private var jobFile: String {
+        """
+        # A job that runs the \(name) connector as a program with the installed compliance-sync.
+        # Build the program first (from the package above this folder):
+        #   \(programBuildCommand ?? "")
+        # then: compliance-sync validate --config \(packageFolder ?? ".")/\(typeName).yml, plan, sync.
+        api:
+          base_url: ${COMPLIANCE_URL}
+          client_id: ${COMPLIANCE_CLIENT_ID}
+          client_secret_env: COMPLIANCE_CLIENT_SECRET
+        source:
+          type: exec
+          # Relative to this file's folder; arguments as \(program) takes them.
+          command: [.build/release/\(program), people.json, id]
+          require_end: true          # the program's end line says how many it printed
+          timeout_seconds: 600
+        mapping:
+          first_name: first_name
+          last_name: last_name
+          email: { attribute: email, transform: [trim, lowercase] }
+          employee_id: id
+        removals:
+          action: terminate
+          max_percent: 20
+        snapshot:
+          path: .state/\(typeName).snapshot
 
         """
     }

@@ -68,6 +68,9 @@ struct NewConnectorPlugin: CommandPlugin {
         try handle.close()
         print("added \(scaffold.packageFolder ?? scaffold.module) to Package.swift")
         print("next: \(scaffold.testCommand), then replace fetchPeople with calls to \(name)")
+        if let build = scaffold.programBuildCommand, let folder = scaffold.packageFolder {
+            print("run it with the installed compliance-sync: \(build), then see \(folder)/\(scaffold.typeName).yml")
+        }
     }
 
     /// compliance-sync as the connector's own manifest names it: by a path relative to `folder`

@@ -12,6 +12,7 @@ import Testing
 
     @Test func writesAModuleItsSettingsAndAConformanceTest() {
         let scaffold = ConnectorScaffold(name: "Workday", corePackage: nil)
+        #expect(scaffold.programBuildCommand == nil, "inside compliance-sync, a connector is built in")
         #expect(
             scaffold.files.map(\.path) == [
                 "Sources/WorkdayConnector/WorkdaySource.swift", "Sources/WorkdayConnector/WorkdaySettings.swift",
@@ -33,8 +34,16 @@ import Testing
                 "Connectors/WorkdayConnector/Sources/WorkdayConnector/WorkdaySource.swift",
                 "Connectors/WorkdayConnector/Sources/WorkdayConnector/WorkdaySettings.swift",
                 "Connectors/WorkdayConnector/Tests/WorkdayConnectorTests/WorkdaySourceTests.swift",
+                "Connectors/WorkdayConnector/Sources/workday-connector/main.swift",
+                "Connectors/WorkdayConnector/workday.yml",
             ])
         let manifest = scaffold.files[0].contents
+        #expect(manifest.contains(#".executable(name: "workday-connector", targets: ["workday-connector"])"#))
+        #expect(scaffold.files[4].contents.contains("await ExecProtocolServer.main(WorkdaySource(settings: settings))"))
+        #expect(scaffold.files[5].contents.contains("command: [.build/release/workday-connector, people.json, id]"))
+        #expect(
+            scaffold.programBuildCommand
+                == "swift build -c release --package-path Connectors/WorkdayConnector --product workday-connector")
         #expect(manifest.contains(#".package(name: "compliance-sync", path: "../../..")"#))
         #expect(manifest.contains(#".product(name: "ConnectorTestKit", package: "compliance-sync")"#))
         #expect(!manifest.contains("ComplianceSyncCLI"), "the connector's graph stays light")
