@@ -60,6 +60,12 @@ struct SyncCommand: AsyncParsableCommand, JobCommand {
 
     @OptionGroup var lock: LockOptions
 
+    @Option(
+        help: ArgumentHelp(
+            "The exit status of a run skipped because another run of the job holds its lock; 0 for schedulers that "
+                + "count only 0 as success (Kubernetes Jobs).", valueName: "status"))
+    var skippedExitStatus: Int32 = 5
+
     func run() async throws {
         var (configuration, logger, source) = try job.load()
         configuration.snapshot.lockWait = lock.waitForLock
@@ -118,7 +124,12 @@ struct SyncCommand: AsyncParsableCommand, JobCommand {
         }
         Self.writeMetrics(result, to: metrics, logger: logger)
         await Notifier.send(result, to: job.webhooks, api: job.api, logger: logger)
-        if let error = result.failure { throw error }
+        if let error = result.failure {
+            guard error.kind == .locked, skippedExitStatus != error.exitCode else { throw error }
+            // Still said, as any skip is, but ending with the status the scheduler reads as intended.
+            logger.notice("\(error.message); skipped (exit status \(skippedExitStatus), --skipped-exit-status)")
+            throw ExitCode(skippedExitStatus)
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

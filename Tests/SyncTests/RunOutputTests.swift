@@ -29,6 +29,39 @@ import Testing
 
     /// Under the packaged unit's `UMask=0077`, the metrics file is still 0644 (node_exporter reads it),
     /// and no temporary file is left beside it.
+    /// A run skipped for the lock ends with 5, or with `--skipped-exit-status` for schedulers that
+    /// count only 0 as success; either way it says why and sends nothing.
+    @Test func aSkippedRunEndsWithTheStatusItIsTold() async throws {
+        try await withHarness { harness in
+            let lock = harness.example.path(".state/quickstart.snapshot.lock")
+            try FileManager.default.createDirectory(
+                atPath: harness.example.path(".state"), withIntermediateDirectories: true)
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            holder.arguments = [
+                "-c",
+                "import fcntl, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+                    + "print('held', flush=True); time.sleep(60)", lock,
+            ]
+            let said = Pipe()
+            holder.standardOutput = said
+            try holder.run()
+            defer { holder.terminate() }
+            #expect(said.fileHandleForReading.availableData.starts(with: Data("held".utf8)))
+
+            let skipped = try await harness.run("sync")
+            #expect(
+                skipped.status == 5 && skipped.stderr.contains("another run is using this snapshot"), "\(skipped.all)")
+            let told = try await harness.run("sync", ["--skipped-exit-status", "0"])
+            #expect(told.status == 0, "\(told.all)")
+            #expect(told.stderr.contains("another run is using this snapshot"), "still said: \(told.all)")
+            #expect(told.stderr.contains("skipped (exit status 0"), "\(told.all)")
+            #expect(await harness.stats()["rows_received"] ?? 0 == 0, "nothing sent")
+            let failing = try await harness.run("sync", ["--skipped-exit-status", "0", "--approve", "missing.json"])
+            #expect(failing.status == 2, "another failure keeps its own status: \(failing.all)")
+        }
+    }
+
     @Test func theMetricsFileIsReadableWhateverTheUmask() async throws {
         try await withHarness { harness in
             let metrics = harness.example.path("quickstart.prom")
