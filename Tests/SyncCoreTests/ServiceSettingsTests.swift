@@ -1,6 +1,7 @@
 import ConnectorCore
 import Foundation
 import NetworkNames
+import TestSupport
 import Testing
 
 @testable import JobConfig
@@ -30,6 +31,40 @@ import Testing
         }
         #expect(missing?.message.contains("cannot read the systemd credential other") == true)
         #expect(missing?.message.contains("s3cret") == false)
+    }
+
+    /// A secret file others may read draws a warning; a Kubernetes secret volume's key does not: a
+    /// link to `..data/KEY`, mode 0440, its group the pod's fsGroup, which is the job's own group.
+    @Test func aSecretFileOthersMayReadIsWarnedAboutButNotAKubernetesSecretKey() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("secret-volume-\(UUID())")
+        let data = folder.appendingPathComponent("..2026_12_07_01_00_00.123")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "s3cret-From-kubelet\n".write(
+            to: data.appendingPathComponent("client-secret"), atomically: true, encoding: .utf8)
+        chmod(data.appendingPathComponent("client-secret").path, 0o440)
+        chown(data.appendingPathComponent("client-secret").path, getuid(), getegid())
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("..data").path, withDestinationPath: data.lastPathComponent)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("client-secret").path, withDestinationPath: "..data/client-secret")
+
+        let mounted = LogRecorder()
+        let secret = try SecretReference.file(folder.appendingPathComponent("client-secret").path)
+            .resolve(logger: mounted.logger)
+        #expect(secret.value == "s3cret-From-kubelet")
+        #expect(mounted.warnings.isEmpty, "\(mounted.warnings)")
+
+        let open = folder.appendingPathComponent("open-secret").path
+        try "s3cret-Anyone\n".write(toFile: open, atomically: true, encoding: .utf8)
+        chmod(open, 0o644)
+        let warned = LogRecorder()
+        _ = try SecretReference.file(open).resolve(logger: warned.logger)
+        #expect(
+            warned.warnings == [
+                "the secret file \(open) may be read by other users (mode 644); run `chmod 600 \(open)`"
+            ])
+        #expect(!warned.messages.joined().contains("s3cret"))
     }
 
     @Test func theStateFolderHoldsTheSnapshotUnlessTheJobSaysOtherwise() {

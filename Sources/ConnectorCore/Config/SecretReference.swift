@@ -50,16 +50,25 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
             }
             return try Self.read(file: folder + "/" + name, what: "the systemd credential \(name)")
         case .file(let path):
-            if let logger,
-                let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
-                mode & 0o077 != 0
-            {
+            if let logger, let mode = Self.readableByOthers(path) {
                 logger.warning(
                     "the secret file \(path) may be read by other users (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`"
                 )
             }
             return try Self.read(file: path, what: "the secret file \(path)")
         }
+    }
+
+    /// The mode of a secret file that users other than this one may read, or `nil`: others may read
+    /// it, or a group that is not this process's own. The file is the one a symbolic link leads to, as
+    /// a Kubernetes secret volume mounts each key (a link to `..data/KEY`, mode 0440, its group the
+    /// pod's `fsGroup`: the job's own group, so no warning).
+    static func readableByOthers(_ path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let mode = UInt32(info.st_mode) & 0o777
+        let byGroup = mode & 0o070 != 0 && info.st_gid != getegid()
+        return mode & 0o007 != 0 || byGroup ? mode : nil
     }
 
     /// A secret file's content, less trailing line breaks.
