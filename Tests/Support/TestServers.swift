@@ -25,6 +25,10 @@ public enum TestServers {
     /// Debian's python3-prometheus-client, whose parser reads the metrics files.
     public static let prometheusParser =
         required || FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/prometheus_client")
+    /// kubernetes-validate from PyPI, which scripts/test installs (scripts/kubernetes-validate).
+    public static let kubernetesValidate =
+        required
+        || FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent(".build-k8s/venv").path)
     /// Why a suite was skipped.
     public static let why = "needs the servers scripts/test starts: run scripts/test"
 
