@@ -64,7 +64,9 @@ let package = Package(
         ),
         // The job file: JobConfiguration and the settings of the API, the snapshot, webhooks and proxies.
         // It builds the engine's values (mapping, policies); the engine never reads it.
-        .target(name: "JobConfig", dependencies: ["ConnectorCore", "SyncCore", "NetworkNames"], swiftSettings: strict),
+        .target(
+            name: "JobConfig", dependencies: ["ConnectorCore", "SyncCore", "NetworkNames", "ChildProcesses"],
+            swiftSettings: strict),
         // What runs say: plan text and JSON, run reports, status, metrics, notification bodies. Reads the
         // engine's values; the engine never reads it, so a format changes without rebuilding the engine.
         .target(name: "SyncOutput", dependencies: ["ConnectorCore", "SyncCore", "JobConfig"], swiftSettings: strict),
@@ -115,10 +117,13 @@ let package = Package(
         ),
         // The few glibc functions Swift's Glibc module leaves out (declared only under _GNU_SOURCE).
         .target(name: "CSystemShims"),
+        // Programs the job runs (an exec source, the secrets command): no shell, a process group
+        // of their own, nothing of this process inherited, stopped whole.
+        .target(name: "ChildProcesses", dependencies: ["CSystemShims"], swiftSettings: strict),
         // Connectors in any language: a program that prints JSON Lines.
         .target(
             name: "ExecConnector",
-            dependencies: ["ConnectorCore", "CSystemShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ConnectorCore", "ChildProcesses", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // CSV, JSON Lines and JSON array sources.

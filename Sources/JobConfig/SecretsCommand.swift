@@ -1,3 +1,4 @@
+import ChildProcesses
 import ConnectorCore
 import Foundation
 import Synchronization
@@ -73,49 +74,47 @@ public struct SecretsCommand: Sendable {
         func failure(_ what: String, hint: String) -> SyncError {
             SyncError(.configuration, "the secrets command \(program), asked for \(asked), \(what)", hint: hint)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.locate(command[0], failure: failure))
-        process.arguments = Array(command.dropFirst())
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
+        // A process group of its own, stopped whole at the timeout: a store's client the helper
+        // started (vault, gpg) cannot linger holding the answer's pipe open.
+        let helper: ChildProcess
         do {
-            try process.run()
-        } catch {
-            throw failure("could not be started: \(error.localizedDescription)", hint: "check secrets.command")
+            helper = try ChildProcess(
+                arguments: [try Self.locate(command[0], failure: failure)] + command.dropFirst(),
+                environment: ProcessInfo.processInfo.environment,
+                directory: FileManager.default.currentDirectoryPath, input: .pipe)
+        } catch let error as ChildProcessError {
+            throw failure("could not be started: \(error.message)", hint: "check secrets.command")
         }
-        let request = try JSONSerialization.data(withJSONObject: ["version": "1.0", "secrets": names])
-        try? input.fileHandleForWriting.write(contentsOf: request + Data("\n".utf8))
-        try? input.fileHandleForWriting.close()
-        // Read both pipes while waiting, so a chatty helper never blocks on a full pipe.
+        let seconds = Int(timeout.components.seconds)
+        let watchdog = Watchdog(program: helper, seconds: seconds)
+        // Read both pipes while it runs, so a chatty helper never blocks on a full pipe.
         let collected = Mutex<(out: Data, err: Data)>((Data(), Data()))
         let readers = DispatchGroup()
-        for (handle, isOut) in [(output.fileHandleForReading, true), (errors.fileHandleForReading, false)] {
+        let deadline = Date().addingTimeInterval(TimeInterval(seconds) + 10)
+        for (fd, isOut) in [(helper.stdout, true), (helper.stderr, false)] {
             DispatchQueue.global().async(group: readers) {
-                let data = handle.readDataToEndOfFile()
+                let data = ChildProcess.readAll(fd, until: deadline).data
                 collected.withLock { if isOut { $0.out = data } else { $0.err = data } }
             }
         }
-        let seconds = Int(timeout.components.seconds)
-        if exited.wait(timeout: .now() + .seconds(seconds)) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            _ = readers.wait(timeout: .now() + .seconds(5))
+        let request = try JSONSerialization.data(withJSONObject: ["version": "1.0", "secrets": names])
+        helper.writeInput(request + Data("\n".utf8))
+        let status = helper.wait()
+        let timedOut = watchdog.cancel()
+        _ = readers.wait(timeout: .now() + .seconds(5))
+        if timedOut {
             throw failure(
                 "did not finish within \(seconds) seconds",
                 hint: "check that the store answers, or raise secrets.timeout_seconds")
         }
-        _ = readers.wait(timeout: .now() + .seconds(5))
         let (out, err) = collected.withLock { $0 }
-        guard process.terminationStatus == 0 else {
+        guard status == 0 else {
             let said =
                 String(decoding: err, as: UTF8.self).split(whereSeparator: \.isNewline).last.map {
                     ": " + String($0.prefix(200))
                 } ?? ""
             throw failure(
-                "exited with status \(process.terminationStatus)\(said)",
+                "exited with status \(status)\(said)",
                 hint: "run the helper by hand with the same request on its standard input to see why")
         }
         guard let answer = try? JSONSerialization.jsonObject(with: out) as? [String: Any] else {

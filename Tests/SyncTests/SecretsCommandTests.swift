@@ -173,6 +173,44 @@ import Testing
         }
     }
 
+    /// A helper that exits without reading its request (a wrapper that fails at once) used to kill
+    /// compliance-sync with SIGPIPE, silently (status 141), most runs: now an error every time.
+    @Test func aHelperThatNeverReadsItsRequestIsAnErrorNotASilentDeath() async throws {
+        try await withHarness { harness in
+            try Self.job(harness, command: ["/bin/sh", "-c", "echo 'vault: not logged in' >&2; exit 3"])
+            for _ in 0..<12 {
+                let validate = try await harness.run("validate", environment: ["COMPLIANCE_CLIENT_SECRET": ""])
+                #expect(validate.status == 2, "\(validate.all)")
+                #expect(validate.stderr.contains("exited with status 3: vault: not logged in"), "\(validate.all)")
+            }
+        }
+    }
+
+    /// A helper past its timeout is stopped with everything it started (its process group), so a
+    /// store's client it ran cannot linger, holding the answer's pipe open.
+    @Test func aHelperPastItsTimeoutIsStoppedWithWhatItStarted() async throws {
+        try await withHarness { harness in
+            let marker = harness.example.path("grandchild.pid")
+            try Self.job(
+                harness, command: ["/bin/sh", "-c", "sleep 300 & echo $! > \(marker); wait"], timeout: 1)
+            let started = Date()
+            let sync = try await harness.run("sync", environment: ["COMPLIANCE_CLIENT_SECRET": ""])
+            #expect(sync.status == 2 && sync.stderr.contains("did not finish within 1 seconds"), "\(sync.all)")
+            #expect(Date().timeIntervalSince(started) < 15, "no wait on the grandchild's pipe")
+            let pid = try #require(
+                Int32(try harness.example.read("grandchild.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
+            var gone = false
+            for _ in 0..<50 where !gone {
+                // Gone, or a zombie its new parent has yet to reap.
+                let state = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+                gone = state == nil || state!.split(separator: ")").last?.split(separator: " ").first == "Z"
+                if !gone { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(gone, "the helper's child \(pid) was stopped with it")
+            if !gone { kill(pid, SIGKILL) }
+        }
+    }
+
     /// `LoadCredentialEncrypted=`: a credential encrypted with `systemd-creds` (the host key), which
     /// systemd decrypts into `$CREDENTIALS_DIRECTORY` for a run. systemd-run needs systemd as PID 1,
     /// which a build machine may not have, so the test decrypts into the same layout with
