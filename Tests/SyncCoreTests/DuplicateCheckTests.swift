@@ -100,4 +100,26 @@ import Testing
         let e4 = try #require(changes.invalid.first { $0.sourceID == "E4" })
         #expect(e4.problems.map(\.reason) == ["is also the email of source id E3"])
     }
+
+    /// A source that gives one id twice may have read a page twice and never the next: no one it left
+    /// out is removed that run (they wait, with a warning); a read that lists everyone once removes them.
+    @Test func anIdGivenTwiceHoldsTheRemovalsOfThatRead() async throws {
+        let snapshot = MemorySnapshot()
+        let everyone = (1...8).map { person("E\($0)", line: $0 + 1) }
+        try await snapshot.accept(try await planner().plan(source: ArraySource(items: everyone), snapshot: snapshot))
+        var pageTwice = Array(everyone.prefix(4)) + Array(everyone.prefix(4).suffix(2))
+        pageTwice += [everyone[7]]
+        var removals = RemovalPolicy()
+        removals.maxPercent = nil
+        let held = try await planner(removals: removals).plan(source: ArraySource(items: pageTwice), snapshot: snapshot)
+        #expect(held.removals.isEmpty)
+        #expect(held.waiting.map(\.person.sourceID) == ["E5", "E6", "E7"])
+        #expect(held.invalid.map(\.sourceID) == ["E3", "E3", "E4", "E4"])
+        #expect(held.warnings.contains { $0.contains("gave 2 ids twice") && $0.contains("the 3 it did not list wait") })
+
+        let once = try await planner(removals: removals).plan(
+            source: ArraySource(items: Array(everyone.prefix(4)) + [everyone[7]]), snapshot: snapshot)
+        #expect(once.removals.map(\.person.sourceID) == ["E5", "E6", "E7"], "a read without repeats removes them")
+        #expect(once.warnings.isEmpty)
+    }
 }

@@ -147,4 +147,45 @@ import Testing
                 ["has the same source id as the record at \(report_), Report_Entry[2]"],
             ])
     }
+
+    /// Through the program route: a report that repeats a worker and leaves another out terminates no
+    /// one (the one left out waits, and the plan says why); the next report, with no repeat, does.
+    @Test(.enabled(if: TestServers.examples, Comment(rawValue: TestServers.why)))
+    func aReadThatRepeatsSomeoneRemovesNoOne() async throws {
+        let export = try TestServers.setting("WORKDAY_EXPORT_BINARY")
+        try await withSimulator(simulatorConfiguration) { simulator in
+            let example = try ExampleCopy("custom-connector")
+            let env = [
+                "COMPLIANCE_URL": simulator.baseURL, "COMPLIANCE_CLIENT_SECRET": Self.secret,
+                "WORKDAY_EXPORT_BINARY": export,
+            ]
+            let job = example.path("workday-exec.yml")
+            let first = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(first.status == 0 && first.stdout.contains("created 12"), "\(first.all)")
+
+            let original = try example.read("workday-report.json")
+            var report = try #require(
+                try JSONSerialization.jsonObject(with: Data(original.utf8)) as? [String: Any])
+            var entries = try #require(report["Report_Entry"] as? [[String: Any]])
+            let left = try #require(entries[5]["Employee_ID"] as? String)
+            entries.remove(at: 5)
+            report["Report_Entry"] = entries + [entries[1]]
+            try example.write(
+                "workday-report.json",
+                String(decoding: try JSONSerialization.data(withJSONObject: report), as: UTF8.self))
+            let plan = try await runCLI(["plan", "--config", job], environment: env)
+            #expect(plan.all.contains("may have left others out"), "\(plan.all)")
+            let held = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(held.status == 0 && held.stdout.contains("terminated 0"), "\(held.all)")
+            #expect(await simulator.simulator.people().first { $0["employee_id"] == left }?["terminated_at"] == nil)
+
+            report["Report_Entry"] = entries
+            try example.write(
+                "workday-report.json",
+                String(decoding: try JSONSerialization.data(withJSONObject: report), as: UTF8.self))
+            let once = try await runCLI(["sync", "--config", job], environment: env)
+            #expect(once.status == 0 && once.stdout.contains("terminated 1"), "\(once.all)")
+            #expect(await simulator.simulator.people().first { $0["employee_id"] == left }?["terminated_at"] != nil)
+        }
+    }
 }

@@ -58,6 +58,8 @@ struct Differ {
         var missing: [Int] = []
         /// People still in the source whose leaving day has come: index position and day.
         var ended: [(position: Int, day: String)] = []
+        /// Ids the source gave more than once.
+        var duplicateIDs = 0
     }
 
     /// Classifies every candidate against `index`, then loads the people who changed or left.
@@ -105,6 +107,10 @@ struct Differ {
                     fingerprint: index.entries[s].fingerprint, missingSince: now, dueAt: now, endedOn: day,
                     terminatedAt: dates.terminatedAt(day)))
         }
+        // A source that gives one id twice may have left others out (a page read twice, the next
+        // never): the people it did not list wait for a read that lists everyone once.
+        let holdMissing = merged.duplicateIDs > 0
+        var held = 0
         for s in merged.missing {
             let id = index.ids[s]
             let person = stored[id] ?? StoredPerson(sourceID: id, fields: [:])
@@ -122,6 +128,10 @@ struct Differ {
                     PlannedRemoval(
                         person: person, fingerprint: fingerprint, missingSince: now, dueAt: now, endedOn: day,
                         terminatedAt: dates.terminatedAt(day)))
+            case .remove(let since, let due) where holdMissing:
+                held += 1
+                changes.waiting.append(
+                    PlannedRemoval(person: person, fingerprint: fingerprint, missingSince: since, dueAt: due))
             case .remove(let since, let due):
                 changes.removals.append(
                     PlannedRemoval(person: person, fingerprint: fingerprint, missingSince: since, dueAt: due))
@@ -129,6 +139,13 @@ struct Differ {
                 changes.waiting.append(
                     PlannedRemoval(person: person, fingerprint: fingerprint, missingSince: since, dueAt: due))
             }
+        }
+        if held > 0 {
+            let ids = merged.duplicateIDs == 1 ? "an id" : "\(merged.duplicateIDs) ids"
+            changes.warnings.append(
+                "the source gave \(ids) twice (invalid, not sent): a source that repeats people may have left "
+                    + "others out, so the \(held) it did not list wait instead of being removed; the next read that "
+                    + "lists everyone once removes them if they are still not there")
         }
         var holds = IdentityHolds(layout: layout, key: key)
         try await holds.hold(&changes) {
@@ -164,7 +181,10 @@ struct Differ {
                 entry = index.entries[s]
                 s += 1
             }
-            if end - i > 1 && !id.isEmpty { markDuplicates(order[i..<end], in: &candidates) }
+            if end - i > 1 && !id.isEmpty {
+                markDuplicates(order[i..<end], in: &candidates)
+                merged.duplicateIDs += 1
+            }
             // Anyone matched is back, valid or not: a later absence starts a new grace period.
             if entry?.missingSince != nil { changes.returned.append(id) }
             var ended = false
