@@ -57,9 +57,11 @@ public struct JobConfiguration: Sendable {
         folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
         let top = try root.section()
         // The store's secrets first: every setting after may name one.
+        var given: [String: Secret] = [:]
         if let secrets = try top.section("secrets") {
-            try SecretsCommand(section: secrets, folder: folder).provide(SecretsCommand.names(in: root))
+            given = try SecretsCommand(section: secrets, folder: folder).fetch(SecretsCommand.names(in: root))
         }
+        SecretStore.replace(with: given)
         api = try APISettings(section: top.section("api"), folder: folder)
         if let sources = top.node("sources") {
             if top.has("source") {

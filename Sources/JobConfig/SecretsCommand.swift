@@ -61,14 +61,10 @@ public struct SecretsCommand: Sendable {
         return names
     }
 
-    /// Runs the helper for `names` and keeps what it gives for ``SecretReference/store(_:)``.
+    /// Runs the helper for `names` (not at all for none) and returns what it gave.
     /// - Throws: ``SyncError`` naming the secrets asked for and what went wrong, never a value.
-    func provide(_ names: [String]) throws {
-        guard !names.isEmpty else { return }
-        SecretStore.provide(try fetch(names))
-    }
-
     func fetch(_ names: [String]) throws -> [String: Secret] {
+        guard !names.isEmpty else { return [:] }
         let asked = names.joined(separator: ", ")
         let program = URL(fileURLWithPath: command[0]).lastPathComponent
         func failure(_ what: String, hint: String) -> SyncError {
@@ -141,19 +137,17 @@ public struct SecretsCommand: Sendable {
         return secrets
     }
 
-    /// The program's path: as given when it holds a slash, else found on `PATH`.
+    /// The program's path, found as the helper will be started (``ChildProcess/resolve(_:path:directory:)``),
+    /// checked first so that a missing helper is named plainly.
     private static func locate(_ program: String, failure: (String, String) -> SyncError) throws -> String {
-        if program.contains("/") {
-            guard FileManager.default.isExecutableFile(atPath: program) else {
-                throw failure("is not an executable file (\(program))", "check secrets.command")
-            }
-            return program
+        let path = ChildProcess.resolve(
+            program, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            directory: FileManager.default.currentDirectoryPath)
+        guard access(path, X_OK) == 0 else {
+            throw program.contains("/")
+                ? failure("is not an executable file (\(program))", "check secrets.command")
+                : failure("was not found on PATH", "give its full path in secrets.command")
         }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for folder in path.split(separator: ":") {
-            let candidate = "\(folder)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw failure("was not found on PATH", "give its full path in secrets.command")
+        return path
     }
 }

@@ -231,6 +231,23 @@ import Testing
         #expect(try sourceError(url + "  page_size: 10\n").contains("unknown key `source.page_size`"))
     }
 
+    /// The secrets a job's command gave answer for that job only: a job read after it, in the same
+    /// process, without a secrets command of its own, gets none of them.
+    @Test func oneJobsStoreSecretsNeverAnswerForTheNextJob() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let helper = folder.appendingPathComponent("helper.py").path
+        try "import json, sys\njson.load(sys.stdin)\nprint(json.dumps({'one-job/secret': {'value': 's3cret-One'}}))\n"
+            .write(toFile: helper, atomically: true, encoding: .utf8)
+        let first = try load(
+            base + "api:\n  client_secret_secret: one-job/secret\nsecrets:\n  command: [/usr/bin/python3, \(helper)]\n")
+        #expect(first.api.clientSecret == .store("one-job/secret"))
+        let next = try load(base + "api:\n  client_secret_secret: one-job/secret\n")
+        let refused = #expect(throws: SyncError.self) { try next.api.clientSecret?.resolve() }
+        #expect(refused?.message.contains("no secrets command gave it") == true, "\(String(describing: refused))")
+    }
+
     @Test func yamlSyntaxAndDuplicates() {
         #expect(error("source: [unclosed\n")?.message.contains("not valid YAML") == true)
         let twice = error(base + "removals:\n  action: terminate\n  action: report\n")?.message ?? ""

@@ -1,13 +1,14 @@
 import Synchronization
 
 /// The secrets a job's `secrets:` command gave, by name, for ``SecretReference/store(_:)``.
-/// Filled once, when the job file is read, before any setting resolves a secret.
+/// Set each time a job file is read, before any setting resolves a secret: one job's secrets
+/// never answer for another job read later in the same process.
 package enum SecretStore {
     private static let values = Mutex<[String: Secret]>([:])
 
-    /// Adds secrets the command gave.
-    package static func provide(_ given: [String: Secret]) {
-        values.withLock { $0.merge(given) { $1 } }
+    /// Holds exactly the secrets the job being read was given (none, without a secrets command).
+    package static func replace(with given: [String: Secret]) {
+        values.withLock { $0 = given }
     }
 
     /// The secret named `name`.
