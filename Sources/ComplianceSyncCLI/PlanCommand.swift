@@ -76,18 +76,13 @@ struct PlanCommand: AsyncParsableCommand, JobCommand {
         switch format {
         case .text: PlanRendering.text(changes, header: header, to: out)
         case .json: PlanRendering.json(changes, header: header, to: out)
-        case .html: PlanRendering.html(changes, header: header, to: out)
+        case .html: try PlanRendering.html(changes, header: header, to: out)
         }
-        if let save {
+        for (path, render) in [(save, PlanRendering.json), (saveHTML, PlanRendering.html)] {
+            guard let path else { continue }
             let file = try ByteOutput(
-                creating: ConfigPaths.resolve(save, relativeTo: FileManager.default.currentDirectoryPath))
-            PlanRendering.json(changes, header: header, to: file)
-            try file.finish()
-        }
-        if let saveHTML {
-            let file = try ByteOutput(
-                creating: ConfigPaths.resolve(saveHTML, relativeTo: FileManager.default.currentDirectoryPath))
-            PlanRendering.html(changes, header: header, to: file)
+                creating: ConfigPaths.resolve(path, relativeTo: FileManager.default.currentDirectoryPath))
+            try render(changes, header, file)
             try file.finish()
         }
         for warning in changes.warnings { logger.warning("\(warning)") }

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 import SyncCore
 
@@ -6,10 +7,16 @@ extension PlanRendering {
     /// the counts, whether a guard would stop the run and why, and each change as a row, an
     /// update's old and new values side by side. Built from the JSON plan, so it shows exactly
     /// what that says, sensitive values masked; no script, font or style from elsewhere.
-    public static func html(_ changes: ChangeSet, header: PlanHeader, to out: ByteOutput) {
+    /// - Throws: ``SyncError`` if that JSON cannot be read back: a page without it would show an
+    ///   approver an empty plan that no guard stops.
+    public static func html(_ changes: ChangeSet, header: PlanHeader, to out: ByteOutput) throws {
         let memory = ByteOutput()
         json(changes, header: header, to: memory)
-        let plan = (try? JSONSerialization.jsonObject(with: Data(memory.collected()))) as? [String: Any] ?? [:]
+        guard let plan = (try? JSONSerialization.jsonObject(with: Data(memory.collected()))) as? [String: Any] else {
+            throw SyncError(
+                .io, "the plan could not be read back to write it as HTML; no page was written",
+                hint: "report this as a bug, with `plan --format json` of the same job")
+        }
         HTMLPlan(plan: plan, out: out).write()
         out.flush()
     }
@@ -53,6 +60,13 @@ struct HTMLPlan {
         }
         people(
             "removals", "Removed (\(escaped(text(plan["removal_action"]))))",
+            columns: ["source id", "who", "missing since", "due at"]
+        ) {
+            row in
+            [text(row["source_id"]), fields(row["fields"]), text(row["missing_since"]), text(row["due_at"])]
+        }
+        people(
+            "waiting", "Missing, not removed yet (grace period, or held: see the warnings)",
             columns: ["source id", "who", "missing since", "due at"]
         ) {
             row in

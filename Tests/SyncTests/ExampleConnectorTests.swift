@@ -175,6 +175,11 @@ import Testing
                 String(decoding: try JSONSerialization.data(withJSONObject: report), as: UTF8.self))
             let plan = try await runCLI(["plan", "--config", job], environment: env)
             #expect(plan.all.contains("may have left others out"), "\(plan.all)")
+            // The approver's page shows who waits, and the warning that says why.
+            let page = try await runCLI(["plan", "--config", job, "--format", "html"], environment: env)
+            let waiting = try #require(page.stdout.range(of: "<h2 id=\"waiting\">"), "\(page.all)")
+            #expect(page.stdout[waiting.upperBound...].prefix(600).contains("<td>\(left)</td>"), "\(page.stdout)")
+            #expect(page.stdout.contains("may have left others out"))
             let held = try await runCLI(["sync", "--config", job], environment: env)
             #expect(held.status == 0 && held.stdout.contains("terminated 0"), "\(held.all)")
             #expect(await simulator.simulator.people().first { $0["employee_id"] == left }?["terminated_at"] == nil)
