@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorCore
 import Foundation
+import SyncCore
 
 /// `compliance-sync init`: writes a commented job file for a kind of source.
 struct InitCommand: ParsableCommand {
@@ -37,17 +38,11 @@ struct InitCommand: ParsableCommand {
                 .configuration, "\(output) exists; nothing was written",
                 hint: "choose another --output, or add --force to replace it")
         }
-        // Written whole, then renamed into place (replacing any file in one step): never half a file.
-        let temporary = output + ".init-\(getpid())"
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, output) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw SyncError(
-                .io, "cannot write \(output): \((error as NSError).localizedDescription)",
-                hint: "check that the folder exists and that this user may write to it")
-        }
+        // Written whole, then moved into place (replacing any file in one step): never half a file.
+        // No secret is in it: readable as job files are.
+        let file = try ByteOutput(creating: output, mode: 0o644)
+        file.write(text)
+        try file.finish()
         print(
             "wrote \(output): a \(source.rawValue) job. Edit it, then run: compliance-sync validate --config \(output)")
     }

@@ -129,7 +129,7 @@ extension HTTPSourceSettings {
         let keyReference = try section.secret("client_key", relativeTo: folder)
         if (clientCertificateFile == nil) != (keyReference == nil) {
             throw SyncError.config(
-                "`\(section.path("client_certificate_file"))` and `client_key_file` (or `_env`, `_credential`) go together",
+                "`\(section.path("client_certificate_file"))` and `client_key_file` (or `_env`, `_credential`, `_secret`) go together",
                 at: section.node.location, hint: "mutual TLS needs the certificate and its private key")
         }
         clientKey = try keyReference?.resolve(environment: environment)

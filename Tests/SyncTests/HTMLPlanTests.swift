@@ -27,6 +27,16 @@ struct HTMLPlanTests {
             .replacingOccurrences(of: "&amp;", with: "&")
     }
 
+    /// A screenshot of `page` kept as an artifact, `named`.png; its size in bytes.
+    static func screenshot(_ page: String, named name: String, window: String) async throws -> Int {
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let shot = artifacts.appendingPathComponent("\(name).png").path
+        try? FileManager.default.removeItem(atPath: shot)
+        let taken = try await chromium(["--screenshot=\(shot)", "--window-size=\(window)"], page)
+        #expect(taken.status == 0, "\(taken.stderr)")
+        return (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
+    }
+
     @Test func anApproverReadsEveryKindOfChange() async throws {
         try await withHarness { harness in
             #expect(try await harness.run("sync").status == 0)
@@ -59,13 +69,8 @@ struct HTMLPlanTests {
             #expect(text.contains("Invalid records (not sent) (1)") && text.contains("E9999"))
             #expect(!text.contains("123-45-0001") && text.contains("ssn: ***-**-****"), "SSNs masked")
             for ssn in try harness.ssns() { #expect(!html.contains(ssn)) }
-            try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
-            let shot = Self.artifacts.appendingPathComponent("plan.png").path
-            try? FileManager.default.removeItem(atPath: shot)
-            let screenshot = try await Self.chromium(["--screenshot=\(shot)", "--window-size=1280,1600"], page)
-            #expect(screenshot.status == 0, "\(screenshot.stderr)")
-            let size = (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
-            #expect(size > 20_000, "a screenshot with something on it: \(size) bytes at \(shot)")
+            let size = try await Self.screenshot(page, named: "plan", window: "1280,1600")
+            #expect(size > 20_000, "a screenshot with something on it: \(size) bytes")
         }
     }
 
@@ -120,10 +125,7 @@ struct HTMLPlanTests {
             let text = Self.domText(dom.stdout)
             #expect(text.contains("Runs of job  quickstart") && text.contains("created 28"), "\(text.prefix(600))")
             #expect(text.contains("updated 1") && text.contains("terminated 1"))
-            try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
-            let shot = Self.artifacts.appendingPathComponent("history.png").path
-            try? FileManager.default.removeItem(atPath: shot)
-            #expect(try await Self.chromium(["--screenshot=\(shot)", "--window-size=1100,900"], page).status == 0)
+            #expect(try await Self.screenshot(page, named: "history", window: "1100,900") > 10_000)
             let story = try await harness.run("history", ["--format", "html", "--person", "E1001"])
             #expect(story.status == 0, "\(story.all)")
             let storyPage = harness.example.path("story.html")
